@@ -1,0 +1,117 @@
+/**
+ * The message bus. Every message between actors goes through `send`, which stamps it
+ * (from, to, type, sentAt), draws a seeded latency from the network model and schedules its
+ * delivery on the simulated clock. Messages on one link (from → to) arrive in the order sent,
+ * like a TCP stream or a watch: a later message never overtakes an earlier one on its link,
+ * unless a fault asks for reordering. Deliveries due at the same instant run in send order.
+ *
+ * Fault hooks: `faults` (set by sim/faults.ts) sees every message before it is scheduled and
+ * may drop it, delay it, duplicate it or let it overtake (reorder). RxJS carries the ordered
+ * deliveries to subscribers (invariant checkers, exporters) through `delivered$`.
+ */
+import { Subject } from 'rxjs';
+import type { SimClock } from './clock.ts';
+import type { Rng } from './rng.ts';
+import type { Trace } from './trace.ts';
+import { summarize, type Msg } from './protocol.ts';
+import { assert } from './assert.ts';
+
+export interface Envelope {
+  seq: number;
+  from: string;
+  to: string;
+  msg: Msg;
+  sentAtMs: number;
+}
+
+export interface NetworkModel {
+  latencyMsMin: number;
+  latencyMsMax: number;
+}
+
+/** What a fault does to one message: copies to deliver, each with extra delay; reorder skips FIFO. */
+export interface Routing {
+  delaysMs: readonly number[];
+  reorder?: boolean;
+}
+
+export interface FaultHook {
+  route(env: Envelope, nowMs: number): Routing | undefined;
+}
+
+interface Link {
+  lastDeliverAtMs: number;
+}
+
+export type Receiver = (env: Envelope) => void;
+
+const NORMAL: Routing = { delaysMs: [0] };
+
+export class Bus {
+  readonly delivered$ = new Subject<Envelope>();
+  faults: FaultHook | undefined;
+  /** Messages delivered (stats.messages). */
+  delivered = 0;
+  dropped = 0;
+  private seq = 0;
+  private readonly receivers = new Map<string, Receiver>();
+  private readonly links = new Map<string, Map<string, Link>>();
+
+  constructor(
+    private readonly clock: SimClock,
+    private readonly rng: Rng,
+    private readonly trace: Trace,
+    readonly network: NetworkModel,
+  ) {
+    assert(network.latencyMsMin <= network.latencyMsMax, 'bus: latency min > max');
+  }
+
+  register(address: string, receive: Receiver): void {
+    assert(!this.receivers.has(address), `bus: address ${address} registered twice`);
+    this.receivers.set(address, receive);
+  }
+
+  has(address: string): boolean {
+    return this.receivers.has(address);
+  }
+
+  send(from: string, to: string, msg: Msg): void {
+    const env: Envelope = { seq: this.seq++, from, to, msg, sentAtMs: this.clock.nowMs };
+    const routing = (this.faults && this.faults.route(env, this.clock.nowMs)) ?? NORMAL;
+    if (routing.delaysMs.length === 0) {
+      this.dropped++;
+      this.trace.record(this.clock.nowMs, 'X', `${from}>${to}`, summarize(msg));
+      return;
+    }
+    const { latencyMsMin: lo, latencyMsMax: hi } = this.network;
+    const latency = lo === hi ? lo : this.rng.int(lo, hi);
+    const link = this.link(from, to);
+    for (const extra of routing.delaysMs) {
+      let at = this.clock.nowMs + latency + extra;
+      if (!routing.reorder) at = Math.max(at, link.lastDeliverAtMs);
+      link.lastDeliverAtMs = Math.max(link.lastDeliverAtMs, at);
+      this.clock.at(at, () => this.deliver(env));
+    }
+  }
+
+  private deliver(env: Envelope): void {
+    const receive = this.receivers.get(env.to);
+    if (!receive) {
+      this.dropped++;
+      this.trace.record(this.clock.nowMs, 'X', `${env.from}>${env.to}`, `no-receiver ${summarize(env.msg)}`);
+      return;
+    }
+    this.delivered++;
+    this.trace.record(this.clock.nowMs, 'D', `${env.from}>${env.to}`, summarize(env.msg));
+    receive(env);
+    if (this.delivered$.observed) this.delivered$.next(env);
+  }
+
+  private link(from: string, to: string): Link {
+    let byTo = this.links.get(from);
+    if (!byTo) this.links.set(from, (byTo = new Map()));
+    let link = byTo.get(to);
+    if (!link) byTo.set(to, (link = { lastDeliverAtMs: 0 }));
+    return link;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The shape every cluster component takes: an XState v5 machine (`componentMachine`) wrapped
+ * around a plain object (`Component`) that owns the component's memory and reacts to messages
+ * and timers. The machine holds the lifecycle — `running` and `down` (crashed: memory lost,
+ * timers cancelled, messages ignored) — and turns timer requests into XState delayed events
+ * with explicit ids on the simulation clock. The plain object can be unit-tested without XState.
+ *
+ * A component talks to the rest of the world only through its `Port`: `send` puts a message
+ * on the bus (so the fault injector sees it), `setTimer` asks for a delayed `timer(key)` call.
+ */
+import { createActor, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import type { SimClock } from './clock.ts';
+import type { Rng } from './rng.ts';
+import type { Ids } from './ids.ts';
+import type { Msg } from './protocol.ts';
+
+export interface Port {
+  readonly address: string;
+  /** Simulated milliseconds since the scenario's start. */
+  now(): number;
+  /** RFC 3339 timestamp of the current simulated instant, as the API server writes them. */
+  nowIso(): string;
+  send(to: string, msg: Msg): void;
+  /** (Re)arms the timer `key`: `timer(key)` runs after `delayMs`. */
+  setTimer(key: string, delayMs: number): void;
+  cancelTimer(key: string): void;
+  readonly rng: Rng;
+  readonly ids: Ids;
+  /** Adds a line to the trace (state changes worth seeing in a timeline). */
+  note(detail: string): void;
+}
+
+export interface Component {
+  /** Runs when the actor starts, and again after a restart (with fresh memory). */
+  start?(): void;
+  receive(msg: Msg, from: string): void;
+  timer?(key: string): void;
+}
+
+export type ComponentFactory = (port: Port) => Component;
+
+type TimerOp = { key: string; delayMs: number } | { key: string; cancel: true };
+
+interface PortHost {
+  clock: SimClock;
+  startMs: number;
+  send(from: string, to: string, msg: Msg): void;
+  trace(atMs: number, kind: string, actor: string, detail: string): void;
+}
+
+class PortImpl implements Port {
+  ops: TimerOp[] = [];
+  readonly armed = new Set<string>();
+  constructor(
+    readonly address: string,
+    private readonly host: PortHost,
+    readonly rng: Rng,
+    readonly ids: Ids,
+  ) {}
+  now(): number {
+    return this.host.clock.nowMs;
+  }
+  nowIso(): string {
+    return isoAt(this.host.startMs, this.host.clock.nowMs);
+  }
+  send(to: string, msg: Msg): void {
+    this.host.send(this.address, to, msg);
+  }
+  setTimer(key: string, delayMs: number): void {
+    this.ops.push({ key, delayMs: Math.max(0, Math.round(delayMs)) });
+  }
+  cancelTimer(key: string): void {
+    this.ops.push({ key, cancel: true });
+  }
+  note(detail: string): void {
+    this.host.trace(this.host.clock.nowMs, 'S', this.address, detail);
+  }
+}
+
+/** RFC 3339 (seconds precision, as metav1.Time marshals) of a simulated instant. */
+export function isoAt(startMs: number, atMs: number): string {
+  return new Date(startMs + atMs - ((startMs + atMs) % 1000)).toISOString().replace('.000Z', 'Z');
+}
+
+interface Ctx {
+  make: ComponentFactory;
+  port: PortImpl;
+  impl: Component | undefined;
+}
+
+type Ev =
+  | { type: 'deliver'; msg: Msg; from: string }
+  | { type: 'timer'; key: string }
+  | { type: 'crash' }
+  | { type: 'restart' };
+
+/** Applies the timer requests a component made while handling one event. */
+function flushTimers(port: PortImpl, enqueue: any): void {
+  if (port.ops.length === 0) return;
+  const ops = port.ops;
+  port.ops = [];
+  for (const op of ops) {
+    enqueue.cancel(op.key);
+    if ('cancel' in op) {
+      port.armed.delete(op.key);
+    } else {
+      port.armed.add(op.key);
+      enqueue.raise({ type: 'timer', key: op.key }, { id: op.key, delay: op.delayMs });
+    }
+  }
+}
+
+export const componentMachine = setup({
+  types: {
+    context: {} as Ctx,
+    events: {} as Ev,
+    input: {} as { make: ComponentFactory; port: PortImpl },
+  },
+  actions: {
+    boot: enqueueActions(({ context, enqueue }) => {
+      context.port.ops = [];
+      context.impl = context.make(context.port);
+      context.impl.start?.();
+      flushTimers(context.port, enqueue);
+    }),
+    deliver: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'deliver') return;
+      context.impl!.receive(event.msg, event.from);
+      flushTimers(context.port, enqueue);
+    }),
+    fire: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'timer') return;
+      // A timer may have been re-armed or cancelled after this delivery was queued.
+      context.port.armed.delete(event.key);
+      context.impl!.timer?.(event.key);
+      flushTimers(context.port, enqueue);
+    }),
+    halt: enqueueActions(({ context, enqueue }) => {
+      for (const key of context.port.armed) enqueue.cancel(key);
+      context.port.armed.clear();
+      context.port.ops = [];
+      context.impl = undefined;
+    }),
+  },
+}).createMachine({
+  id: 'component',
+  context: ({ input }) => ({ make: input.make, port: input.port, impl: undefined }),
+  initial: 'running',
+  states: {
+    running: {
+      entry: 'boot',
+      on: {
+        deliver: { actions: 'deliver' },
+        timer: { actions: 'fire' },
+        crash: { target: 'down' },
+      },
+    },
+    down: {
+      entry: 'halt',
+      on: { restart: { target: 'running' } },
+    },
+  },
+});
+
+export type ComponentActor = ActorRefFrom<typeof componentMachine>;
+
+export interface SpawnOptions {
+  address: string;
+  make: ComponentFactory;
+  clock: SimClock;
+  startMs: number;
+  rng: Rng;
+  ids: Ids;
+  send(from: string, to: string, msg: Msg): void;
+  trace(atMs: number, kind: string, actor: string, detail: string): void;
+  onError(address: string, err: unknown): void;
+}
+
+/** Creates and starts one component actor on the simulation clock. */
+export function spawnComponent(o: SpawnOptions): ComponentActor {
+  const port = new PortImpl(o.address, { clock: o.clock, startMs: o.startMs, send: o.send, trace: o.trace }, o.rng, o.ids);
+  const actor = createActor(componentMachine, {
+    clock: o.clock,
+    id: o.address,
+    systemId: o.address,
+    input: { make: o.make, port },
+  });
+  actor.subscribe({ error: (err) => o.onError(o.address, err) });
+  actor.start();
+  return actor;
+}

@@ -1,0 +1,72 @@
+/** Small, pure helpers over Kubernetes objects shared by several actors. */
+import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
+import type { KObject } from '../protocol.ts';
+
+export function deepCopy<T>(x: T): T {
+  return structuredClone(x);
+}
+
+/** podutil.IsPodReady: the Ready condition is True. */
+export function isPodReady(pod: Pod | KObject): boolean {
+  const conds: PodCondition[] = (pod as Pod).status?.conditions ?? [];
+  return conds.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+export function podPhase(pod: Pod | KObject): string {
+  return (pod as Pod).status?.phase ?? 'Pending';
+}
+
+export function isTerminating(obj: KObject | Pod): boolean {
+  return !!obj.metadata?.deletionTimestamp;
+}
+
+export function getCondition(pod: Pod | KObject, type: string): PodCondition | undefined {
+  return ((pod as Pod).status?.conditions ?? []).find((c) => c.type === type);
+}
+
+/** Compares two objects by (namespace, name): the order controllers iterate in. */
+export function byNamespaceName(a: KObject, b: KObject): number {
+  const an = a.metadata.namespace ?? '';
+  const bn = b.metadata.namespace ?? '';
+  if (an !== bn) return an < bn ? -1 : 1;
+  const a2 = a.metadata.name ?? '';
+  const b2 = b.metadata.name ?? '';
+  return a2 < b2 ? -1 : a2 > b2 ? 1 : 0;
+}
+
+/** The controller ownerReference of an object, if any. */
+export function controllerOf(obj: KObject): { kind: string; name: string; uid: string } | undefined {
+  const ref = (obj.metadata.ownerReferences ?? []).find((r) => r.controller);
+  return ref ? { kind: ref.kind, name: ref.name, uid: ref.uid } : undefined;
+}
+
+/** Kinds that live in a namespace (everything modelled but Namespace, Node, PV, StorageClass). */
+const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'VolumeAttachment', 'CSIDriver']);
+export function isNamespaced(kind: string): boolean {
+  return !CLUSTER_SCOPED.has(kind);
+}
+
+/** The lowercase plural resource name and API group kubectl shows for a kind. */
+export const RESOURCES: Record<string, { plural: string; group: string; apiVersion: string }> = {
+  Namespace: { plural: 'namespaces', group: '', apiVersion: 'v1' },
+  Node: { plural: 'nodes', group: '', apiVersion: 'v1' },
+  Pod: { plural: 'pods', group: '', apiVersion: 'v1' },
+  Service: { plural: 'services', group: '', apiVersion: 'v1' },
+  PersistentVolume: { plural: 'persistentvolumes', group: '', apiVersion: 'v1' },
+  PersistentVolumeClaim: { plural: 'persistentvolumeclaims', group: '', apiVersion: 'v1' },
+  Event: { plural: 'events', group: '', apiVersion: 'v1' },
+  StatefulSet: { plural: 'statefulsets', group: 'apps', apiVersion: 'apps/v1' },
+  ControllerRevision: { plural: 'controllerrevisions', group: 'apps', apiVersion: 'apps/v1' },
+  StorageClass: { plural: 'storageclasses', group: 'storage.k8s.io', apiVersion: 'storage.k8s.io/v1' },
+  VolumeAttachment: { plural: 'volumeattachments', group: 'storage.k8s.io', apiVersion: 'storage.k8s.io/v1' },
+  CSIDriver: { plural: 'csidrivers', group: 'storage.k8s.io', apiVersion: 'storage.k8s.io/v1' },
+  EndpointSlice: { plural: 'endpointslices', group: 'discovery.k8s.io', apiVersion: 'discovery.k8s.io/v1' },
+  Lease: { plural: 'leases', group: 'coordination.k8s.io', apiVersion: 'coordination.k8s.io/v1' },
+};
+
+/** `pods "web-0"` / `statefulsets.apps "web"`: how API errors name an object. */
+export function qualifiedResource(kind: string): string {
+  const r = RESOURCES[kind];
+  if (!r) return kind.toLowerCase();
+  return r.group ? `${r.plural}.${r.group}` : r.plural;
+}

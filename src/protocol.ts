@@ -1,0 +1,184 @@
+/**
+ * The messages that travel on the bus: the Kubernetes API (requests, responses, watch events,
+ * Event reports), kubelet exec and node-shell requests, and DNS queries. Every message is a plain
+ * immutable record; objects inside messages are never mutated by a receiver (copy first).
+ */
+import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+
+/** Any stored Kubernetes object. Concrete shapes come from kubernetes-types. */
+export interface KObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: any;
+  status?: any;
+  [field: string]: unknown;
+}
+
+/** Kubernetes' metav1.Status, as an API error travels. */
+export interface ApiStatus {
+  code: number;
+  reason: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'Forbidden' | 'BadRequest' | 'Timeout';
+  message: string;
+}
+
+export type PatchType = 'strategic' | 'merge' | 'json';
+
+export type ApiVerb = 'create' | 'update' | 'updateStatus' | 'patch' | 'apply' | 'delete' | 'get' | 'list' | 'bind';
+
+export interface ApiRequest {
+  type: 'api.request';
+  reqId: string;
+  verb: ApiVerb;
+  kind: string;
+  namespace?: string;
+  name?: string;
+  obj?: KObject;
+  patch?: unknown;
+  patchType?: PatchType;
+  gracePeriodSeconds?: number;
+  /** delete precondition: only delete the object with this uid. */
+  uid?: string;
+  /** bind: the node to assign. */
+  nodeName?: string;
+  /** list: only objects on this node (pods' spec.nodeName). */
+  fieldNodeName?: string;
+}
+
+export interface ApiResponse {
+  type: 'api.response';
+  reqId: string;
+  ok: boolean;
+  obj?: KObject;
+  items?: KObject[];
+  status?: ApiStatus;
+}
+
+/** Subscribes the sender to changes of `kinds`; the API server first replays what exists. */
+export interface WatchRequest {
+  type: 'api.watch';
+  kinds: string[];
+  /** Only pods with this spec.nodeName (the kubelet's field selector). */
+  nodeName?: string;
+}
+
+export interface WatchEvent {
+  type: 'watch';
+  event: 'ADDED' | 'MODIFIED' | 'DELETED';
+  obj: KObject;
+}
+
+export interface InvolvedObject {
+  kind: string;
+  namespace?: string;
+  name: string;
+  uid?: string;
+}
+
+/** An Event as EventRecorder creates it; the API server aggregates like the events library. */
+export interface EventReport {
+  type: 'api.event';
+  eventType: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  source: string;
+  involvedObject: InvolvedObject;
+}
+
+export type ExecOp = 'write' | 'read';
+export interface ExecRequest {
+  type: 'exec.request';
+  reqId: string;
+  namespace: string;
+  pod: string;
+  container?: string;
+  op: ExecOp;
+  path: string;
+  data?: string;
+  append?: boolean;
+}
+
+export type NodeShellOp = 'writeNode' | 'mkdirNode' | 'readNode';
+export interface NodeShellRequest {
+  type: 'node.request';
+  reqId: string;
+  node: string;
+  op: NodeShellOp;
+  path: string;
+  data?: string;
+}
+
+/** Reply to exec and node-shell requests. */
+export interface ShellResponse {
+  type: 'shell.response';
+  reqId: string;
+  ok: boolean;
+  data?: string;
+  error?: string;
+}
+
+export interface DnsQuery {
+  type: 'dns.query';
+  reqId: string;
+  name: string;
+  qtype: 'A' | 'SRV';
+  /** resolv.conf search list of the asking pod's namespace. */
+  search: string[];
+}
+
+export interface DnsAnswer {
+  type: 'dns.answer';
+  reqId: string;
+  rcode: 'NOERROR' | 'NXDOMAIN' | 'SERVFAIL';
+  answers: string[];
+}
+
+export type Msg =
+  | ApiRequest
+  | ApiResponse
+  | WatchRequest
+  | WatchEvent
+  | EventReport
+  | ExecRequest
+  | NodeShellRequest
+  | ShellResponse
+  | DnsQuery
+  | DnsAnswer;
+
+export function objectKey(kind: string, namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ?? ''}/${name}`;
+}
+
+export function keyOf(obj: KObject): string {
+  return objectKey(obj.kind, obj.metadata.namespace, obj.metadata.name ?? '');
+}
+
+function ref(kind: string, ns: string | undefined, name: string | undefined): string {
+  return ns ? `${kind}/${ns}/${name ?? ''}` : `${kind}/${name ?? ''}`;
+}
+
+/** The compact, canonical summary of a message that the trace hashes. */
+export function summarize(m: Msg): string {
+  switch (m.type) {
+    case 'api.request':
+      return `api.request ${m.reqId} ${m.verb} ${ref(m.kind, m.namespace ?? m.obj?.metadata.namespace, m.name ?? m.obj?.metadata.name)}`;
+    case 'api.response':
+      return `api.response ${m.reqId} ${m.ok ? 'ok' : m.status?.code} ${m.obj ? `rv=${m.obj.metadata.resourceVersion}` : ''}${m.items ? ` n=${m.items.length}` : ''}`;
+    case 'api.watch':
+      return `api.watch ${m.kinds.join(',')}${m.nodeName ? ` node=${m.nodeName}` : ''}`;
+    case 'watch':
+      return `watch ${m.event} ${ref(m.obj.kind, m.obj.metadata.namespace, m.obj.metadata.name)} rv=${m.obj.metadata.resourceVersion}`;
+    case 'api.event':
+      return `api.event ${m.reason} ${ref(m.involvedObject.kind, m.involvedObject.namespace, m.involvedObject.name)} ${m.message}`;
+    case 'exec.request':
+      return `exec.request ${m.reqId} ${m.op} ${m.namespace}/${m.pod} ${m.path}${m.data !== undefined ? ` ${JSON.stringify(m.data)}` : ''}`;
+    case 'node.request':
+      return `node.request ${m.reqId} ${m.op} ${m.node} ${m.path}${m.data !== undefined ? ` ${JSON.stringify(m.data)}` : ''}`;
+    case 'shell.response':
+      return `shell.response ${m.reqId} ${m.ok} ${m.data !== undefined ? JSON.stringify(m.data) : (m.error ?? '')}`;
+    case 'dns.query':
+      return `dns.query ${m.reqId} ${m.qtype} ${m.name}`;
+    case 'dns.answer':
+      return `dns.answer ${m.reqId} ${m.rcode} ${m.answers.join(',')}`;
+  }
+}

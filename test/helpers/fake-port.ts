@@ -1,0 +1,43 @@
+/** A Port for unit-testing a Component without XState, a bus or a clock. */
+import type { Port } from '../../src/component.ts';
+import { isoAt } from '../../src/component.ts';
+import type { Msg } from '../../src/protocol.ts';
+import { Rng } from '../../src/rng.ts';
+import { Ids } from '../../src/ids.ts';
+
+export class FakePort implements Port {
+  nowMs = 0;
+  sent: { to: string; msg: Msg }[] = [];
+  timers = new Map<string, number>();
+  notes: string[] = [];
+  readonly rng: Rng;
+  readonly ids: Ids;
+  constructor(readonly address = 'test', seed = 1) {
+    this.rng = Rng.root(seed).fork(address);
+    this.ids = new Ids(this.rng.fork('ids'));
+  }
+  now(): number {
+    return this.nowMs;
+  }
+  nowIso(): string {
+    return isoAt(Date.UTC(2025, 0, 1), this.nowMs);
+  }
+  send(to: string, msg: Msg): void {
+    this.sent.push({ to, msg });
+  }
+  setTimer(key: string, delayMs: number): void {
+    this.timers.set(key, this.nowMs + delayMs);
+  }
+  cancelTimer(key: string): void {
+    this.timers.delete(key);
+  }
+  note(detail: string): void {
+    this.notes.push(detail);
+  }
+  /** Messages sent since the last call, then forgets them. */
+  take(): { to: string; msg: Msg }[] {
+    const s = this.sent;
+    this.sent = [];
+    return s;
+  }
+}
