@@ -88,8 +88,11 @@ export class Bus {
     const link = this.link(from, to);
     for (const extra of routing.delaysMs) {
       let at = this.clock.nowMs + latency + extra;
-      if (!routing.reorder) at = Math.max(at, link.lastDeliverAtMs);
-      link.lastDeliverAtMs = Math.max(link.lastDeliverAtMs, at);
+      // A reordered copy neither waits for earlier messages nor holds back later ones.
+      if (!routing.reorder) {
+        at = Math.max(at, link.lastDeliverAtMs);
+        link.lastDeliverAtMs = at;
+      }
       this.clock.at(at, () => this.deliver(env));
     }
   }

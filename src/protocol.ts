@@ -5,11 +5,14 @@
  */
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 
+/** ObjectMeta without kubernetes-types' readonly markers: the API server fills these fields in. */
+export type Meta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
+
 /** Any stored Kubernetes object. Concrete shapes come from kubernetes-types. */
 export interface KObject {
   apiVersion: string;
   kind: string;
-  metadata: ObjectMeta;
+  metadata: Meta;
   spec?: any;
   status?: any;
   [field: string]: unknown;
@@ -143,7 +146,8 @@ export type Msg =
   | NodeShellRequest
   | ShellResponse
   | DnsQuery
-  | DnsAnswer;
+  | DnsAnswer
+  | UserAction;
 
 export function objectKey(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${namespace ?? ''}/${name}`;
@@ -180,5 +184,13 @@ export function summarize(m: Msg): string {
       return `dns.query ${m.reqId} ${m.qtype} ${m.name}`;
     case 'dns.answer':
       return `dns.answer ${m.reqId} ${m.rcode} ${m.answers.join(',')}`;
+    case 'user.action':
+      return `user.action ${m.index}`;
   }
+}
+
+/** The world hands a scenario action to the kubectl actor at the action's time. */
+export interface UserAction {
+  type: 'user.action';
+  index: number;
 }

@@ -28,6 +28,8 @@ export class Trace {
   private readonly recent: string[] = new Array(RECENT);
   private n = 0;
   sink: ((e: TraceEvent) => void) | undefined;
+  /** Observers of every event (invariant checkers); kept empty on the hot path when unused. */
+  readonly listeners: ((e: TraceEvent) => void)[] = [];
 
   constructor(makeHasher: () => Hasher) {
     this.hasher = makeHasher();
@@ -38,7 +40,11 @@ export class Trace {
     this.hasher.update(line);
     this.recent[this.n % RECENT] = line;
     this.n++;
-    if (this.sink) this.sink({ atMs, kind, actor, detail });
+    if (this.sink || this.listeners.length) {
+      const e = { atMs, kind, actor, detail };
+      if (this.sink) this.sink(e);
+      for (const l of this.listeners) l(e);
+    }
   }
 
   get count(): number {

@@ -1,0 +1,393 @@
+/**
+ * kube-apiserver: the only actor that owns cluster state. It wraps the ObjectStore (etcd) and
+ * serves the API over the bus.
+ *
+ * Receives: api.request (create, update, updateStatus, patch, apply, delete, get, list, bind),
+ *           api.watch (subscribe; existing objects are replayed as ADDED first, like an
+ *           informer's list+watch), api.event (EventRecorder output, aggregated here),
+ *           exec.request (proxied to the pod's kubelet, as `kubectl exec` goes through the
+ *           API server) and the kubelet's shell.response for it.
+ * Sends:    api.response to the requester, watch events to every subscriber of the kind.
+ *
+ * Admission as v1.30 does it for what ksim models (plugin/pkg/admission/...): defaulting
+ * (pkg/apis/<group>/v1/defaults.go), DefaultStorageClass, DefaultTolerationSeconds,
+ * StorageObjectInUseProtection, PVC resize; validation (pkg/apis/.../validation). Writes with a
+ * stale resourceVersion get 409 Conflict, as optimistic concurrency in the registry does.
+ * Graceful deletion follows pkg/registry/rest/delete.go: a pod bound to a node gets a
+ * deletionTimestamp and stays until its kubelet confirms; objects with finalizers stay until
+ * the last finalizer is removed.
+ */
+import type { Component, Port } from '../src/component.ts';
+import type { ApiRequest, ApiResponse, ApiStatus, EventReport, ExecRequest, KObject, Msg, ShellResponse } from '../src/protocol.ts';
+import { ObjectStore } from '../src/store.ts';
+import { deepCopy, isNamespaced, qualifiedResource, RESOURCES } from '../src/model/objects.ts';
+import { applyDefaults } from '../src/model/defaults.ts';
+import { invalidMessage, validateObject, validateUpdate } from '../src/model/validation.ts';
+import { addProtectionFinalizers, checkPvcResize, defaultStorageClass, defaultTolerationSeconds } from '../src/model/admission.ts';
+import { applyPatch } from '../src/model/patch.ts';
+
+export const APISERVER_ADDRESS = 'apiserver';
+
+export interface AggregatedEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  source: string;
+  involvedObject: EventReport['involvedObject'];
+  count: number;
+  firstAtMs: number;
+  lastAtMs: number;
+}
+
+/** Cluster-wide Events, aggregated as client-go's EventCorrelator does (same object, reason, message). */
+export class EventLog {
+  readonly items: AggregatedEvent[] = [];
+  private readonly index = new Map<string, AggregatedEvent>();
+  record(ev: EventReport, atMs: number): void {
+    const io = ev.involvedObject;
+    const key = `${io.kind}/${io.namespace ?? ''}/${io.name}/${io.uid ?? ''}|${ev.eventType}|${ev.reason}|${ev.message}|${ev.source}`;
+    const hit = this.index.get(key);
+    if (hit) {
+      hit.count++;
+      hit.lastAtMs = atMs;
+      return;
+    }
+    const agg: AggregatedEvent = { type: ev.eventType, reason: ev.reason, message: ev.message, source: ev.source, involvedObject: io, count: 1, firstAtMs: atMs, lastAtMs: atMs };
+    this.index.set(key, agg);
+    this.items.push(agg);
+  }
+  /** Events about one object, oldest first. */
+  about(kind: string, namespace: string | undefined, name: string): AggregatedEvent[] {
+    return this.items.filter((e) => e.involvedObject.kind === kind && e.involvedObject.name === name && (e.involvedObject.namespace ?? '') === (namespace ?? ''));
+  }
+}
+
+interface Watcher {
+  address: string;
+  kinds: Set<string>;
+  nodeName: string | undefined;
+}
+
+export interface ApiServerOptions {
+  store: ObjectStore;
+  events: EventLog;
+}
+
+/** Kinds whose `status` is a subresource: a main-resource update cannot change it. */
+const STATUS_SUBRESOURCE = new Set(['Pod', 'StatefulSet', 'PersistentVolumeClaim', 'PersistentVolume', 'Node', 'Namespace', 'Service']);
+
+// Service ClusterIPs: 10.96.0.0/12 is kubeadm's default --service-cluster-ip-range; .1 is the
+// kubernetes Service, .10 kube-dns (kubeadm's DNS address).
+const SERVICE_NET_BASE = (10 << 24) | (96 << 16);
+const SERVICE_NET_SIZE = 1 << 20;
+
+function ipString(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+export function apiServer(port: Port, opts: ApiServerOptions): Component {
+  const { store, events } = opts;
+  const watchers: Watcher[] = [];
+  const proxied = new Map<string, { to: string; reqId: string }>();
+  let proxySeq = 0;
+  const ipRng = port.rng.fork('cluster-ip');
+  const usedClusterIPs = new Set<string>(store.list('Service').map((s) => s.spec?.clusterIP).filter((ip): ip is string => !!ip && ip !== 'None'));
+
+  const notFound = (kind: string, name: string): ApiStatus => ({ code: 404, reason: 'NotFound', message: `${qualifiedResource(kind)} "${name}" not found` });
+  const conflict = (kind: string, name: string): ApiStatus => ({
+    code: 409,
+    reason: 'Conflict',
+    message: `Operation cannot be fulfilled on ${qualifiedResource(kind)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+  });
+  const invalid = (obj: KObject, errs: ReturnType<typeof validateObject>): ApiStatus => ({ code: 422, reason: 'Invalid', message: invalidMessage(obj, errs) });
+
+  // Every commit fans out to the watchers of its kind, in subscription order.
+  store.onCommit((event, obj, old) => {
+    for (const w of watchers) {
+      if (!w.kinds.has(obj.kind)) continue;
+      if (w.nodeName !== undefined && obj.kind === 'Pod') {
+        const now = obj.spec?.nodeName === w.nodeName;
+        const before = old?.spec?.nodeName === w.nodeName;
+        if (!now && !before) continue;
+        const ev = event === 'DELETED' ? 'DELETED' : before ? 'MODIFIED' : 'ADDED';
+        port.send(w.address, { type: 'watch', event: ev, obj });
+        continue;
+      }
+      port.send(w.address, { type: 'watch', event, obj });
+    }
+  });
+
+  function allocateClusterIP(): string {
+    for (;;) {
+      const ip = ipString(SERVICE_NET_BASE + ipRng.int(2, SERVICE_NET_SIZE - 2));
+      if (!usedClusterIPs.has(ip) && !ip.endsWith('.0.10')) {
+        usedClusterIPs.add(ip);
+        return ip;
+      }
+    }
+  }
+
+  function reply(to: string, reqId: string, ok: boolean, extra: Partial<ApiResponse>): void {
+    port.send(to, { type: 'api.response', reqId, ok, ...extra } as ApiResponse);
+  }
+
+  function namespaceProblem(obj: KObject): ApiStatus | undefined {
+    if (!isNamespaced(obj.kind)) return undefined;
+    const ns = obj.metadata.namespace ?? '';
+    const nsObj = store.get('Namespace', undefined, ns);
+    if (!nsObj) return notFound('Namespace', ns);
+    if (nsObj.metadata.deletionTimestamp)
+      return { code: 403, reason: 'Forbidden', message: `${qualifiedResource(obj.kind)} "${obj.metadata.name ?? ''}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated` };
+    return undefined;
+  }
+
+  function create(input: KObject): { obj?: KObject; status?: ApiStatus } {
+    const obj = deepCopy(input);
+    const meta = obj.metadata ?? (obj.metadata = {});
+    if (isNamespaced(obj.kind)) meta.namespace = meta.namespace || 'default';
+    else delete meta.namespace;
+    if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${port.ids.nameSuffix()}`;
+    const res = RESOURCES[obj.kind];
+    if (res) obj.apiVersion = res.apiVersion;
+    applyDefaults(obj);
+    admit(obj);
+    const errs = validateObject(obj);
+    if (errs.length) return { status: invalid(obj, errs) };
+    const nsErr = namespaceProblem(obj);
+    if (nsErr) return { status: nsErr };
+    if (store.get(obj.kind, meta.namespace, meta.name!))
+      return { status: { code: 409, reason: 'AlreadyExists', message: `${qualifiedResource(obj.kind)} "${meta.name}" already exists` } };
+    meta.uid = port.ids.uid();
+    meta.creationTimestamp = port.nowIso();
+    delete meta.deletionTimestamp;
+    delete meta.resourceVersion;
+    if (obj.kind === 'StatefulSet') meta.generation = 1;
+    if (obj.kind === 'Service' && !obj.spec.clusterIP) {
+      obj.spec.clusterIP = allocateClusterIP();
+      obj.spec.clusterIPs = [obj.spec.clusterIP];
+    } else if (obj.kind === 'Service' && obj.spec.clusterIP !== 'None') {
+      usedClusterIPs.add(obj.spec.clusterIP);
+      obj.spec.clusterIPs ??= [obj.spec.clusterIP];
+    }
+    return { obj: store.put(obj) };
+  }
+
+  /** Mutating admission plugins, in the order kube-apiserver runs them. */
+  function admit(obj: KObject): void {
+    if (obj.kind === 'Pod') defaultTolerationSeconds(obj);
+    if (obj.kind === 'PersistentVolumeClaim') defaultStorageClass(obj, store.list('StorageClass'));
+    if (obj.kind === 'PersistentVolumeClaim' || obj.kind === 'PersistentVolume') addProtectionFinalizers(obj);
+  }
+
+  /** Writes `next` over `old` after the update checks; removes the object when a deletion completes. */
+  function commitUpdate(old: KObject, next: KObject, statusOnly: boolean): { obj?: KObject; status?: ApiStatus } {
+    const name = old.metadata.name!;
+    const merged: KObject = statusOnly ? { ...deepCopy(old), status: deepCopy(next.status) } : deepCopy(next);
+    // Immutable metadata the client cannot change.
+    merged.metadata.uid = old.metadata.uid!;
+    merged.metadata.creationTimestamp = old.metadata.creationTimestamp!;
+    merged.metadata.namespace = old.metadata.namespace!;
+    if (!merged.metadata.namespace) delete merged.metadata.namespace;
+    merged.metadata.name = name;
+    if (old.metadata.deletionTimestamp) merged.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
+    else delete merged.metadata.deletionTimestamp;
+    if (old.metadata.deletionGracePeriodSeconds !== undefined) merged.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+    if (!statusOnly) {
+      if (STATUS_SUBRESOURCE.has(old.kind) && old.status !== undefined) merged.status = deepCopy(old.status);
+      applyDefaults(merged);
+      const errs = [...validateObject(merged), ...validateUpdate(old, merged)];
+      if (errs.length) return { status: invalid(merged, errs) };
+      if (old.kind === 'PersistentVolumeClaim') {
+        const cls = store.get('StorageClass', undefined, old.spec?.storageClassName ?? '');
+        const msg = checkPvcResize(old, merged, cls);
+        if (msg) return { status: { code: 403, reason: 'Forbidden', message: `persistentvolumeclaims "${name}" is forbidden: ${msg}` } };
+      }
+      if (old.kind === 'StatefulSet') {
+        const specChanged = JSON.stringify(old.spec) !== JSON.stringify(merged.spec);
+        merged.metadata.generation = (old.metadata.generation ?? 1) + (specChanged ? 1 : 0);
+      } else if (old.metadata.generation !== undefined) merged.metadata.generation = old.metadata.generation;
+    }
+    // The last finalizer gone from an object being deleted completes the deletion; a pod's
+    // deletion is completed by its kubelet's final delete (grace 0) instead.
+    const podWaitsForKubelet = old.kind === 'Pod' && merged.metadata.deletionGracePeriodSeconds !== 0;
+    if (merged.metadata.deletionTimestamp && (merged.metadata.finalizers ?? []).length === 0 && !podWaitsForKubelet) {
+      return { obj: store.remove(old.kind, old.metadata.namespace, name)! };
+    }
+    return { obj: store.put(merged) };
+  }
+
+  function podFinished(pod: KObject): boolean {
+    return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+  }
+
+  function remove(req: ApiRequest): { obj?: KObject; status?: ApiStatus } {
+    const name = req.name ?? '';
+    const old = store.get(req.kind, isNamespaced(req.kind) ? req.namespace ?? 'default' : undefined, name);
+    if (!old) return { status: notFound(req.kind, name) };
+    if (req.uid && old.metadata.uid !== req.uid)
+      return { status: { code: 409, reason: 'Conflict', message: `Operation cannot be fulfilled on ${qualifiedResource(req.kind)} "${name}": Precondition failed: UID in precondition: ${req.uid}, UID in object meta: ${old.metadata.uid}` } };
+    const finalizers = old.metadata.finalizers ?? [];
+    // Graceful deletion of pods (pkg/registry/core/pod/strategy.go CheckGracefulDelete): a pod
+    // that was never scheduled, or a forced delete (grace 0), goes at once.
+    let graceSeconds = 0;
+    if (req.kind === 'Pod' && old.spec?.nodeName && !podFinished(old)) {
+      graceSeconds = req.gracePeriodSeconds ?? old.spec?.terminationGracePeriodSeconds ?? 30;
+      if (old.metadata.deletionGracePeriodSeconds !== undefined) graceSeconds = Math.min(graceSeconds, old.metadata.deletionGracePeriodSeconds);
+    }
+    if (graceSeconds === 0 && finalizers.length === 0) return { obj: store.remove(old.kind, old.metadata.namespace, name)! };
+    if (old.metadata.deletionTimestamp && old.metadata.deletionGracePeriodSeconds === graceSeconds) return { obj: old };
+    const next = deepCopy(old);
+    if (!next.metadata.deletionTimestamp || graceSeconds < (old.metadata.deletionGracePeriodSeconds ?? Infinity)) {
+      next.metadata.deletionTimestamp = isoIn(graceSeconds);
+    }
+    next.metadata.deletionGracePeriodSeconds = graceSeconds;
+    return { obj: store.put(next) };
+  }
+
+  /** deletionTimestamp = now + grace period (pkg/registry/rest/delete.go BeforeDelete). */
+  function isoIn(seconds: number): string {
+    return new Date(Date.parse(port.nowIso()) + seconds * 1000).toISOString().replace('.000Z', 'Z');
+  }
+
+  function handleRequest(req: ApiRequest, from: string): void {
+    const ns = isNamespaced(req.kind) ? (req.namespace ?? req.obj?.metadata.namespace ?? 'default') : undefined;
+    const name = req.name ?? req.obj?.metadata.name ?? '';
+    let out: { obj?: KObject; status?: ApiStatus; items?: KObject[] };
+    switch (req.verb) {
+      case 'create':
+        out = create(req.obj!);
+        break;
+      case 'get': {
+        const o = store.get(req.kind, ns, name);
+        out = o ? { obj: o } : { status: notFound(req.kind, name) };
+        break;
+      }
+      case 'list': {
+        let items = store.list(req.kind, req.namespace);
+        if (req.fieldNodeName !== undefined) items = items.filter((p) => p.spec?.nodeName === req.fieldNodeName);
+        out = { items };
+        break;
+      }
+      case 'update':
+      case 'updateStatus': {
+        const old = store.get(req.kind, ns, name);
+        if (!old) {
+          out = { status: notFound(req.kind, name) };
+          break;
+        }
+        const rv = req.obj!.metadata.resourceVersion;
+        if (rv !== undefined && rv !== old.metadata.resourceVersion) {
+          out = { status: conflict(req.kind, name) };
+          break;
+        }
+        out = commitUpdate(old, req.obj!, req.verb === 'updateStatus');
+        break;
+      }
+      case 'patch': {
+        const old = store.get(req.kind, ns, name);
+        if (!old) {
+          out = { status: notFound(req.kind, name) };
+          break;
+        }
+        const patched = applyPatch(old, req.patchType ?? 'strategic', req.patch);
+        out = patched.ok ? commitUpdate(old, patched.obj, false) : { status: { code: 422, reason: 'Invalid', message: patched.message } };
+        break;
+      }
+      case 'apply': {
+        // kubectl apply: create, or take labels, annotations and the desired fields from the manifest.
+        const m = req.obj!;
+        const old = store.get(req.kind, ns, name);
+        if (!old) {
+          out = create(m);
+          break;
+        }
+        const next = deepCopy(old);
+        if (m.metadata.labels) next.metadata.labels = deepCopy(m.metadata.labels);
+        if (m.metadata.annotations) next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...deepCopy(m.metadata.annotations) };
+        for (const [k, v] of Object.entries(m)) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') next[k] = deepCopy(v);
+        if (old.kind === 'Service' && next.spec && !m.spec?.clusterIP) {
+          next.spec.clusterIP = old.spec.clusterIP;
+          next.spec.clusterIPs = old.spec.clusterIPs;
+        }
+        out = commitUpdate(old, next, false);
+        break;
+      }
+      case 'delete':
+        out = remove(req);
+        break;
+      case 'bind': {
+        const old = store.get('Pod', ns, name);
+        if (!old) {
+          out = { status: notFound('Pod', name) };
+          break;
+        }
+        if (old.spec?.nodeName) {
+          out = { status: { code: 409, reason: 'Conflict', message: `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${old.spec.nodeName}"` } };
+          break;
+        }
+        if (old.metadata.deletionTimestamp) {
+          out = { status: { code: 409, reason: 'Conflict', message: `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host` } };
+          break;
+        }
+        const next = deepCopy(old);
+        next.spec.nodeName = req.nodeName;
+        const conds = (next.status ??= {}).conditions ?? (next.status.conditions = []);
+        const cond = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: port.nowIso() };
+        const i = conds.findIndex((c: { type: string }) => c.type === 'PodScheduled');
+        if (i >= 0) conds[i] = cond;
+        else conds.push(cond);
+        out = { obj: store.put(next) };
+        break;
+      }
+    }
+    reply(from, req.reqId, !out.status, out);
+  }
+
+  function handleExec(req: ExecRequest, from: string): void {
+    const pod = store.get('Pod', req.namespace, req.pod);
+    const fail = (error: string) => port.send(from, { type: 'shell.response', reqId: req.reqId, ok: false, error } satisfies ShellResponse);
+    if (!pod) return fail(`pods "${req.pod}" not found`);
+    if (!pod.spec?.nodeName || pod.status?.phase !== 'Running') return fail(`pod "${req.pod}" is not running`);
+    const reqId = `apiserver/exec#${++proxySeq}`;
+    proxied.set(reqId, { to: from, reqId: req.reqId });
+    port.send(`kubelet/${pod.spec.nodeName}`, { ...req, reqId });
+  }
+
+  return {
+    receive(msg: Msg, from: string): void {
+      switch (msg.type) {
+        case 'api.request':
+          handleRequest(msg, from);
+          return;
+        case 'api.watch': {
+          const w: Watcher = { address: from, kinds: new Set(msg.kinds), nodeName: msg.nodeName };
+          const existing = watchers.findIndex((x) => x.address === from);
+          if (existing >= 0) watchers.splice(existing, 1);
+          watchers.push(w);
+          for (const kind of [...w.kinds].sort()) {
+            for (const obj of store.list(kind)) {
+              if (w.nodeName !== undefined && kind === 'Pod' && obj.spec?.nodeName !== w.nodeName) continue;
+              port.send(from, { type: 'watch', event: 'ADDED', obj });
+            }
+          }
+          return;
+        }
+        case 'api.event':
+          events.record(msg, port.now());
+          return;
+        case 'exec.request':
+          handleExec(msg, from);
+          return;
+        case 'shell.response': {
+          const p = proxied.get(msg.reqId);
+          if (!p) return;
+          proxied.delete(msg.reqId);
+          port.send(p.to, { ...msg, reqId: p.reqId });
+          return;
+        }
+        default:
+          return;
+      }
+    },
+  };
+}

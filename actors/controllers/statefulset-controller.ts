@@ -1,0 +1,735 @@
+/**
+ * The StatefulSet controller (kube-controller-manager's statefulset-controller).
+ *
+ * Owns: nothing in the store but what it writes — pods and claims of each StatefulSet, and the
+ * set's status. It decides only from its own watch-fed Cache of StatefulSets, Pods and
+ * PersistentVolumeClaims (and Nodes when the `sts-force-delete-unreachable` bug is on), so a
+ * late or lost watch event leaves it acting on a stale view, as a real informer would.
+ *
+ * Receives: watch events; api.response for its own writes.
+ * Sends:    api.request create/delete Pod, create/update PersistentVolumeClaim, update Pod,
+ *           updateStatus StatefulSet; api.event (SuccessfulCreate, SuccessfulDelete, ...).
+ *
+ * Follows pkg/controller/statefulset at v1.30: stateful_set.go (event handlers, workqueue),
+ * stateful_set_control.go (updateStatefulSet, processReplica, processCondemned, the rolling
+ * update), stateful_pod_control.go (CreateStatefulPod, DeleteStatefulPod, UpdateStatefulPod,
+ * claim creation and retention, the event texts). Pure helpers are in statefulset-utils.ts.
+ *
+ * Differences forced by the bus: an API call does not block, so a sync issues its writes and
+ * returns; the sync "fails" (and the set is re-queued with the workqueue's per-item exponential
+ * backoff, 5 ms doubling to 1000 s — workqueue.DefaultControllerRateLimiter) when any of them
+ * fails. Expectations (as controller_utils.go's ControllerExpectations, 5 min TTL) keep a
+ * write from being issued twice while the watch has not yet shown its effect. Revisions are
+ * computed (name `<set>-<hash>`, hash as history.HashControllerRevision) but no
+ * ControllerRevision objects are stored: the controller remembers the templates it has seen,
+ * and after a restart a status.currentRevision it cannot resolve falls back to the update
+ * revision, as upstream does when the revision object is missing.
+ * The MaxUnavailableStatefulSet gate is alpha (off) in v1.30: rolling updates go one pod at a time.
+ */
+import type { Component, Port } from '../../src/component.ts';
+import { ApiClient } from '../../src/api-client.ts';
+import { Cache } from '../../src/informer.ts';
+import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
+import { deepCopy, isPodReady } from '../../src/model/objects.ts';
+import {
+  aggregateMessage,
+  allowsBurst,
+  backoffMs,
+  claimOwnerMatchesSetAndPod,
+  completeRollingUpdate,
+  countReplicas,
+  getOrdinal,
+  getPodRevision,
+  hasStaleOwnerRef,
+  identityMatches,
+  inconsistentStatus,
+  isCreated,
+  isFailed,
+  isMemberOf,
+  isOwnedBy,
+  isPending,
+  isRunningAndAvailable,
+  isRunningAndReady,
+  isSucceeded,
+  isTerminating,
+  isUnavailable,
+  newVersionedStatefulSetPod,
+  persistentVolumeClaims,
+  podInOrdinalRange,
+  podName,
+  retentionPolicy,
+  revisionHash,
+  revisionName,
+  specReplicas,
+  startOrdinal,
+  storageMatches,
+  toApiStatus,
+  updateClaimOwnerRefForSetAndPod,
+  updateIdentity,
+  updateStorage,
+  type ClaimObj,
+  type FullStatus,
+  type PodObj,
+  type Sts,
+} from './statefulset-utils.ts';
+
+export const STATEFULSET_CONTROLLER = 'statefulset-controller';
+const SOURCE = 'statefulset-controller';
+
+// controller_utils.go ExpectationsTimeout: an expectation not met by the watch in 5 minutes lapses.
+const EXPECTATIONS_TIMEOUT_MS = 5 * 60 * 1000;
+// The taint the node lifecycle controller puts on a node whose kubelet stopped reporting.
+const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
+
+type Template = Sts['spec']['template'];
+
+/** One write the controller issued and waits to see in its cache. */
+interface Expectation {
+  setKey: string;
+  atMs: number;
+  done(): boolean;
+  /** For a pending pod create: the pod being created (stands in for it during syncs). */
+  pod?: PodObj;
+}
+
+/** One pass of updateStatefulSet: it fails if any of the writes it issued fails. */
+interface Run {
+  key: string;
+  open: boolean;
+  outstanding: number;
+  errored: boolean;
+}
+
+interface Step {
+  exit: boolean;
+  err?: boolean;
+}
+
+function setKeyOf(ns: string | undefined, name: string): string {
+  return `${ns ?? ''}/${name}`;
+}
+
+function splitKey(key: string): { ns: string; name: string } {
+  const i = key.indexOf('/');
+  return { ns: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+function title(verb: string): string {
+  return verb.charAt(0).toUpperCase() + verb.slice(1);
+}
+
+export function statefulSetController(port: Port, opts: { bug?: string } = {}): Component {
+  const api = new ApiClient(port);
+  const cache = new Cache();
+  const forceDeleteBug = opts.bug === 'sts-force-delete-unreachable';
+
+  const dirty = new Set<string>();
+  let syncArmed = false;
+  const failures = new Map<string, number>();
+  const retryDue = new Map<string, number>();
+  /** Templates seen per set uid, by revision name (the ControllerRevisions we do not store). */
+  const history = new Map<string, Map<string, Template>>();
+  const expectations = new Map<string, Expectation>();
+  let expireDue: number | undefined;
+
+  // -------------------------------------------------------------------------------------------
+  // Work queue
+
+  function markDirty(key: string): void {
+    dirty.add(key);
+    if (!syncArmed) {
+      syncArmed = true;
+      port.setTimer('sync', 0);
+    }
+  }
+
+  /** workqueue AddRateLimited: the n-th consecutive failure waits 5 ms * 2^(n-1). */
+  function requeueRateLimited(key: string): void {
+    const n = (failures.get(key) ?? 0) + 1;
+    failures.set(key, n);
+    const delay = backoffMs(n);
+    const due = port.now() + delay;
+    const armed = retryDue.get(key);
+    if (armed !== undefined && armed <= due) return;
+    retryDue.set(key, due);
+    port.setTimer(`retry/${key}`, delay);
+  }
+
+  function settle(run: Run): void {
+    if (run.open || run.outstanding > 0) return;
+    if (run.errored) requeueRateLimited(run.key);
+    else failures.delete(run.key);
+  }
+
+  /** Registers one asynchronous write of `run`; the returned function reports its outcome. */
+  function begin(run: Run): (ok: boolean) => void {
+    run.outstanding++;
+    let finished = false;
+    return (ok) => {
+      if (finished) return;
+      finished = true;
+      run.outstanding--;
+      if (!ok) run.errored = true;
+      settle(run);
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Expectations
+
+  function expect(key: string, e: Omit<Expectation, 'atMs'>): void {
+    expectations.set(key, { ...e, atMs: port.now() });
+    const due = port.now() + EXPECTATIONS_TIMEOUT_MS;
+    if (expireDue === undefined || due < expireDue) {
+      expireDue = due;
+      port.setTimer('expire', EXPECTATIONS_TIMEOUT_MS);
+    }
+  }
+
+  function sweepExpectations(): void {
+    for (const [key, e] of [...expectations].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      if (e.done()) {
+        expectations.delete(key);
+        markDirty(e.setKey);
+      }
+    }
+    if (expectations.size === 0 && expireDue !== undefined) {
+      expireDue = undefined;
+      port.cancelTimer('expire');
+    }
+  }
+
+  function expireExpectations(): void {
+    expireDue = undefined;
+    let next: number | undefined;
+    for (const [key, e] of [...expectations].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const due = e.atMs + EXPECTATIONS_TIMEOUT_MS;
+      if (due <= port.now()) {
+        expectations.delete(key);
+        markDirty(e.setKey);
+      } else if (next === undefined || due < next) next = due;
+    }
+    if (next !== undefined) {
+      expireDue = next;
+      port.setTimer('expire', next - port.now());
+    }
+  }
+
+  const podKey = (ns: string | undefined, name: string) => `Pod/${ns ?? ''}/${name}`;
+  const claimKey = (ns: string | undefined, name: string) => `PersistentVolumeClaim/${ns ?? ''}/${name}`;
+
+  // -------------------------------------------------------------------------------------------
+  // Events (recordPodEvent, recordClaimEvent)
+
+  function recordPodEvent(set: Sts, verb: string, pod: string, err?: string): void {
+    if (err === undefined) {
+      api.event(set as KObject, 'Normal', `Successful${title(verb)}`, `${verb} Pod ${pod} in StatefulSet ${set.metadata.name} successful`, SOURCE);
+    } else {
+      api.event(set as KObject, 'Warning', `Failed${title(verb)}`, `${verb} Pod ${pod} in StatefulSet ${set.metadata.name} failed error: ${err}`, SOURCE);
+    }
+  }
+
+  function recordClaimEvent(set: Sts, verb: string, pod: string, claim: string, err?: string): void {
+    if (err === undefined) {
+      api.event(set as KObject, 'Normal', `Successful${title(verb)}`, `${verb} Claim ${claim} Pod ${pod} in StatefulSet ${set.metadata.name} success`, SOURCE);
+    } else {
+      api.event(set as KObject, 'Warning', `Failed${title(verb)}`, `${verb} Claim ${claim} for Pod ${pod} in StatefulSet ${set.metadata.name} failed error: ${err}`, SOURCE);
+    }
+  }
+
+  const errText = (res: ApiResponse) => res.status?.message ?? 'unknown error';
+
+  // -------------------------------------------------------------------------------------------
+  // Side effects (stateful_pod_control.go)
+
+  /**
+   * createPersistentVolumeClaims: creates each missing claim; a claim being deleted is an error.
+   * Calls `done` with the error messages once every create has answered.
+   */
+  function createPersistentVolumeClaims(set: Sts, pod: PodObj, done: (errs: string[]) => void): void {
+    const ns = set.metadata.namespace;
+    const errs: string[] = [];
+    let waiting = 1;
+    const finish = () => {
+      if (--waiting === 0) done(errs);
+    };
+    for (const { claim } of persistentVolumeClaims(set, getOrdinal(pod))) {
+      const name = claim.metadata.name!;
+      const cached = cache.get<ClaimObj>('PersistentVolumeClaim', ns, name);
+      if (cached) {
+        // An existing claim is reused as is (upstream: "TODO: Check resource requirements and accessmodes").
+        if (cached.metadata.deletionTimestamp) errs.push(`pvc ${name} is being deleted`);
+        continue;
+      }
+      const key = `create/${claimKey(ns, name)}`;
+      if (expectations.has(key)) continue; // our own create of it is under way
+      expect(key, { setKey: setKeyOf(ns, set.metadata.name!), done: () => !!cache.get('PersistentVolumeClaim', ns, name) });
+      waiting++;
+      api.request({ verb: 'create', kind: 'PersistentVolumeClaim', namespace: ns ?? 'default', obj: claim as KObject }, (res) => {
+        if (!res.ok) {
+          expectations.delete(key);
+          errs.push(`failed to create PVC ${name}: ${errText(res)}`);
+        }
+        if (res.ok || res.status?.reason !== 'AlreadyExists') recordClaimEvent(set, 'create', pod.metadata.name!, name, res.ok ? undefined : errText(res));
+        sweepExpectations();
+        finish();
+      });
+    }
+    finish();
+  }
+
+  /**
+   * UpdatePodClaimForRetentionPolicy: brings each existing claim's ownerRefs in line with the
+   * retention policy. Calls `done` with the first error message, if any.
+   */
+  function updatePodClaimForRetentionPolicy(set: Sts, pod: PodObj, done: (err?: string) => void): void {
+    const ns = set.metadata.namespace;
+    const errs: string[] = [];
+    let waiting = 1;
+    const finish = () => {
+      if (--waiting === 0) done(errs[0]);
+    };
+    for (const t of set.spec.volumeClaimTemplates ?? []) {
+      const name = `${t.metadata?.name ?? ''}-${set.metadata.name}-${getOrdinal(pod)}`;
+      const cached = cache.get<ClaimObj>('PersistentVolumeClaim', ns, name);
+      if (!cached || claimOwnerMatchesSetAndPod(cached, set, pod)) continue;
+      const key = `update/${claimKey(ns, name)}`;
+      if (expectations.has(key)) continue;
+      const claim = deepCopy(cached);
+      if (!updateClaimOwnerRefForSetAndPod(claim, set, pod)) continue;
+      const rv = cached.metadata.resourceVersion;
+      expect(key, {
+        setKey: setKeyOf(ns, set.metadata.name!),
+        done: () => cache.get<ClaimObj>('PersistentVolumeClaim', ns, name)?.metadata.resourceVersion !== rv,
+      });
+      waiting++;
+      api.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: ns ?? 'default', name, obj: claim as KObject }, (res) => {
+        if (!res.ok) {
+          expectations.delete(key);
+          errs.push(`Could not update claim ${name} for delete policy ownerRefs: ${errText(res)}`);
+        }
+        sweepExpectations();
+        finish();
+      });
+    }
+    finish();
+  }
+
+  /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
+  function claimsMatchRetentionPolicy(set: Sts, pod: PodObj): boolean {
+    const ns = set.metadata.namespace;
+    for (const t of set.spec.volumeClaimTemplates ?? []) {
+      const name = `${t.metadata?.name ?? ''}-${set.metadata.name}-${getOrdinal(pod)}`;
+      if (expectations.has(`update/${claimKey(ns, name)}`)) continue;
+      const claim = cache.get<ClaimObj>('PersistentVolumeClaim', ns, name);
+      if (claim && !claimOwnerMatchesSetAndPod(claim, set, pod)) return false;
+    }
+    return true;
+  }
+
+  /** PodClaimIsStale: with whenScaled=Delete, a claim still owned by an older pod of that name blocks. */
+  function podClaimIsStale(set: Sts, pod: PodObj): boolean {
+    if (retentionPolicy(set).whenScaled === 'Retain') return false;
+    for (const { claim } of persistentVolumeClaims(set, getOrdinal(pod))) {
+      const cached = cache.get<ClaimObj>('PersistentVolumeClaim', set.metadata.namespace, claim.metadata.name!);
+      if (cached && hasStaleOwnerRef(cached, pod)) return true;
+    }
+    return false;
+  }
+
+  /** CreateStatefulPod: claims first, then the pod, then the claims' retention ownerRefs. */
+  function createStatefulPod(run: Run, set: Sts, pod: PodObj): void {
+    const ns = set.metadata.namespace;
+    const name = pod.metadata.name!;
+    const key = `create/${podKey(ns, name)}`;
+    const end = begin(run);
+    expect(key, { setKey: run.key, pod, done: () => !!cache.get('Pod', ns, name) });
+    createPersistentVolumeClaims(set, pod, (errs) => {
+      if (errs.length > 0) {
+        expectations.delete(key);
+        recordPodEvent(set, 'create', name, aggregateMessage(errs));
+        end(false);
+        return;
+      }
+      api.request({ verb: 'create', kind: 'Pod', namespace: ns ?? 'default', obj: pod as KObject }, (res) => {
+        if (!res.ok) expectations.delete(key);
+        sweepExpectations();
+        // Sink AlreadyExists: no event, but the sync fails and is retried.
+        if (!res.ok && res.status?.reason === 'AlreadyExists') return end(false);
+        updatePodClaimForRetentionPolicy(set, pod, (claimErr) => {
+          if (claimErr !== undefined) {
+            recordPodEvent(set, 'update', name, claimErr);
+            return end(false);
+          }
+          recordPodEvent(set, 'create', name, res.ok ? undefined : errText(res));
+          end(res.ok);
+        });
+      });
+    });
+  }
+
+  /** DeleteStatefulPod (plain delete; `force` is the bug's gracePeriodSeconds 0). */
+  function deleteStatefulPod(run: Run, set: Sts, pod: PodObj, o: { ignoreNotFound?: boolean; force?: boolean } = {}): void {
+    const ns = set.metadata.namespace;
+    const name = pod.metadata.name!;
+    const uid = pod.metadata.uid;
+    const key = `delete/${podKey(ns, name)}`;
+    if (expectations.has(key)) return;
+    const end = begin(run);
+    expect(key, {
+      setKey: run.key,
+      done: () => {
+        const p = cache.get<PodObj>('Pod', ns, name);
+        return !p || p.metadata.uid !== uid || (!o.force && !!p.metadata.deletionTimestamp);
+      },
+    });
+    const req = { verb: 'delete' as const, kind: 'Pod', namespace: ns ?? 'default', name, ...(o.force ? { gracePeriodSeconds: 0 } : {}) };
+    api.request(req, (res) => {
+      if (!res.ok) expectations.delete(key);
+      sweepExpectations();
+      recordPodEvent(set, 'delete', name, res.ok ? undefined : errText(res));
+      end(res.ok || (!!o.ignoreNotFound && res.status?.code === 404));
+    });
+  }
+
+  /** UpdateStatefulPod: fixes identity and storage, creating claims and retention refs as needed. */
+  function updateStatefulPod(run: Run, set: Sts, cached: PodObj): void {
+    const ns = set.metadata.namespace;
+    const name = cached.metadata.name!;
+    const key = `update/${podKey(ns, name)}`;
+    if (expectations.has(key)) return;
+    const pod = deepCopy(cached);
+    const end = begin(run);
+    const rv = cached.metadata.resourceVersion;
+    expect(key, { setKey: run.key, done: () => cache.get<PodObj>('Pod', ns, name)?.metadata.resourceVersion !== rv });
+    const fail = (err: string) => {
+      expectations.delete(key);
+      recordPodEvent(set, 'update', name, err);
+      end(false);
+    };
+    if (!identityMatches(set, pod)) updateIdentity(set, pod);
+    const storageOk = storageMatches(set, pod);
+    if (!storageOk) updateStorage(set, pod);
+    const afterClaims = () =>
+      updatePodClaimForRetentionPolicy(set, pod, (claimErr) => {
+        if (claimErr !== undefined) return fail(claimErr);
+        api.request({ verb: 'update', kind: 'Pod', namespace: ns ?? 'default', name, obj: pod as KObject }, (res) => {
+          if (!res.ok) expectations.delete(key);
+          sweepExpectations();
+          recordPodEvent(set, 'update', name, res.ok ? undefined : errText(res));
+          end(res.ok);
+        });
+      });
+    if (storageOk) afterClaims();
+    else createPersistentVolumeClaims(set, pod, (errs) => (errs.length ? fail(aggregateMessage(errs)) : afterClaims()));
+  }
+
+  /** createMissingPersistentVolumeClaims, for a Pending pod whose claims may have gone. */
+  function createMissingPersistentVolumeClaims(run: Run, set: Sts, pod: PodObj): void {
+    const missing = persistentVolumeClaims(set, getOrdinal(pod)).some(
+      ({ claim }) => !cache.get('PersistentVolumeClaim', set.metadata.namespace, claim.metadata.name!) || !claimsMatchRetentionPolicy(set, pod),
+    );
+    if (!missing) return;
+    const end = begin(run);
+    createPersistentVolumeClaims(set, pod, (errs) => {
+      if (errs.length) return end(false);
+      updatePodClaimForRetentionPolicy(set, pod, (claimErr) => {
+        if (claimErr !== undefined) recordPodEvent(set, 'update', pod.metadata.name!, claimErr);
+        end(claimErr === undefined);
+      });
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Decisions (stateful_set_control.go)
+
+  function nodeUnreachable(pod: PodObj): boolean {
+    const node = pod.spec?.nodeName ? cache.get<KObject>('Node', undefined, pod.spec.nodeName) : undefined;
+    return ((node?.spec?.taints ?? []) as { key: string }[]).some((t) => t.key === TAINT_UNREACHABLE);
+  }
+
+  function sync(key: string): void {
+    const { ns, name } = splitKey(key);
+    const set = cache.get<Sts>('StatefulSet', ns || undefined, name);
+    if (!set) return;
+    const run: Run = { key, open: true, outstanding: 0, errored: false };
+    try {
+      updateStatefulSet(run, set);
+    } finally {
+      run.open = false;
+      settle(run);
+    }
+  }
+
+  function rememberRevision(set: Sts): { name: string; template: Template } {
+    const hash = revisionHash(set.spec.template, set.status?.collisionCount ?? 0);
+    const revName = revisionName(set.metadata.name!, hash);
+    const uid = set.metadata.uid ?? '';
+    let h = history.get(uid);
+    if (!h) history.set(uid, (h = new Map()));
+    if (!h.has(revName)) h.set(revName, deepCopy(set.spec.template));
+    return { name: revName, template: set.spec.template };
+  }
+
+  function updateStatefulSet(run: Run, set: Sts): void {
+    const ns = set.metadata.namespace;
+    const nowEpochMs = Date.parse(port.nowIso());
+    const minReadySeconds = set.spec.minReadySeconds ?? 0;
+
+    // getStatefulSetRevisions
+    const update = rememberRevision(set);
+    const known = history.get(set.metadata.uid ?? '');
+    const curName = set.status?.currentRevision;
+    const current = curName && known?.has(curName) ? { name: curName, template: known.get(curName)! } : update;
+
+    // Pods of this set, as this controller sees them: a pod it is deleting counts as terminating.
+    const pods: PodObj[] = [];
+    for (const p of cache.list<PodObj>('Pod', ns)) {
+      if (!isOwnedBy(p, set) || !isMemberOf(set, p)) continue;
+      if (!isTerminating(p) && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
+        pods.push({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } });
+      } else pods.push(p);
+    }
+
+    const replicaCount = specReplicas(set);
+    const start = startOrdinal(set);
+    const replicas: PodObj[] = new Array(replicaCount);
+    const condemned: PodObj[] = [];
+    for (const p of pods) {
+      const o = getOrdinal(p);
+      if (podInOrdinalRange(p, set)) replicas[o - start] = p;
+      else if (o >= 0) condemned.push(p);
+    }
+    const inFlight = new Set<PodObj>();
+    for (let i = 0; i < replicaCount; i++) {
+      if (replicas[i]) continue;
+      const pending = expectations.get(`create/${podKey(ns, podName(set, start + i))}`);
+      if (pending?.pod) {
+        replicas[i] = pending.pod;
+        inFlight.add(pending.pod);
+      } else {
+        replicas[i] = newVersionedStatefulSetPod(set, current.template, update.template, current.name, update.name, start + i);
+      }
+    }
+    condemned.sort((a, b) => getOrdinal(b) - getOrdinal(a));
+
+    let firstUnavailable: PodObj | undefined;
+    for (const p of replicas) if (!firstUnavailable && isUnavailable(p, minReadySeconds, nowEpochMs)) firstUnavailable = p;
+    for (let i = condemned.length - 1; i >= 0; i--) {
+      if (!firstUnavailable && isUnavailable(condemned[i]!, minReadySeconds, nowEpochMs)) firstUnavailable = condemned[i];
+    }
+
+    const status: FullStatus = {
+      observedGeneration: set.metadata.generation ?? 0,
+      currentRevision: current.name,
+      updateRevision: update.name,
+      collisionCount: set.status?.collisionCount ?? 0,
+      ...countReplicas([...replicas, ...condemned], minReadySeconds, nowEpochMs, current.name, update.name),
+    };
+
+    const monotonic = !allowsBurst(set);
+    const body = (): void => {
+      // If the StatefulSet is being deleted, only its status is updated.
+      if (set.metadata.deletionTimestamp) return;
+
+      // processReplica for each replica: monotonic stops at the first that blocks; burst runs all.
+      const processReplica = (i: number): Step => {
+        const pod = replicas[i]!;
+        if (isFailed(pod) || isSucceeded(pod)) {
+          if (!isTerminating(pod)) deleteStatefulPod(run, set, pod);
+          // The new pod is created on a later sync, once the old one is gone.
+          return { exit: true };
+        }
+        if (!isCreated(pod)) {
+          if (inFlight.has(pod)) return { exit: monotonic };
+          // One identity at a time: never create over a name the cache still holds (the API
+          // server would answer AlreadyExists and the sync would be retried).
+          if (cache.get('Pod', ns, pod.metadata.name!)) return { exit: true, err: true };
+          if (podClaimIsStale(set, pod)) return { exit: true };
+          createStatefulPod(run, set, pod);
+          return { exit: monotonic };
+        }
+        if (isPending(pod)) createMissingPersistentVolumeClaims(run, set, pod);
+        if (isTerminating(pod) && forceDeleteBug && nodeUnreachable(pod)) {
+          // BUG (sts-force-delete-unreachable): the pod may still run on the unreachable node.
+          deleteStatefulPod(run, set, pod, { force: true });
+          return { exit: true };
+        }
+        if (isTerminating(pod) && monotonic) return { exit: true }; // waiting for Pod to Terminate
+        if (!isRunningAndReady(pod) && monotonic) return { exit: true }; // waiting for Running and Ready
+        if (!isRunningAndAvailable(pod, minReadySeconds, nowEpochMs) && monotonic) return { exit: true };
+        if (expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return { exit: false };
+        const retentionMatch = claimsMatchRetentionPolicy(set, pod);
+        if (identityMatches(set, pod) && storageMatches(set, pod) && retentionMatch) return { exit: false };
+        updateStatefulPod(run, set, pod);
+        return { exit: false };
+      };
+      if (runForAll(replicas.length, processReplica, monotonic)) return;
+
+      // Fix claim ownerRefs of condemned pods (retention policy).
+      const fixPodClaim = (i: number): Step => {
+        const pod = condemned[i]!;
+        if (!claimsMatchRetentionPolicy(set, pod)) {
+          const end = begin(run);
+          updatePodClaimForRetentionPolicy(set, pod, (err) => end(err === undefined));
+        }
+        return { exit: false };
+      };
+      if (runForAll(condemned.length, fixPodClaim, monotonic)) return;
+
+      // Scale down, highest ordinal first; in monotonic mode one at a time, after the others are healthy.
+      const processCondemned = (i: number): Step => {
+        const pod = condemned[i]!;
+        if (isTerminating(pod)) return { exit: monotonic };
+        if (!isRunningAndReady(pod) && monotonic && pod !== firstUnavailable) return { exit: true };
+        if (!isRunningAndAvailable(pod, minReadySeconds, nowEpochMs) && monotonic && pod !== firstUnavailable) return { exit: true };
+        deleteStatefulPod(run, set, pod);
+        return { exit: true };
+      };
+      if (runForAll(condemned.length, processCondemned, monotonic)) return;
+
+      // OnDelete: pods are replaced only when someone deletes them.
+      const strategy = set.spec.updateStrategy;
+      if ((strategy?.type ?? 'RollingUpdate') === 'OnDelete') return;
+
+      // RollingUpdate: delete the highest-ordinal pod not at the update revision, down to the partition.
+      const updateMin = strategy?.rollingUpdate ? (strategy.rollingUpdate.partition ?? 0) : 0;
+      for (let target = replicas.length - 1; target >= updateMin; target--) {
+        const pod = replicas[target]!;
+        if (!isCreated(pod)) return; // not created yet: unavailable, wait
+        if (getPodRevision(pod) !== update.name && !isTerminating(pod)) {
+          deleteStatefulPod(run, set, pod, { ignoreNotFound: true });
+          status.currentReplicas--;
+          return;
+        }
+        if (isUnavailable(pod, minReadySeconds, nowEpochMs)) return; // waiting for Pod to update
+      }
+    };
+
+    /** runForAll: true when the caller must stop (monotonic: any block or error; burst: an error). */
+    function runForAll(n: number, fn: (i: number) => Step, mono: boolean): boolean {
+      if (mono) {
+        for (let i = 0; i < n; i++) {
+          const r = fn(i);
+          if (r.err) run.errored = true;
+          if (r.exit || r.err) return true;
+        }
+        return false;
+      }
+      let failed = false;
+      for (let i = 0; i < n; i++) if (fn(i).err) failed = true;
+      if (failed) run.errored = true;
+      return failed;
+    }
+    body();
+
+    updateStatefulSetStatus(run, set, status);
+  }
+
+  /** updateStatefulSetStatus: completes a finished rollout, writes the status only when it changed. */
+  function updateStatefulSetStatus(run: Run, set: Sts, status: FullStatus): void {
+    completeRollingUpdate(set, status);
+    if (!inconsistentStatus(set, status)) return;
+    const ns = set.metadata.namespace;
+    const name = set.metadata.name!;
+    const key = `status/StatefulSet/${ns ?? ''}/${name}`;
+    if (expectations.has(key)) return;
+    const rv = set.metadata.resourceVersion;
+    expect(key, { setKey: run.key, done: () => cache.get<Sts>('StatefulSet', ns, name)?.metadata.resourceVersion !== rv });
+    const end = begin(run);
+    const obj = { ...deepCopy(set), status: toApiStatus(status) };
+    api.request({ verb: 'updateStatus', kind: 'StatefulSet', namespace: ns ?? 'default', name, obj: obj as KObject }, (res) => {
+      expectations.delete(key);
+      sweepExpectations();
+      end(res.ok);
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Event handlers (stateful_set.go addPod/updatePod/deletePod, enqueueStatefulSet)
+
+  function ownerSetKey(pod: KObject | undefined): string | undefined {
+    if (!pod) return undefined;
+    const ref = (pod.metadata.ownerReferences ?? []).find((r) => r.controller);
+    if (!ref || ref.kind !== 'StatefulSet') return undefined;
+    return setKeyOf(pod.metadata.namespace, ref.name);
+  }
+
+  function onWatch(ev: WatchEvent): void {
+    const old = cache.apply(ev);
+    const obj = ev.obj;
+    switch (obj.kind) {
+      case 'StatefulSet': {
+        const key = setKeyOf(obj.metadata.namespace, obj.metadata.name ?? '');
+        if (ev.event === 'DELETED') {
+          failures.delete(key);
+          history.delete(obj.metadata.uid ?? '');
+        } else if (obj.spec?.template) rememberRevision(obj as Sts);
+        markDirty(key);
+        break;
+      }
+      case 'Pod': {
+        const now = ownerSetKey(obj);
+        const before = ownerSetKey(old);
+        if (now) markDirty(now);
+        if (before && before !== now) markDirty(before);
+        // A pod that just became Ready is re-checked once minReadySeconds have passed.
+        if (now && ev.event !== 'DELETED' && isPodReady(obj) && !(old && isPodReady(old))) {
+          const { ns, name } = splitKey(now);
+          const set = cache.get<Sts>('StatefulSet', ns || undefined, name);
+          const mrs = set?.spec.minReadySeconds ?? 0;
+          // +1 s: lastTransitionTime has seconds precision and availability needs "strictly after".
+          if (mrs > 0) port.setTimer(`ready/${now}`, mrs * 1000 + 1000);
+        }
+        break;
+      }
+      case 'PersistentVolumeClaim': {
+        // A claim that went away may unblock a pod waiting on a stale or terminating claim.
+        if (ev.event === 'DELETED') {
+          for (const set of cache.list<Sts>('StatefulSet', obj.metadata.namespace)) {
+            const prefixes = (set.spec.volumeClaimTemplates ?? []).map((t) => `${t.metadata?.name ?? ''}-${set.metadata.name}-`);
+            if (prefixes.some((p) => (obj.metadata.name ?? '').startsWith(p))) markDirty(setKeyOf(set.metadata.namespace, set.metadata.name!));
+          }
+        }
+        break;
+      }
+      case 'Node': {
+        // Only watched with the force-delete bug: a node turning unreachable concerns its terminating pods.
+        for (const p of cache.list<PodObj>('Pod')) {
+          if (p.spec?.nodeName === obj.metadata.name && isTerminating(p)) {
+            const k = ownerSetKey(p as KObject);
+            if (k) markDirty(k);
+          }
+        }
+        break;
+      }
+    }
+    sweepExpectations();
+  }
+
+  return {
+    start(): void {
+      api.watch(forceDeleteBug ? ['StatefulSet', 'Pod', 'PersistentVolumeClaim', 'Node'] : ['StatefulSet', 'Pod', 'PersistentVolumeClaim']);
+    },
+    receive(msg: Msg): void {
+      if (api.handle(msg)) return;
+      if (msg.type === 'watch') onWatch(msg);
+    },
+    timer(key: string): void {
+      if (key === 'sync') {
+        syncArmed = false;
+        const keys = [...dirty].sort();
+        dirty.clear();
+        for (const k of keys) sync(k);
+      } else if (key === 'expire') {
+        expireExpectations();
+      } else if (key.startsWith('retry/')) {
+        const k = key.slice('retry/'.length);
+        retryDue.delete(k);
+        markDirty(k);
+      } else if (key.startsWith('ready/')) {
+        markDirty(key.slice('ready/'.length));
+      }
+    },
+  };
+}

@@ -1,0 +1,220 @@
+/**
+ * kube-scheduler (default profile, for what ksim models). Address `kube-scheduler`.
+ *
+ * Receives: watch events for Pods and Nodes; api.response for its bindings.
+ * Sends:    pods/binding requests and Scheduled / FailedScheduling Events to the API server.
+ *
+ * Follows pkg/scheduler: filter plugins NodeUnschedulable, NodeAffinity (nodeSelector and
+ * required node affinity), TaintToleration (NoSchedule/NoExecute); scoring by the default
+ * topology spreading (pods of the same owner spread over nodes: the system default
+ * PodTopologySpread constraint on kubernetes.io/hostname), ties broken by a seeded choice as
+ * kube-scheduler breaks them at random (selectHost). Unschedulable pods are retried when a
+ * node or pod changes, with per-pod backoff 1 s doubling to 10 s (podInitialBackoffDuration /
+ * podMaxBackoffDuration) and at least every 5 m (podMaxInUnschedulablePodsDuration).
+ * FailedScheduling text as FitError.Error() in v1.30, with the preemption suffix.
+ */
+import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
+import type { Component, Port } from '../src/component.ts';
+import type { KObject, Msg } from '../src/protocol.ts';
+import { ApiClient } from '../src/api-client.ts';
+import { Cache } from '../src/informer.ts';
+import { matchesNodeSelector, toleratesTaint } from '../src/model/selectors.ts';
+import { controllerOf } from '../src/model/objects.ts';
+
+const SOURCE = 'default-scheduler';
+const BACKOFF_INITIAL_MS = 1000;
+const BACKOFF_MAX_MS = 10_000;
+const UNSCHEDULABLE_FLUSH_MS = 300_000;
+
+/** A filter plugin: undefined when the node fits, else the reason counted in FitError. */
+type Filter = (pod: Pod, node: Node) => string | undefined;
+
+function taintText(t: Taint): string {
+  return `{${t.key}: ${t.value ?? ''}}`;
+}
+
+export const FILTERS: readonly Filter[] = [
+  // NodeUnschedulable: a cordoned node, unless the pod tolerates the unschedulable taint.
+  (pod, node) =>
+    node.spec?.unschedulable && !toleratesTaint(pod.spec?.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })
+      ? 'node(s) were unschedulable'
+      : undefined,
+  // NodeAffinity: spec.nodeSelector and requiredDuringSchedulingIgnoredDuringExecution.
+  (pod, node) => {
+    const labels = node.metadata?.labels ?? {};
+    for (const [k, v] of Object.entries(pod.spec?.nodeSelector ?? {})) if (labels[k] !== v) return "node(s) didn't match Pod's node affinity/selector";
+    const req = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
+    if (req && !matchesNodeSelector(req, node.metadata!.name!, labels)) return "node(s) didn't match Pod's node affinity/selector";
+    return undefined;
+  },
+  // TaintToleration: the first untolerated NoSchedule/NoExecute taint.
+  (pod, node) => {
+    for (const t of node.spec?.taints ?? []) {
+      if (t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') continue;
+      if (!toleratesTaint(pod.spec?.tolerations, t)) return `node(s) had untolerated taint ${taintText(t)}`;
+    }
+    return undefined;
+  },
+];
+
+/** FitError.Error(): `0/3 nodes are available: 2 node(s) ..., 1 node(s) .... preemption: ...` */
+export function fitErrorMessage(nodeCount: number, reasons: Map<string, number>): string {
+  if (nodeCount === 0) return 'no nodes available to schedule pods';
+  const parts = [...reasons.entries()].map(([r, n]) => `${n} ${r}`).sort();
+  return `0/${nodeCount} nodes are available: ${parts.join(', ')}. preemption: 0/${nodeCount} nodes are available: ${nodeCount} Preemption is not helpful for scheduling.`;
+}
+
+interface Backoff {
+  attempts: number;
+  /** A cluster event (or the periodic flush) happened since the last failed attempt. */
+  due: boolean;
+}
+
+export function kubeScheduler(port: Port): Component {
+  const api = new ApiClient(port);
+  const cache = new Cache();
+  /** Pods bound by us whose binding the watch has not shown yet: uid -> node. */
+  const assumed = new Map<string, string>();
+  const unschedulable = new Map<string, Backoff>();
+  let armed = false;
+
+  function kick(delayMs = 0): void {
+    if (armed && delayMs > 0) return;
+    armed = true;
+    port.setTimer('schedule', delayMs);
+  }
+
+  function pending(): Pod[] {
+    const out: Pod[] = [];
+    for (const p of cache.list<Pod>('Pod')) {
+      const uid = p.metadata!.uid!;
+      if (p.spec?.nodeName || p.metadata!.deletionTimestamp || assumed.has(uid)) continue;
+      if ((p.spec?.schedulerName ?? 'default-scheduler') !== 'default-scheduler') continue;
+      if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+      out.push(p);
+    }
+    // activeQ order: priority, then the time the pod entered the queue (creation).
+    return out.sort((a, b) => (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0) || cmp(a.metadata!.creationTimestamp!, b.metadata!.creationTimestamp!) || cmp(a.metadata!.name!, b.metadata!.name!));
+  }
+
+  function cmp(a: string, b: string): number {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  /** Pods of the same owner per node: the spreading score's input. */
+  function spreadCounts(pod: Pod): Map<string, number> {
+    const owner = controllerOf(pod as KObject);
+    const counts = new Map<string, number>();
+    if (!owner) return counts;
+    for (const p of cache.list<Pod>('Pod', pod.metadata!.namespace)) {
+      const node = p.spec?.nodeName ?? assumed.get(p.metadata!.uid!);
+      if (!node || p.metadata!.uid === pod.metadata!.uid) continue;
+      if (controllerOf(p as KObject)?.uid !== owner.uid) continue;
+      counts.set(node, (counts.get(node) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  function scheduleOne(pod: Pod): void {
+    const nodes = cache.list<Node>('Node');
+    const reasons = new Map<string, number>();
+    const feasible: Node[] = [];
+    for (const node of nodes) {
+      let reason: string | undefined;
+      for (const f of FILTERS) {
+        reason = f(pod, node);
+        if (reason) break;
+      }
+      if (reason) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      else feasible.push(node);
+    }
+    const uid = pod.metadata!.uid!;
+    if (feasible.length === 0) {
+      api.event(pod as KObject, 'Warning', 'FailedScheduling', fitErrorMessage(nodes.length, reasons), SOURCE);
+      const b = unschedulable.get(uid) ?? { attempts: 0, due: false };
+      b.attempts++;
+      b.due = false;
+      unschedulable.set(uid, b);
+      return;
+    }
+    const counts = spreadCounts(pod);
+    let best: Node[] = [];
+    let bestScore = -Infinity;
+    for (const n of feasible) {
+      const score = -(counts.get(n.metadata!.name!) ?? 0);
+      if (score > bestScore) {
+        bestScore = score;
+        best = [n];
+      } else if (score === bestScore) best.push(n);
+    }
+    const chosen = port.rng.pick(best).metadata!.name!;
+    unschedulable.delete(uid);
+    assumed.set(uid, chosen);
+    const ns = pod.metadata!.namespace!;
+    const name = pod.metadata!.name!;
+    api.request({ verb: 'bind', kind: 'Pod', namespace: ns, name, nodeName: chosen }, (res) => {
+      if (res.ok) {
+        api.event(pod as KObject, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${chosen}`, SOURCE);
+      } else {
+        assumed.delete(uid);
+        kick(BACKOFF_INITIAL_MS);
+      }
+    });
+  }
+
+  function cycle(): void {
+    armed = false;
+    for (const pod of pending()) {
+      // A pod that failed and saw no cluster event since waits for one (or the flush).
+      const b = unschedulable.get(pod.metadata!.uid!);
+      if (b && !b.due) continue;
+      scheduleOne(pod);
+    }
+    if (unschedulable.size > 0) port.setTimer('flush', UNSCHEDULABLE_FLUSH_MS);
+  }
+
+  /** A cluster change may make unschedulable pods fit: retry them after their backoff. */
+  function onClusterChange(): void {
+    if (unschedulable.size === 0) return;
+    let wait = BACKOFF_MAX_MS;
+    for (const b of unschedulable.values()) {
+      b.due = true;
+      wait = Math.min(wait, Math.min(BACKOFF_INITIAL_MS * 2 ** (b.attempts - 1), BACKOFF_MAX_MS));
+    }
+    port.setTimer('retry', wait);
+  }
+
+  return {
+    start(): void {
+      api.watch(['Node', 'Pod']);
+    },
+    receive(msg: Msg): void {
+      if (api.handle(msg)) return;
+      if (msg.type !== 'watch') return;
+      const old = cache.apply(msg);
+      const obj = msg.obj;
+      if (obj.kind === 'Pod') {
+        const uid = obj.metadata.uid!;
+        if (msg.event === 'DELETED') {
+          assumed.delete(uid);
+          unschedulable.delete(uid);
+          onClusterChange();
+          return;
+        }
+        if (obj.spec?.nodeName) {
+          assumed.delete(uid);
+          return;
+        }
+        if (!old && !obj.metadata.deletionTimestamp) kick();
+        return;
+      }
+      if (obj.kind === 'Node') {
+        if (msg.event === 'ADDED' || JSON.stringify(old?.spec) !== JSON.stringify(obj.spec) || JSON.stringify(old?.metadata.labels) !== JSON.stringify(obj.metadata.labels)) onClusterChange();
+      }
+    },
+    timer(key: string): void {
+      if (key === 'flush') for (const b of unschedulable.values()) b.due = true;
+      cycle();
+    },
+  };
+}

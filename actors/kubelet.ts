@@ -1,0 +1,429 @@
+/**
+ * kubelet: one per node (address `kubelet/<node>`). Owns the node's running pods, their
+ * containers' writable layers, the node's disk (kept across a crash, lost on a wipe) and the
+ * node's Lease.
+ *
+ * Receives: watch events for the pods bound to its node (field selector spec.nodeName),
+ *           exec.request (proxied by the API server), node.request (a shell on the node),
+ *           api.response for its own writes.
+ * Sends:    pod status updates, the final pod delete (grace 0) after containers stop, Lease
+ *           renewals, node status reports, Events (Pulled, Created, Started, Killing,
+ *           FailedMount) — all to the API server.
+ *
+ * Follows pkg/kubelet (kubelet.go syncPod / syncTerminatingPod, status/status_manager.go,
+ * nodelease/controller.go, volumemanager). Pod lifecycle as `kubectl get pods -w` shows it:
+ * Pending -> ContainerCreating -> Running (Ready) -> Terminating -> gone.
+ * Defaults: lease renewed every 10 s (40 s lease x renewIntervalFraction 0.25,
+ * nodelease/controller.go); node status reported every 5 m when unchanged
+ * (NodeStatusReportFrequency, kubelet config v1beta1 defaults); volume operation retries back
+ * off from 500 ms to 2m2s (goroutinemap/exponentialbackoff); container start delay 1-5 s
+ * seeded (SPEC §2).
+ */
+import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Component, Port } from '../src/component.ts';
+import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from '../src/protocol.ts';
+import { ApiClient } from '../src/api-client.ts';
+import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
+import { checkHostPath, emptyDirPath, mountFor, volumeNamed, type Backing } from './kubelet-volumes.ts';
+
+/** What survives a kubelet crash: the node's disk and its image cache. */
+export interface NodeState {
+  disk: MemFs;
+  images: Set<string>;
+}
+
+export interface KubeletOptions {
+  nodeName: string;
+  /** N of node-N: the pod CIDR is 10.244.N.0/24. */
+  podCidrIndex: number;
+  node: NodeState;
+  startDelayMsMin?: number;
+  startDelayMsMax?: number;
+  leaseRenewMs?: number;
+  statusReportMs?: number;
+}
+
+// nodelease/controller.go: leaseDuration 40 s x renewIntervalFraction 0.25.
+const LEASE_DURATION_S = 40;
+const LEASE_RENEW_MS = 10_000;
+// kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m.
+const STATUS_REPORT_MS = 300_000;
+// goroutinemap/exponentialbackoff: initialDurationBeforeRetry 500ms, maxDurationBeforeRetry 2m2s.
+const BACKOFF_INITIAL_MS = 500;
+const BACKOFF_MAX_MS = 122_000;
+
+type Stage = 'mounting' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+interface PodRec {
+  pod: Pod;
+  uid: string;
+  stage: Stage;
+  backoffMs: number;
+  ip: string | undefined;
+  startedAt: string | undefined;
+  /** emptyDir volumes with medium Memory (tmpfs): gone with the pod or the node's memory. */
+  tmpfs: MemFs;
+  /** Each container's writable layer. */
+  layers: Map<string, MemFs>;
+}
+
+const SOURCE = 'kubelet';
+
+export function kubelet(port: Port, opts: KubeletOptions): Component {
+  const api = new ApiClient(port);
+  const { nodeName, node } = opts;
+  const pods = new Map<string, PodRec>();
+  const leaseRenewMs = opts.leaseRenewMs ?? LEASE_RENEW_MS;
+  const statusReportMs = opts.statusReportMs ?? STATUS_REPORT_MS;
+  const delayMin = opts.startDelayMsMin ?? 1000;
+  const delayMax = opts.startDelayMsMax ?? 5000;
+  let nextIp = 2;
+  const micro = () => port.nowIso().replace('Z', '.000000Z');
+
+  function event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    api.event(pod as KObject, type, reason, message, SOURCE);
+  }
+
+  function renewLease(): void {
+    const lease: KObject = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: nodeName, namespace: 'kube-node-lease' },
+      spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_DURATION_S, renewTime: micro() },
+    };
+    api.request({ verb: 'apply', kind: 'Lease', namespace: 'kube-node-lease', name: nodeName, obj: lease });
+    port.setTimer('lease', leaseRenewMs);
+  }
+
+  function reportNodeStatus(): void {
+    api.request({ verb: 'get', kind: 'Node', name: nodeName }, (res) => {
+      if (!res.ok || !res.obj) return;
+      const n = structuredClone(res.obj);
+      const now = port.nowIso();
+      for (const c of n.status?.conditions ?? []) c.lastHeartbeatTime = now;
+      api.request({ verb: 'updateStatus', kind: 'Node', name: nodeName, obj: n });
+    });
+    port.setTimer('node-status', statusReportMs);
+  }
+
+  function containersOf(pod: Pod): Container[] {
+    return pod.spec?.containers ?? [];
+  }
+
+  function writeStatus(rec: PodRec, status: PodStatus): void {
+    // No resourceVersion: the kubelet owns pod status and writes it like a patch would.
+    const { resourceVersion: _rv, ...metadata } = rec.pod.metadata!;
+    const obj: KObject = { ...(rec.pod as KObject), metadata, status };
+    api.request({ verb: 'updateStatus', kind: 'Pod', namespace: rec.pod.metadata!.namespace!, name: rec.pod.metadata!.name!, obj });
+  }
+
+  function conditions(rec: PodRec, ready: boolean, sandbox: boolean): NonNullable<PodStatus['conditions']> {
+    const now = port.nowIso();
+    const names = containersOf(rec.pod).map((c) => c.name);
+    const notReady = ready ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${names.join(' ')}]` };
+    const scheduled = (rec.pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
+    return [
+      { type: 'PodReadyToStartContainers', status: sandbox ? 'True' : 'False', lastProbeTime: null as never, lastTransitionTime: now },
+      { type: 'Initialized', status: 'True', lastProbeTime: null as never, lastTransitionTime: rec.pod.status?.startTime ?? now },
+      { type: 'Ready', status: ready ? 'True' : 'False', lastProbeTime: null as never, lastTransitionTime: now, ...notReady },
+      { type: 'ContainersReady', status: ready ? 'True' : 'False', lastProbeTime: null as never, lastTransitionTime: now, ...notReady },
+      scheduled ?? { type: 'PodScheduled', status: 'True', lastProbeTime: null as never, lastTransitionTime: now },
+    ];
+  }
+
+  function baseStatus(rec: PodRec): PodStatus {
+    const nodeIp = `192.168.0.${10 + opts.podCidrIndex}`;
+    const s: PodStatus = {
+      phase: 'Pending',
+      hostIP: nodeIp,
+      hostIPs: [{ ip: nodeIp }],
+      startTime: rec.pod.status?.startTime ?? port.nowIso(),
+      qosClass: 'BestEffort',
+    };
+    if (rec.ip) {
+      s.podIP = rec.ip;
+      s.podIPs = [{ ip: rec.ip }];
+    }
+    return s;
+  }
+
+  function statusCreating(rec: PodRec): PodStatus {
+    return {
+      ...baseStatus(rec),
+      conditions: conditions(rec, false, false),
+      containerStatuses: containersOf(rec.pod).map((c) => ({
+        name: c.name,
+        image: c.image ?? '',
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        started: false,
+        state: { waiting: { reason: 'ContainerCreating' } },
+        lastState: {},
+      })),
+    };
+  }
+
+  function containerId(rec: PodRec, name: string): string {
+    return `containerd://${(rec.uid.replace(/-/g, '') + name).padEnd(64, '0').slice(0, 64)}`;
+  }
+
+  function statusRunning(rec: PodRec): PodStatus {
+    return {
+      ...baseStatus(rec),
+      phase: 'Running',
+      conditions: conditions(rec, true, true),
+      containerStatuses: containersOf(rec.pod).map((c) => ({
+        name: c.name,
+        image: c.image ?? '',
+        imageID: `docker.io/library/${c.image ?? ''}`,
+        containerID: containerId(rec, c.name),
+        ready: true,
+        restartCount: 0,
+        started: true,
+        state: { running: { startedAt: rec.startedAt! } },
+        lastState: {},
+      })),
+    };
+  }
+
+  function statusTerminated(rec: PodRec): PodStatus {
+    const now = port.nowIso();
+    return {
+      ...baseStatus(rec),
+      // A deleted pod whose containers all exited 0 ends Succeeded (v1.27+ kubelet sets a terminal phase).
+      phase: rec.startedAt ? 'Succeeded' : 'Failed',
+      conditions: conditions(rec, false, false),
+      containerStatuses: containersOf(rec.pod).map((c) => ({
+        name: c.name,
+        image: c.image ?? '',
+        imageID: rec.startedAt ? `docker.io/library/${c.image ?? ''}` : '',
+        ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
+        ready: false,
+        restartCount: 0,
+        started: false,
+        state: rec.startedAt
+          ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: rec.startedAt, finishedAt: now, containerID: containerId(rec, c.name) } }
+          : { waiting: { reason: 'ContainerCreating' } },
+        lastState: {},
+      })),
+    };
+  }
+
+  function backingOf(rec: PodRec, volumeName: string): Backing | string {
+    const v = volumeNamed(rec.pod, volumeName);
+    if (!v) return `volume "${volumeName}" not found`;
+    if (v.emptyDir) {
+      if (v.emptyDir.medium === 'Memory') return { fs: rec.tmpfs, root: `/${volumeName}`, nodeLocal: false };
+      return { fs: node.disk, root: emptyDirPath(rec.uid, volumeName), nodeLocal: false };
+    }
+    if (v.hostPath) return { fs: node.disk, root: v.hostPath.path, nodeLocal: true };
+    return `volume "${volumeName}" is not mounted`;
+  }
+
+  /** MountVolume.SetUp for every volume; returns the first failure as the FailedMount text. */
+  function mountAll(rec: PodRec): string | undefined {
+    for (const v of rec.pod.spec?.volumes ?? []) {
+      if (v.emptyDir) {
+        if (v.emptyDir.medium === 'Memory') rec.tmpfs.mkdirAll(`/${v.name}`);
+        else node.disk.mkdirAll(emptyDirPath(rec.uid, v.name));
+      } else if (v.hostPath) {
+        const err = checkHostPath(node.disk, v.hostPath.path, v.hostPath.type);
+        if (err) return `MountVolume.SetUp failed for volume "${v.name}" : ${err}`;
+      }
+    }
+    return undefined;
+  }
+
+  function unmountAll(rec: PodRec): void {
+    node.disk.removeAll(`/var/lib/kubelet/pods/${rec.uid}`);
+    rec.layers.clear();
+  }
+
+  function admit(pod: Pod): void {
+    const uid = pod.metadata!.uid!;
+    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, tmpfs: new MemFs(), layers: new Map() };
+    pods.set(uid, rec);
+    port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} admitted`);
+    writeStatus(rec, statusCreating(rec));
+    port.setTimer(`mount/${uid}`, 0);
+  }
+
+  function tryMount(rec: PodRec): void {
+    if (rec.stage !== 'mounting') return;
+    const err = mountAll(rec);
+    if (err) {
+      event(rec.pod, 'Warning', 'FailedMount', err);
+      port.setTimer(`mount/${rec.uid}`, rec.backoffMs);
+      rec.backoffMs = Math.min(rec.backoffMs * 2, BACKOFF_MAX_MS);
+      return;
+    }
+    rec.stage = 'starting';
+    const delay = port.rng.int(delayMin, delayMax);
+    for (const c of containersOf(rec.pod)) {
+      const image = c.image ?? '';
+      if (node.images.has(image) && c.imagePullPolicy !== 'Always') {
+        event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+      } else {
+        event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+        const secs = (delay / 1000).toFixed(3);
+        event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${secs}s (${secs}s including waiting)`);
+        node.images.add(image);
+      }
+    }
+    port.setTimer(`start/${rec.uid}`, delay);
+  }
+
+  function startContainers(rec: PodRec): void {
+    if (rec.stage !== 'starting') return;
+    rec.stage = 'running';
+    rec.ip = `10.244.${opts.podCidrIndex}.${nextIp}`;
+    // host-local IPAM hands addresses out in order and wraps at the end of the range.
+    nextIp = nextIp >= 254 ? 2 : nextIp + 1;
+    rec.startedAt = port.nowIso();
+    for (const c of containersOf(rec.pod)) {
+      rec.layers.set(c.name, new MemFs());
+      event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
+      event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
+    }
+    port.note(`pod ${rec.pod.metadata!.namespace}/${rec.pod.metadata!.name} running ip=${rec.ip}`);
+    writeStatus(rec, statusRunning(rec));
+  }
+
+  function beginStop(rec: PodRec): void {
+    if (rec.stage === 'stopping' || rec.stage === 'stopped') return;
+    const wasRunning = rec.stage === 'running';
+    rec.stage = 'stopping';
+    port.cancelTimer(`mount/${rec.uid}`);
+    port.cancelTimer(`start/${rec.uid}`);
+    let delay = 0;
+    if (wasRunning) {
+      for (const c of containersOf(rec.pod)) event(rec.pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
+      // Containers exit on SIGTERM after a seeded moment, never later than the grace period.
+      const graceMs = (rec.pod.metadata!.deletionGracePeriodSeconds ?? rec.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+      delay = Math.min(graceMs, port.rng.int(100, 1500));
+    }
+    port.setTimer(`stop/${rec.uid}`, delay);
+  }
+
+  function finishStop(rec: PodRec): void {
+    if (rec.stage !== 'stopping') return;
+    rec.stage = 'stopped';
+    writeStatus(rec, statusTerminated(rec));
+    unmountAll(rec);
+    const m = rec.pod.metadata!;
+    port.note(`pod ${m.namespace}/${m.name} stopped`);
+    api.request({ verb: 'delete', kind: 'Pod', namespace: m.namespace!, name: m.name!, gracePeriodSeconds: 0, uid: rec.uid });
+  }
+
+  function onPodEvent(ev: 'ADDED' | 'MODIFIED' | 'DELETED', pod: Pod): void {
+    const uid = pod.metadata!.uid!;
+    const rec = pods.get(uid);
+    if (ev === 'DELETED') {
+      if (rec) {
+        for (const k of ['mount', 'start', 'stop']) port.cancelTimer(`${k}/${uid}`);
+        // Force-deleted (or deleted before we finished): the containers are killed now.
+        if (rec.stage === 'running' || rec.stage === 'stopping') port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} stopped`);
+        unmountAll(rec);
+        pods.delete(uid);
+      }
+      return;
+    }
+    if (!rec) {
+      const phase = pod.status?.phase;
+      if (phase === 'Succeeded' || phase === 'Failed') return;
+      admit(pod);
+      if (pod.metadata!.deletionTimestamp) beginStop(pods.get(uid)!);
+      return;
+    }
+    rec.pod = pod;
+    if (pod.metadata!.deletionTimestamp) beginStop(rec);
+  }
+
+  function respond(req: { reqId: string }, to: string, ok: boolean, extra: { data?: string; error?: string }): void {
+    port.send(to, { type: 'shell.response', reqId: req.reqId, ok, ...extra } satisfies ShellResponse);
+  }
+
+  function resolve(rec: PodRec, containerName: string | undefined, path: string): { fs: MemFs; path: string; readOnly: boolean; layer: boolean } | string {
+    const c = containerName ? containersOf(rec.pod).find((x) => x.name === containerName) : containersOf(rec.pod)[0];
+    if (!c) return `container ${containerName} is not valid for pod ${rec.pod.metadata!.name}`;
+    const hit = mountFor(c.volumeMounts, path);
+    if (!hit) return { fs: rec.layers.get(c.name)!, path: joinPath(path), readOnly: false, layer: true };
+    const b = backingOf(rec, hit.mount.name);
+    if (typeof b === 'string') return b;
+    return { fs: b.fs, path: joinPath(b.root, hit.mount.subPath ?? '', hit.rel), readOnly: !!hit.mount.readOnly, layer: false };
+  }
+
+  function exec(req: ExecRequest, from: string): void {
+    const rec = [...pods.values()].find((r) => r.pod.metadata!.name === req.pod && r.pod.metadata!.namespace === req.namespace);
+    if (!rec || rec.stage !== 'running') return respond(req, from, false, { error: `pod "${req.pod}" is not running` });
+    const target = resolve(rec, req.container, req.path);
+    if (typeof target === 'string') return respond(req, from, false, { error: target });
+    if (req.op === 'read') {
+      const r = target.fs.readFile(target.path);
+      return 'data' in r ? respond(req, from, true, { data: r.data }) : respond(req, from, false, { error: r.error });
+    }
+    if (target.readOnly) return respond(req, from, false, { error: 'Read-only file system' });
+    // A container's own layer holds whatever directories its image has: create the parents.
+    if (target.layer) target.fs.mkdirAll(target.path.slice(0, target.path.lastIndexOf('/')) || '/');
+    const err = target.fs.writeFile(target.path, req.data ?? '', !!req.append);
+    respond(req, from, !err, err ? { error: err } : {});
+  }
+
+  function shell(req: NodeShellRequest, from: string): void {
+    const path = joinPath(req.path);
+    switch (req.op) {
+      case 'readNode': {
+        const r = node.disk.readFile(path);
+        return 'data' in r ? respond(req, from, true, { data: r.data }) : respond(req, from, false, { error: r.error });
+      }
+      case 'mkdirNode': {
+        const err = node.disk.mkdirAll(path);
+        return respond(req, from, !err, err ? { error: err } : {});
+      }
+      case 'writeNode': {
+        const err = node.disk.writeFile(path, req.data ?? '');
+        return respond(req, from, !err, err ? { error: err === ENOENT ? ENOENT : err } : {});
+      }
+    }
+  }
+
+  return {
+    start(): void {
+      api.watch(['Pod'], nodeName);
+      renewLease();
+      port.setTimer('node-status', statusReportMs);
+    },
+    receive(msg: Msg, from: string): void {
+      if (api.handle(msg)) return;
+      switch (msg.type) {
+        case 'watch':
+          if (msg.obj.kind === 'Pod') onPodEvent(msg.event, msg.obj as Pod);
+          return;
+        case 'exec.request':
+          exec(msg, from);
+          return;
+        case 'node.request':
+          shell(msg, from);
+          return;
+        default:
+          return;
+      }
+    },
+    timer(key: string): void {
+      if (key === 'lease') return renewLease();
+      if (key === 'node-status') return reportNodeStatus();
+      const slash = key.indexOf('/');
+      const rec = pods.get(key.slice(slash + 1));
+      if (!rec) return;
+      switch (key.slice(0, slash)) {
+        case 'mount':
+          return tryMount(rec);
+        case 'start':
+          return startContainers(rec);
+        case 'stop':
+          return finishStop(rec);
+      }
+    },
+  };
+}

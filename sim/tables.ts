@@ -1,0 +1,86 @@
+/**
+ * The human output of `ksim run`: what `kubectl get pv,pvc,pod,sts,svc` prints at the end, one
+ * block per namespace the scenario uses (pods with the `-o wide` columns), then the action
+ * results, warnings and violations, each violation with the command that replays it.
+ */
+import { printDescribe, printGet } from '../src/printers.ts';
+import { isNamespaced } from '../src/model/objects.ts';
+import { formatDuration } from '../src/duration.ts';
+import type { Report, Run } from './run.ts';
+
+const KINDS = ['PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'StatefulSet', 'Service'];
+
+function namespacesUsed(run: Run): string[] {
+  const s = new Set<string>();
+  for (const m of run.scenario.manifests) if (isNamespaced(m.obj.kind)) s.add(m.obj.metadata.namespace ?? 'default');
+  for (const a of run.scenario.actions) s.add(a.namespace);
+  if (s.size === 0) s.add('default');
+  return [...s].sort();
+}
+
+export function renderTables(run: Run, report: Report, file: string): string {
+  const w = run.world;
+  const ctx = { nowMs: w.nowMs, startMs: w.startMs };
+  const out: string[] = [];
+  for (const ns of namespacesUsed(run)) {
+    const blocks: string[] = [];
+    for (const kind of KINDS) {
+      const objs = w.store.list(kind, isNamespaced(kind) ? ns : undefined);
+      if (objs.length === 0) continue;
+      blocks.push(printGet(kind, objs, ctx, { wide: kind === 'Pod', withKind: true }).trimEnd());
+    }
+    out.push(`$ kubectl get pv,pvc,pod,sts,svc -n ${ns}${blocks.length ? '' : `\nNo resources found in ${ns} namespace.`}`);
+    if (blocks.length) out.push(blocks.join('\n\n'));
+    out.push('');
+  }
+  if (report.results.length) {
+    out.push('Results:');
+    for (const r of report.results) {
+      const { atMs, index, action, ok, ...rest } = r;
+      const detail = Object.entries(rest)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v)}`)
+        .join(' ');
+      out.push(`  ${formatDuration(atMs).padStart(8)}  ${action.padEnd(9)} ${ok ? 'ok   ' : 'FAIL '} ${detail}`);
+    }
+    out.push('');
+  }
+  if (report.warnings.length) {
+    out.push('Warnings:');
+    for (const v of report.warnings) out.push(`  ${formatDuration(v.atMs)}  ${v.warning}: ${v.message}${v.objects.length ? ` (${v.objects.join(', ')})` : ''}`);
+    out.push('');
+  }
+  if (report.violations.length) {
+    out.push('Violations:');
+    for (const v of report.violations) {
+      out.push(`  ${formatDuration(v.atMs)}  ${v.invariant}: ${v.message}${v.objects.length ? ` (${v.objects.join(', ')})` : ''}`);
+      out.push(`    replay: ksim run ${file} --seed ${report.seed}`);
+    }
+    out.push('');
+  } else out.push(`All invariants hold (${run.scenario.invariants.length} checked). traceHash ${report.traceHash.slice(0, 16)}`);
+  return out.join('\n');
+}
+
+const KIND_ALIASES: Record<string, string> = {
+  pod: 'Pod', po: 'Pod', pods: 'Pod', statefulset: 'StatefulSet', sts: 'StatefulSet', service: 'Service', svc: 'Service',
+  persistentvolumeclaim: 'PersistentVolumeClaim', pvc: 'PersistentVolumeClaim', persistentvolume: 'PersistentVolume', pv: 'PersistentVolume',
+  storageclass: 'StorageClass', sc: 'StorageClass', node: 'Node', no: 'Node',
+};
+
+export function renderDescribe(run: Run, target: string): string {
+  const [k, name, extra] = target.split('/');
+  const kind = KIND_ALIASES[(k ?? '').toLowerCase()];
+  if (!kind || !name || extra !== undefined) return `error: --describe takes KIND/NAME (e.g. pod/web-0), got "${target}"`;
+  const w = run.world;
+  const nsList = isNamespaced(kind) ? namespacesUsed(run) : [undefined];
+  for (const ns of nsList) {
+    const obj = w.store.get(kind, ns, name);
+    if (!obj) continue;
+    const events = w.events.about(kind, ns, name).map((e) => ({ type: e.type, reason: e.reason, message: e.message, source: e.source, count: e.count, firstAtMs: e.firstAtMs, lastAtMs: e.lastAtMs }));
+    const usedBy =
+      kind === 'PersistentVolumeClaim'
+        ? w.store.list('Pod', ns).filter((p) => (p.spec?.volumes ?? []).some((v: { persistentVolumeClaim?: { claimName: string } }) => v.persistentVolumeClaim?.claimName === name)).map((p) => p.metadata.name!)
+        : undefined;
+    return printDescribe(obj, events, { nowMs: w.nowMs, startMs: w.startMs }, usedBy ? { podsUsingClaim: usedBy } : undefined);
+  }
+  return `Error from server (NotFound): ${kind.toLowerCase()}s "${name}" not found`;
+}

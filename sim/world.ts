@@ -1,0 +1,266 @@
+/**
+ * A simulated cluster: the clock, the seeded streams, the bus, the trace, the object store, and
+ * one XState actor per component, assembled from a Scenario. The world also plays the user:
+ * it hands each action to kubectl at its time. It never reaches into an actor's state; what it
+ * reports comes from the store (what `kubectl get` would show), the Event log and the results
+ * kubectl reported.
+ *
+ * Bootstrap (before t=0, as a freshly installed cluster): the namespaces default, kube-system,
+ * kube-public, kube-node-lease; the `kubernetes` Service (10.96.0.1) and `kube-dns`
+ * (10.96.0.10, kubeadm's defaults); one Node per scenario node, registered and Ready, with pod
+ * CIDR 10.244.N.0/24 for node-N (kube-controller-manager's --cluster-cidr default in kubeadm
+ * setups with flannel: 10.244.0.0/16).
+ */
+import { SimClock } from '../src/clock.ts';
+import { Rng } from '../src/rng.ts';
+import { Ids } from '../src/ids.ts';
+import { Bus } from '../src/bus.ts';
+import { Trace, type Hasher, type TraceEvent } from '../src/trace.ts';
+import { ObjectStore } from '../src/store.ts';
+import { isoAt, spawnComponent, type ComponentActor, type ComponentFactory } from '../src/component.ts';
+import type { KObject, Msg } from '../src/protocol.ts';
+import type { Scenario } from '../src/scenario/types.ts';
+import { applyDefaults } from '../src/model/defaults.ts';
+import { MemFs } from '../src/fs.ts';
+import { apiServer, EventLog } from '../actors/apiserver.ts';
+import { kubeScheduler } from '../actors/kube-scheduler.ts';
+import { kubelet, type NodeState } from '../actors/kubelet.ts';
+import { kubectl, type ActionResult } from '../actors/kubectl.ts';
+import { statefulSetController } from '../actors/controllers/statefulset-controller.ts';
+import { endpointSliceController } from '../actors/controllers/endpointslice-controller.ts';
+import { garbageCollector } from '../actors/controllers/garbage-collector.ts';
+import { clusterDns } from '../actors/cluster-dns.ts';
+
+export interface WorldOptions {
+  seed?: number;
+  hasher: () => Hasher;
+  bug?: string;
+  traceSink?: (e: TraceEvent) => void;
+}
+
+export interface RunWarning {
+  warning: string;
+  atMs: number;
+  message: string;
+  objects: string[];
+}
+
+/** Thrown when an actor fails: the run cannot go on. Carries what is needed to replay it. */
+export class WorldCrash extends Error {
+  override name = 'WorldCrash';
+}
+
+export class World {
+  readonly clock = new SimClock();
+  readonly rng: Rng;
+  readonly trace: Trace;
+  readonly bus: Bus;
+  readonly store = new ObjectStore();
+  readonly events = new EventLog();
+  readonly seed: number;
+  readonly startMs: number;
+  readonly results: ActionResult[] = [];
+  readonly warnings: RunWarning[] = [];
+  readonly nodes = new Map<string, NodeState>();
+  faultsInjected = 0;
+  private readonly actors = new Map<string, ComponentActor>();
+  private failure: { address: string; err: unknown } | undefined;
+  private readonly bootIds: Ids;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly opts: WorldOptions,
+  ) {
+    this.seed = opts.seed ?? scenario.seed;
+    this.startMs = scenario.startMs;
+    this.rng = Rng.root(this.seed);
+    this.trace = new Trace(opts.hasher);
+    this.trace.sink = opts.traceSink;
+    this.bus = new Bus(this.clock, this.rng.fork('network'), this.trace, { latencyMsMin: scenario.latencyMsMin, latencyMsMax: scenario.latencyMsMax });
+    this.store.traceCommit = (line) => this.trace.record(this.clock.nowMs, 'C', 'apiserver', line);
+    this.bootIds = new Ids(this.rng.fork('bootstrap'));
+    this.trace.record(0, 'S', 'world', `scenario=${scenario.name} seed=${this.seed} nodes=${scenario.nodes.join(',')}`);
+    this.bootstrap();
+    this.spawnAll();
+    this.scheduleActions();
+  }
+
+  get nowMs(): number {
+    return this.clock.nowMs;
+  }
+
+  /** Runs the simulation up to `limitMs` (absolute). Stops early when `stop` holds. */
+  runUntil(limitMs: number, stop?: () => boolean): boolean {
+    while (this.clock.step(limitMs)) {
+      if (this.failure) this.crash();
+      if (stop && stop()) return true;
+    }
+    if (this.clock.nowMs < limitMs) this.clock.nowMs = limitMs;
+    return false;
+  }
+
+  /** Delivers a message to an actor from outside the cluster (the user, the fault injector). */
+  inject(to: string, msg: Msg, from = 'user'): void {
+    const actor = this.actors.get(to);
+    if (!actor) return;
+    actor.send({ type: 'deliver', msg, from });
+  }
+
+  actor(address: string): ComponentActor | undefined {
+    return this.actors.get(address);
+  }
+
+  addresses(): string[] {
+    return [...this.actors.keys()];
+  }
+
+  /** Every stored object except Events and Leases, as `kubectl get -o json` would list them. */
+  objects(): KObject[] {
+    const out: KObject[] = [];
+    for (const kind of this.store.kindNames()) if (kind !== 'Lease' && kind !== 'Event') out.push(...this.store.list(kind));
+    return out;
+  }
+
+  iso(atMs: number): string {
+    return isoAt(this.startMs, atMs);
+  }
+
+  private crash(): never {
+    const f = this.failure!;
+    const err = f.err instanceof Error ? f.err : new Error(String(f.err));
+    throw new WorldCrash(
+      `actor ${f.address} failed at ${this.clock.nowMs}ms (seed ${this.seed}): ${err.message}\n` +
+        `replay: ksim run ${this.scenario.file} --seed ${this.seed}\nlast trace lines:\n  ${this.trace.lastLines(15).join('\n  ')}\n${err.stack ?? ''}`,
+    );
+  }
+
+  private boot(obj: KObject): KObject {
+    const o = structuredClone(obj);
+    applyDefaults(o);
+    o.metadata.uid = this.bootIds.uid();
+    o.metadata.creationTimestamp = this.iso(0);
+    return this.store.put(o);
+  }
+
+  private bootstrap(): void {
+    for (const ns of ['default', 'kube-node-lease', 'kube-public', 'kube-system']) {
+      this.boot({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    }
+    this.boot({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+    });
+    this.boot({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS' } },
+      spec: {
+        clusterIP: '10.96.0.10',
+        clusterIPs: ['10.96.0.10'],
+        selector: { 'k8s-app': 'kube-dns' },
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+          { name: 'metrics', port: 9153, protocol: 'TCP', targetPort: 9153 },
+        ],
+      },
+    });
+    const given = new Map(this.scenario.manifests.filter((m) => m.obj.kind === 'Node').map((m) => [m.obj.metadata.name!, m.obj]));
+    this.scenario.nodes.forEach((name, i) => {
+      const n = i + 1;
+      const manifest = given.get(name);
+      const now = this.iso(0);
+      const node: KObject = {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          ...(manifest?.metadata ?? {}),
+          name,
+          labels: { 'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...(manifest?.metadata.labels ?? {}) },
+        },
+        spec: { podCIDR: `10.244.${n}.0/24`, podCIDRs: [`10.244.${n}.0/24`], ...(manifest?.spec ?? {}) },
+        status: {
+          capacity: { cpu: '4', memory: '16318976Ki', pods: '110', 'ephemeral-storage': '101430960Ki' },
+          allocatable: { cpu: '4', memory: '16216576Ki', pods: '110', 'ephemeral-storage': '93478772582' },
+          conditions: [
+            { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available', lastHeartbeatTime: now, lastTransitionTime: now },
+            { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure', lastHeartbeatTime: now, lastTransitionTime: now },
+            { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', lastHeartbeatTime: now, lastTransitionTime: now },
+            { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
+          ],
+          addresses: [
+            { type: 'InternalIP', address: `192.168.0.${10 + n}` },
+            { type: 'Hostname', address: name },
+          ],
+          nodeInfo: { kubeletVersion: 'v1.30.0', kubeProxyVersion: 'v1.30.0', containerRuntimeVersion: 'containerd://1.7.13', operatingSystem: 'linux', architecture: 'amd64', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-18-amd64' },
+        },
+      };
+      this.boot(node);
+      this.nodes.set(name, { disk: MemFs.nodeDisk(), images: new Set() });
+    });
+  }
+
+  private spawn(address: string, make: ComponentFactory): void {
+    const actor = spawnComponent({
+      address,
+      make,
+      clock: this.clock,
+      startMs: this.startMs,
+      rng: this.rng.fork(address),
+      ids: new Ids(this.rng.fork(`${address}/ids`)),
+      send: (from, to, msg) => this.bus.send(from, to, msg),
+      trace: (at, kind, actor, detail) => this.trace.record(at, kind, actor, detail),
+      onError: (addr, err) => {
+        this.failure ??= { address: addr, err };
+      },
+    });
+    this.actors.set(address, actor);
+    this.bus.register(address, (env) => actor.send({ type: 'deliver', msg: env.msg, from: env.from }));
+  }
+
+  private spawnAll(): void {
+    const t = this.scenario.timings;
+    this.spawn('apiserver', (port) => apiServer(port, { store: this.store, events: this.events }));
+    this.spawn('kube-scheduler', (port) => kubeScheduler(port));
+    this.spawn('statefulset-controller', (port) => statefulSetController(port, this.opts.bug ? { bug: this.opts.bug } : {}));
+    this.spawn('endpointslice-controller', (port) => endpointSliceController(port));
+    this.spawn('garbage-collector', (port) => garbageCollector(port));
+    this.spawn('cluster-dns', (port) => clusterDns(port, t['dnsTtl'] !== undefined ? { ttlSeconds: Math.round(t['dnsTtl'] / 1000) } : {}));
+    this.scenario.nodes.forEach((name, i) => {
+      const state = this.nodes.get(name)!;
+      this.spawn(`kubelet/${name}`, (port) =>
+        kubelet(port, {
+          nodeName: name,
+          podCidrIndex: i + 1,
+          node: state,
+          ...(t['leaseRenewInterval'] !== undefined ? { leaseRenewMs: t['leaseRenewInterval'] } : {}),
+          ...(t['nodeStatusReportFrequency'] !== undefined ? { statusReportMs: t['nodeStatusReportFrequency'] } : {}),
+        }),
+      );
+    });
+    const manifests = this.scenario.manifests.filter((m) => m.obj.kind !== 'Node').map((m) => m.obj);
+    this.spawn('kubectl', (port) =>
+      kubectl(port, {
+        manifests,
+        actions: this.scenario.actions,
+        onResult: (r) => {
+          this.trace.record(this.clock.nowMs, 'R', 'kubectl', `${r.index} ${r.action} ${r.ok}`);
+          this.results.push(r);
+        },
+        onManifestRejected: (obj, message) =>
+          this.warnings.push({ warning: 'manifest-rejected', atMs: this.clock.nowMs, message, objects: [`${obj.kind}/${obj.metadata.name ?? ''}`] }),
+      }),
+    );
+  }
+
+  private scheduleActions(): void {
+    this.scenario.actions.forEach((a, i) => {
+      this.clock.at(a.atMs, () => {
+        this.trace.record(this.clock.nowMs, 'A', 'user', `${i} ${a.kind}`);
+        this.inject('kubectl', { type: 'user.action', index: i });
+      });
+    });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * `ksim bench`: simulation speed on this machine (an edge: reads the wall clock). Runs
+ * examples/statefulset-web.yaml for one simulated hour several times and reports the median
+ * simulated seconds per wall second and bus messages per second, next to this machine's raw
+ * XState `actor.send` rate on a small machine (the ceiling the simulator is measured against).
+ */
+import { createActor, setup, assign } from 'xstate';
+import { fileURLToPath } from 'node:url';
+import { loadScenarioFile } from './scenario/load.ts';
+import { sha256Hasher } from './node-hash.ts';
+import { Run } from '../sim/run.ts';
+import type { Io } from './cli.ts';
+
+const EXAMPLE = fileURLToPath(new URL('../examples/statefulset-web.yaml', import.meta.url));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Raw XState dispatch: sends per second to a small two-state machine. */
+export function rawActorSendRate(io: Io, n = 200_000): number {
+  const m = setup({ types: { context: {} as { n: number }, events: {} as { type: 'tick' } } }).createMachine({
+    context: { n: 0 },
+    initial: 'a',
+    states: { a: { on: { tick: { target: 'b', actions: assign({ n: ({ context }) => context.n + 1 }) } } }, b: { on: { tick: { target: 'a' } } } },
+  });
+  const actor = createActor(m).start();
+  const t0 = io.wallMs();
+  for (let i = 0; i < n; i++) actor.send({ type: 'tick' });
+  return n / ((io.wallMs() - t0) / 1000);
+}
+
+export interface BenchFigures {
+  scenario: string;
+  simulatedSeconds: number;
+  wallMs: number;
+  realTimeFactor: number;
+  messages: number;
+  messagesPerSecond: number;
+  steps: number;
+  rawActorSendPerSecond: number;
+  ratioToRawSend: number;
+}
+
+export function benchWeb(io: Io, runs = 5): BenchFigures {
+  const loaded = loadScenarioFile(EXAMPLE);
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const hourMs = 3_600_000;
+  const scenario = { ...loaded.scenario, durationMs: hourMs, actions: [] };
+  const walls: number[] = [];
+  let messages = 0;
+  let steps = 0;
+  for (let i = 0; i < runs; i++) {
+    const t0 = io.wallMs();
+    const r = new Run(scenario, { hasher: sha256Hasher, seed: 1 }).run();
+    walls.push(io.wallMs() - t0);
+    messages = r.stats.messages;
+    steps = r.stats.steps;
+  }
+  const wallMs = median(walls);
+  const raw = median([rawActorSendRate(io), rawActorSendRate(io), rawActorSendRate(io)]);
+  const mps = messages / (wallMs / 1000);
+  return {
+    scenario: 'examples/statefulset-web.yaml, 1 simulated hour',
+    simulatedSeconds: hourMs / 1000,
+    wallMs: Math.round(wallMs * 10) / 10,
+    realTimeFactor: Math.round(hourMs / wallMs),
+    messages,
+    messagesPerSecond: Math.round(mps),
+    steps,
+    rawActorSendPerSecond: Math.round(raw),
+    ratioToRawSend: Math.round((raw / mps) * 100) / 100,
+  };
+}
+
+export async function bench(o: { json?: boolean }, io: Io): Promise<number> {
+  const f = benchWeb(io);
+  if (o.json) {
+    io.out(JSON.stringify(f, null, 2));
+    return 0;
+  }
+  io.out(`${f.scenario}`);
+  io.out(`  wall time (median of 5)   ${f.wallMs} ms`);
+  io.out(`  simulated / wall          ${f.realTimeFactor.toLocaleString('en-US')}x real time`);
+  io.out(`  bus messages              ${f.messages} (${f.steps} steps)`);
+  io.out(`  messages per wall second  ${f.messagesPerSecond.toLocaleString('en-US')}`);
+  io.out(`  raw XState actor.send     ${f.rawActorSendPerSecond.toLocaleString('en-US')}/s (raw / simulator messages = ${f.ratioToRawSend})`);
+  return 0;
+}

@@ -1,0 +1,128 @@
+/**
+ * The library API (SPEC §7) for tests written by users. Everything is synchronous: simulated
+ * time does not wait for the wall clock.
+ *
+ *   const sim = Simulation.load('examples/statefulset-web.yaml', { seed: 7 });
+ *   sim.runFor('2m');
+ *   sim.exec('web-0').write('/usr/share/nginx/html/index.html', 'hello');
+ *   sim.runUntil((s) => s.get('Pod', 'web-0')?.status?.phase === 'Running', { timeout: '10m' });
+ *   expect(sim.violations()).to.deep.equal([]);
+ */
+import { loadScenarioFile, loadScenarioText } from './scenario/load.ts';
+import type { Action, Scenario } from './scenario/types.ts';
+import { parseDuration } from './duration.ts';
+import { sha256Hasher } from './node-hash.ts';
+import type { KObject } from './protocol.ts';
+import { isNamespaced } from './model/objects.ts';
+import { Run, type Report } from '../sim/run.ts';
+import type { Violation } from '../sim/invariants/types.ts';
+import type { ActionResult } from '../actors/kubectl.ts';
+
+export type { Report } from '../sim/run.ts';
+export type { Violation } from '../sim/invariants/types.ts';
+export type { Scenario } from './scenario/types.ts';
+export type { KObject } from './protocol.ts';
+
+export interface SimulationOptions {
+  seed?: number;
+  bug?: string;
+}
+
+/** Bad scenario input: `lines` are the `file:line:col: ...` problems. */
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+  constructor(readonly lines: string[]) {
+    super(lines.join('\n'));
+  }
+}
+
+function ms(d: string | number): number {
+  if (typeof d === 'number') return d;
+  const v = parseDuration(d);
+  if (typeof v === 'string') throw new Error(v);
+  return v;
+}
+
+export class Simulation {
+  private readonly run: Run;
+  private readonly actions: Action[];
+
+  private constructor(scenario: Scenario, opts: SimulationOptions) {
+    // The kubectl actor reads this array by index: actions added by exec() are appended.
+    this.actions = [...scenario.actions];
+    const s: Scenario = { ...scenario, actions: this.actions };
+    this.run = new Run(s, { hasher: sha256Hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}) });
+  }
+
+  static load(file: string, opts: SimulationOptions = {}): Simulation {
+    const r = loadScenarioFile(file);
+    if (!r.ok) throw new ScenarioError(r.errors);
+    return new Simulation(r.scenario, opts);
+  }
+
+  static fromYaml(text: string, opts: SimulationOptions & { file?: string } = {}): Simulation {
+    const r = loadScenarioText(text, opts.file ?? 'scenario.yaml');
+    if (!r.ok) throw new ScenarioError(r.errors);
+    return new Simulation(r.scenario, opts);
+  }
+
+  get nowMs(): number {
+    return this.run.world.nowMs;
+  }
+
+  get seed(): number {
+    return this.run.world.seed;
+  }
+
+  runFor(duration: string | number): this {
+    this.run.world.runUntil(this.nowMs + ms(duration));
+    return this;
+  }
+
+  /** Runs until `pred` holds (checked after every step); false when `timeout` passed first. */
+  runUntil(pred: (s: Simulation) => boolean, opts: { timeout?: string | number } = {}): boolean {
+    if (pred(this)) return true;
+    return this.run.world.runUntil(this.nowMs + ms(opts.timeout ?? '10m'), () => pred(this));
+  }
+
+  get(kind: string, name: string, namespace = 'default'): KObject | undefined {
+    return this.run.world.store.get(kind, isNamespaced(kind) ? namespace : undefined, name);
+  }
+
+  list(kind: string, namespace?: string): KObject[] {
+    return this.run.world.store.list(kind, namespace);
+  }
+
+  /** `kubectl exec POD -- sh -c 'echo DATA > PATH'` and `cat PATH`, answered synchronously. */
+  exec(pod: string, opts: { namespace?: string; container?: string } = {}) {
+    const base = { namespace: opts.namespace ?? 'default', pos: { file: '<api>', line: 0, col: 0 }, ...(opts.container ? { container: opts.container } : {}) };
+    return {
+      write: (path: string, data: string, append = false): ActionResult => this.act({ ...base, kind: 'write', pod, path, data, append } as Omit<Action, 'atMs' | 'index'>),
+      read: (path: string): ActionResult => this.act({ ...base, kind: 'read', pod, path } as Omit<Action, 'atMs' | 'index'>),
+    };
+  }
+
+  /** Runs one action now, the way a scenario action runs, and waits (simulated) for its result. */
+  act(action: Omit<Action, 'atMs' | 'index'>, timeout: string | number = '1m'): ActionResult {
+    const w = this.run.world;
+    const index = 1_000_000 + this.actions.length;
+    const a = { ...action, atMs: this.nowMs, index } as Action;
+    this.actions.push(a);
+    w.inject('kubectl', { type: 'user.action', index: this.actions.length - 1 });
+    const found = () => w.results.find((r) => r.index === index);
+    w.runUntil(this.nowMs + ms(timeout), () => found() !== undefined);
+    return found() ?? { atMs: a.atMs, index, action: a.kind, ok: false, error: 'timed out waiting for a response' };
+  }
+
+  violations(): Violation[] {
+    return this.run.violations();
+  }
+
+  report(): Report {
+    return this.run.report();
+  }
+
+  events(): Report['events'] {
+    return this.run.report().events;
+  }
+}

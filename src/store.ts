@@ -1,0 +1,81 @@
+/**
+ * The object store behind the API server (etcd's role): a synchronous ordered map with one
+ * global resourceVersion counter. Pure data, no messages: the apiserver actor wraps it and turns
+ * each commit into watch events; observers (invariants, the report) read snapshots of it.
+ */
+import type { KObject } from './protocol.ts';
+import { byNamespaceName } from './model/objects.ts';
+import { fnv1a } from './trace.ts';
+
+export type CommitKind = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type CommitListener = (kind: CommitKind, obj: KObject, old: KObject | undefined) => void;
+
+export class ObjectStore {
+  private rv = 0;
+  private readonly kinds = new Map<string, Map<string, KObject>>();
+  private readonly listeners: CommitListener[] = [];
+  /** Optional trace hook: receives `verb kind/ns/name rv=N h=<fnv>` per commit. */
+  traceCommit: ((line: string) => void) | undefined;
+
+  onCommit(l: CommitListener): void {
+    this.listeners.push(l);
+  }
+
+  get(kind: string, namespace: string | undefined, name: string): KObject | undefined {
+    return this.kinds.get(kind)?.get(`${namespace ?? ''}/${name}`);
+  }
+
+  /** Objects of a kind sorted by (namespace, name). */
+  list(kind: string, namespace?: string): KObject[] {
+    const m = this.kinds.get(kind);
+    if (!m) return [];
+    const out: KObject[] = [];
+    for (const o of m.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
+    return out.sort(byNamespaceName);
+  }
+
+  kindNames(): string[] {
+    return [...this.kinds.keys()].sort();
+  }
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  /** Stores `obj` (already validated and complete) with the next resourceVersion. */
+  put(obj: KObject): KObject {
+    const m = this.kind(obj.kind);
+    const k = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+    const old = m.get(k);
+    obj.metadata.resourceVersion = String(++this.rv);
+    m.set(k, obj);
+    this.emit(old ? 'MODIFIED' : 'ADDED', obj, old);
+    return obj;
+  }
+
+  remove(kind: string, namespace: string | undefined, name: string): KObject | undefined {
+    const m = this.kinds.get(kind);
+    const k = `${namespace ?? ''}/${name}`;
+    const old = m?.get(k);
+    if (!m || !old) return undefined;
+    m.delete(k);
+    // A deletion is itself a revision in etcd; watchers see the last state with that revision.
+    const gone: KObject = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.rv) } };
+    this.emit('DELETED', gone, old);
+    return gone;
+  }
+
+  private emit(kind: CommitKind, obj: KObject, old: KObject | undefined): void {
+    if (this.traceCommit) {
+      const h = obj.kind === 'Lease' ? '' : ` h=${fnv1a(JSON.stringify(obj))}`;
+      this.traceCommit(`${kind} ${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name} rv=${obj.metadata.resourceVersion}${h}`);
+    }
+    for (const l of this.listeners) l(kind, obj, old);
+  }
+
+  private kind(kind: string): Map<string, KObject> {
+    let m = this.kinds.get(kind);
+    if (!m) this.kinds.set(kind, (m = new Map()));
+    return m;
+  }
+}

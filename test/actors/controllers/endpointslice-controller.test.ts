@@ -1,0 +1,478 @@
+import { expect } from 'chai';
+import type { Endpoint } from 'kubernetes-types/discovery/v1.js';
+import { clusterDns } from '../../../actors/cluster-dns.ts';
+import { endpointSliceController, type SliceObj } from '../../../actors/controllers/endpointslice-controller.ts';
+import type { Component } from '../../../src/component.ts';
+import type { ApiRequest, ApiResponse, KObject, WatchEvent } from '../../../src/protocol.ts';
+import { FakePort } from '../../helpers/fake-port.ts';
+
+interface PodOpts {
+  ip?: string;
+  ready?: boolean;
+  hostname?: string;
+  subdomain?: string;
+  node?: string;
+  deleting?: boolean;
+  phase?: string;
+  labels?: Record<string, string>;
+}
+
+function pod(name: string, o: PodOpts = {}): KObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: 'default',
+      uid: `uid-${name}`,
+      labels: o.labels ?? { app: 'nginx' },
+      ...(o.deleting ? { deletionTimestamp: '2025-01-01T00:01:00Z' } : {}),
+    },
+    spec: {
+      nodeName: o.node ?? 'node-1',
+      containers: [{ name: 'nginx', image: 'nginx', ports: [{ name: 'web', containerPort: 8080, protocol: 'TCP' }] }],
+      ...(o.hostname ? { hostname: o.hostname } : {}),
+      ...(o.subdomain ? { subdomain: o.subdomain } : {}),
+    },
+    status: {
+      phase: o.phase ?? 'Running',
+      conditions: [{ type: 'Ready', status: o.ready === false ? 'False' : 'True' }],
+      ...(o.ip ? { podIP: o.ip, podIPs: [{ ip: o.ip }] } : {}),
+    },
+  };
+}
+
+/** A StatefulSet pod `web-N` of the tutorial: hostname web-N, subdomain nginx. */
+function stsPod(i: number, o: PodOpts = {}): KObject {
+  return pod(`web-${i}`, { hostname: `web-${i}`, subdomain: 'nginx', ip: `10.244.1.${10 + i}`, ...o });
+}
+
+function service(name: string, o: { clusterIP?: string; publishNotReadyAddresses?: boolean; selector?: Record<string, string> | null; labels?: Record<string, string> } = {}): KObject {
+  const spec: Record<string, unknown> = {
+    clusterIP: o.clusterIP ?? 'None',
+    ports: [{ name: 'web', port: 80, targetPort: 'web', protocol: 'TCP' }],
+  };
+  if (o.selector !== null) spec.selector = o.selector ?? { app: 'nginx' };
+  if (o.publishNotReadyAddresses) spec.publishNotReadyAddresses = true;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'default', uid: `uid-svc-${name}`, resourceVersion: '1', ...(o.labels ? { labels: o.labels } : {}) },
+    spec,
+  };
+}
+
+/**
+ * A minimal API server for EndpointSlices: create (generateName), update with a resourceVersion
+ * precondition (409 when stale), delete; every commit answers and then echoes a watch event.
+ */
+class World {
+  readonly port = new FakePort('endpointslice-controller');
+  readonly c: Component;
+  readonly slices = new Map<string, SliceObj>();
+  readonly writes: ApiRequest[] = [];
+  private rv = 100;
+  private names = 0;
+  /** Hold back watch events of slices instead of delivering them (a slow watch). */
+  holdWatch = false;
+  /** Deliver the watch event of a write before its response (as the API server's commit does). */
+  echoFirst = false;
+  held: WatchEvent[] = [];
+
+  constructor() {
+    this.c = endpointSliceController(this.port);
+    this.c.start?.();
+  }
+
+  feed(event: WatchEvent['event'], obj: KObject): void {
+    const o = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } };
+    this.c.receive({ type: 'watch', event, obj: o }, 'apiserver');
+  }
+
+  /** Another writer changes a slice behind the controller's back. */
+  touch(name: string, change: (s: SliceObj) => void): SliceObj {
+    const old = structuredClone(this.slices.get(name)!);
+    change(old);
+    const s: SliceObj = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.rv) } };
+    this.slices.set(name, s);
+    return s;
+  }
+
+  private answer(req: ApiRequest): void {
+    this.writes.push(req);
+    let echoed: WatchEvent | undefined;
+    const reply = (r: Omit<ApiResponse, 'type' | 'reqId'>) => {
+      if (echoed) this.c.receive(echoed, 'apiserver');
+      this.c.receive({ type: 'api.response', reqId: req.reqId, ...r }, 'apiserver');
+    };
+    const echo = (event: WatchEvent['event'], obj: KObject) => {
+      const ev: WatchEvent = { type: 'watch', event, obj };
+      if (this.holdWatch) this.held.push(ev);
+      else if (!this.echoFirst) this.c.receive(ev, 'apiserver');
+    };
+    const commit = (event: WatchEvent['event'], obj: KObject) => {
+      if (this.echoFirst && !this.holdWatch) echoed = { type: 'watch', event, obj };
+    };
+    if (req.verb === 'create') {
+      const sent = structuredClone(req.obj!) as SliceObj;
+      const name = `${sent.metadata.generateName}${'bcdfg'[this.names++]}xxxx`;
+      const obj: SliceObj = { ...sent, metadata: { ...sent.metadata, name, uid: `uid-${name}`, resourceVersion: String(++this.rv) } };
+      this.slices.set(name, obj);
+      commit('ADDED', obj);
+      reply({ ok: true, obj });
+      echo('ADDED', obj);
+    } else if (req.verb === 'update') {
+      const cur = this.slices.get(req.name!);
+      if (!cur) return reply({ ok: false, status: { code: 404, reason: 'NotFound', message: 'not found' } });
+      if (req.obj!.metadata.resourceVersion !== cur.metadata.resourceVersion) {
+        return reply({ ok: false, status: { code: 409, reason: 'Conflict', message: 'the object has been modified' } });
+      }
+      const sent = structuredClone(req.obj!) as SliceObj;
+      const obj: SliceObj = { ...sent, metadata: { ...sent.metadata, resourceVersion: String(++this.rv) } };
+      this.slices.set(req.name!, obj);
+      commit('MODIFIED', obj);
+      reply({ ok: true, obj });
+      echo('MODIFIED', obj);
+    } else if (req.verb === 'delete') {
+      const cur = this.slices.get(req.name!);
+      this.slices.delete(req.name!);
+      reply({ ok: true });
+      if (cur) echo('DELETED', cur);
+    } else {
+      throw new Error(`unexpected verb ${req.verb}`);
+    }
+  }
+
+  /** Runs timers due up to `untilMs` (default: now), answering requests as they are sent. */
+  run(untilMs = this.port.nowMs): void {
+    for (let guard = 0; guard < 1000; guard++) {
+      for (const { msg } of this.port.take()) if (msg.type === 'api.request') this.answer(msg);
+      let next: [string, number] | undefined;
+      for (const [k, due] of this.port.timers) if (due <= untilMs && (!next || due < next[1])) next = [k, due];
+      if (!next) {
+        this.port.nowMs = untilMs;
+        return;
+      }
+      this.port.timers.delete(next[0]);
+      this.port.nowMs = next[1];
+      this.c.timer?.(next[0]);
+    }
+    throw new Error('timers did not settle');
+  }
+
+  /** The only slice. */
+  slice(): SliceObj {
+    expect(this.slices.size).to.equal(1);
+    return [...this.slices.values()][0]!;
+  }
+
+  endpoint(name: string): Endpoint | undefined {
+    return this.slice().endpoints.find((e) => e.targetRef?.name === name);
+  }
+
+  verbs(): string[] {
+    return this.writes.map((w) => w.verb);
+  }
+}
+
+/** Headless Service nginx with web-0..web-(n-1) running and ready, synced. */
+function tutorial(n = 2): World {
+  const w = new World();
+  for (let i = 0; i < n; i++) w.feed('ADDED', stsPod(i));
+  w.feed('ADDED', service('nginx'));
+  w.run();
+  return w;
+}
+
+/** Feeds the controller's slices to a cluster-dns and asks it a name from namespace default. */
+function nslookup(w: World, name: string): string[] | string {
+  const port = new FakePort('cluster-dns');
+  const dns = clusterDns(port);
+  dns.receive({ type: 'watch', event: 'ADDED', obj: service('nginx') }, 'apiserver');
+  for (const s of w.slices.values()) dns.receive({ type: 'watch', event: 'ADDED', obj: s }, 'apiserver');
+  port.take();
+  dns.receive({ type: 'dns.query', reqId: 'q', name, qtype: 'A', search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'] }, 'pod/curl');
+  const a = port.take()[0]!.msg;
+  if (a.type !== 'dns.answer') throw new Error('no answer');
+  return a.rcode === 'NOERROR' ? a.answers : a.rcode;
+}
+
+describe('endpointslice-controller', () => {
+  it('watches Services, Pods and EndpointSlices', () => {
+    const w = new World();
+    expect(w.port.sent.map((s) => s.msg)).to.deep.equal([{ type: 'api.watch', kinds: ['Service', 'Pod', 'EndpointSlice'] }]);
+  });
+
+  it('a headless service gets one slice listing its pods, owned by the service', () => {
+    const w = tutorial();
+    expect(w.verbs()).to.deep.equal(['create']);
+    const created = w.writes[0]!.obj!;
+    expect(created.metadata.generateName).to.equal('nginx-');
+    expect(created.metadata.labels).to.deep.equal({
+      'kubernetes.io/service-name': 'nginx',
+      'endpointslice.kubernetes.io/managed-by': 'endpointslice-controller.k8s.io',
+      'service.kubernetes.io/headless': '',
+    });
+    expect(created.metadata.ownerReferences).to.deep.equal([
+      { apiVersion: 'v1', kind: 'Service', name: 'nginx', uid: 'uid-svc-nginx', controller: true, blockOwnerDeletion: true },
+    ]);
+    const s = w.slice();
+    expect(s.addressType).to.equal('IPv4');
+    // The named targetPort `web` resolves to the container port.
+    expect(s.ports).to.deep.equal([{ name: 'web', port: 8080, protocol: 'TCP' }]);
+    expect(s.endpoints).to.deep.equal([
+      {
+        addresses: ['10.244.1.10'],
+        conditions: { ready: true, serving: true, terminating: false },
+        targetRef: { kind: 'Pod', namespace: 'default', name: 'web-0', uid: 'uid-web-0' },
+        nodeName: 'node-1',
+        hostname: 'web-0',
+      },
+      {
+        addresses: ['10.244.1.11'],
+        conditions: { ready: true, serving: true, terminating: false },
+        targetRef: { kind: 'Pod', namespace: 'default', name: 'web-1', uid: 'uid-web-1' },
+        nodeName: 'node-1',
+        hostname: 'web-1',
+      },
+    ]);
+    expect(nslookup(w, 'web-1.nginx')).to.deep.equal(['10.244.1.11']);
+  });
+
+  const hostnameRows: { what: string; pod: PodOpts; want: string | undefined }[] = [
+    { what: 'hostname and subdomain = service', pod: { hostname: 'db-0', subdomain: 'nginx' }, want: 'db-0' },
+    { what: 'subdomain of another service', pod: { hostname: 'db-0', subdomain: 'other' }, want: undefined },
+    { what: 'no subdomain', pod: { hostname: 'db-0' }, want: undefined },
+    { what: 'subdomain but no hostname', pod: { subdomain: 'nginx' }, want: undefined },
+  ];
+  for (const row of hostnameRows) {
+    it(`the endpoint hostname is set only when subdomain matches the service (${row.what})`, () => {
+      const w = new World();
+      w.feed('ADDED', service('nginx'));
+      w.feed('ADDED', pod('db-0', { ip: '10.244.2.5', ...row.pod }));
+      w.run();
+      expect(w.endpoint('db-0')?.hostname).to.equal(row.want);
+    });
+  }
+
+  const listedRows: { what: string; pod: PodOpts; want: Endpoint['conditions'] | 'absent' }[] = [
+    { what: 'a ready pod', pod: { ip: '10.244.2.5' }, want: { ready: true, serving: true, terminating: false } },
+    { what: 'a not-ready pod', pod: { ip: '10.244.2.5', ready: false }, want: { ready: false, serving: false, terminating: false } },
+    { what: 'a terminating ready pod', pod: { ip: '10.244.2.5', deleting: true }, want: { ready: false, serving: true, terminating: true } },
+    { what: 'a pod without an IP', pod: {}, want: 'absent' },
+    { what: 'a Succeeded pod', pod: { ip: '10.244.2.5', phase: 'Succeeded' }, want: 'absent' },
+    { what: 'a pod the selector does not match', pod: { ip: '10.244.2.5', labels: { app: 'other' } }, want: 'absent' },
+  ];
+  for (const row of listedRows) {
+    it(`a slice lists pods as the v1.30 controller does: ${row.what}`, () => {
+      const w = new World();
+      w.feed('ADDED', service('nginx'));
+      w.feed('ADDED', pod('p', row.pod));
+      w.run();
+      if (row.want === 'absent') expect(w.slice().endpoints).to.deep.equal([]);
+      else expect(w.endpoint('p')?.conditions).to.deep.equal(row.want);
+    });
+  }
+
+  it('a not-ready pod is not published', () => {
+    const w = new World();
+    w.feed('ADDED', service('nginx'));
+    w.feed('ADDED', stsPod(0));
+    w.feed('ADDED', stsPod(1, { ready: false }));
+    w.run();
+    expect(w.endpoint('web-1')?.conditions?.ready).to.equal(false);
+    expect(nslookup(w, 'nginx')).to.deep.equal(['10.244.1.10']);
+    expect(nslookup(w, 'web-1.nginx')).to.equal('NXDOMAIN');
+  });
+
+  const publishRows: { what: string; pod: PodOpts }[] = [
+    { what: 'not ready', pod: { ready: false } },
+    { what: 'terminating', pod: { deleting: true } },
+  ];
+  for (const row of publishRows) {
+    it(`publishNotReadyAddresses publishes not-ready pods (${row.what})`, () => {
+      const w = new World();
+      w.feed('ADDED', service('nginx', { publishNotReadyAddresses: true }));
+      w.feed('ADDED', stsPod(0, row.pod));
+      w.run();
+      expect(w.endpoint('web-0')?.conditions?.ready).to.equal(true);
+      expect(nslookup(w, 'web-0.nginx')).to.deep.equal(['10.244.1.10']);
+    });
+  }
+
+  it('a pod that becomes ready is added to the slice with one update', () => {
+    const w = new World();
+    w.feed('ADDED', service('nginx'));
+    w.feed('ADDED', stsPod(0, { ready: false }));
+    w.run();
+    w.feed('MODIFIED', stsPod(0));
+    w.run();
+    expect(w.verbs()).to.deep.equal(['create', 'update']);
+    expect(w.endpoint('web-0')?.conditions?.ready).to.equal(true);
+  });
+
+  it('an unchanged pod update does not rewrite the slice', () => {
+    const w = tutorial();
+    w.feed('MODIFIED', stsPod(0));
+    w.feed('MODIFIED', stsPod(1, { labels: { app: 'nginx', extra: 'label' } }));
+    w.run(10_000);
+    expect(w.verbs()).to.deep.equal(['create']);
+  });
+
+  it('a burst of pod events causes one write per service', () => {
+    const w = tutorial(0);
+    for (let i = 0; i < 5; i++) w.feed('ADDED', stsPod(i));
+    w.run();
+    expect(w.verbs()).to.deep.equal(['create', 'update']);
+    expect(w.slice().endpoints.map((e) => e.targetRef?.name)).to.deep.equal(['web-0', 'web-1', 'web-2', 'web-3', 'web-4']);
+  });
+
+  it('a deleted pod leaves the slice', () => {
+    const w = tutorial();
+    w.feed('DELETED', stsPod(0));
+    w.run();
+    expect(w.slice().endpoints.map((e) => e.targetRef?.name)).to.deep.equal(['web-1']);
+  });
+
+  it('a stale write gets 409 and is retried', () => {
+    const w = tutorial();
+    // Someone else changes the slice; the controller's watch has not shown it yet.
+    w.holdWatch = true;
+    const theirs = w.touch(w.slice().metadata.name!, (s) => {
+      s.metadata.annotations = { note: 'theirs' };
+    });
+    w.holdWatch = false;
+    w.feed('MODIFIED', stsPod(1, { ready: false }));
+    w.run();
+    expect(w.verbs()).to.deep.equal(['create', 'update']);
+    expect(w.endpoint('web-1')?.conditions?.ready).to.equal(true); // the stale write did not land
+    // No hot loop: nothing more before the watch brings the newer slice or the backoff ends.
+    w.run(999);
+    expect(w.verbs()).to.deep.equal(['create', 'update']);
+    w.c.receive({ type: 'watch', event: 'MODIFIED', obj: theirs }, 'apiserver');
+    w.run(2_000);
+    expect(w.verbs()).to.deep.equal(['create', 'update', 'update']);
+    expect(w.writes[2]!.obj!.metadata.resourceVersion).to.equal(theirs.metadata.resourceVersion);
+    expect(w.endpoint('web-1')?.conditions?.ready).to.equal(false);
+    expect(w.slice().metadata.annotations).to.deep.equal({ note: 'theirs' });
+    w.run(100_000);
+    expect(w.writes).to.have.length(3);
+  });
+
+  it('a 409 without any watch event is retried with backoff from 1 s', () => {
+    const w = tutorial();
+    const name = w.slice().metadata.name!;
+    w.touch(name, () => {});
+    w.feed('MODIFIED', stsPod(1, { ready: false }));
+    w.run();
+    const conflictsAt = () => w.writes.length;
+    expect(conflictsAt()).to.equal(2);
+    w.run(1_000);
+    expect(conflictsAt()).to.equal(3); // retried after 1 s, still stale: 409 again
+    w.run(2_999);
+    expect(conflictsAt()).to.equal(3);
+    w.run(3_000);
+    expect(conflictsAt()).to.equal(4); // then after 2 s more
+  });
+
+  it('a slice deleted by someone else is recreated', () => {
+    const w = tutorial();
+    const s = w.slice();
+    w.slices.delete(s.metadata.name!);
+    w.c.receive({ type: 'watch', event: 'DELETED', obj: s }, 'apiserver');
+    w.run(1_000);
+    expect(w.verbs()).to.deep.equal(['create', 'create']);
+    expect(w.slice().endpoints).to.have.length(2);
+  });
+
+  it('a service deletion leaves slice removal to the garbage collector', () => {
+    const w = tutorial();
+    w.feed('DELETED', service('nginx'));
+    w.feed('DELETED', stsPod(0));
+    w.run(10_000);
+    expect(w.verbs()).to.deep.equal(['create']);
+  });
+
+  it('a service without a selector gets no slice', () => {
+    const w = new World();
+    w.feed('ADDED', service('ext', { selector: null }));
+    w.feed('ADDED', stsPod(0));
+    w.run();
+    expect(w.writes).to.deep.equal([]);
+  });
+
+  it('a service with no pods gets an empty placeholder slice', () => {
+    const w = new World();
+    w.feed('ADDED', service('web', { clusterIP: '10.96.0.20' }));
+    w.run();
+    expect(w.slice()).to.deep.include({ endpoints: [], ports: [] });
+    expect(w.slice().metadata.labels).to.not.have.property('service.kubernetes.io/headless');
+  });
+
+  it('a service label change is copied to its slice', () => {
+    const w = tutorial();
+    w.feed('MODIFIED', service('nginx', { labels: { tier: 'web' } }));
+    w.run();
+    expect(w.verbs()).to.deep.equal(['create', 'update']);
+    expect(w.slice().metadata.labels).to.include({ tier: 'web', 'kubernetes.io/service-name': 'nginx' });
+  });
+
+  it('the watch echo of its own write arriving first causes no second write', () => {
+    const w = new World();
+    w.echoFirst = true;
+    w.feed('ADDED', service('nginx'));
+    w.feed('ADDED', stsPod(0));
+    w.run();
+    w.feed('ADDED', stsPod(1));
+    w.run(100_000);
+    expect(w.verbs()).to.deep.equal(['create', 'update']);
+  });
+
+  it('after a restart an up-to-date slice is not rewritten', () => {
+    const before = tutorial();
+    const w = new World();
+    // The API server's replay: EndpointSlice, Pod, Service (kinds in sorted order).
+    w.slices.set(before.slice().metadata.name!, before.slice());
+    w.c.receive({ type: 'watch', event: 'ADDED', obj: before.slice() }, 'apiserver');
+    w.feed('ADDED', stsPod(0));
+    w.feed('ADDED', stsPod(1));
+    w.feed('ADDED', service('nginx'));
+    w.run(100_000);
+    expect(w.writes).to.deep.equal([]);
+  });
+
+  it('a write that is never answered is retried after the 60 s request timeout', () => {
+    const w = new World();
+    w.port.take();
+    w.feed('ADDED', service('nginx'));
+    w.port.timers.delete('sync');
+    w.c.timer?.('sync');
+    expect(w.port.take()).to.have.length(1); // the create is lost on the way
+    w.run(60_999);
+    expect(w.writes).to.deep.equal([]);
+    w.run(61_000); // timed out at 60 s, retried 1 s later
+    expect(w.verbs()).to.deep.equal(['create']);
+    expect(w.slice().endpoints).to.deep.equal([]);
+  });
+
+  it('no second slice is created while the first create is in flight', () => {
+    const w = new World();
+    w.port.take();
+    w.feed('ADDED', service('nginx'));
+    w.port.timers.delete('sync');
+    w.c.timer?.('sync');
+    const sent = w.port.take();
+    expect(sent.map((s) => s.msg.type === 'api.request' && s.msg.verb)).to.deep.equal(['create']);
+    // More pods arrive before the create is answered.
+    w.feed('ADDED', stsPod(0));
+    w.port.timers.delete('sync');
+    w.c.timer?.('sync');
+    expect(w.port.take()).to.deep.equal([]);
+    // The answer comes: the pending change is synced then.
+    const req = sent[0]!.msg as ApiRequest;
+    (w as unknown as { answer(r: ApiRequest): void }).answer(req);
+    w.run();
+    expect(w.verbs()).to.deep.equal(['create', 'update']);
+    expect(w.slice().endpoints).to.have.length(1);
+  });
+});

@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { SimClock } from '../../src/clock.ts';
+import { Rng } from '../../src/rng.ts';
+import { Bus } from '../../src/bus.ts';
+import { Trace } from '../../src/trace.ts';
+import { sha256Hasher } from '../../src/node-hash.ts';
+import type { Msg } from '../../src/protocol.ts';
+
+function world(lo: number, hi: number) {
+  const clock = new SimClock();
+  const trace = new Trace(sha256Hasher);
+  const bus = new Bus(clock, Rng.root(1).fork('network'), trace, { latencyMsMin: lo, latencyMsMax: hi });
+  const got: { at: number; id: string }[] = [];
+  bus.register('b', (env) => got.push({ at: clock.nowMs, id: (env.msg as { reqId: string }).reqId }));
+  bus.register('c', (env) => got.push({ at: clock.nowMs, id: (env.msg as { reqId: string }).reqId }));
+  const q = (id: string): Msg => ({ type: 'dns.query', reqId: id, name: 'x', qtype: 'A', search: [] });
+  return { clock, bus, got, q, trace };
+}
+
+describe('bus', () => {
+  it('messages on one link arrive in the order sent, whatever their drawn latency', () => {
+    const { clock, bus, got, q } = world(1, 50);
+    for (let i = 0; i < 100; i++) bus.send('a', 'b', q(String(i)));
+    clock.runUntil(1000);
+    expect(got.map((g) => g.id)).to.deep.equal([...Array(100).keys()].map(String));
+  });
+
+  it('latency is drawn per message within the network model', () => {
+    const { clock, bus, got, q } = world(5, 9);
+    bus.send('a', 'b', q('1'));
+    bus.send('x', 'c', q('2'));
+    clock.runUntil(100);
+    for (const g of got) expect(g.at).to.be.within(5, 9);
+  });
+
+  it('a dropped message is never delivered and is traced', () => {
+    const { clock, bus, got, q, trace } = world(1, 1);
+    bus.faults = { route: () => ({ delaysMs: [] }) };
+    bus.send('a', 'b', q('1'));
+    clock.runUntil(100);
+    expect(got).to.deep.equal([]);
+    expect(trace.lastLines().some((l) => l.includes(' X a>b '))).to.equal(true);
+  });
+
+  it('a duplicated message arrives twice', () => {
+    const { clock, bus, got, q } = world(1, 1);
+    bus.faults = { route: () => ({ delaysMs: [0, 30] }) };
+    bus.send('a', 'b', q('1'));
+    clock.runUntil(100);
+    expect(got.map((g) => g.at)).to.deep.equal([1, 31]);
+  });
+
+  it('reordering lets a later message overtake an earlier one on the same link', () => {
+    const { clock, bus, got, q } = world(1, 1);
+    let n = 0;
+    bus.faults = { route: () => (n++ === 0 ? { delaysMs: [50], reorder: true } : undefined) };
+    bus.send('a', 'b', q('first'));
+    bus.send('a', 'b', q('second'));
+    clock.runUntil(100);
+    expect(got.map((g) => g.id)).to.deep.equal(['second', 'first']);
+  });
+});
