@@ -24,7 +24,8 @@ import type { Component, Port } from '../src/component.ts';
 import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
-import { checkHostPath, emptyDirPath, mountFor, volumeNamed, type Backing } from './kubelet-volumes.ts';
+import { mountFor } from './kubelet-volumes.ts';
+import { POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
 
 /** What survives a kubelet crash: the node's disk and its image cache. */
 export interface NodeState {
@@ -41,6 +42,8 @@ export interface KubeletOptions {
   startDelayMsMax?: number;
   leaseRenewMs?: number;
   statusReportMs?: number;
+  /** CSIDriver.spec.attachRequired of each driver. */
+  csiAttachRequired?: (driver: string) => boolean;
 }
 
 // nodelease/controller.go: leaseDuration 40 s x renewIntervalFraction 0.25.
@@ -61,8 +64,9 @@ interface PodRec {
   backoffMs: number;
   ip: string | undefined;
   startedAt: string | undefined;
-  /** emptyDir volumes with medium Memory (tmpfs): gone with the pod or the node's memory. */
-  tmpfs: MemFs;
+  /** The pod's volumes and where each one's data lives. */
+  vols: PodVolumes;
+  mounting: boolean;
   /** Each container's writable layer. */
   layers: Map<string, MemFs>;
 }
@@ -79,6 +83,27 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   const delayMax = opts.startDelayMsMax ?? 5000;
   let nextIp = 2;
   const micro = () => port.nowIso().replace('Z', '.000000Z');
+  const vm = new VolumeManager(port, api, {
+    nodeName,
+    node,
+    csiAttachRequired: opts.csiAttachRequired ?? (() => true),
+    event: (pod, type, reason, message) => event(pod, type, reason, message),
+    onVolumesInUse: (names) => reportVolumesInUse(names),
+  });
+
+  /** node.status.volumesInUse: what the attach-detach controller waits on before detaching. */
+  function reportVolumesInUse(names: string[]): void {
+    api.request({ verb: 'get', kind: 'Node', name: nodeName }, (res) => {
+      if (!res.ok || !res.obj) return;
+      const n = structuredClone(res.obj);
+      if (names.length) n.status.volumesInUse = names;
+      else delete n.status.volumesInUse;
+      api.request({ verb: 'updateStatus', kind: 'Node', name: nodeName, obj: n }, (up) => {
+        if (!up.ok && up.status?.code === 409) reportVolumesInUse(names);
+      });
+    });
+  }
+
 
   function event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
     api.event(pod as KObject, type, reason, message, SOURCE);
@@ -210,54 +235,40 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     };
   }
 
-  function backingOf(rec: PodRec, volumeName: string): Backing | string {
-    const v = volumeNamed(rec.pod, volumeName);
-    if (!v) return `volume "${volumeName}" not found`;
-    if (v.emptyDir) {
-      if (v.emptyDir.medium === 'Memory') return { fs: rec.tmpfs, root: `/${volumeName}`, nodeLocal: false };
-      return { fs: node.disk, root: emptyDirPath(rec.uid, volumeName), nodeLocal: false };
-    }
-    if (v.hostPath) return { fs: node.disk, root: v.hostPath.path, nodeLocal: true };
-    return `volume "${volumeName}" is not mounted`;
-  }
-
-  /** MountVolume.SetUp for every volume; returns the first failure as the FailedMount text. */
-  function mountAll(rec: PodRec): string | undefined {
-    for (const v of rec.pod.spec?.volumes ?? []) {
-      if (v.emptyDir) {
-        if (v.emptyDir.medium === 'Memory') rec.tmpfs.mkdirAll(`/${v.name}`);
-        else node.disk.mkdirAll(emptyDirPath(rec.uid, v.name));
-      } else if (v.hostPath) {
-        const err = checkHostPath(node.disk, v.hostPath.path, v.hostPath.type);
-        if (err) return `MountVolume.SetUp failed for volume "${v.name}" : ${err}`;
-      }
-    }
-    return undefined;
-  }
-
   function unmountAll(rec: PodRec): void {
-    node.disk.removeAll(`/var/lib/kubelet/pods/${rec.uid}`);
+    vm.unmount(rec.vols);
     rec.layers.clear();
   }
 
   function admit(pod: Pod): void {
     const uid = pod.metadata!.uid!;
-    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, tmpfs: new MemFs(), layers: new Map() };
+    const vols: PodVolumes = { uid, pod, tmpfs: new MemFs(), vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
+    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map() };
     pods.set(uid, rec);
     port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} admitted`);
     writeStatus(rec, statusCreating(rec));
     port.setTimer(`mount/${uid}`, 0);
+    port.setTimer(`mount-timeout/${uid}`, POD_ATTACH_MOUNT_TIMEOUT_MS);
   }
 
   function tryMount(rec: PodRec): void {
-    if (rec.stage !== 'mounting') return;
-    const err = mountAll(rec);
-    if (err) {
-      event(rec.pod, 'Warning', 'FailedMount', err);
-      port.setTimer(`mount/${rec.uid}`, rec.backoffMs);
-      rec.backoffMs = Math.min(rec.backoffMs * 2, BACKOFF_MAX_MS);
-      return;
-    }
+    if (rec.stage !== 'mounting' || rec.mounting) return;
+    rec.mounting = true;
+    vm.mount(rec.vols, (err) => {
+      rec.mounting = false;
+      if (rec.stage !== 'mounting') return;
+      if (err) {
+        event(rec.pod, 'Warning', err.startsWith('AttachVolume.') ? 'FailedAttachVolume' : 'FailedMount', err);
+        port.setTimer(`mount/${rec.uid}`, rec.backoffMs);
+        rec.backoffMs = Math.min(rec.backoffMs * 2, BACKOFF_MAX_MS);
+        return;
+      }
+      port.cancelTimer(`mount-timeout/${rec.uid}`);
+      pullAndStart(rec);
+    });
+  }
+
+  function pullAndStart(rec: PodRec): void {
     rec.stage = 'starting';
     const delay = port.rng.int(delayMin, delayMax);
     for (const c of containersOf(rec.pod)) {
@@ -295,6 +306,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const wasRunning = rec.stage === 'running';
     rec.stage = 'stopping';
     port.cancelTimer(`mount/${rec.uid}`);
+    port.cancelTimer(`mount-timeout/${rec.uid}`);
     port.cancelTimer(`start/${rec.uid}`);
     let delay = 0;
     if (wasRunning) {
@@ -321,7 +333,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const rec = pods.get(uid);
     if (ev === 'DELETED') {
       if (rec) {
-        for (const k of ['mount', 'start', 'stop']) port.cancelTimer(`${k}/${uid}`);
+        for (const k of ['mount', 'mount-timeout', 'start', 'stop']) port.cancelTimer(`${k}/${uid}`);
         // Force-deleted (or deleted before we finished): the containers are killed now.
         if (rec.stage === 'running' || rec.stage === 'stopping') port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} stopped`);
         unmountAll(rec);
@@ -337,6 +349,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       return;
     }
     rec.pod = pod;
+    rec.vols.pod = pod;
     if (pod.metadata!.deletionTimestamp) beginStop(rec);
   }
 
@@ -344,30 +357,31 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     port.send(to, { type: 'shell.response', reqId: req.reqId, ok, ...extra } satisfies ShellResponse);
   }
 
-  function resolve(rec: PodRec, containerName: string | undefined, path: string): { fs: MemFs; path: string; readOnly: boolean; layer: boolean } | string {
-    const c = containerName ? containersOf(rec.pod).find((x) => x.name === containerName) : containersOf(rec.pod)[0];
-    if (!c) return `container ${containerName} is not valid for pod ${rec.pod.metadata!.name}`;
-    const hit = mountFor(c.volumeMounts, path);
-    if (!hit) return { fs: rec.layers.get(c.name)!, path: joinPath(path), readOnly: false, layer: true };
-    const b = backingOf(rec, hit.mount.name);
-    if (typeof b === 'string') return b;
-    return { fs: b.fs, path: joinPath(b.root, hit.mount.subPath ?? '', hit.rel), readOnly: !!hit.mount.readOnly, layer: false };
-  }
-
   function exec(req: ExecRequest, from: string): void {
     const rec = [...pods.values()].find((r) => r.pod.metadata!.name === req.pod && r.pod.metadata!.namespace === req.namespace);
     if (!rec || rec.stage !== 'running') return respond(req, from, false, { error: `pod "${req.pod}" is not running` });
-    const target = resolve(rec, req.container, req.path);
-    if (typeof target === 'string') return respond(req, from, false, { error: target });
-    if (req.op === 'read') {
-      const r = target.fs.readFile(target.path);
-      return 'data' in r ? respond(req, from, true, { data: r.data }) : respond(req, from, false, { error: r.error });
+    const c = req.container ? containersOf(rec.pod).find((x) => x.name === req.container) : containersOf(rec.pod)[0];
+    if (!c) return respond(req, from, false, { error: `container ${req.container} is not valid for pod ${req.pod}` });
+    const hit = mountFor(c.volumeMounts, req.path);
+    const reply = (r: { ok: boolean; data?: string; error?: string }) =>
+      respond(req, from, r.ok, r.ok ? (req.op === 'read' ? { data: r.data ?? '' } : {}) : { error: r.error ?? 'error' });
+    if (!hit) {
+      // Outside every mount: the container's own writable layer, which has whatever
+      // directories its image has (parents are created).
+      const layer = rec.layers.get(c.name)!;
+      const path = joinPath(req.path);
+      if (req.op === 'read') {
+        const r = layer.readFile(path);
+        return reply('data' in r ? { ok: true, data: r.data } : { ok: false, error: r.error });
+      }
+      layer.mkdirAll(path.slice(0, path.lastIndexOf('/')) || '/');
+      const err = layer.writeFile(path, req.data ?? '', !!req.append);
+      return reply(err ? { ok: false, error: err } : { ok: true });
     }
-    if (target.readOnly) return respond(req, from, false, { error: 'Read-only file system' });
-    // A container's own layer holds whatever directories its image has: create the parents.
-    if (target.layer) target.fs.mkdirAll(target.path.slice(0, target.path.lastIndexOf('/')) || '/');
-    const err = target.fs.writeFile(target.path, req.data ?? '', !!req.append);
-    respond(req, from, !err, err ? { error: err } : {});
+    const vol = rec.vols.vols.find((v) => v.name === hit.mount.name);
+    if (!vol?.backing) return reply({ ok: false, error: `volume "${hit.mount.name}" is not mounted` });
+    if (req.op === 'write' && hit.mount.readOnly) return reply({ ok: false, error: 'Read-only file system' });
+    vm.io(vol.backing, req.op, joinPath(hit.mount.subPath ?? '', hit.rel), req.data, !!req.append, reply);
   }
 
   function shell(req: NodeShellRequest, from: string): void {
@@ -395,7 +409,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       port.setTimer('node-status', statusReportMs);
     },
     receive(msg: Msg, from: string): void {
-      if (api.handle(msg)) return;
+      if (api.handle(msg) || vm.handle(msg)) return;
       switch (msg.type) {
         case 'watch':
           if (msg.obj.kind === 'Pod') onPodEvent(msg.event, msg.obj as Pod);
@@ -413,6 +427,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     timer(key: string): void {
       if (key === 'lease') return renewLease();
       if (key === 'node-status') return reportNodeStatus();
+      if (vm.timer(key)) return;
       const slash = key.indexOf('/');
       const rec = pods.get(key.slice(slash + 1));
       if (!rec) return;
@@ -423,6 +438,11 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
           return startContainers(rec);
         case 'stop':
           return finishStop(rec);
+        case 'mount-timeout':
+          if (rec.stage !== 'mounting') return;
+          event(rec.pod, 'Warning', 'FailedMount', vm.timeoutMessage(rec.vols));
+          port.setTimer(key, POD_ATTACH_MOUNT_TIMEOUT_MS);
+          return;
       }
     },
   };

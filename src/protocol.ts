@@ -147,7 +147,18 @@ export type Msg =
   | ShellResponse
   | DnsQuery
   | DnsAnswer
-  | UserAction;
+  | UserAction
+  | ExtMsg;
+
+/**
+ * Messages defined outside the kernel (backends/protocol.ts: csi.request, file.request, ...).
+ * The kernel only needs their type and a one-line summary for the trace.
+ */
+export interface ExtMsg {
+  type: 'csi.request' | 'csi.response' | 'file.request' | 'file.response';
+  reqId: string;
+  [field: string]: unknown;
+}
 
 export function objectKey(kind: string, namespace: string | undefined, name: string): string {
   return `${kind}/${namespace ?? ''}/${name}`;
@@ -186,6 +197,16 @@ export function summarize(m: Msg): string {
       return `dns.answer ${m.reqId} ${m.rcode} ${m.answers.join(',')}`;
     case 'user.action':
       return `user.action ${m.index}`;
+    case 'csi.request': {
+      const c = m['call'] as { method: string; volumeId?: string; name?: string; nodeId?: string };
+      return `csi.request ${m.reqId} ${c.method} ${c.volumeId ?? c.name ?? ''}${c.nodeId ? ` node=${c.nodeId}` : ''}`;
+    }
+    case 'csi.response':
+      return `csi.response ${m.reqId} ${String(m['code'])} ${String(m['message'] ?? '')}`;
+    case 'file.request':
+      return `file.request ${m.reqId} ${String(m['op'])} ${String(m['volumeId'])}${String(m['path'])}${m['data'] !== undefined ? ` ${JSON.stringify(m['data'])}` : ''}`;
+    case 'file.response':
+      return `file.response ${m.reqId} ${String(m['ok'])} ${m['data'] !== undefined ? JSON.stringify(m['data']) : String(m['error'] ?? '')}`;
   }
 }
 

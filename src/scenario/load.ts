@@ -18,9 +18,9 @@ import {
   isAlias, isMap as isYamlMap, isNode, isScalar, isSeq as isYamlSeq, LineCounter, parseAllDocuments,
   type Document,
 } from 'yaml';
-import { applyDefaults } from './tmp-stub.ts';
+import { applyDefaults } from '../model/defaults.ts';
 import { isNamespaced, qualifiedResource } from '../model/objects.ts';
-import { validateObject } from './tmp-stub.ts';
+import { validateObject } from '../model/validation.ts';
 import type { KObject } from '../protocol.ts';
 import {
   checkKeys, durationAt, intAt, isMap, parseActions, parseChaos, parseFaults, quoteList, show, unsupported,

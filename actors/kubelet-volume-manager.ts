@@ -1,0 +1,369 @@
+/**
+ * The kubelet's volume manager (pkg/kubelet/volumemanager) for one node: for each pod, resolve
+ * every volume to where its data lives, wait for attachable volumes to be attached (the
+ * VolumeAttachment status, as the CSI plugin's WaitForAttach polls it), stage and publish them
+ * through the backend's CSI node service, and tear them down when the pod goes. It also carries
+ * a container's reads and writes to remote volumes (file.request) with NFS mount semantics:
+ * a hard mount retransmits until the server answers, a soft mount fails with
+ * `Input/output error` after its retransmissions.
+ *
+ * Texts: `MountVolume.SetUp failed for volume "<v>" : <err>` and
+ * `MountVolume.MountDevice failed for volume "<v>" : <err>` (operation_generator.go,
+ * `"%v for volume %q %v"`), `Unable to attach or mount volumes: unmounted volumes=[...],
+ * unattached volumes=[...]: timed out waiting for the condition` after podAttachAndMountTimeout
+ * 2m3s (volume_manager.go, k8s-semantics case 58). CSI calls time out after 2 m (csiTimeout,
+ * pkg/volume/csi/csi_plugin.go). NFS: timeo 60 s growing linearly, retrans 2 (nfs(5)).
+ */
+import type { PersistentVolume, PersistentVolumeClaim, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import type { Port } from '../src/component.ts';
+import type { ApiClient } from '../src/api-client.ts';
+import type { KObject, Msg } from '../src/protocol.ts';
+import { joinPath, type MemFs } from '../src/fs.ts';
+import { backendAddress, rpcError, toCsiAccessMode, GRPC, type CsiCall, type CsiResponse, type FileResponse, type FileOp } from '../backends/protocol.ts';
+import { backendForSource, uniqueVolumeName } from '../backends/registry.ts';
+import { checkHostPath, emptyDirPath } from './kubelet-volumes.ts';
+import type { NodeState } from './kubelet.ts';
+
+export const POD_ATTACH_MOUNT_TIMEOUT_MS = 123_000; // volume_manager.go podAttachAndMountTimeout 2m3s
+const CSI_TIMEOUT_MS = 120_000; // pkg/volume/csi/csi_plugin.go csiTimeout
+const NFS_TIMEO_MS = 60_000; // nfs(5): timeo=600 deciseconds for TCP
+const NFS_TIMEO_MAX_MS = 600_000;
+const NFS_RETRANS = 2;
+
+export interface LocalBacking {
+  kind: 'local';
+  fs: MemFs;
+  root: string;
+  /** Node-local data that outlives the pod (hostPath, local, node-local provisioners). */
+  nodeLocal: boolean;
+  pvName?: string;
+}
+
+export interface RemoteBacking {
+  kind: 'remote';
+  backend: string;
+  volumeId: string;
+  pvName: string;
+  /** NFS `soft` mount option. */
+  soft: boolean;
+  attachable: boolean;
+  unique: string | undefined;
+  staged: boolean;
+  published: boolean;
+}
+
+export type Backing = LocalBacking | RemoteBacking;
+
+export interface VolState {
+  name: string;
+  ready: boolean;
+  backing?: Backing;
+  /** Needs attaching and is not attached yet. */
+  unattached: boolean;
+}
+
+export interface PodVolumes {
+  uid: string;
+  pod: Pod;
+  vols: VolState[];
+  tmpfs: MemFs;
+}
+
+type CsiCb = (res: CsiResponse | 'timeout') => void;
+type FileCb = (res: { ok: boolean; data?: string; error?: string }) => void;
+
+interface PendingFile {
+  backing: RemoteBacking;
+  req: { op: FileOp; path: string; data?: string; append?: boolean };
+  cb: FileCb;
+  attempt: number;
+}
+
+export interface VolumeManagerOptions {
+  nodeName: string;
+  node: NodeState;
+  csiAttachRequired(driver: string): boolean;
+  event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void;
+  /** The attachable volumes mounted on this node changed (node.status.volumesInUse). */
+  onVolumesInUse(names: string[]): void;
+}
+
+export class VolumeManager {
+  private seq = 0;
+  private readonly csiPending = new Map<string, CsiCb>();
+  private readonly filePending = new Map<string, PendingFile>();
+  /** Pods using each remote volume on this node (volumeId -> pod uids). */
+  private readonly users = new Map<string, Set<string>>();
+  private inUse: string[] = [];
+  private readonly uniqueOf = new Map<string, string>();
+
+  constructor(
+    private readonly port: Port,
+    private readonly api: ApiClient,
+    private readonly o: VolumeManagerOptions,
+  ) {}
+
+  /** Consumes csi.response / file.response addressed to the kubelet. */
+  handle(msg: Msg): boolean {
+    if (msg.type === 'csi.response') {
+      const cb = this.csiPending.get(msg.reqId);
+      if (cb) {
+        this.csiPending.delete(msg.reqId);
+        this.port.cancelTimer(`csi-timeout/${msg.reqId}`);
+        cb(msg as unknown as CsiResponse);
+      }
+      return true;
+    }
+    if (msg.type === 'file.response') {
+      const p = this.filePending.get(msg.reqId);
+      if (p) {
+        this.filePending.delete(msg.reqId);
+        this.port.cancelTimer(`nfs-timeo/${msg.reqId}`);
+        const r = msg as unknown as FileResponse;
+        p.cb({ ok: r.ok, ...(r.data !== undefined ? { data: r.data } : {}), ...(r.error !== undefined ? { error: r.error } : {}) });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Timer keys this manager armed; returns false for others. */
+  timer(key: string): boolean {
+    if (key.startsWith('csi-timeout/')) {
+      const id = key.slice('csi-timeout/'.length);
+      const cb = this.csiPending.get(id);
+      if (cb) {
+        this.csiPending.delete(id);
+        cb('timeout');
+      }
+      return true;
+    }
+    if (key.startsWith('nfs-timeo/')) {
+      const id = key.slice('nfs-timeo/'.length);
+      const p = this.filePending.get(id);
+      if (!p) return true;
+      this.filePending.delete(id);
+      if (p.backing.soft && p.attempt >= NFS_RETRANS) {
+        p.cb({ ok: false, error: 'Input/output error' });
+        return true;
+      }
+      // Retransmit (hard mounts forever, soft mounts up to retrans times), timeo growing linearly.
+      this.sendFile(p.backing, p.req, p.cb, p.attempt + 1);
+      return true;
+    }
+    return false;
+  }
+
+  private csi(backend: string, call: CsiCall, cb: CsiCb): void {
+    const reqId = `${this.port.address}/csi#${++this.seq}`;
+    this.csiPending.set(reqId, cb);
+    this.port.send(backend, { type: 'csi.request', reqId, call } as unknown as Msg);
+    this.port.setTimer(`csi-timeout/${reqId}`, CSI_TIMEOUT_MS);
+  }
+
+  private sendFile(b: RemoteBacking, req: PendingFile['req'], cb: FileCb, attempt = 0): void {
+    const reqId = `${this.port.address}/io#${++this.seq}`;
+    this.filePending.set(reqId, { backing: b, req, cb, attempt });
+    this.port.send(b.backend, { type: 'file.request', reqId, volumeId: b.volumeId, nodeId: this.o.nodeName, ...req } as unknown as Msg);
+    this.port.setTimer(`nfs-timeo/${reqId}`, Math.min(NFS_TIMEO_MS * (attempt + 1), NFS_TIMEO_MAX_MS));
+  }
+
+  /** A container's file operation on a volume that is ready. */
+  io(b: Backing, op: FileOp, path: string, data: string | undefined, append: boolean, cb: FileCb): void {
+    if (b.kind === 'local') {
+      const full = joinPath(b.root, path);
+      if (op === 'read') {
+        const r = b.fs.readFile(full);
+        return cb('data' in r ? { ok: true, data: r.data } : { ok: false, error: r.error });
+      }
+      if (op === 'mkdir') {
+        const err = b.fs.mkdirAll(full);
+        return cb(err ? { ok: false, error: err } : { ok: true });
+      }
+      const err = b.fs.writeFile(full, data ?? '', append);
+      return cb(err ? { ok: false, error: err } : { ok: true });
+    }
+    this.sendFile(b, { op, path: joinPath(path), ...(data !== undefined ? { data } : {}), ...(append ? { append } : {}) }, cb);
+  }
+
+  /**
+   * Sets up every volume of the pod that is not ready yet. Calls `done()` once all are ready,
+   * or `done(message)` with the first failure (the FailedMount / FailedAttachVolume text).
+   */
+  mount(pv: PodVolumes, done: (err?: string) => void): void {
+    const next = (i: number): void => {
+      const v = pv.vols[i];
+      if (!v) return done();
+      if (v.ready) return next(i + 1);
+      this.setUp(pv, v, (err) => (err ? done(err) : next(i + 1)));
+    };
+    next(0);
+  }
+
+  /** The text kubelet reports when attach+mount did not finish in podAttachAndMountTimeout. */
+  timeoutMessage(pv: PodVolumes): string {
+    const unmounted = pv.vols.filter((v) => !v.ready).map((v) => v.name);
+    const unattached = pv.vols.filter((v) => v.unattached).map((v) => v.name);
+    return `Unable to attach or mount volumes: unmounted volumes=[${unmounted.join(' ')}], unattached volumes=[${unattached.join(' ')}]: timed out waiting for the condition`;
+  }
+
+  private setUp(pv: PodVolumes, v: VolState, cb: (err?: string) => void): void {
+    const spec = (pv.pod.spec?.volumes ?? []).find((x) => x.name === v.name);
+    if (!spec) return cb(`volume "${v.name}" not found`);
+    if (spec.emptyDir) {
+      if (spec.emptyDir.medium === 'Memory') pv.tmpfs.mkdirAll(`/${v.name}`);
+      else this.o.node.disk.mkdirAll(emptyDirPath(pv.uid, v.name));
+      v.backing = spec.emptyDir.medium === 'Memory' ? { kind: 'local', fs: pv.tmpfs, root: `/${v.name}`, nodeLocal: false } : { kind: 'local', fs: this.o.node.disk, root: emptyDirPath(pv.uid, v.name), nodeLocal: false };
+      v.ready = true;
+      return cb();
+    }
+    if (spec.persistentVolumeClaim) return this.setUpClaim(pv, v, spec, cb);
+    return this.setUpSource(pv, v, v.name, spec as PersistentVolume['spec'] & Volume, [], cb);
+  }
+
+  private setUpClaim(pv: PodVolumes, v: VolState, spec: Volume, cb: (err?: string) => void): void {
+    const ns = pv.pod.metadata!.namespace!;
+    const claimName = spec.persistentVolumeClaim!.claimName;
+    const prefix = `error processing PVC ${ns}/${claimName}`;
+    this.api.request({ verb: 'get', kind: 'PersistentVolumeClaim', namespace: ns, name: claimName }, (res) => {
+      if (!res.ok || !res.obj) return cb(`${prefix}: failed to fetch PVC from API server: ${res.status?.message ?? 'error'}`);
+      const claim = res.obj as PersistentVolumeClaim & KObject;
+      if (claim.metadata.deletionTimestamp) return cb(`${prefix}: PVC is being deleted`);
+      const volumeName = claim.spec?.volumeName;
+      if (!volumeName || claim.status?.phase !== 'Bound') return cb(`${prefix}: PVC is not bound`);
+      this.api.request({ verb: 'get', kind: 'PersistentVolume', name: volumeName }, (pres) => {
+        if (!pres.ok || !pres.obj) return cb(`${prefix}: failed to fetch PV ${volumeName} from API server: ${pres.status?.message ?? 'error'}`);
+        const pvObj = pres.obj as PersistentVolume & KObject;
+        if (pvObj.spec?.claimRef?.uid && pvObj.spec.claimRef.uid !== claim.metadata.uid) return cb(`${prefix}: PV ${volumeName} is bound to another claim`);
+        const readOnly = !!spec.persistentVolumeClaim!.readOnly;
+        this.setUpSource(pv, v, volumeName, { ...(pvObj.spec ?? {}), ...(readOnly ? { readOnlyClaim: true } : {}) } as never, pvObj.spec?.mountOptions ?? [], cb);
+      });
+    });
+  }
+
+  /** Mounts a volume source (inline or a PV's spec). `volName` is what events call it. */
+  private setUpSource(pv: PodVolumes, v: VolState, volName: string, src: PersistentVolume['spec'] & Partial<Volume>, mountOptions: readonly string[], cb: (err?: string) => void): void {
+    const disk = this.o.node.disk;
+    if (src?.hostPath) {
+      const err = checkHostPath(disk, src.hostPath.path, src.hostPath.type);
+      if (err) return cb(`MountVolume.SetUp failed for volume "${volName}" : ${err}`);
+      v.backing = { kind: 'local', fs: disk, root: src.hostPath.path, nodeLocal: true, pvName: volName };
+      v.ready = true;
+      return cb();
+    }
+    if (src?.local) {
+      if (!disk.stat(src.local.path)) return cb(`MountVolume.NewMounter initialization failed for volume "${volName}" : path "${src.local.path}" does not exist`);
+      v.backing = { kind: 'local', fs: disk, root: src.local.path, nodeLocal: true, pvName: volName };
+      v.ready = true;
+      return cb();
+    }
+    const ref = backendForSource(src ?? {});
+    if (!ref) return cb(`MountVolume.SetUp failed for volume "${volName}" : volume source not supported`);
+    if (ref.type === 'node-local' && src?.csi) {
+      // hostpath.csi.k8s.io keeps each volume in a directory on its node.
+      const root = `/var/lib/csi-hostpath-data/${src.csi.volumeHandle}`;
+      disk.mkdirAll(root);
+      v.backing = { kind: 'local', fs: disk, root, nodeLocal: true, pvName: volName };
+      v.ready = true;
+      return cb();
+    }
+    const backend = backendAddress(ref.name);
+    const nodeId = this.o.nodeName;
+    let volumeId: string;
+    let attachable = false;
+    let accessModes: readonly string[] = src?.accessModes ?? ['ReadWriteOnce'];
+    if (src?.nfs) {
+      volumeId = `${src.nfs.server}:${src.nfs.path}`;
+      accessModes = src.accessModes ?? ['ReadWriteMany'];
+    } else if (src?.rbd) {
+      volumeId = `${src.rbd.pool ?? 'rbd'}/${src.rbd.image}`;
+      attachable = true;
+    } else if (src?.csi) {
+      volumeId = src.csi.volumeHandle;
+      attachable = this.o.csiAttachRequired(src.csi.driver);
+    } else return cb(`MountVolume.SetUp failed for volume "${volName}" : volume source not supported`);
+    const mode = toCsiAccessMode(accessModes);
+    const capability = { accessMode: (mode.includes(' ') ? 'SINGLE_NODE_WRITER' : mode) as never, accessType: src?.volumeMode === 'Block' ? ('block' as const) : ('mount' as const) };
+    const soft = mountOptions.includes('soft');
+    const unique = uniqueVolumeName({ ...(src?.csi ? { csi: src.csi } : {}), ...(src?.rbd ? { rbd: { image: src.rbd.image, ...(src.rbd.pool ? { pool: src.rbd.pool } : {}) } } : {}) });
+    const b: RemoteBacking = { kind: 'remote', backend, volumeId, pvName: volName, soft, attachable, unique, staged: false, published: false };
+    const readonly = !!(src as { readOnly?: boolean })?.readOnly || !!src?.rbd?.readOnly || !!src?.csi?.readOnly || !!(src as { readOnlyClaim?: boolean }).readOnlyClaim;
+    const volumeContext = (src?.csi?.volumeAttributes ?? {}) as Record<string, string>;
+    const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${ref.name}/${volumeId.replace(/[/:]/g, '_')}/globalmount`;
+    const targetPath = `/var/lib/kubelet/pods/${pv.uid}/volumes/kubernetes.io~csi/${volName}/mount`;
+    const publish = () => {
+      this.csi(backend, { method: 'NodePublishVolume', volumeId, nodeId, targetPath, capability, readonly, volumeContext }, (res) => {
+        if (res === 'timeout') return cb(`MountVolume.SetUp failed for volume "${volName}" : ${rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')}`);
+        if (res.code !== GRPC.OK) return cb(`MountVolume.SetUp failed for volume "${volName}" : ${rpcError(res.code, res.message)}`);
+        b.published = true;
+        v.backing = b;
+        v.ready = true;
+        this.addUser(b, pv.uid);
+        cb();
+      });
+    };
+    const stage = () => {
+      if (src?.nfs) return publish(); // NFS has no stage step (no STAGE_UNSTAGE_VOLUME capability).
+      this.csi(backend, { method: 'NodeStageVolume', volumeId, nodeId, stagingPath, capability, volumeContext }, (res) => {
+        if (res === 'timeout') return cb(`MountVolume.MountDevice failed for volume "${volName}" : ${rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')}`);
+        if (res.code !== GRPC.OK) return cb(`MountVolume.MountDevice failed for volume "${volName}" : ${rpcError(res.code, res.message)}`);
+        b.staged = true;
+        publish();
+      });
+    };
+    if (!attachable) return stage();
+    // WaitForAttach: the attach-detach controller's VolumeAttachment for this volume and node.
+    v.unattached = true;
+    this.api.request({ verb: 'list', kind: 'VolumeAttachment' }, (res) => {
+      const va = (res.items ?? []).find((a) => a.spec?.nodeName === nodeId && (a.spec?.source?.persistentVolumeName === volName || a.spec?.source?.inlineVolumeSpec?.rbd?.image === src?.rbd?.image));
+      if (!va || va.status?.attached !== true) {
+        const err = va?.status?.attachError?.message;
+        return cb(err ? `AttachVolume.Attach failed for volume "${volName}" : ${err}` : `volume "${volName}" is not attached to node ${nodeId} yet`);
+      }
+      v.unattached = false;
+      stage();
+    });
+  }
+
+  private addUser(b: RemoteBacking, podUid: string): void {
+    const s = this.users.get(b.volumeId) ?? new Set<string>();
+    s.add(podUid);
+    this.users.set(b.volumeId, s);
+    if (b.attachable && b.unique) this.uniqueOf.set(b.volumeId, b.unique);
+    this.reportInUse();
+  }
+
+  /** Tears down a pod's volumes: NodeUnpublish, then NodeUnstage when no other pod uses it. */
+  unmount(pv: PodVolumes): void {
+    for (const v of pv.vols) {
+      const b = v.backing;
+      v.ready = false;
+      if (!b || b.kind !== 'remote') continue;
+      const nodeId = this.o.nodeName;
+      const targetPath = `/var/lib/kubelet/pods/${pv.uid}/volumes/kubernetes.io~csi/${b.pvName}/mount`;
+      const users = this.users.get(b.volumeId);
+      users?.delete(pv.uid);
+      const last = !users || users.size === 0;
+      if (last) this.users.delete(b.volumeId);
+      this.csi(b.backend, { method: 'NodeUnpublishVolume', volumeId: b.volumeId, nodeId, targetPath }, () => {
+        if (!last || !b.staged) return this.reportInUse();
+        const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${b.backend.slice('backend/'.length)}/${b.volumeId.replace(/[/:]/g, '_')}/globalmount`;
+        this.csi(b.backend, { method: 'NodeUnstageVolume', volumeId: b.volumeId, nodeId, stagingPath }, () => this.reportInUse());
+      });
+    }
+    this.o.node.disk.removeAll(`/var/lib/kubelet/pods/${pv.uid}`);
+  }
+
+  /** Attachable volumes still mounted here: what the kubelet reports as node.status.volumesInUse. */
+  private reportInUse(): void {
+    const next: string[] = [];
+    for (const [volumeId, pods] of this.users) {
+      const u = this.uniqueOf.get(volumeId);
+      if (u && pods.size > 0) next.push(u);
+    }
+    next.sort();
+    if (next.join('\n') === this.inUse.join('\n')) return;
+    this.inUse = next;
+    this.o.onVolumesInUse(next);
+  }
+}

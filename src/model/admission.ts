@@ -1,0 +1,120 @@
+/**
+ * The mutating and validating admission plugins of kube-apiserver v1.30 that matter for
+ * stateful workloads, as pure functions over the incoming object and what the server holds.
+ * The API server calls them in admission order (after defaulting, before validation).
+ *
+ *   defaultTolerationSeconds  plugin/pkg/admission/defaulttolerationseconds/admission.go
+ *   defaultStorageClass       plugin/pkg/admission/storage/storageclass/setdefault/admission.go
+ *                             with pkg/volume/util/storageclass.go GetDefaultClass
+ *   addProtectionFinalizers   plugin/pkg/admission/storage/storageobjectinuseprotection/admission.go
+ *   checkPvcResize            plugin/pkg/admission/storage/persistentvolume/resize/admission.go
+ */
+import type { KObject } from '../protocol.ts';
+import { parseQuantity } from '../quantity.ts';
+
+type Obj = Record<string, any>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** The not-ready/unreachable toleration a pod gets (--default-not-ready-toleration-seconds=300). */
+export const DEFAULT_TOLERATION_SECONDS = 300;
+export const TAINT_NODE_NOT_READY = 'node.kubernetes.io/not-ready';
+export const TAINT_NODE_UNREACHABLE = 'node.kubernetes.io/unreachable';
+
+/**
+ * DefaultTolerationSeconds: a pod that does not tolerate the not-ready (unreachable)
+ * NoExecute taint, by key or by an empty key, with effect NoExecute or any effect, gets
+ * `{key, operator: Exists, effect: NoExecute, tolerationSeconds: 300}` appended.
+ */
+export function defaultTolerationSeconds(pod: KObject): void {
+  const spec: Obj = (pod.spec ??= {});
+  const tolerations: Obj[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
+  const tolerates = (key: string): boolean =>
+    tolerations.some((t) => isObj(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
+  const add: Obj[] = [];
+  for (const key of [TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE])
+    if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+  if (add.length) spec.tolerations = [...tolerations, ...add];
+}
+
+export const IS_DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+export const BETA_IS_DEFAULT_CLASS_ANNOTATION = 'storageclass.beta.kubernetes.io/is-default-class';
+export const BETA_STORAGE_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
+
+/** IsDefaultAnnotation: either key set to exactly "true". */
+export function isDefaultClass(sc: KObject): boolean {
+  const a = sc.metadata?.annotations ?? {};
+  return a[IS_DEFAULT_CLASS_ANNOTATION] === 'true' || a[BETA_IS_DEFAULT_CLASS_ANNOTATION] === 'true';
+}
+
+/**
+ * GetDefaultClass (v1.30): among the classes marked default, the newest by creationTimestamp,
+ * ties broken by the name that sorts first; undefined when none is marked.
+ */
+export function defaultClassOf(classes: readonly KObject[]): KObject | undefined {
+  const time = (c: KObject): number => {
+    const t = c.metadata?.creationTimestamp ? Date.parse(String(c.metadata.creationTimestamp)) : 0;
+    return Number.isNaN(t) ? 0 : t;
+  };
+  const defaults = classes.filter(isDefaultClass).sort((a, b) => {
+    const ta = time(a);
+    const tb = time(b);
+    if (ta !== tb) return tb - ta;
+    const na = a.metadata?.name ?? '';
+    const nb = b.metadata?.name ?? '';
+    return na < nb ? -1 : na > nb ? 1 : 0;
+  });
+  return defaults[0];
+}
+
+/**
+ * DefaultStorageClass: a claim with no class (storageClassName absent and no beta
+ * storage-class annotation) gets the default class's name; an explicit "" is a choice of "no
+ * class" and stays.
+ */
+export function defaultStorageClass(pvc: KObject, classes: KObject[]): void {
+  const spec: Obj = (pvc.spec ??= {});
+  const hasClass = (pvc.metadata?.annotations ?? {})[BETA_STORAGE_CLASS_ANNOTATION] !== undefined || (spec.storageClassName !== undefined && spec.storageClassName !== null);
+  if (hasClass) return;
+  const def = defaultClassOf(classes);
+  if (def?.metadata?.name) spec.storageClassName = def.metadata.name;
+}
+
+export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
+export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
+
+/** StorageObjectInUseProtection (on create): the protection finalizer, once. */
+export function addProtectionFinalizers(obj: KObject): void {
+  const f = obj.kind === 'PersistentVolumeClaim' ? PVC_PROTECTION_FINALIZER : obj.kind === 'PersistentVolume' ? PV_PROTECTION_FINALIZER : undefined;
+  if (!f) return;
+  obj.metadata ??= {};
+  const list = obj.metadata.finalizers ?? [];
+  if (!list.includes(f)) obj.metadata.finalizers = [...list, f];
+}
+
+/** GetPersistentVolumeClaimClass: the beta annotation wins over spec.storageClassName. */
+function claimClass(pvc: KObject): string {
+  const ann = (pvc.metadata?.annotations ?? {})[BETA_STORAGE_CLASS_ANNOTATION];
+  if (ann !== undefined) return ann;
+  return typeof pvc.spec?.storageClassName === 'string' ? pvc.spec.storageClassName : '';
+}
+
+function storageOf(pvc: KObject): number {
+  const q = parseQuantity(pvc.spec?.resources?.requests?.storage ?? 0);
+  return typeof q === 'number' ? q : 0;
+}
+
+/**
+ * PersistentVolumeClaimResize: growing a claim's storage request needs a Bound claim whose class
+ * (the same before and after) has allowVolumeExpansion: true. Returns the reason of the 403
+ * (the caller prefixes `persistentvolumeclaims "<name>" is forbidden: `), undefined when the
+ * update may proceed (including any update that does not grow the request).
+ */
+export function checkPvcResize(oldPvc: KObject, newPvc: KObject, cls: KObject | undefined): string | undefined {
+  if (storageOf(newPvc) <= storageOf(oldPvc)) return undefined;
+  if (oldPvc.status?.phase !== 'Bound') return 'Only bound persistent volume claims can be expanded';
+  const a = claimClass(newPvc);
+  const b = claimClass(oldPvc);
+  const allowed = a !== '' && b !== '' && a === b && cls !== undefined && cls.metadata?.name === a && cls.allowVolumeExpansion === true;
+  if (!allowed) return 'only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize';
+  return undefined;
+}
