@@ -19,7 +19,13 @@ import type { KObject, Msg } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { Cache } from '../src/informer.ts';
 import { matchesNodeSelector, toleratesTaint } from '../src/model/selectors.ts';
-import { controllerOf } from '../src/model/objects.ts';
+import { controllerOf, deepCopy } from '../src/model/objects.ts';
+import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import { VolumeIndex } from './controllers/pv-index.ts';
+import { ERR_RWOP_CONFLICT, filterVolumes, preFilterVolumes, rwopConflict, type Decision } from './kube-scheduler-volumes.ts';
+
+// volumebinding.DefaultBindTimeoutSeconds.
+const BIND_TIMEOUT_MS = 600_000;
 
 const SOURCE = 'default-scheduler';
 const BACKOFF_INITIAL_MS = 1000;
@@ -57,11 +63,14 @@ export const FILTERS: readonly Filter[] = [
   },
 ];
 
-/** FitError.Error(): `0/3 nodes are available: 2 node(s) ..., 1 node(s) .... preemption: ...` */
-export function fitErrorMessage(nodeCount: number, reasons: Map<string, number>): string {
+/**
+ * FitError.Error() (framework/types.go): `0/3 nodes are available: <PreFilterMsg>.` or the
+ * sorted `<count> <reason>` histogram, then the preemption PostFilter message.
+ */
+export function fitErrorMessage(nodeCount: number, reasons: Map<string, number>, preFilterMsg?: string): string {
   if (nodeCount === 0) return 'no nodes available to schedule pods';
-  const parts = [...reasons.entries()].map(([r, n]) => `${n} ${r}`).sort();
-  return `0/${nodeCount} nodes are available: ${parts.join(', ')}. preemption: 0/${nodeCount} nodes are available: ${nodeCount} Preemption is not helpful for scheduling.`;
+  const body = preFilterMsg ?? [...reasons.entries()].map(([r, n]) => `${n} ${r}`).sort().join(', ');
+  return `0/${nodeCount} nodes are available: ${body}. preemption: 0/${nodeCount} nodes are available: ${nodeCount} Preemption is not helpful for scheduling.`;
 }
 
 interface Backoff {
@@ -76,6 +85,9 @@ export function kubeScheduler(port: Port): Component {
   /** Pods bound by us whose binding the watch has not shown yet: uid -> node. */
   const assumed = new Map<string, string>();
   const unschedulable = new Map<string, Backoff>();
+  /** Pods whose volumes are being bound (PreBind) before the pod itself is bound. */
+  const binding = new Map<string, { pod: Pod; node: string; claims: string[]; deadlineMs: number }>();
+  const volumes = new VolumeIndex();
   let armed = false;
 
   function kick(delayMs = 0): void {
@@ -115,41 +127,93 @@ export function kubeScheduler(port: Port): Component {
     return counts;
   }
 
+  function unschedulableNow(pod: Pod, message: string): void {
+    api.event(pod as KObject, 'Warning', 'FailedScheduling', message, SOURCE);
+    const uid = pod.metadata!.uid!;
+    const b = unschedulable.get(uid) ?? { attempts: 0, due: false };
+    b.attempts++;
+    b.due = false;
+    unschedulable.set(uid, b);
+  }
+
   function scheduleOne(pod: Pod): void {
     const nodes = cache.list<Node>('Node');
+    const pre = preFilterVolumes(pod, cache);
+    if ('error' in pre) return unschedulableNow(pod, fitErrorMessage(nodes.length, new Map(), pre.error));
+    if (rwopConflict(pod, pre.claims, cache, (p) => assumed.get(p.metadata!.uid!)))
+      return unschedulableNow(pod, fitErrorMessage(nodes.length, new Map(), ERR_RWOP_CONFLICT));
     const reasons = new Map<string, number>();
-    const feasible: Node[] = [];
+    const feasible: { node: Node; decisions: Decision[] }[] = [];
     for (const node of nodes) {
       let reason: string | undefined;
       for (const f of FILTERS) {
         reason = f(pod, node);
         if (reason) break;
       }
+      let decisions: Decision[] = [];
+      if (!reason) {
+        const v = filterVolumes(pre.claims, node, volumes);
+        if ('reason' in v) reason = v.reason;
+        else decisions = v.decisions;
+      }
       if (reason) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-      else feasible.push(node);
+      else feasible.push({ node, decisions });
     }
     const uid = pod.metadata!.uid!;
-    if (feasible.length === 0) {
-      api.event(pod as KObject, 'Warning', 'FailedScheduling', fitErrorMessage(nodes.length, reasons), SOURCE);
-      const b = unschedulable.get(uid) ?? { attempts: 0, due: false };
-      b.attempts++;
-      b.due = false;
-      unschedulable.set(uid, b);
-      return;
-    }
+    if (feasible.length === 0) return unschedulableNow(pod, fitErrorMessage(nodes.length, reasons));
     const counts = spreadCounts(pod);
-    let best: Node[] = [];
+    let best: typeof feasible = [];
     let bestScore = -Infinity;
-    for (const n of feasible) {
-      const score = -(counts.get(n.metadata!.name!) ?? 0);
+    for (const f of feasible) {
+      const score = -(counts.get(f.node.metadata!.name!) ?? 0);
       if (score > bestScore) {
         bestScore = score;
-        best = [n];
-      } else if (score === bestScore) best.push(n);
+        best = [f];
+      } else if (score === bestScore) best.push(f);
     }
-    const chosen = port.rng.pick(best).metadata!.name!;
+    const pick = port.rng.pick(best);
+    const chosen = pick.node.metadata!.name!;
     unschedulable.delete(uid);
     assumed.set(uid, chosen);
+    const delayed = pre.claims.filter((c) => c.delayed).map((c) => c.name);
+    if (delayed.length === 0) return bindPod(pod, chosen);
+    // PreBind (binder.go BindPodVolumes): pre-bind chosen PVs, or ask for provisioning on the
+    // chosen node, then wait for the PV controller to finish binding every claim.
+    for (const d of pick.decisions) prebind(pod, d, chosen);
+    binding.set(uid, { pod, node: chosen, claims: delayed, deadlineMs: port.now() + BIND_TIMEOUT_MS });
+    port.setTimer(`bind-timeout/${uid}`, BIND_TIMEOUT_MS);
+  }
+
+  function prebind(pod: Pod, d: Decision, node: string): void {
+    const ns = pod.metadata!.namespace!;
+    const claim = cache.get<PersistentVolumeClaim>('PersistentVolumeClaim', ns, d.claim);
+    if (!claim) return;
+    if ('bindTo' in d) {
+      const pv = deepCopy(d.bindTo) as KObject;
+      pv.spec.claimRef = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: ns, name: d.claim, uid: claim.metadata!.uid, resourceVersion: claim.metadata!.resourceVersion };
+      pv.metadata.annotations = { ...(pv.metadata.annotations ?? {}), 'pv.kubernetes.io/bound-by-controller': 'yes' };
+      api.request({ verb: 'update', kind: 'PersistentVolume', name: pv.metadata.name!, obj: pv });
+      return;
+    }
+    const c = deepCopy(claim) as KObject;
+    c.metadata.annotations = { ...(c.metadata.annotations ?? {}), 'volume.kubernetes.io/selected-node': node };
+    api.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: ns, name: d.claim, obj: c });
+  }
+
+  /** PreBind finished when every delayed claim of the pod is Bound. */
+  function checkBinding(): void {
+    for (const [uid, b] of [...binding]) {
+      const ns = b.pod.metadata!.namespace!;
+      const done = b.claims.every((n) => cache.get<PersistentVolumeClaim>('PersistentVolumeClaim', ns, n)?.status?.phase === 'Bound');
+      if (!done) continue;
+      binding.delete(uid);
+      port.cancelTimer(`bind-timeout/${uid}`);
+      bindPod(b.pod, b.node);
+    }
+  }
+
+  function bindPod(pod: Pod, chosen: string): void {
+    const uid = pod.metadata!.uid!;
     const ns = pod.metadata!.namespace!;
     const name = pod.metadata!.name!;
     api.request({ verb: 'bind', kind: 'Pod', namespace: ns, name, nodeName: chosen }, (res) => {
@@ -186,18 +250,31 @@ export function kubeScheduler(port: Port): Component {
 
   return {
     start(): void {
-      api.watch(['Node', 'Pod']);
+      api.watch(['Node', 'PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'StorageClass']);
     },
     receive(msg: Msg): void {
       if (api.handle(msg)) return;
       if (msg.type !== 'watch') return;
       const old = cache.apply(msg);
       const obj = msg.obj;
+      if (obj.kind === 'PersistentVolume') {
+        if (msg.event === 'DELETED') volumes.remove(obj as PersistentVolume);
+        else if (old) volumes.update(obj as PersistentVolume);
+        else volumes.add(obj as PersistentVolume);
+        onClusterChange();
+        return;
+      }
+      if (obj.kind === 'PersistentVolumeClaim' || obj.kind === 'StorageClass') {
+        if (binding.size) checkBinding();
+        onClusterChange();
+        return;
+      }
       if (obj.kind === 'Pod') {
         const uid = obj.metadata.uid!;
         if (msg.event === 'DELETED') {
           assumed.delete(uid);
           unschedulable.delete(uid);
+          if (binding.delete(uid)) port.cancelTimer(`bind-timeout/${uid}`);
           onClusterChange();
           return;
         }
@@ -213,6 +290,16 @@ export function kubeScheduler(port: Port): Component {
       }
     },
     timer(key: string): void {
+      if (key.startsWith('bind-timeout/')) {
+        const uid = key.slice('bind-timeout/'.length);
+        const b = binding.get(uid);
+        if (!b) return;
+        binding.delete(uid);
+        assumed.delete(uid);
+        unschedulableNow(b.pod, `running PreBind plugin "VolumeBinding": binding volumes: timed out waiting for the condition`);
+        onClusterChange();
+        return;
+      }
       if (key === 'flush') for (const b of unschedulable.values()) b.due = true;
       cycle();
     },

@@ -14,6 +14,7 @@ import type { Component, Port } from '../src/component.ts';
 import type { ApiResponse, DnsAnswer, KObject, Msg, ShellResponse } from '../src/protocol.ts';
 import type { Action } from '../src/scenario/types.ts';
 import { ApiClient } from '../src/api-client.ts';
+import { deepCopy } from '../src/model/objects.ts';
 
 export interface ActionResult {
   atMs: number;
@@ -83,7 +84,7 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
   function taint(a: Action & { kind: 'taint' }, attempt: number): void {
     api.request({ verb: 'get', kind: 'Node', name: a.node }, (res) => {
       if (!res.ok || !res.obj) return apiResult(a)(res);
-      const node = structuredClone(res.obj);
+      const node = deepCopy(res.obj);
       const taints: { key: string; value?: string; effect: string }[] = (node.spec ??= {}).taints ?? [];
       const rest = taints.filter((t) => !(t.key === a.key && (a.remove ? true : t.effect === a.effect)));
       if (a.remove && rest.length === taints.length) return finish(a, false, { error: `taint "${a.key}" not found` });

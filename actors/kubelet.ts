@@ -23,6 +23,7 @@ import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
 import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
+import { deepCopy } from '../src/model/objects.ts';
 import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
 import { mountFor } from './kubelet-volumes.ts';
 import { POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
@@ -95,7 +96,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   function reportVolumesInUse(names: string[]): void {
     api.request({ verb: 'get', kind: 'Node', name: nodeName }, (res) => {
       if (!res.ok || !res.obj) return;
-      const n = structuredClone(res.obj);
+      const n = deepCopy(res.obj);
       if (names.length) n.status.volumesInUse = names;
       else delete n.status.volumesInUse;
       api.request({ verb: 'updateStatus', kind: 'Node', name: nodeName, obj: n }, (up) => {
@@ -123,7 +124,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   function reportNodeStatus(): void {
     api.request({ verb: 'get', kind: 'Node', name: nodeName }, (res) => {
       if (!res.ok || !res.obj) return;
-      const n = structuredClone(res.obj);
+      const n = deepCopy(res.obj);
       const now = port.nowIso();
       for (const c of n.status?.conditions ?? []) c.lastHeartbeatTime = now;
       api.request({ verb: 'updateStatus', kind: 'Node', name: nodeName, obj: n });

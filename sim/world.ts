@@ -30,6 +30,7 @@ import { statefulSetController } from '../actors/controllers/statefulset-control
 import { endpointSliceController } from '../actors/controllers/endpointslice-controller.ts';
 import { garbageCollector } from '../actors/controllers/garbage-collector.ts';
 import { clusterDns } from '../actors/cluster-dns.ts';
+import { deepCopy } from '../src/model/objects.ts';
 
 export interface WorldOptions {
   seed?: number;
@@ -135,7 +136,7 @@ export class World {
   }
 
   private boot(obj: KObject): KObject {
-    const o = structuredClone(obj);
+    const o = deepCopy(obj);
     applyDefaults(o);
     o.metadata.uid = this.bootIds.uid();
     o.metadata.creationTimestamp = this.iso(0);

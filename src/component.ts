@@ -8,7 +8,7 @@
  * A component talks to the rest of the world only through its `Port`: `send` puts a message
  * on the bus (so the fault injector sees it), `setTimer` asks for a delayed `timer(key)` call.
  */
-import { createActor, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { createActor, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { SimClock } from './clock.ts';
 import type { Rng } from './rng.ts';
 import type { Ids } from './ids.ts';
@@ -60,8 +60,16 @@ class PortImpl implements Port {
   now(): number {
     return this.host.clock.nowMs;
   }
+  private isoSecond = -1;
+  private iso = '';
   nowIso(): string {
-    return isoAt(this.host.startMs, this.host.clock.nowMs);
+    // Timestamps have seconds precision: format once per simulated second.
+    const sec = Math.floor(this.host.clock.nowMs / 1000);
+    if (sec !== this.isoSecond) {
+      this.isoSecond = sec;
+      this.iso = isoAt(this.host.startMs, this.host.clock.nowMs);
+    }
+    return this.iso;
   }
   send(to: string, msg: Msg): void {
     this.host.send(this.address, to, msg);
@@ -94,18 +102,24 @@ type Ev =
   | { type: 'crash' }
   | { type: 'restart' };
 
-/** Applies the timer requests a component made while handling one event. */
-function flushTimers(port: PortImpl, enqueue: any): void {
+/**
+ * Applies the timer requests a component made while handling one event, through the actor
+ * system's scheduler (what XState's delayed `raise` uses), always with an explicit id so XState
+ * never draws one from Math.random. Plain actions plus the scheduler cost a fraction of
+ * `enqueueActions` on every message.
+ */
+function flushTimers(port: PortImpl, self: AnyActorRef): void {
   if (port.ops.length === 0) return;
   const ops = port.ops;
   port.ops = [];
+  const scheduler = self.system.scheduler;
   for (const op of ops) {
-    enqueue.cancel(op.key);
+    scheduler.cancel(self, op.key);
     if ('cancel' in op) {
       port.armed.delete(op.key);
     } else {
       port.armed.add(op.key);
-      enqueue.raise({ type: 'timer', key: op.key }, { id: op.key, delay: op.delayMs });
+      scheduler.schedule(self, self, { type: 'timer', key: op.key } as Ev, op.delayMs, op.key);
     }
   }
 }
@@ -117,30 +131,30 @@ export const componentMachine = setup({
     input: {} as { make: ComponentFactory; port: PortImpl },
   },
   actions: {
-    boot: enqueueActions(({ context, enqueue }) => {
+    boot: ({ context, self }) => {
       context.port.ops = [];
       context.impl = context.make(context.port);
       context.impl.start?.();
-      flushTimers(context.port, enqueue);
-    }),
-    deliver: enqueueActions(({ context, event, enqueue }) => {
+      flushTimers(context.port, self);
+    },
+    deliver: ({ context, event, self }) => {
       if (event.type !== 'deliver') return;
       context.impl!.receive(event.msg, event.from);
-      flushTimers(context.port, enqueue);
-    }),
-    fire: enqueueActions(({ context, event, enqueue }) => {
+      flushTimers(context.port, self);
+    },
+    fire: ({ context, event, self }) => {
       if (event.type !== 'timer') return;
-      // A timer may have been re-armed or cancelled after this delivery was queued.
       context.port.armed.delete(event.key);
       context.impl!.timer?.(event.key);
-      flushTimers(context.port, enqueue);
-    }),
-    halt: enqueueActions(({ context, enqueue }) => {
-      for (const key of context.port.armed) enqueue.cancel(key);
+      flushTimers(context.port, self);
+    },
+    halt: ({ context, self }) => {
+      const scheduler = self.system.scheduler;
+      for (const key of context.port.armed) scheduler.cancel(self, key);
       context.port.armed.clear();
       context.port.ops = [];
       context.impl = undefined;
-    }),
+    },
   },
 }).createMachine({
   id: 'component',

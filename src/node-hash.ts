@@ -6,6 +6,7 @@ export function sha256Hasher(): Hasher {
   const h = createHash('sha256');
   return {
     update: (text) => void h.update(text),
-    digest: () => h.digest('hex'),
+    // copy(): the trace may be digested mid-run (library API) and keep hashing afterwards.
+    digest: () => h.copy().digest('hex'),
   };
 }

@@ -18,6 +18,7 @@
  */
 import type { KObject } from '../protocol.ts';
 import { ipFamilyOf } from './validation.ts';
+import { deepCopy } from './objects.ts';
 
 type Obj = Record<string, any>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -56,7 +57,7 @@ export function applyDefaults(obj: KObject): void {
     case 'Node':
       // core SetDefaults_NodeStatus: allocatable defaults to capacity.
       if (isObj(obj.status) && isObj(obj.status.capacity) && !isObj(obj.status.allocatable))
-        obj.status.allocatable = structuredClone(obj.status.capacity);
+        obj.status.allocatable = deepCopy(obj.status.capacity);
       break;
     case 'EndpointSlice':
       // disc SetDefaults_EndpointPort.

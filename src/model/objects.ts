@@ -2,8 +2,20 @@
 import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import type { KObject } from '../protocol.ts';
 
+/**
+ * Copies a plain JSON value (what every stored object is). Several times faster than
+ * structuredClone on the small objects the API server copies on every write.
+ */
 export function deepCopy<T>(x: T): T {
-  return structuredClone(x);
+  if (x === null || typeof x !== 'object') return x;
+  if (Array.isArray(x)) {
+    const out = new Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = deepCopy(x[i]);
+    return out as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k in x) out[k] = deepCopy((x as Record<string, unknown>)[k]);
+  return out as T;
 }
 
 /** podutil.IsPodReady: the Ready condition is True. */

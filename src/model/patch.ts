@@ -20,6 +20,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { KObject } from '../protocol.ts';
 import type { PatchType } from '../protocol.ts';
+import { deepCopy } from './objects.ts';
 
 export type { PatchType } from '../protocol.ts';
 
@@ -68,7 +69,11 @@ function fail(code: number, reason: PatchFailure['reason'], message: string, det
 
 /** The object as decoding into its typed struct leaves it: kind and apiVersion always set. */
 function finish(orig: KObject, out: unknown): PatchResult {
-  if (!isObj(out)) return fail(422, 'Invalid', `couldn't get version/kind; json parse error: json: cannot unmarshal ${goJsonType(out)} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`);
+  if (!isObj(out)) {
+    // jsonPatcher.applyPatchToCurrentObject: the patched JSON does not decode into an object.
+    const cause = `couldn't get version/kind; json parse error: json: cannot unmarshal ${goJsonType(out)} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`;
+    return fail(422, 'Invalid', `"" is invalid: patch: Invalid value: ${JSON.stringify(JSON.stringify(out))}: ${cause}`);
+  }
   const res = out as KObject;
   if (typeof res.kind !== 'string' || res.kind === '') res.kind = orig.kind;
   if (typeof res.apiVersion !== 'string' || res.apiVersion === '') res.apiVersion = orig.apiVersion;
@@ -110,12 +115,12 @@ class OpError extends Error {}
 
 function applyJsonPatch(obj: KObject, patch: unknown): PatchResult {
   // jsonpatch.DecodePatch: a JSON null is an empty patch; anything but an array of objects is 400.
-  if (patch === null || patch === undefined) return finish(obj, structuredClone(obj));
+  if (patch === null || patch === undefined) return finish(obj, deepCopy(obj));
   if (!Array.isArray(patch)) return fail(400, 'BadRequest', `json: cannot unmarshal ${goJsonType(patch)} into Go value of type jsonpatch.Patch`);
   for (const op of patch) {
     if (!isObj(op)) return fail(400, 'BadRequest', `json: cannot unmarshal ${goJsonType(op)} into Go value of type jsonpatch.Operation`);
   }
-  const doc = structuredClone(obj) as unknown as JObj;
+  const doc = deepCopy(obj) as unknown as JObj;
   for (const op of patch as JObj[]) {
     try {
       applyJsonOp(doc, op);
@@ -234,7 +239,7 @@ function conRemove(doc: JObj, f: NonNullable<Found>): void {
 
 /** The operation's value; a missing value is JSON null, as json-patch's lazyNode marshals it. */
 function opValue(op: JObj): unknown {
-  return op.value === undefined ? null : structuredClone(op.value);
+  return op.value === undefined ? null : deepCopy(op.value);
 }
 
 function applyJsonOp(doc: JObj, op: JObj): void {
@@ -274,7 +279,7 @@ function applyJsonOp(doc: JObj, op: JObj): void {
       const f = findObject(doc, from);
       if (!f) throw new OpError(`move operation does not apply: doc is missing from path: ${from}: ${ErrMissing}`);
       const val = wrap(`error in move for path: '${f.key}'`, () => conGet(f.con, f.key));
-      const moved = val === undefined ? null : structuredClone(val);
+      const moved = val === undefined ? null : deepCopy(val);
       wrap(`error in move for path: '${f.key}'`, () => conRemove(doc, f));
       const path = decodePath(op, 'path', 'move operation failed to decode path', true);
       const t = findObject(doc, path);
@@ -290,7 +295,7 @@ function applyJsonOp(doc: JObj, op: JObj): void {
       const path = decodePath(op, 'path', 'copy operation failed to decode path', false);
       const t = findObject(doc, path);
       if (!t) throw new OpError(`copy operation does not apply: doc is missing destination path: ${path}: ${ErrMissing}`);
-      wrap('error while adding value during copy', () => conAdd(doc, t, val === undefined ? null : structuredClone(val)));
+      wrap('error while adding value during copy', () => conAdd(doc, t, val === undefined ? null : deepCopy(val)));
       return;
     }
     case 'test': {
@@ -353,8 +358,8 @@ function applyMergePatch(obj: KObject, patch: unknown): PatchResult {
   if (patch === null || patch === undefined || (!isObj(patch) && !Array.isArray(patch))) {
     return fail(400, 'BadRequest', 'Invalid JSON Patch');
   }
-  if (Array.isArray(patch)) return finish(obj, pruneNulls(structuredClone(patch)));
-  const doc = structuredClone(obj) as unknown as JObj;
+  if (Array.isArray(patch)) return finish(obj, pruneNulls(deepCopy(patch)));
+  const doc = deepCopy(obj) as unknown as JObj;
   mergeDocs(doc, patch);
   return finish(obj, doc);
 }
@@ -366,15 +371,15 @@ function mergeDocs(doc: JObj, patch: JObj): void {
       continue;
     }
     const cur = doc[k];
-    if (cur === undefined || cur === null) doc[k] = pruneNulls(structuredClone(v));
+    if (cur === undefined || cur === null) doc[k] = pruneNulls(deepCopy(v));
     else doc[k] = mergeValue(cur, v);
   }
 }
 
 /** json-patch's merge(): a document merges into a document; anything else is replaced. */
 function mergeValue(cur: unknown, patch: unknown): unknown {
-  if (!isObj(cur)) return pruneNulls(structuredClone(patch));
-  if (!isObj(patch)) return structuredClone(patch);
+  if (!isObj(cur)) return pruneNulls(deepCopy(patch));
+  if (!isObj(patch)) return deepCopy(patch);
   mergeDocs(cur, patch);
   return cur;
 }
@@ -487,10 +492,10 @@ const badRequest = (m: string): SmpError => new SmpError(m, 400);
 
 function applyStrategicPatch(obj: KObject, patch: unknown): PatchResult {
   // kjson.UnmarshalCaseSensitivePreserveInts into a map: null is an empty patch.
-  if (patch === null || patch === undefined) return finish(obj, structuredClone(obj));
+  if (patch === null || patch === undefined) return finish(obj, deepCopy(obj));
   if (!isObj(patch)) return fail(400, 'BadRequest', `json: cannot unmarshal ${goJsonType(patch)} into Go value of type map[string]interface {}`);
   try {
-    const out = mergeMap(structuredClone(obj) as unknown as JObj, structuredClone(patch), KIND_SCHEMA[obj.kind] ?? DEFAULT_SCHEMA);
+    const out = mergeMap(deepCopy(obj) as unknown as JObj, deepCopy(patch), KIND_SCHEMA[obj.kind] ?? DEFAULT_SCHEMA);
     return finish(obj, out);
   } catch (e) {
     if (!(e instanceof SmpError)) throw e;

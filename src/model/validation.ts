@@ -31,7 +31,7 @@
 import type { KObject } from '../protocol.ts';
 import { parseQuantity } from '../quantity.ts';
 import { matchesLabelSelector } from './selectors.ts';
-import { RESOURCES, isNamespaced } from './objects.ts';
+import { RESOURCES, deepCopy, isNamespaced } from './objects.ts';
 
 export interface FieldError {
   path: string;
@@ -924,7 +924,7 @@ function validatePodUpdate(next: KObject, old: KObject): FieldError[] {
       break;
     }
   }
-  const munged: Obj = structuredClone(ns);
+  const munged: Obj = deepCopy(ns);
   for (const list of ['containers', 'initContainers'])
     arr(munged[list]).forEach((c, i) => {
       obj(c).image = obj(arr(os[list])[i]).image;
@@ -994,8 +994,8 @@ const BETA_STORAGE_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
 
 function validatePvcUpdate(next: KObject, old: KObject): FieldError[] {
   const errs: FieldError[] = [];
-  const ns: Obj = structuredClone(obj(next.spec));
-  const os: Obj = structuredClone(obj(old.spec));
+  const ns: Obj = deepCopy(obj(next.spec));
+  const os: Obj = deepCopy(obj(old.spec));
   const na = obj(next.metadata.annotations);
   const oa = obj(old.metadata.annotations);
   // The PV controller writes volumeName once.
@@ -1115,7 +1115,7 @@ function validatePvUpdate(next: KObject, old: KObject): FieldError[] {
   const os = obj(old.spec);
   const source = (s: Obj, fill: boolean): Obj => {
     const out: Obj = {};
-    for (const k of PV_VOLUME_SOURCES) if (has(s, k)) out[k] = structuredClone(s[k]);
+    for (const k of PV_VOLUME_SOURCES) if (has(s, k)) out[k] = deepCopy(s[k]);
     // A controllerExpandSecretRef may be added to a CSI volume that had none.
     if (fill && isObj(out.csi) && isObj(os.csi) && !has(os.csi, 'controllerExpandSecretRef')) delete out.csi.controllerExpandSecretRef;
     return out;
@@ -1177,7 +1177,14 @@ function validateStatefulSetSpec(specRaw: unknown): FieldError[] {
   // LabelSelectorAsSelector: a nil selector matches nothing (so the template never matches);
   // an empty one matches everything (and is not compared).
   const selectorEmpty = isObj(sel) && Object.keys(obj(sel.matchLabels)).length + arr(sel.matchExpressions).length === 0;
-  const selectorValid = !isObj(sel) || arr(sel.matchExpressions).every((e) => ['In', 'NotIn', 'Exists', 'DoesNotExist'].includes(str(obj(e).operator)));
+  // LabelSelectorAsSelector fails on requirements labels.NewRequirement refuses.
+  const selectorValid =
+    !isObj(sel) ||
+    arr(sel.matchExpressions).every((e) => {
+      const op = str(obj(e).operator);
+      const n = arr(obj(e).values).length;
+      return op === 'In' || op === 'NotIn' ? n > 0 : (op === 'Exists' || op === 'DoesNotExist') && n === 0;
+    });
   if (!selectorValid) errs.push(invalid('spec.selector', goLabelSelector(sel), ''));
   else if (!selectorEmpty && !(isObj(sel) && matchesLabelSelector(sel as never, tplMeta.labels as Record<string, string> | undefined)))
     errs.push(invalid('spec.template.metadata.labels', goStringMap(tplMeta.labels), '`selector` does not match template `labels`'));
@@ -1201,7 +1208,7 @@ function validateStatefulSet(sts: KObject): FieldError[] {
 }
 
 function validateStatefulSetUpdate(next: KObject, old: KObject): FieldError[] {
-  const n: Obj = structuredClone(obj(next.spec));
+  const n: Obj = deepCopy(obj(next.spec));
   const o = obj(old.spec);
   for (const k of ['replicas', 'template', 'updateStrategy', 'minReadySeconds', 'ordinals', 'persistentVolumeClaimRetentionPolicy']) n[k] = o[k];
   if (semanticEqual(n, o)) return [];

@@ -306,6 +306,26 @@ metadata:
       errors: ['e.yaml:16:3: Service "nginx": metadata.name: services "nginx" already exists (first defined at e.yaml:1:1)'],
     },
     {
+      name: 'a volume source ksim does not model is an error, also in a StatefulSet template',
+      text: y(`
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  selector: {matchLabels: {app: nginx}}
+  template:
+    metadata: {labels: {app: nginx}}
+    spec:
+      containers: [{name: nginx, image: nginx, volumeMounts: [{name: cfg, mountPath: /etc/nginx}]}]
+      volumes:
+      - name: cfg
+        configMap: {name: nginx-conf}
+`),
+      errors: [/^e\.yaml:13:9: StatefulSet "web": spec\.template\.spec\.volumes\[0\]: Unsupported value: "configMap": supported values: "csi", /],
+    },
+    {
       name: 'an alias bomb is bounded instead of expanded',
       text: y(`
 a: &a [x, x, x, x, x, x, x, x, x, x]
