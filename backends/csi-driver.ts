@@ -235,21 +235,24 @@ export class CsiPlugin implements BackendModel {
       case 'NodeStageVolume':
         return this.nodeStage(call);
       case 'NodeUnstageVolume': {
-        if (!this.byId.has(call.volumeId)) return fail(GRPC.NOT_FOUND, `volume id ${call.volumeId} does not exist in the volumes list`);
         const s = this.staged.get(call.volumeId)?.get(call.nodeId);
+        if (!s && !this.byId.has(call.volumeId)) return fail(GRPC.NOT_FOUND, `volume id ${call.volumeId} does not exist in the volumes list`);
         if (!s) return ok();
         if (s.publishes.size > 0) {
           const paths = [...s.publishes.keys()].sort().join(' ');
           return fail(GRPC.FAILED_PRECONDITION, `volume ${call.volumeId} is still published at [${paths}] on node ${call.nodeId}`);
         }
-        this.staged.get(call.volumeId)!.delete(call.nodeId);
+        const nodes = this.staged.get(call.volumeId)!;
+        nodes.delete(call.nodeId);
+        if (nodes.size === 0) this.staged.delete(call.volumeId);
         return ok();
       }
       case 'NodePublishVolume':
         return this.nodePublish(call);
       case 'NodeUnpublishVolume': {
-        if (!this.byId.has(call.volumeId)) return fail(GRPC.NOT_FOUND, `volume id ${call.volumeId} does not exist in the volumes list`);
-        this.staged.get(call.volumeId)?.get(call.nodeId)?.publishes.delete(call.targetPath);
+        const s = this.staged.get(call.volumeId)?.get(call.nodeId);
+        if (!s && !this.byId.has(call.volumeId)) return fail(GRPC.NOT_FOUND, `volume id ${call.volumeId} does not exist in the volumes list`);
+        s?.publishes.delete(call.targetPath);
         return ok();
       }
     }
@@ -323,10 +326,9 @@ export class CsiPlugin implements BackendModel {
     if (!volumeId) return fail(GRPC.INVALID_ARGUMENT, 'Volume ID missing in request');
     const v = this.byId.get(volumeId);
     if (!v) return ok();
-    const users = [...(this.published.get(volumeId)?.keys() ?? []), ...(this.staged.get(volumeId)?.keys() ?? [])];
-    if (users.length > 0) {
-      return fail(GRPC.FAILED_PRECONDITION, `volume ${volumeId} is still in use on node ${[...new Set(users)].sort().join(', ')}`);
-    }
+    // Only what the controller knows counts: a volume still published to a node is in use.
+    const users = [...(this.published.get(volumeId)?.keys() ?? [])].sort();
+    if (users.length > 0) return fail(GRPC.FAILED_PRECONDITION, `volume ${volumeId} is still published to node ${users.join(', ')}`);
     this.byId.delete(volumeId);
     this.idByName.delete(v.name);
     return ok();
