@@ -190,6 +190,11 @@ export class CephCluster implements BackendModel {
     for (const c of [...this.blocklistedClients]) if (c.startsWith(`${nodeId}#`)) this.blocklistedClients.delete(c);
   }
 
+  /** The OSD blocklist: fenced nodes (`node-1`) and single client instances (`node-1#0`), sorted. */
+  blocklisted(): string[] {
+    return [...this.blocklistedNodes, ...this.blocklistedClients].sort();
+  }
+
   isBlocklisted(nodeId: string): boolean {
     return this.blocklistedNodes.has(nodeId) || this.blocklistedClients.has(this.clientOf(nodeId));
   }
@@ -413,7 +418,8 @@ export class CephCluster implements BackendModel {
       this.watches.set(volumeId, ws);
       if (!multiNodeWriter) {
         // Taking the lock from a dead owner breaks it and blocklists that client.
-        if (img.lockOwner && img.lockOwner !== client) this.blocklistedClients.add(img.lockOwner);
+        const owner = img.lockOwner;
+        if (owner && owner !== client && !this.blocklistedNodes.has(owner.slice(0, owner.lastIndexOf('#')))) this.blocklistedClients.add(owner);
         img.lockOwner = client;
       }
     }

@@ -85,7 +85,9 @@ export class Bus {
     }
     const { latencyMsMin: lo, latencyMsMax: hi } = this.network;
     const latency = lo === hi ? lo : this.rng.int(lo, hi);
-    const link = this.link(from, to);
+    // Each informer has its own watch stream (one per kind), as client-go opens one watch per
+    // resource: a held-back Node event does not hold back Pod events to the same controller.
+    const link = this.link(from, msg.type === 'watch' ? `${to}#${msg.obj.kind}` : to);
     for (const extra of routing.delaysMs) {
       let at = this.clock.nowMs + latency + extra;
       // A reordered copy neither waits for earlier messages nor holds back later ones.

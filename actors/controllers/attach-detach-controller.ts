@@ -1,0 +1,863 @@
+/**
+ * The attach/detach controller (kube-controller-manager), with the CSI external-attacher folded
+ * in: it decides which attachable volumes must be attached to which nodes, and performs the
+ * attach itself by talking CSI to the storage backend.
+ *
+ * Follows pkg/controller/volume/attachdetach (attach_detach_controller.go, reconciler/
+ * reconciler.go, cache/desired_state_of_world.go and actual_state_of_world.go,
+ * statusupdater/node_status_updater.go), pkg/volume/util (IsPodTerminated, IsMultiAttachAllowed),
+ * pkg/volume/csi/csi_attacher.go (VolumeAttachment objects) and kubernetes-csi/external-attacher
+ * (pkg/controller/csi_handler.go), v1.30; k8s-semantics.md §4 cases 54-59, §7 cases 96-99.
+ *
+ * Owns: VolumeAttachment objects and Node status.volumesAttached. Receives: watch events for
+ * Pod, Node, PersistentVolume, PersistentVolumeClaim and VolumeAttachment, api.response and
+ * csi.response. Sends: api.watch; api.request create/updateStatus/delete of VolumeAttachments,
+ * updateStatus (and get, after a conflict) of Nodes; csi.request ControllerPublishVolume /
+ * ControllerUnpublishVolume to `backend/<name>`; Warning FailedAttachVolume Events on pods.
+ *
+ * Desired state (DSW): every attachable volume of every scheduled, not terminated pod on a known
+ * node. Attachable: a PV or inline volume whose source is `rbd`, or a PV with a `csi` source
+ * whose driver requires attach (CSIDriver attachRequired, given as `csiAttachRequired`); NFS,
+ * hostPath, local and node-local CSI volumes never get a VolumeAttachment. Actual state (ASW):
+ * what this controller attached, or adopted from existing VolumeAttachments after a restart
+ * (populateActualStateOfWorld), each entry with attachedConfirmed, MountedByNode (from the
+ * node's status.volumesInUse; "assume mounted until proven otherwise" for a new entry) and the
+ * time the first detach was requested.
+ *
+ * Attach (csi_attacher.Attach + external-attacher): create VolumeAttachment
+ * `csi-<sha256(volumeHandle + attacher + node)>`, ControllerPublishVolume, then status
+ * {attached: true, attachmentMetadata} and the volume in the Node's status.volumesAttached as
+ * `kubernetes.io/csi/<driver>^<volumeHandle>` (in-tree rbd: `kubernetes.io/rbd/<pool>:<image>`).
+ * A failure sets status.attachError, marks the attachment uncertain and emits FailedAttachVolume
+ * `AttachVolume.Attach failed for volume "<pv>" : <rpc error>` on the pods that want it.
+ * Detach: when no longer desired and not mounted (or the node is not Ready and 6 minutes passed
+ * since the first detach request, or the node has the out-of-service taint): drop it from the
+ * Node's volumesAttached, ControllerUnpublishVolume, delete the VolumeAttachment.
+ * Multi-Attach: a volume whose PV allows only RWO/RWOP is never attached to a second node while
+ * attached (or possibly attached) to another one; the pods get the Multi-Attach error event
+ * once per volume and node.
+ *
+ * Simplifications, on purpose: the external-attacher's finalizer is not used (the object is
+ * deleted after ControllerUnpublish succeeds instead of carrying a deletionTimestamp meanwhile);
+ * an attach whose outcome is uncertain (failed or timed out) also blocks other nodes for
+ * RWO volumes, where upstream counts only confirmed attachments — safer, same steady state;
+ * the safe-to-detach re-check against the API server is folded into the cached volumesInUse;
+ * Node status is written with updateStatus under the cached resourceVersion (upstream patches),
+ * re-read after a conflict, and rewritten when someone else's write dropped our entries.
+ *
+ * The reconciler loop (100 ms) costs nothing when idle: its ticks are the instants
+ * start + k * 100 ms, but a tick runs only when something can be done — a difference between
+ * desired and actual state that no operation is working on, a backoff or a force-detach
+ * deadline coming due (armed at the first tick after that deadline, as `elapsed > max` is
+ * checked on ticks), or a Node status to write. Waiting for the kubelet to unmount arms nothing:
+ * the Node update that reports it wakes the controller.
+ *
+ * Defaults and their sources:
+ * - reconciler loop 100 ms, maxWaitForUnmountDuration 6 m — attach_detach_controller.go
+ *   DefaultTimerConfig (ReconcilerLoopPeriod, ReconcilerMaxWaitForUnmountDuration);
+ * - operation retry backoff 500 ms doubling to 2m2s — goroutinemap/exponentialbackoff
+ *   (initialDurationBeforeRetry, maxDurationBeforeRetry);
+ * - CSI call timeout 15 s — external-attacher `--timeout`;
+ * - API request timeout 60 s — kube-apiserver `--request-timeout`.
+ */
+import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import type { Component, Port } from '../../src/component.ts';
+import { ApiClient, type RequestBody } from '../../src/api-client.ts';
+import { Cache } from '../../src/informer.ts';
+import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
+import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
+import { backendForSource, isAttachable } from '../../backends/registry.ts';
+
+export const ATTACHDETACH_CONTROLLER = 'attachdetach-controller';
+const SOURCE = 'attachdetach-controller';
+
+// attach_detach_controller.go DefaultTimerConfig.
+const RECONCILER_LOOP_MS = 100;
+const MAX_WAIT_FOR_UNMOUNT_MS = 6 * 60_000;
+// goroutinemap/exponentialbackoff/exponential_backoff.go.
+const BACKOFF_INITIAL_MS = 500;
+const BACKOFF_MAX_MS = 122_000;
+// external-attacher cmd/csi-attacher/main.go `--timeout`.
+const ATTACHER_TIMEOUT_MS = 15_000;
+// kube-apiserver `--request-timeout` (1m0s).
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** v1.TaintNodeOutOfService (k8s.io/api/core/v1 well_known_taints.go). */
+export const TAINT_OUT_OF_SERVICE = 'node.kubernetes.io/out-of-service';
+/** The in-tree RBD plugin's name (pkg/volume/rbd), used as the VolumeAttachment attacher. */
+export const RBD_IN_TREE_PLUGIN = 'kubernetes.io/rbd';
+
+export interface AttachDetachOptions {
+  /** CSIDriver spec.attachRequired of a driver (ceph-csi RBD: true; NFS, CephFS: false). */
+  csiAttachRequired: (driver: string) => boolean;
+  reconcilerLoopMs?: number;
+  maxWaitForUnmountMs?: number;
+}
+
+type PodObj = Pod & KObject;
+type NodeObj = Node & KObject;
+type PvObj = PersistentVolume & KObject;
+type PvcObj = PersistentVolumeClaim & KObject;
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+
+/**
+ * IsPodTerminated (pkg/volume/util/util.go): Failed/Succeeded, or deleted with no container
+ * running. A pod on a dead node keeps its "running" statuses and so stays desired (case 96).
+ */
+export function isPodTerminated(pod: Pod): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Failed' || phase === 'Succeeded') return true;
+  if (!pod.metadata?.deletionTimestamp) return false;
+  const notRunning = (statuses: readonly { state?: { terminated?: unknown; waiting?: unknown } }[] | undefined) =>
+    (statuses ?? []).every((s) => !!s.state?.terminated || !!s.state?.waiting);
+  return notRunning(pod.status?.initContainerStatuses) && notRunning(pod.status?.containerStatuses) && notRunning(pod.status?.ephemeralContainerStatuses);
+}
+
+/**
+ * IsMultiAttachAllowed (pkg/volume/util/util.go): only a PV's access modes can forbid it. No
+ * modes, or RWX or ROX among them: allowed; RWO/RWOP only: not. Inline volumes are allowed.
+ */
+export function isMultiAttachAllowed(pvAccessModes: readonly string[] | undefined): boolean {
+  if (pvAccessModes === undefined || pvAccessModes.length === 0) return true;
+  return pvAccessModes.some((m) => m === 'ReadWriteMany' || m === 'ReadOnlyMany');
+}
+
+/** `kubernetes.io/csi/<driver>^<volumeHandle>` (csi_plugin.go GetVolumeName + GetUniqueVolumeName). */
+export function csiUniqueVolumeName(driver: string, volumeHandle: string): string {
+  return `kubernetes.io/csi/${driver}^${volumeHandle}`;
+}
+
+/** `kubernetes.io/rbd/<pool>:<image>` (rbd.go GetVolumeName; the pool defaults to `rbd`). */
+export function rbdUniqueVolumeName(pool: string, image: string): string {
+  return `${RBD_IN_TREE_PLUGIN}/${pool}:${image}`;
+}
+
+/** csi_attacher.go getAttachmentName: `csi-` + sha256 hex of volume handle, driver and node. */
+export function volumeAttachmentName(volumeHandle: string, attacher: string, nodeName: string): string {
+  return `csi-${sha256Hex(`${volumeHandle}${attacher}${nodeName}`)}`;
+}
+
+/** A volume this controller attaches, as the DSW and ASW hold it. */
+export interface AttachableVolume {
+  uniqueName: string;
+  /** volume.Spec.Name(): the PV name, or the pod's volume name for an inline volume. */
+  name: string;
+  /** VolumeAttachment spec.attacher: the CSI driver, or `kubernetes.io/rbd` in-tree. */
+  attacher: string;
+  /** The backend's volume id (CSI volumeHandle; in-tree RBD `<pool>/<image>`). */
+  volumeId: string;
+  backend: string;
+  multiAttachAllowed: boolean;
+  /** The capability to publish with, or the access-mode error that prevents it. */
+  capability: VolumeCapability | string;
+  readOnly: boolean;
+  source: { persistentVolumeName: string } | { inlineVolumeSpec: Record<string, unknown> };
+}
+
+const CSI_MODES = new Set(['SINGLE_NODE_WRITER', 'SINGLE_NODE_READER_ONLY', 'MULTI_NODE_READER_ONLY', 'MULTI_NODE_SINGLE_WRITER', 'MULTI_NODE_MULTI_WRITER', 'SINGLE_NODE_SINGLE_WRITER', 'SINGLE_NODE_MULTI_WRITER']);
+
+/**
+ * The attachable volume behind a PV spec (pv given) or an inline pod volume source (pv absent),
+ * or undefined when the volume is not attachable.
+ */
+export function attachableVolume(
+  spec: Partial<PersistentVolumeSpec>,
+  name: string,
+  pv: PersistentVolume | undefined,
+  readOnlyFromPod: boolean,
+  csiAttachRequired: (driver: string) => boolean,
+): AttachableVolume | undefined {
+  const ref = backendForSource(spec as Parameters<typeof backendForSource>[0]);
+  if (!isAttachable(ref, csiAttachRequired) || !ref) return undefined;
+  const modes = pv ? (pv.spec?.accessModes ?? []) : [];
+  const mode = toCsiAccessMode(modes);
+  let attacher: string;
+  let volumeId: string;
+  let uniqueName: string;
+  let fsType: string | undefined;
+  let readOnly = readOnlyFromPod;
+  if (spec.csi) {
+    attacher = spec.csi.driver;
+    volumeId = spec.csi.volumeHandle;
+    uniqueName = csiUniqueVolumeName(attacher, volumeId);
+    fsType = spec.csi.fsType;
+    readOnly ||= !!spec.csi.readOnly;
+  } else if (spec.rbd) {
+    const pool = spec.rbd.pool || 'rbd';
+    attacher = RBD_IN_TREE_PLUGIN;
+    volumeId = `${pool}/${spec.rbd.image}`;
+    uniqueName = rbdUniqueVolumeName(pool, spec.rbd.image);
+    fsType = spec.rbd.fsType;
+    readOnly ||= !!spec.rbd.readOnly;
+  } else {
+    return undefined;
+  }
+  const capability: VolumeCapability | string = CSI_MODES.has(mode)
+    ? { accessMode: mode as VolumeCapability['accessMode'], accessType: pv?.spec?.volumeMode === 'Block' ? 'block' : 'mount', ...(fsType ? { fsType } : {}) }
+    : mode;
+  return {
+    uniqueName,
+    name,
+    attacher,
+    volumeId,
+    backend: ref.name,
+    multiAttachAllowed: pv ? isMultiAttachAllowed(pv.spec?.accessModes) : true,
+    capability,
+    readOnly,
+    source: pv ? { persistentVolumeName: name } : { inlineVolumeSpec: structuredClone(spec) as Record<string, unknown> },
+  };
+}
+
+/** generateVolumeMsg: `<prefix> for volume "<name>" <suffix>` (operationexecutor). */
+function volumeMsg(prefix: string, volume: string, suffix: string): string {
+  return `${prefix} for volume ${JSON.stringify(volume)} ${suffix}`;
+}
+
+/**
+ * reportMultiAttachError's message for one waiting pod, given the pods that use the volume on
+ * the other nodes (reconciler.go).
+ */
+export function multiAttachMessage(volume: string, podNamespace: string, others: readonly { namespace: string; name: string }[]): string {
+  if (others.length === 0) return volumeMsg('Multi-Attach error', volume, "Volume is already exclusively attached to one node and can't be attached to another");
+  const local = others.filter((p) => p.namespace === podNamespace).map((p) => p.name);
+  const otherNs = others.length - local.length;
+  let msg: string;
+  if (local.length > 0) {
+    msg = `Volume is already used by pod(s) ${local.join(', ')}`;
+    if (otherNs > 0) msg = `${msg} and ${otherNs} pod(s) in different namespaces`;
+  } else {
+    msg = `Volume is already used by ${otherNs} pod(s) in different namespaces`;
+  }
+  return volumeMsg('Multi-Attach error', volume, msg);
+}
+
+function isNodeReady(node: Node | undefined): boolean {
+  return !!node && (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function hasOutOfServiceTaint(node: Node | undefined): boolean {
+  return !!node && (node.spec?.taints ?? []).some((t) => t.key === TAINT_OUT_OF_SERVICE);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byNsName(a: PodObj, b: PodObj): number {
+  return cmp(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || cmp(a.metadata.name ?? '', b.metadata.name ?? '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// SHA-256 (FIPS 180-4), for VolumeAttachment names as csi_attacher.go computes them. Written out
+// here so that the simulation core needs no node:crypto.
+
+const K256 = new Uint32Array([
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+]);
+
+export function sha256Hex(text: string): string {
+  const data = new TextEncoder().encode(text);
+  const bitLen = data.length * 8;
+  const padded = new Uint8Array(Math.ceil((data.length + 9) / 64) * 64);
+  padded.set(data);
+  padded[data.length] = 0x80;
+  const view = new DataView(padded.buffer);
+  view.setUint32(padded.length - 8, Math.floor(bitLen / 2 ** 32));
+  view.setUint32(padded.length - 4, bitLen >>> 0);
+  const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  const w = new Uint32Array(64);
+  const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
+  for (let off = 0; off < padded.length; off += 64) {
+    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
+    for (let i = 16; i < 64; i++) {
+      const a = w[i - 15]!;
+      const b = w[i - 2]!;
+      const s0 = rotr(a, 7) ^ rotr(a, 18) ^ (a >>> 3);
+      const s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b >>> 10);
+      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) >>> 0;
+    }
+    let [a, b, c, d, e, f, g, hh] = [h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!];
+    for (let i = 0; i < 64; i++) {
+      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K256[i]! + w[i]!) >>> 0;
+      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
+      hh = g;
+      g = f;
+      f = e;
+      e = (d + t1) >>> 0;
+      d = c;
+      c = b;
+      b = a;
+      a = (t1 + t2) >>> 0;
+    }
+    const out = [a, b, c, d, e, f, g, hh];
+    for (let i = 0; i < 8; i++) h[i] = (h[i]! + out[i]!) >>> 0;
+  }
+  return Array.from(h, (x) => x.toString(16).padStart(8, '0')).join('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The controller
+
+/** One volume on one node in the actual state of world. */
+interface Attached {
+  volume: AttachableVolume;
+  node: string;
+  /** attachedConfirmed; false: uncertain (an attach failed or timed out, or is unconfirmed). */
+  confirmed: boolean;
+  /** MountedByNode: listed in the node's status.volumesInUse (assumed true until a Node says). */
+  mounted: boolean;
+  detachRequestedAtMs: number | undefined;
+  /** In the set reported in the Node's status.volumesAttached. */
+  reported: boolean;
+}
+
+interface Desired {
+  volume: AttachableVolume;
+  /** node -> pods on that node using the volume, sorted. */
+  nodes: Map<string, PodObj[]>;
+}
+
+interface Backoff {
+  durationMs: number;
+  lastErrorAtMs: number;
+}
+
+interface NodeWriter {
+  inflight: boolean;
+  /** A re-read after a conflict is in flight. */
+  refreshing: boolean;
+  /** Callbacks waiting for the next write to land, and those waiting for the one in flight. */
+  queued: ((ok: boolean) => void)[];
+  sent: ((ok: boolean) => void)[];
+}
+
+export function attachDetachController(port: Port, opts: AttachDetachOptions): Component {
+  const api = new ApiClient(port);
+  const cache = new Cache();
+  const loopMs = opts.reconcilerLoopMs ?? RECONCILER_LOOP_MS;
+  const maxWaitMs = opts.maxWaitForUnmountMs ?? MAX_WAIT_FOR_UNMOUNT_MS;
+
+  /** ASW: uniqueName -> node -> entry. */
+  const asw = new Map<string, Map<string, Attached>>();
+  /** Operations in flight (nestedpendingoperations): `uniqueName|node` -> attach/detach. */
+  const ops = new Map<string, 'attach' | 'detach'>();
+  /** exponentialbackoff per `op|uniqueName|node`. */
+  const backoffs = new Map<string, Backoff>();
+  /** SetMultiAttachError: `uniqueName|node` pairs already reported. */
+  const multiAttachReported = new Set<string>();
+  /** VolumeAttachments this controller deleted (by uid): never adopted again. */
+  const deletedVas = new Set<string>();
+  const writers = new Map<string, NodeWriter>();
+
+  let tick0Ms = 0;
+  let armedAtMs: number | undefined;
+  let csiSeq = 0;
+  const csiPending = new Map<string, (res: CsiResponse) => void>();
+  const apiPending = new Set<string>();
+
+  // --- plumbing ---------------------------------------------------------------------------------
+
+  function request(body: RequestBody, cb: (res: ApiResponse) => void): void {
+    let done = false;
+    const reqId = api.request(body, (res) => {
+      if (done) return;
+      done = true;
+      apiPending.delete(reqId);
+      port.cancelTimer(`timeout/${reqId}`);
+      cb(res);
+    });
+    apiPending.add(reqId);
+    port.setTimer(`timeout/${reqId}`, REQUEST_TIMEOUT_MS);
+    timeoutHandlers.set(reqId, () => {
+      if (done) return;
+      done = true;
+      cb({ type: 'api.response', reqId, ok: false, status: { code: 504, reason: 'Timeout', message: 'the server was unable to return a response in the time allotted, but may still be processing the request' } });
+    });
+  }
+  const timeoutHandlers = new Map<string, () => void>();
+
+  function csi(backend: string, call: CsiCall, cb: (res: CsiResponse) => void): void {
+    const reqId = `${port.address}#csi-${++csiSeq}`;
+    csiPending.set(reqId, cb);
+    const req: CsiRequest = { type: 'csi.request', reqId, call };
+    port.send(backendAddress(backend), req);
+    port.setTimer(`timeout/${reqId}`, ATTACHER_TIMEOUT_MS);
+    timeoutHandlers.set(reqId, () => {
+      const pending = csiPending.get(reqId);
+      if (!pending) return;
+      csiPending.delete(reqId);
+      pending({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: 'context deadline exceeded' });
+    });
+  }
+
+  function onCsiResponse(res: CsiResponse): void {
+    const cb = csiPending.get(res.reqId);
+    if (!cb) return; // late (timed out) or duplicated
+    csiPending.delete(res.reqId);
+    timeoutHandlers.delete(res.reqId);
+    port.cancelTimer(`timeout/${res.reqId}`);
+    cb(res);
+  }
+
+  const pairKey = (unique: string, node: string) => `${unique}|${node}`;
+
+  function pendingOn(unique: string, node: string | undefined): boolean {
+    if (node !== undefined) return ops.has(pairKey(unique, node));
+    for (const k of ops.keys()) if (k.startsWith(`${unique}|`)) return true;
+    return false;
+  }
+
+  function entry(unique: string, node: string): Attached | undefined {
+    return asw.get(unique)?.get(node);
+  }
+
+  function putEntry(e: Attached): void {
+    let m = asw.get(e.volume.uniqueName);
+    if (!m) asw.set(e.volume.uniqueName, (m = new Map()));
+    m.set(e.node, e);
+  }
+
+  function deleteEntry(unique: string, node: string): void {
+    const m = asw.get(unique);
+    if (!m) return;
+    m.delete(node);
+    if (m.size === 0) asw.delete(unique);
+  }
+
+  function mountedOnNode(node: string, unique: string): boolean | undefined {
+    const n = cache.get<NodeObj>('Node', undefined, node);
+    if (!n) return undefined;
+    return (n.status?.volumesInUse ?? []).includes(unique);
+  }
+
+  /** exponentialbackoff.Update. */
+  function failed(key: string): void {
+    const b = backoffs.get(key);
+    const durationMs = b ? Math.min(b.durationMs * 2, BACKOFF_MAX_MS) : BACKOFF_INITIAL_MS;
+    backoffs.set(key, { durationMs, lastErrorAtMs: port.now() });
+  }
+
+  /** The first tick strictly after `atMs`. */
+  function tickAfter(atMs: number): number {
+    return tick0Ms + (Math.floor((atMs - tick0Ms) / loopMs) + 1) * loopMs;
+  }
+
+  // --- desired state of world -----------------------------------------------------------------
+
+  function volumeOfPod(pod: PodObj, v: Volume): AttachableVolume | undefined {
+    if (v.persistentVolumeClaim) {
+      const ns = pod.metadata.namespace ?? 'default';
+      const pvc = cache.get<PvcObj>('PersistentVolumeClaim', ns, v.persistentVolumeClaim.claimName);
+      // getPVCFromCache: the claim must be Bound to a volume.
+      if (!pvc || pvc.status?.phase !== 'Bound' || !pvc.spec?.volumeName) return undefined;
+      const pv = cache.get<PvObj>('PersistentVolume', undefined, pvc.spec.volumeName);
+      if (!pv?.spec) return undefined;
+      // getPVSpecFromCache: the PV must point back at this claim.
+      const refUid = pv.spec.claimRef?.uid;
+      if (refUid && pvc.metadata.uid && refUid !== pvc.metadata.uid) return undefined;
+      return attachableVolume(pv.spec, pv.metadata.name!, pv, !!v.persistentVolumeClaim.readOnly, opts.csiAttachRequired);
+    }
+    if (v.rbd) return attachableVolume({ rbd: v.rbd as PersistentVolumeSpec['rbd'] } as Partial<PersistentVolumeSpec>, v.name, undefined, false, opts.csiAttachRequired);
+    return undefined;
+  }
+
+  function desiredState(): Map<string, Desired> {
+    const dsw = new Map<string, Desired>();
+    for (const pod of cache.list<PodObj>('Pod')) {
+      const node = pod.spec?.nodeName;
+      if (!node || isPodTerminated(pod)) continue;
+      // The DSW holds only nodes it knows (nodeAdd); a deleted Node's pods are not desired.
+      if (!cache.get('Node', undefined, node)) continue;
+      for (const v of pod.spec?.volumes ?? []) {
+        const vol = volumeOfPod(pod, v);
+        if (!vol) continue;
+        let d = dsw.get(vol.uniqueName);
+        if (!d) dsw.set(vol.uniqueName, (d = { volume: vol, nodes: new Map() }));
+        const pods = d.nodes.get(node) ?? [];
+        if (!pods.includes(pod)) pods.push(pod);
+        d.nodes.set(node, pods);
+      }
+    }
+    return dsw;
+  }
+
+  /** populateActualStateOfWorld / processVolumeAttachments: adopt VolumeAttachments we do not track. */
+  function adoptVolumeAttachments(): void {
+    for (const va of cache.list('VolumeAttachment')) {
+      if (va.metadata.deletionTimestamp || deletedVas.has(va.metadata.uid ?? '')) continue;
+      const node: string | undefined = va.spec?.nodeName;
+      const src = va.spec?.source ?? {};
+      if (!node) continue;
+      let vol: AttachableVolume | undefined;
+      if (src.persistentVolumeName) {
+        const pv = cache.get<PvObj>('PersistentVolume', undefined, src.persistentVolumeName);
+        if (pv?.spec) vol = attachableVolume(pv.spec, pv.metadata.name!, pv, false, opts.csiAttachRequired);
+      } else if (src.inlineVolumeSpec) {
+        vol = attachableVolume(src.inlineVolumeSpec, va.metadata.name!, undefined, false, opts.csiAttachRequired);
+      }
+      if (!vol || entry(vol.uniqueName, node) || pendingOn(vol.uniqueName, node)) continue;
+      const confirmed = va.status?.attached === true;
+      putEntry({ volume: vol, node, confirmed, mounted: mountedOnNode(node, vol.uniqueName) ?? true, detachRequestedAtMs: undefined, reported: confirmed });
+    }
+  }
+
+  // --- the reconciler ---------------------------------------------------------------------------
+
+  /**
+   * One reconciler pass. With `execute`, starts every operation that can start now (this is a
+   * tick). Without, only works out when the next tick has something to do. Returns that instant,
+   * or undefined when nothing will be due without a new event.
+   */
+  function reconcile(execute: boolean): number | undefined {
+    const now = port.now();
+    const at = execute ? now : tickAfter(now);
+    let due: number | undefined;
+    const dueAt = (t: number) => {
+      due = due === undefined ? t : Math.min(due, t);
+    };
+    const backoffReadyAt = (key: string): number | undefined => {
+      const b = backoffs.get(key);
+      if (!b || at > b.lastErrorAtMs + b.durationMs) return undefined;
+      return tickAfter(b.lastErrorAtMs + b.durationMs);
+    };
+
+    adoptVolumeAttachments();
+    const dsw = desiredState();
+    for (const k of [...multiAttachReported]) {
+      const [unique, node] = k.split('|') as [string, string];
+      if (!dsw.get(unique)?.nodes.has(node)) multiAttachReported.delete(k);
+    }
+
+    // Detaches first, so that volumes of pods rescheduled elsewhere are detached first.
+    const attached = [...asw.values()].flatMap((m) => [...m.values()]).sort((a, b) => cmp(a.volume.uniqueName, b.volume.uniqueName) || cmp(a.node, b.node));
+    for (const e of attached) {
+      const unique = e.volume.uniqueName;
+      if (dsw.get(unique)?.nodes.has(e.node)) continue;
+      if (pendingOn(unique, e.volume.multiAttachAllowed ? e.node : undefined)) continue;
+      const ready = backoffReadyAt(`detach|${pairKey(unique, e.node)}`);
+      if (ready !== undefined) {
+        dueAt(ready);
+        continue;
+      }
+      e.detachRequestedAtMs ??= at;
+      const timeout = at > e.detachRequestedAtMs + maxWaitMs;
+      const node = cache.get<NodeObj>('Node', undefined, e.node);
+      const healthy = isNodeReady(node);
+      const forceDetach = !healthy && timeout;
+      const outOfService = hasOutOfServiceTaint(node);
+      if (e.mounted && !forceDetach && !outOfService) {
+        // Still mounted: wait for the kubelet's volumesInUse, or force after the timeout from
+        // an unhealthy node.
+        if (!healthy) dueAt(tickAfter(e.detachRequestedAtMs + maxWaitMs));
+        continue;
+      }
+      if (!execute) return at;
+      if (timeout) port.note(`force detaching ${unique} from ${e.node}: maxWaitForUnmountDuration ${maxWaitMs}ms expired`);
+      startDetach(e);
+    }
+
+    for (const unique of [...dsw.keys()].sort()) {
+      const d = dsw.get(unique)!;
+      const vol = d.volume;
+      for (const node of [...d.nodes.keys()].sort()) {
+        if (pendingOn(unique, vol.multiAttachAllowed ? node : undefined)) continue;
+        const e = entry(unique, node);
+        if (e?.confirmed) {
+          e.detachRequestedAtMs = undefined; // ResetDetachRequestTime
+          continue;
+        }
+        if (!vol.multiAttachAllowed) {
+          const others = [...(asw.get(unique)?.keys() ?? [])].filter((n) => n !== node).sort();
+          if (others.length > 0) {
+            if (!multiAttachReported.has(pairKey(unique, node))) {
+              if (!execute) return at;
+              reportMultiAttachError(d, node, others);
+              multiAttachReported.add(pairKey(unique, node));
+            }
+            continue;
+          }
+        }
+        const ready = backoffReadyAt(`attach|${pairKey(unique, node)}`);
+        if (ready !== undefined) {
+          dueAt(ready);
+          continue;
+        }
+        if (!execute) return at;
+        startAttach(vol, node, d.nodes.get(node) ?? []);
+      }
+    }
+
+    // Node status: write volumesAttached where it differs from what we report.
+    for (const node of cache.list<NodeObj>('Node')) {
+      const name = node.metadata.name!;
+      const w = writers.get(name);
+      if (w && (w.inflight || w.refreshing)) continue;
+      if (sameAttached(node, reportedOn(name))) continue;
+      if (!execute) return at;
+      syncNodeStatus(name);
+    }
+    return due;
+  }
+
+  function reportMultiAttachError(d: Desired, node: string, otherNodes: string[]): void {
+    const others = otherNodes
+      .flatMap((n) => d.nodes.get(n) ?? [])
+      .sort(byNsName)
+      .map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' }));
+    for (const pod of d.nodes.get(node) ?? []) {
+      api.event(pod, 'Warning', 'FailedAttachVolume', multiAttachMessage(d.volume.name, pod.metadata.namespace ?? '', others), SOURCE);
+    }
+    port.note(`Multi-Attach error: ${d.volume.uniqueName} wanted on ${node}, attached to ${otherNodes.join(',')}`);
+  }
+
+  /** Arms the reconcile timer for `due`, or disarms it when nothing is due. */
+  function arm(due: number | undefined): void {
+    if (due === armedAtMs) return;
+    if (due === undefined) {
+      port.cancelTimer('reconcile');
+      armedAtMs = undefined;
+      return;
+    }
+    armedAtMs = due;
+    port.setTimer('reconcile', due - port.now());
+  }
+
+  function kick(): void {
+    arm(reconcile(false));
+  }
+
+  // --- attach (csi_attacher.Attach + external-attacher) -----------------------------------------
+
+  function vaObject(vol: AttachableVolume, node: string): KObject {
+    return {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'VolumeAttachment',
+      metadata: { name: volumeAttachmentName(vol.volumeId, vol.attacher, node) },
+      spec: { attacher: vol.attacher, nodeName: node, source: structuredClone(vol.source) },
+    };
+  }
+
+  function writeVaStatus(va: KObject, status: Record<string, unknown>, cb?: (ok: boolean) => void): void {
+    const { resourceVersion: _rv, ...metadata } = va.metadata;
+    request({ verb: 'updateStatus', kind: 'VolumeAttachment', name: va.metadata.name!, obj: { ...va, metadata, status } }, (res) => {
+      if (res.ok && res.obj) cache.apply({ type: 'watch', event: 'MODIFIED', obj: res.obj });
+      cb?.(res.ok);
+    });
+  }
+
+  function startAttach(vol: AttachableVolume, node: string, pods: PodObj[]): void {
+    const key = pairKey(vol.uniqueName, node);
+    ops.set(key, 'attach');
+    port.note(`attaching ${vol.uniqueName} to ${node}`);
+    const fail = (message: string) => {
+      ops.delete(key);
+      failed(`attach|${key}`);
+      // MarkVolumeAsUncertain: it may be attached; a new entry is assumed mounted.
+      const e = entry(vol.uniqueName, node);
+      if (e) e.confirmed = false;
+      else putEntry({ volume: vol, node, confirmed: false, mounted: true, detachRequestedAtMs: undefined, reported: false });
+      for (const pod of pods) api.event(pod, 'Warning', 'FailedAttachVolume', volumeMsg('AttachVolume.Attach failed', vol.name, `: ${message}`), SOURCE);
+      kick();
+    };
+    const succeed = () => {
+      ops.delete(key);
+      backoffs.delete(`attach|${key}`);
+      // MarkVolumeAsAttached: an existing (uncertain) entry keeps its MountedByNode.
+      const e = entry(vol.uniqueName, node);
+      if (e) {
+        e.confirmed = true;
+        e.reported = true;
+      } else {
+        putEntry({ volume: vol, node, confirmed: true, mounted: true, detachRequestedAtMs: undefined, reported: true });
+      }
+      port.note(`attached ${vol.uniqueName} to ${node}`);
+      kick();
+    };
+    if (typeof vol.capability === 'string') return fail(vol.capability);
+    const capability = vol.capability;
+    const want = vaObject(vol, node);
+    request({ verb: 'create', kind: 'VolumeAttachment', obj: want }, (res) => {
+      let va: KObject | undefined;
+      if (res.ok && res.obj) {
+        va = res.obj;
+        cache.apply({ type: 'watch', event: 'ADDED', obj: va });
+      } else if (res.status?.code === 409) {
+        va = cache.get('VolumeAttachment', undefined, want.metadata.name!) ?? want;
+      } else {
+        return fail(res.status?.message ?? 'failed to create VolumeAttachment');
+      }
+      const target = va;
+      csi(vol.backend, { method: 'ControllerPublishVolume', volumeId: vol.volumeId, nodeId: node, capability, readonly: vol.readOnly }, (r) => {
+        if (r.code !== GRPC.OK) {
+          const message = rpcError(r.code, r.message);
+          writeVaStatus(target, { attached: false, attachError: { time: port.nowIso(), message } });
+          return fail(message);
+        }
+        writeVaStatus(target, { attached: true, attachmentMetadata: r.result?.publishContext ?? {} }, (ok) =>
+          ok ? succeed() : fail(`failed to mark VolumeAttachment ${target.metadata.name} as attached`),
+        );
+      });
+    });
+  }
+
+  // --- detach -------------------------------------------------------------------------------------
+
+  function startDetach(e: Attached): void {
+    const vol = e.volume;
+    const key = pairKey(vol.uniqueName, e.node);
+    ops.set(key, 'detach');
+    const vaName = volumeAttachmentName(vol.volumeId, vol.attacher, e.node);
+    const fail = (message: string, backoff: boolean) => {
+      ops.delete(key);
+      if (backoff) failed(`detach|${key}`);
+      // AddVolumeToReportAsAttached: it is still attached.
+      e.reported = e.confirmed;
+      port.note(`DetachVolume.Detach failed for volume ${JSON.stringify(vol.name)} from ${e.node}: ${message}`);
+      kick();
+    };
+    // RemoveVolumeFromReportAsAttached, then the Node status must say so before detaching.
+    e.reported = false;
+    port.note(`detaching ${vol.uniqueName} from ${e.node}`);
+    syncNodeStatus(e.node, (ok) => {
+      if (!ok) return fail('failed to update node status', false);
+      csi(vol.backend, { method: 'ControllerUnpublishVolume', volumeId: vol.volumeId, nodeId: e.node }, (r) => {
+        const va = cache.get('VolumeAttachment', undefined, vaName);
+        if (r.code !== GRPC.OK) {
+          const message = rpcError(r.code, r.message);
+          if (va) writeVaStatus(va, { ...(va.status ?? {}), detachError: { time: port.nowIso(), message } });
+          return fail(message, true);
+        }
+        request({ verb: 'delete', kind: 'VolumeAttachment', name: vaName }, (res) => {
+          if (!res.ok && res.status?.code !== 404) return fail(res.status?.message ?? 'failed to delete VolumeAttachment', true);
+          const gone = res.obj ?? va;
+          if (gone?.metadata.uid) deletedVas.add(gone.metadata.uid);
+          if (va) cache.apply({ type: 'watch', event: 'DELETED', obj: va });
+          ops.delete(key);
+          backoffs.delete(`detach|${key}`);
+          deleteEntry(vol.uniqueName, e.node);
+          port.note(`detached ${vol.uniqueName} from ${e.node}`);
+          kick();
+        });
+      });
+    });
+  }
+
+  // --- node status updater ------------------------------------------------------------------------
+
+  function reportedOn(node: string): string[] {
+    const out: string[] = [];
+    for (const m of asw.values()) {
+      const e = m.get(node);
+      if (e?.reported) out.push(e.volume.uniqueName);
+    }
+    return out.sort();
+  }
+
+  function sameAttached(node: NodeObj, names: string[]): boolean {
+    const cur = (node.status?.volumesAttached ?? []).map((v) => v.name).sort();
+    return cur.length === names.length && cur.every((n, i) => n === names[i]);
+  }
+
+  /** Writes the Node's status.volumesAttached from the ASW; `cb` learns whether it landed. */
+  function syncNodeStatus(name: string, cb?: (ok: boolean) => void): void {
+    let w = writers.get(name);
+    if (!w) writers.set(name, (w = { inflight: false, refreshing: false, queued: [], sent: [] }));
+    if (cb) w.queued.push(cb);
+    if (w.inflight) return;
+    const writer = w;
+    const node = cache.get<NodeObj>('Node', undefined, name);
+    const names = reportedOn(name);
+    const flush = (list: ((ok: boolean) => void)[], ok: boolean) => list.forEach((f) => f(ok));
+    if (!node || sameAttached(node, names)) {
+      // Nothing to write (a deleted Node has no status to keep).
+      const q = writer.queued;
+      writer.queued = [];
+      return flush(q, true);
+    }
+    const obj = structuredClone(node) as NodeObj;
+    obj.status ??= {};
+    if (names.length > 0) obj.status.volumesAttached = names.map((n) => ({ name: n, devicePath: '' }));
+    else delete obj.status.volumesAttached;
+    writer.inflight = true;
+    writer.sent = writer.queued;
+    writer.queued = [];
+    request({ verb: 'updateStatus', kind: 'Node', name, obj }, (res) => {
+      writer.inflight = false;
+      const sent = writer.sent;
+      writer.sent = [];
+      if (res.ok && res.obj) cache.apply({ type: 'watch', event: 'MODIFIED', obj: res.obj });
+      else if (res.status?.code === 409) refreshNode(name, writer);
+      flush(sent, res.ok);
+      if (writer.queued.length > 0) syncNodeStatus(name);
+      kick();
+    });
+  }
+
+  /** After a conflict: read the Node again so that the next write carries a fresh version. */
+  function refreshNode(name: string, w: NodeWriter): void {
+    w.refreshing = true;
+    request({ verb: 'get', kind: 'Node', name }, (res) => {
+      w.refreshing = false;
+      if (res.ok && res.obj) onNode(res.obj as NodeObj);
+      kick();
+    });
+  }
+
+  /** processVolumesInUse: MountedByNode follows the Node's status.volumesInUse. */
+  function onNode(node: NodeObj): void {
+    cache.apply({ type: 'watch', event: 'MODIFIED', obj: node });
+    const cur = cache.get<NodeObj>('Node', undefined, node.metadata.name!);
+    const inUse = new Set(cur?.status?.volumesInUse ?? []);
+    for (const m of asw.values()) {
+      const e = m.get(node.metadata.name!);
+      if (e) e.mounted = inUse.has(e.volume.uniqueName);
+    }
+  }
+
+  return {
+    start() {
+      tick0Ms = port.now();
+      api.watch(['Pod', 'Node', 'PersistentVolume', 'PersistentVolumeClaim', 'VolumeAttachment']);
+    },
+    receive(msg: Msg) {
+      if (api.handle(msg)) return;
+      if (msg.type === 'csi.response') return onCsiResponse(msg as unknown as CsiResponse);
+      if (msg.type !== 'watch') return;
+      switch (msg.obj.kind) {
+        case 'Node':
+          if (msg.event === 'DELETED') cache.apply(msg);
+          else onNode(msg.obj as NodeObj);
+          break;
+        case 'Pod':
+        case 'PersistentVolume':
+        case 'PersistentVolumeClaim':
+        case 'VolumeAttachment':
+          cache.apply(msg);
+          break;
+        default:
+          return;
+      }
+      kick();
+    },
+    timer(key: string) {
+      if (key === 'reconcile') {
+        armedAtMs = undefined;
+        return arm(reconcile(true));
+      }
+      if (key.startsWith('timeout/')) {
+        const reqId = key.slice('timeout/'.length);
+        const h = timeoutHandlers.get(reqId);
+        timeoutHandlers.delete(reqId);
+        apiPending.delete(reqId);
+        h?.();
+      }
+    },
+  };
+}

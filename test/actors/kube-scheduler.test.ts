@@ -1,0 +1,111 @@
+/**
+ * kube-scheduler in a running cluster: node selection rules and FailedScheduling texts as
+ * kube-scheduler v1.30 words them, seeded tie-breaking, spreading of a StatefulSet's pods.
+ */
+import { expect } from 'chai';
+import { Simulation } from '../../src/index.ts';
+import { parse } from 'yaml';
+import { fitErrorMessage } from '../../actors/kube-scheduler.ts';
+import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
+
+function pod(spec: string, name = 'p'): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  containers: [{name: c, image: busybox}]
+${spec}`;
+}
+
+const PREEMPTION = ' preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.';
+
+describe('kube-scheduler', () => {
+  const rows: [string, string, string, string | null][] = [
+    // [behaviour, pod spec, actions before the pod, FailedScheduling or null when it lands]
+    ['nodeSelector picks the labelled node', '  nodeSelector: {kubernetes.io/hostname: node-2}\n', '', null],
+    ['a nodeSelector no node matches leaves the pod Pending', '  nodeSelector: {disk: ssd}\n', '', `0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.${PREEMPTION}`],
+    [
+      'required node affinity is honoured',
+      '  affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [node-3]}]}]}}}\n',
+      '',
+      null,
+    ],
+    ['cordoned nodes are skipped', '', '  - {at: 0s, cordon: node/node-1}\n  - {at: 0s, cordon: node/node-2}\n  - {at: 0s, cordon: node/node-3}\n', `0/3 nodes are available: 3 node(s) were unschedulable.${PREEMPTION}`],
+    [
+      'an untolerated NoSchedule taint keeps pods away, with the taint named',
+      '',
+      '  - {at: 0s, taint: {node: node-1, key: dedicated, value: db, effect: NoSchedule}}\n  - {at: 0s, taint: {node: node-2, key: dedicated, value: db, effect: NoSchedule}}\n  - {at: 0s, cordon: node/node-3}\n',
+      `0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) had untolerated taint {dedicated: db}.${PREEMPTION}`,
+    ],
+    [
+      'a toleration lets the pod onto a tainted node',
+      '  tolerations: [{key: dedicated, operator: Equal, value: db, effect: NoSchedule}]\n  nodeSelector: {kubernetes.io/hostname: node-1}\n',
+      '  - {at: 0s, taint: {node: node-1, key: dedicated, value: db, effect: NoSchedule}}\n',
+      null,
+    ],
+  ];
+  for (const [behaviour, spec, actions, failure] of rows) {
+    it(behaviour, () => {
+      const s = Simulation.fromYaml(scenarioDoc(`duration: 5m\nactions:\n${actions}  - {at: 5s, apply: ${applyPod(spec)}}`), { seed: 5 });
+      s.runFor('1m');
+      const p = s.get('Pod', 'p')!;
+      const failed = s.events().filter((e) => e.reason === 'FailedScheduling').map((e) => e.message);
+      if (failure === null) {
+        expect(p.status.phase).to.equal('Running');
+        expect(failed).to.deep.equal([]);
+        if (spec.includes('node-2')) expect(p.spec.nodeName).to.equal('node-2');
+        if (spec.includes('node-3')) expect(p.spec.nodeName).to.equal('node-3');
+      } else {
+        expect(p.spec.nodeName ?? '').to.equal('');
+        expect(failed).to.deep.equal([failure]);
+      }
+    });
+  }
+
+  it('an unschedulable pod is scheduled once a node is uncordoned', () => {
+    const s = Simulation.fromYaml(
+      scenarioDoc(`duration: 5m\nactions:\n  - {at: 0s, cordon: node/node-1}\n  - {at: 0s, cordon: node/node-2}\n  - {at: 0s, cordon: node/node-3}\n  - {at: 5s, apply: ${applyPod('')}}\n  - {at: 1m, uncordon: node/node-2}`),
+      { seed: 5 },
+    );
+    s.runFor('3m');
+    expect(s.get('Pod', 'p')!.spec.nodeName).to.equal('node-2');
+  });
+
+  it('the Scheduled event names the node', () => {
+    const s = Simulation.fromYaml(pod(''), { seed: 5 });
+    s.runFor('30s');
+    const node = s.get('Pod', 'p')!.spec.nodeName;
+    expect(s.events().find((e) => e.reason === 'Scheduled')!.message).to.equal(`Successfully assigned default/p to ${node}`);
+  });
+
+  it('a StatefulSet\'s pods spread over the nodes', () => {
+    const s = Simulation.fromYaml(yamlDocs(NGINX_SERVICE, webStatefulSet({ replicas: 3 })), { seed: 8 });
+    s.runFor('3m');
+    const nodes = ['web-0', 'web-1', 'web-2'].map((n) => s.get('Pod', n)!.spec.nodeName);
+    expect(new Set(nodes).size).to.equal(3);
+  });
+
+  it('ties are broken by the seed: different seeds may pick different nodes, the same seed the same', () => {
+    const pick = (seed: number) => {
+      const s = Simulation.fromYaml(pod(''), { seed });
+      s.runFor('10s');
+      return s.get('Pod', 'p')!.spec.nodeName;
+    };
+    const picks = [1, 2, 3, 4, 5, 6, 7, 8].map(pick);
+    expect(new Set(picks).size).to.be.greaterThan(1);
+    expect(pick(3)).to.equal(picks[2]);
+  });
+
+  it('FailedScheduling sorts the reasons as FitError does and reports no nodes plainly', () => {
+    expect(fitErrorMessage(0, new Map())).to.equal('no nodes available to schedule pods');
+    expect(fitErrorMessage(3, new Map([['node(s) were unschedulable', 1], ["node(s) didn't match Pod's node affinity/selector", 2]]))).to.equal(
+      `0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector.${PREEMPTION}`,
+    );
+  });
+});
+
+/** The pod as a YAML flow mapping for an `apply` action (the row's spec lines parsed as YAML). */
+function applyPod(spec: string): string {
+  const parsed = spec ? (parse(`x:\n${spec}`) as { x: Record<string, unknown> }).x : {};
+  return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }], ...parsed } });
+}

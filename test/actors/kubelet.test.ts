@@ -1,0 +1,156 @@
+/**
+ * The kubelet in a running cluster: pod lifecycle, emptyDir and hostPath volumes (every
+ * `type`, with Kubernetes' FailedMount texts), reads and writes through volume mounts, and a
+ * shell on the node.
+ */
+import { expect } from 'chai';
+import { Simulation } from '../../src/index.ts';
+import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
+
+function podWith(volume: string, mountPath = '/data', extra = ''): string {
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: box
+spec:
+  nodeName: node-1
+  containers:
+  - name: box
+    image: busybox
+    volumeMounts:
+    - name: vol
+      mountPath: ${mountPath}
+${extra}  volumes:
+  - name: vol
+${volume}`;
+}
+
+function run(pod: string, actions = '', seed = 1): Simulation {
+  const s = Simulation.fromYaml(yamlDocs(pod, scenarioDoc(`duration: 10m\nactions:\n${actions || '  []'}`)), { seed });
+  return s;
+}
+
+const failedMount = (s: Simulation) => s.events().filter((e) => e.reason === 'FailedMount').map((e) => e.message);
+
+describe('kubelet', () => {
+  const hostPathTypes: [string, string, string | undefined, string | null][] = [
+    // [behaviour, type, setup on node-1, FailedMount text or null when it mounts]
+    ['an unset type mounts whatever is there (and containerd creates a missing directory)', '""', undefined, null],
+    ['DirectoryOrCreate creates a missing directory', 'DirectoryOrCreate', undefined, null],
+    ['Directory fails when the path is missing', 'Directory', undefined, 'MountVolume.SetUp failed for volume "vol" : hostPath type check failed: /srv/x is not a directory'],
+    ['Directory mounts an existing directory', 'Directory', 'mkdir', null],
+    ['FileOrCreate creates a missing file in an existing directory', 'FileOrCreate', 'parent', null],
+    ['FileOrCreate does not create the parent directory', 'FileOrCreate', undefined, 'MountVolume.SetUp failed for volume "vol" : open /srv/x: no such file or directory'],
+    ['File fails when the path is a directory', 'File', 'mkdir', 'MountVolume.SetUp failed for volume "vol" : hostPath type check failed: /srv/x is not a file'],
+    ['Socket fails on a directory', 'Socket', 'mkdir', 'MountVolume.SetUp failed for volume "vol" : hostPath type check failed: /srv/x is not a socket file'],
+    ['CharDevice fails on a directory', 'CharDevice', 'mkdir', 'MountVolume.SetUp failed for volume "vol" : hostPath type check failed: /srv/x is not a character device'],
+    ['BlockDevice fails on a directory', 'BlockDevice', 'mkdir', 'MountVolume.SetUp failed for volume "vol" : hostPath type check failed: /srv/x is not a block device'],
+  ];
+  for (const [behaviour, type, setup, failure] of hostPathTypes) {
+    it(`hostPath: ${behaviour}`, () => {
+      const s = Simulation.fromYaml(podWith(`    hostPath: {path: /srv/x, type: ${type}}\n`), { seed: 2 });
+      if (setup) s.act({ kind: 'mkdirNode', node: 'node-1', path: setup === 'mkdir' ? '/srv/x' : '/srv', namespace: 'default', pos: { file: 't', line: 0, col: 0 } } as never);
+      s.runFor('30s');
+      const pod = s.get('Pod', 'box')!;
+      if (failure === null) {
+        expect(pod.status.phase).to.equal('Running');
+        expect(failedMount(s)).to.deep.equal([]);
+      } else {
+        expect(pod.status.phase).to.equal('Pending');
+        expect(pod.status.containerStatuses[0].state.waiting.reason).to.equal('ContainerCreating');
+        expect(failedMount(s)).to.deep.equal([failure]);
+        expect(s.events().find((e) => e.reason === 'FailedMount')!.count).to.be.greaterThan(3);
+      }
+    });
+  }
+
+  it('hostPath on the real device files: /dev/sda is a BlockDevice, /dev/null a CharDevice, the containerd socket a Socket', () => {
+    for (const [path, type] of [['/dev/sda', 'BlockDevice'], ['/dev/null', 'CharDevice'], ['/run/containerd/containerd.sock', 'Socket']]) {
+      const s = Simulation.fromYaml(podWith(`    hostPath: {path: ${path}, type: ${type}}\n`, '/mnt/x'), { seed: 2 });
+      s.runFor('30s');
+      expect(s.get('Pod', 'box')!.status.phase, path).to.equal('Running');
+    }
+  });
+
+  it('data written to a hostPath volume is on the node and outlives the pod', () => {
+    const s = run(podWith('    hostPath: {path: /home/host-temp-dir, type: DirectoryOrCreate}\n'), `  - {at: 1m, write: {pod: box, path: /data/data, data: "hellok8s!"}}
+  - {at: 2m, delete: pod/box}
+  - {at: 4m, readNode: {node: node-1, path: /home/host-temp-dir/data, expect: "hellok8s!"}}
+  - {at: 4m, readNode: {node: node-2, path: /home/host-temp-dir/data, expect: error}}`);
+    s.runFor('5m');
+    expect(s.get('Pod', 'box')).to.equal(undefined);
+    expect(s.violations()).to.deep.equal([]);
+  });
+
+  it('an emptyDir is shared by the pod\'s containers and gone with the pod', () => {
+    const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: busybox}
+spec:
+  nodeName: node-2
+  containers:
+  - {name: write, image: busybox, volumeMounts: [{name: temp-dir, mountPath: /write_dir}]}
+  - {name: read, image: busybox, volumeMounts: [{name: temp-dir, mountPath: /read_dir}]}
+  volumes:
+  - {name: temp-dir, emptyDir: {}}
+`;
+    const s = Simulation.fromYaml(pod, { seed: 4 });
+    s.runFor('30s');
+    expect(s.exec('busybox', { container: 'write' }).write('/write_dir/data', 'hellok8s!').ok).to.equal(true);
+    expect(s.exec('busybox', { container: 'read' }).read('/read_dir/data')).to.include({ ok: true, data: 'hellok8s!' });
+    const uid = s.get('Pod', 'busybox')!.metadata.uid;
+    const onNode = s.act({ kind: 'readNode', node: 'node-2', path: `/var/lib/kubelet/pods/${uid}/volumes/kubernetes.io~empty-dir/temp-dir/data`, namespace: 'default', pos: { file: 't', line: 0, col: 0 } } as never);
+    expect(onNode).to.include({ ok: true, data: 'hellok8s!' });
+  });
+
+  it('a write outside every mount goes to the container layer and is gone when the pod is recreated', () => {
+    const s = run(podWith('    emptyDir: {medium: Memory}\n'), `  - {at: 1m, write: {pod: box, path: /etc/motd, data: "hi"}}
+  - {at: 1m1s, read: {pod: box, path: /etc/motd, expect: "hi"}}
+  - {at: 1m2s, read: {pod: box, path: /etc/nothing}}`);
+    s.runFor('2m');
+    const r = s.report().results;
+    expect(r[2]).to.include({ ok: false, error: 'No such file or directory' });
+    expect(s.violations()).to.deep.equal([]);
+  });
+
+  it('exec in a pod that is not running fails with Kubernetes\' words', () => {
+    const s = run(podWith('    hostPath: {path: /x, type: Directory}\n'), `  - {at: 1m, read: {pod: box, path: /data/a}}\n  - {at: 1m, read: {pod: nope, path: /a}}`);
+    s.runFor('2m');
+    const r = s.report().results;
+    expect(r[0]).to.include({ ok: false, error: 'pod "box" is not running' });
+    expect(r[1]).to.include({ ok: false, error: 'pods "nope" not found' });
+  });
+
+  it('a pod goes Pending, ContainerCreating, Running and Ready after a seeded start delay of 1-5 s', () => {
+    const s = Simulation.fromYaml(podWith('    emptyDir: {}\n'), { seed: 9 });
+    s.runUntil((x) => x.get('Pod', 'box')?.status?.phase === 'Running', { timeout: '1m' });
+    const t = s.nowMs;
+    expect(t).to.be.within(1000, 6000);
+    const pod = s.get('Pod', 'box')!;
+    expect(pod.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).to.equal('True');
+    expect(pod.status.podIP).to.equal('10.244.1.2');
+    const reasons = s.events().map((e) => e.reason);
+    expect(reasons).to.include.members(['Pulling', 'Pulled', 'Created', 'Started']);
+  });
+
+  it('graceful deletion: the pod is Terminating until its containers stop, then gone', () => {
+    const s = run(podWith('    emptyDir: {}\n'), '  - {at: 1m, delete: pod/box}');
+    s.runFor('1m');
+    s.runUntil((x) => !!x.get('Pod', 'box')?.metadata.deletionTimestamp, { timeout: '1s' });
+    expect(s.get('Pod', 'box')!.metadata.deletionGracePeriodSeconds).to.equal(30);
+    s.runFor('5s');
+    expect(s.get('Pod', 'box')).to.equal(undefined);
+    expect(s.events().some((e) => e.reason === 'Killing' && e.message === 'Stopping container box')).to.equal(true);
+  });
+
+  it('renews its node Lease every 10 s', () => {
+    const s = Simulation.fromYaml(podWith('    emptyDir: {}\n'), { seed: 1 });
+    s.runFor('1m');
+    const rv1 = Number(s.get('Lease', 'node-1', 'kube-node-lease')!.metadata.resourceVersion);
+    s.runFor('10s');
+    const lease = s.get('Lease', 'node-1', 'kube-node-lease')!;
+    expect(Number(lease.metadata.resourceVersion)).to.be.greaterThan(rv1);
+    expect(lease.spec.leaseDurationSeconds).to.equal(40);
+    expect(lease.spec.holderIdentity).to.equal('node-1');
+  });
+});
