@@ -184,7 +184,10 @@ export class CsiPlugin implements BackendModel {
 
   /** The node died: what its kernel held (stagings, mounts) is gone; attachments stay. */
   nodeLost(nodeId: string, _nowMs?: number): void {
-    for (const nodes of this.staged.values()) nodes.delete(nodeId);
+    for (const [volumeId, nodes] of this.staged) {
+      nodes.delete(nodeId);
+      if (nodes.size === 0) this.staged.delete(volumeId);
+    }
   }
 
   /** Bytes not yet given to volumes (on `node` when the driver has topology). */

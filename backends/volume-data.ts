@@ -12,7 +12,7 @@
  */
 import type { Component, Port } from '../src/component.ts';
 import type { Msg } from '../src/protocol.ts';
-import { ENOENT, joinPath, type MemFs } from '../src/fs.ts';
+import { joinPath, type MemFs } from '../src/fs.ts';
 import { Ids } from '../src/ids.ts';
 import { Rng } from '../src/rng.ts';
 import { GRPC, type CsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type CsiResult, type FileOp, type FileRequest, type FileResponse, type GrpcCode } from './protocol.ts';
@@ -95,8 +95,6 @@ export function fileOp(fs: MemFs, root: string, req: FileCall, readOnly = false)
     }
   }
 }
-
-export { ENOENT };
 
 /**
  * A UUID derived from a name only, shaped like google/uuid's (version 4). Real drivers draw a

@@ -360,20 +360,22 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   let armedAtMs: number | undefined;
   let csiSeq = 0;
   const csiPending = new Map<string, (res: CsiResponse) => void>();
-  const apiPending = new Set<string>();
 
   // --- plumbing ---------------------------------------------------------------------------------
 
+  /** Timeout handlers of API and CSI requests in flight, by reqId. */
+  const timeoutHandlers = new Map<string, () => void>();
+
+  /** An API request that fails with a Timeout status when no answer comes within 60 s. */
   function request(body: RequestBody, cb: (res: ApiResponse) => void): void {
     let done = false;
     const reqId = api.request(body, (res) => {
       if (done) return;
       done = true;
-      apiPending.delete(reqId);
+      timeoutHandlers.delete(reqId);
       port.cancelTimer(`timeout/${reqId}`);
       cb(res);
     });
-    apiPending.add(reqId);
     port.setTimer(`timeout/${reqId}`, REQUEST_TIMEOUT_MS);
     timeoutHandlers.set(reqId, () => {
       if (done) return;
@@ -381,7 +383,6 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       cb({ type: 'api.response', reqId, ok: false, status: { code: 504, reason: 'Timeout', message: 'the server was unable to return a response in the time allotted, but may still be processing the request' } });
     });
   }
-  const timeoutHandlers = new Map<string, () => void>();
 
   function csi(backend: string, call: CsiCall, cb: (res: CsiResponse) => void): void {
     const reqId = `${port.address}#csi-${++csiSeq}`;
@@ -761,7 +762,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   }
 
   function sameAttached(node: NodeObj, names: string[]): boolean {
-    const cur = (node.status?.volumesAttached ?? []).map((v) => v.name).sort();
+    const cur = ((node.status?.volumesAttached ?? []) as { name: string }[]).map((v) => v.name).sort();
     return cur.length === names.length && cur.every((n, i) => n === names[i]);
   }
 
@@ -770,7 +771,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     let w = writers.get(name);
     if (!w) writers.set(name, (w = { inflight: false, refreshing: false, queued: [], sent: [] }));
     if (cb) w.queued.push(cb);
-    if (w.inflight) return;
+    if (w.inflight || w.refreshing) return;
     const writer = w;
     const node = cache.get<NodeObj>('Node', undefined, name);
     const names = reportedOn(name);
@@ -806,6 +807,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     request({ verb: 'get', kind: 'Node', name }, (res) => {
       w.refreshing = false;
       if (res.ok && res.obj) onNode(res.obj as NodeObj);
+      if (w.queued.length > 0) syncNodeStatus(name);
       kick();
     });
   }
@@ -855,7 +857,6 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
         const reqId = key.slice('timeout/'.length);
         const h = timeoutHandlers.get(reqId);
         timeoutHandlers.delete(reqId);
-        apiPending.delete(reqId);
         h?.();
       }
     },

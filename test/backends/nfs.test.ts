@@ -89,6 +89,17 @@ describe('backends/nfs', () => {
     expect(s.volumes()).to.deep.equal([]);
   });
 
+  it('an NFS server without configured exports serves any path but not one DeleteVolume removed', () => {
+    const s = new NfsServer('nfs-server');
+    expect(s.exports()).to.deep.equal(['/']);
+    expect(answer(s, publish('nfs-server:/srv/anything', 'node-1')).code).to.equal(GRPC.OK);
+    const id = answer(s, create('pvc-1')).result!.volumeId!;
+    expect(answer(s, { method: 'DeleteVolume', volumeId: id }).code).to.equal(GRPC.OK);
+    const a = answer(s, publish(id, 'node-2'));
+    expect(a.code).to.equal(GRPC.INTERNAL);
+    expect(a.message).to.match(/Output: mount\.nfs: mounting nfs-server:\/exports\/pvc-1 failed, reason given by server: No such file or directory$/);
+  });
+
   it('NFS has no attach step and refuses block volumes', () => {
     const s = new NfsServer('nfs-server');
     const rows: { call: CsiCall; code: number; message: string }[] = [
