@@ -63,10 +63,10 @@ export function isAttachable(ref: BackendRef | undefined, csiAttachRequired: (dr
  * The unique volume name the attach-detach controller and the kubelet both use for an
  * attachable volume (node.status.volumesAttached / volumesInUse):
  * `kubernetes.io/csi/<driver>^<volumeHandle>` for CSI (csi_plugin.go GetVolumeName) and
- * `kubernetes.io/rbd/<pool>-image-<image>` for in-tree RBD (rbd.go GetVolumeName).
+ * `kubernetes.io/rbd/<pool>:<image>` for in-tree RBD (rbd.go GetVolumeName).
  */
 export function uniqueVolumeName(src: { csi?: { driver: string; volumeHandle: string }; rbd?: { pool?: string; image: string } }): string | undefined {
   if (src.csi) return `kubernetes.io/csi/${src.csi.driver}^${src.csi.volumeHandle}`;
-  if (src.rbd) return `kubernetes.io/rbd/${src.rbd.pool ?? 'rbd'}-image-${src.rbd.image}`;
+  if (src.rbd) return `kubernetes.io/rbd/${src.rbd.pool ?? "rbd"}:${src.rbd.image}`;
   return undefined;
 }

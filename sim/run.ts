@@ -11,6 +11,15 @@ import type { ActionResult } from '../actors/kubectl.ts';
 import { checkExpectations } from './invariants/expectations.ts';
 import { IdentityMonitor, OrderedReadyMonitor } from './invariants/statefulset.ts';
 import type { Violation, Warning } from './invariants/types.ts';
+import { StorageMonitor } from './invariants/storage.ts';
+import { dnsProbes, dnsViolation, probeHolds } from './invariants/dns.ts';
+import { filter } from 'rxjs';
+import type { DnsAnswer } from '../src/protocol.ts';
+
+/** CoreDNS defaultTTL plus a second: a disagreeing answer is asked again after the cache expired. */
+const DNS_RECHECK_MS = 6_000;
+/** A Delete PV must be gone this long after its claim went (reclaim-policy). */
+const RECLAIM_SETTLE_MS = 60_000;
 
 export interface RunOptions {
   seed?: number;
@@ -51,6 +60,9 @@ export class Run {
   private readonly identity = new IdentityMonitor();
   private readonly ordered: OrderedReadyMonitor;
   private readonly enabled: Set<string>;
+  private readonly storage: StorageMonitor;
+  private readonly endChecks: Violation[] = [];
+  private finished: Report | undefined;
 
   constructor(
     readonly scenario: Scenario,
@@ -61,21 +73,66 @@ export class Run {
     this.ordered = new OrderedReadyMonitor(this.world.store);
     if (this.enabled.has('sts-identity-unique')) this.world.trace.listeners.push((e) => this.identity.observe(e));
     if (this.enabled.has('ordered-ready')) this.world.store.onCommit((ev, obj, old) => this.ordered.observe(ev, obj, old, this.world.nowMs));
+    const w = this.world;
+    this.storage = new StorageMonitor({ store: w.store, get nowMs() { return w.nowMs; }, csiAttachRequired: (d) => w.csiAttachRequired(d), backendType: (n) => w.backends.get(n)?.type });
+    w.store.onCommit((ev, obj, old) => this.storage.onCommit(ev, obj, old, w.nowMs));
+    if (this.enabled.has('rwo-single-node')) {
+      // The bus publishes every delivery: after a backend's successful answer, ask its model
+      // which nodes hold which volume.
+      w.bus.delivered$.pipe(filter((env) => env.msg.type === 'csi.response' && env.msg['code'] === 0)).subscribe((env) => {
+        const name = env.from.slice('backend/'.length);
+        const b = w.backends.get(name);
+        if (b) this.storage.checkAttachments(name, b.model.attachments(w.nowMs), w.nowMs);
+      });
+    }
   }
 
   get endMs(): number {
     return this.opts.untilMs ?? this.scenario.durationMs;
   }
 
+  /** Runs to the end, takes the final state, then the end-of-run checks (after settling). */
   run(): Report {
     this.world.runUntil(this.endMs);
-    return this.report();
+    const report = this.report();
+    if (this.opts.untilMs === undefined || this.opts.untilMs >= this.scenario.durationMs) {
+      if (this.enabled.has('dns-consistent')) this.endChecks.push(...this.probeDns());
+      if (this.enabled.has('reclaim-policy')) this.storage.checkReclaim(this.endMs - RECLAIM_SETTLE_MS);
+    }
+    report.violations = this.violations();
+    report.warnings = [...this.world.warnings, ...this.storage.warnings];
+    report.traceHash = this.world.trace.digest();
+    report.stats = { steps: this.world.clock.steps, messages: this.world.bus.delivered, faults: this.world.faultsInjected, wallMs: 0 };
+    this.finished = report;
+    return report;
+  }
+
+  /** Asks cluster DNS for every StatefulSet-style pod name (see invariants/dns.ts). */
+  private probeDns(): Violation[] {
+    const w = this.world;
+    const probes = dnsProbes(w.store);
+    if (probes.length === 0) return [];
+    const answers = new Map<string, string[]>();
+    if (!w.bus.has('dns-probe')) w.bus.register('dns-probe', (env) => {
+      const m = env.msg as DnsAnswer;
+      answers.set(m.reqId, m.answers);
+    });
+    const ask = (round: number, which: number[]) => {
+      for (const i of which) w.bus.send('dns-probe', 'cluster-dns', { type: 'dns.query', reqId: `probe${round}#${i}`, name: probes[i]!.fqdn, qtype: 'A', search: [] });
+      w.runUntil(w.nowMs + 5_000, () => which.every((i) => answers.has(`probe${round}#${i}`)));
+      return which.filter((i) => !probeHolds(probes[i]!, answers.get(`probe${round}#${i}`) ?? []));
+    };
+    let failing = ask(1, probes.map((_, i) => i));
+    if (failing.length === 0) return [];
+    w.runUntil(w.nowMs + DNS_RECHECK_MS);
+    failing = ask(2, failing);
+    return failing.map((i) => dnsViolation(probes[i]!, answers.get(`probe2#${i}`) ?? [], w.nowMs));
   }
 
   violations(): Violation[] {
     const w = this.world;
     const ran = w.scenario.actions.filter((a) => a.atMs <= w.nowMs);
-    const out: Violation[] = [...this.identity.violations, ...this.ordered.violations];
+    const out: Violation[] = [...this.identity.violations, ...this.ordered.violations, ...this.storage.violations, ...this.endChecks];
     if (this.enabled.has('expectations')) out.push(...checkExpectations(ran, this.resultsWithTimeouts()));
     return out.filter((v) => this.enabled.has(v.invariant)).sort((a, b) => a.atMs - b.atMs || (a.invariant < b.invariant ? -1 : a.invariant > b.invariant ? 1 : 0));
   }
@@ -107,12 +164,12 @@ export class Run {
     return {
       scenario: this.scenario.name,
       seed: w.seed,
-      durationMs: w.nowMs,
+      durationMs: Math.min(w.nowMs, this.endMs),
       traceHash: w.trace.digest(),
       stats: { steps: w.clock.steps, messages: w.bus.delivered, faults: w.faultsInjected, wallMs: 0 },
       results: this.resultsWithTimeouts(),
       violations: this.violations(),
-      warnings: [...w.warnings],
+      warnings: [...w.warnings, ...this.storage.warnings],
       events,
       objects: { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: w.objects() },
     };

@@ -35,12 +35,16 @@ export function renderTables(run: Run, report: Report, file: string): string {
   }
   if (report.results.length) {
     out.push('Results:');
+    const expects = new Map(run.scenario.actions.map((a) => [a.index, a.expect]));
     for (const r of report.results) {
       const { atMs, index, action, ok, ...rest } = r;
+      const expect = expects.get(index);
       const detail = Object.entries(rest)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v)}`)
         .join(' ');
-      out.push(`  ${formatDuration(atMs).padStart(8)}  ${action.padEnd(9)} ${ok ? 'ok   ' : 'FAIL '} ${detail}`);
+      const held = expect !== undefined && !report.violations.some((v) => v.invariant === 'expectations' && v.message.includes(`:${run.scenario.actions.find((a) => a.index === index)?.pos.line}:`));
+      const mark = expect === undefined ? '' : held ? '  (as expected)' : '  (NOT as expected)';
+      out.push(`  ${formatDuration(atMs).padStart(8)}  ${action.padEnd(9)} ${ok ? 'ok   ' : 'error'} ${detail}${mark}`);
     }
     out.push('');
   }

@@ -30,6 +30,19 @@ import { statefulSetController } from '../actors/controllers/statefulset-control
 import { endpointSliceController } from '../actors/controllers/endpointslice-controller.ts';
 import { garbageCollector } from '../actors/controllers/garbage-collector.ts';
 import { clusterDns } from '../actors/cluster-dns.ts';
+import { attachDetachController } from '../actors/controllers/attach-detach-controller.ts';
+import { pvController } from '../actors/controllers/pv-controller.ts';
+import { pvcProtectionController } from '../actors/controllers/pvc-protection-controller.ts';
+import { pvProtectionController } from '../actors/controllers/pv-protection-controller.ts';
+import { externalProvisioner } from '../actors/controllers/external-provisioner.ts';
+import { NfsServer, nfsBackend } from '../backends/nfs.ts';
+import { CephCluster, cephRbdBackend } from '../backends/ceph-rbd.ts';
+import { CsiPlugin, csiDriverBackend, csiDriverSpecFrom } from '../backends/csi-driver.ts';
+import { DEFAULT_CEPH, DEFAULT_CEPH_MONITORS, NODE_LOCAL_PROVISIONERS, backendForProvisioner, isInTree } from '../backends/registry.ts';
+import { parseQuantity } from '../src/quantity.ts';
+
+/** A storage system of the world: its pure model (for faults and invariants) and its type. */
+export type BackendModelRef = { type: 'nfs'; model: NfsServer } | { type: 'rbd'; model: CephCluster } | { type: 'csi'; model: CsiPlugin };
 import { deepCopy } from '../src/model/objects.ts';
 
 export interface WorldOptions {
@@ -63,6 +76,7 @@ export class World {
   readonly results: ActionResult[] = [];
   readonly warnings: RunWarning[] = [];
   readonly nodes = new Map<string, NodeState>();
+  readonly backends = new Map<string, BackendModelRef>();
   faultsInjected = 0;
   private readonly actors = new Map<string, ComponentActor>();
   private failure: { address: string; err: unknown } | undefined;
@@ -82,6 +96,7 @@ export class World {
     this.bootIds = new Ids(this.rng.fork('bootstrap'));
     this.trace.record(0, 'S', 'world', `scenario=${scenario.name} seed=${this.seed} nodes=${scenario.nodes.join(',')}`);
     this.bootstrap();
+    this.createBackends();
     this.spawnAll();
     this.scheduleActions();
   }
@@ -203,6 +218,65 @@ export class World {
     });
   }
 
+  /** CSIDriver.spec.attachRequired (ceph-csi RBD true; NFS and node-local drivers false). */
+  csiAttachRequired(driver: string): boolean {
+    if (driver === 'rbd.csi.ceph.com') return true;
+    if (driver === 'nfs.csi.k8s.io' || NODE_LOCAL_PROVISIONERS.has(driver)) return false;
+    const b = this.backends.get(driver);
+    if (b?.type === 'csi') return b.model.spec.attachRequired;
+    // A provisioner name used as a driver (its PVs' csi.driver): attachable only if it is a CSI plugin.
+    for (const { obj } of this.scenario.manifests) {
+      if (obj.kind !== 'StorageClass' || obj['provisioner'] !== driver) continue;
+      const ref = backendForProvisioner(driver, (obj['parameters'] ?? {}) as Record<string, string>);
+      if (ref && ref.type !== 'csi') return ref.type === 'rbd';
+    }
+    return true;
+  }
+
+  /** One model per storage system the scenario names or implies (SPEC §3). */
+  private createBackends(): void {
+    for (const spec of this.scenario.backends) {
+      if (spec.type === 'nfs') {
+        const exports = Array.isArray(spec['exports']) ? (spec['exports'] as string[]) : undefined;
+        this.backends.set(spec.name, { type: 'nfs', model: new NfsServer(spec.name, exports) });
+      } else if (spec.type === 'rbd') {
+        const m = spec['monitors'];
+        const monitors = Array.isArray(m) ? (m as string[]) : typeof m === 'number' ? Array.from({ length: m }, (_, i) => `mon-${String.fromCharCode(97 + i)}`) : DEFAULT_CEPH_MONITORS;
+        this.backends.set(spec.name, { type: 'rbd', model: new CephCluster(spec.name, monitors) });
+      } else if (spec.type === 'csi') {
+        const driver = csiDriverSpecFrom(spec as Record<string, unknown>, spec.name);
+        if (typeof driver !== 'string') this.backends.set(spec.name, { type: 'csi', model: new CsiPlugin(driver) });
+      }
+    }
+    // Images that statically defined rbd volumes name exist in the cluster before the run.
+    const ceph = [...this.backends.values()].find((b) => b.type === 'rbd');
+    if (ceph?.type !== 'rbd') return;
+    const images = (spec: { rbd?: { pool?: string; image: string }; capacity?: { storage?: string } } | undefined) => {
+      if (!spec?.rbd) return;
+      const size = parseQuantity(spec.capacity?.storage ?? '1Gi');
+      ceph.model.createImage(spec.rbd.pool ?? 'rbd', spec.rbd.image, typeof size === 'number' ? size : 2 ** 30);
+    };
+    for (const { obj } of this.scenario.manifests) {
+      if (obj.kind === 'PersistentVolume') images(obj.spec);
+      if (obj.kind === 'Pod') for (const v of obj.spec?.volumes ?? []) images(v);
+      if (obj.kind === 'StatefulSet') for (const v of obj.spec?.template?.spec?.volumes ?? []) images(v);
+    }
+  }
+
+  private spawnBackends(): void {
+    for (const [name, b] of this.backends) {
+      const address = `backend/${name}`;
+      if (b.type === 'nfs') this.spawn(address, (port) => nfsBackend(port, { name, model: b.model }));
+      else if (b.type === 'rbd') this.spawn(address, (port) => cephRbdBackend(port, { name, model: b.model }));
+      else this.spawn(address, (port) => csiDriverBackend(port, { model: b.model }));
+      // The registry names the Ceph cluster `ceph` unless a class says otherwise: alias it.
+      if (b.type === 'rbd' && name !== DEFAULT_CEPH && !this.backends.has(DEFAULT_CEPH) && !this.bus.has(`backend/${DEFAULT_CEPH}`)) {
+        const actor = this.actors.get(address)!;
+        this.bus.register(`backend/${DEFAULT_CEPH}`, (env) => actor.send({ type: 'deliver', msg: env.msg, from: env.from }));
+      }
+    }
+  }
+
   private spawn(address: string, make: ComponentFactory): void {
     const actor = spawnComponent({
       address,
@@ -229,6 +303,18 @@ export class World {
     this.spawn('endpointslice-controller', (port) => endpointSliceController(port));
     this.spawn('garbage-collector', (port) => garbageCollector(port));
     this.spawn('cluster-dns', (port) => clusterDns(port, t['dnsTtl'] !== undefined ? { ttlSeconds: Math.round(t['dnsTtl'] / 1000) } : {}));
+    this.spawn('persistentvolume-controller', (port) => pvController(port, t['pvClaimBinderSyncPeriod'] !== undefined ? { resyncMs: t['pvClaimBinderSyncPeriod'] } : {}));
+    this.spawn('pvc-protection-controller', (port) => pvcProtectionController(port));
+    this.spawn('pv-protection-controller', (port) => pvProtectionController(port));
+    this.spawn('attachdetach-controller', (port) =>
+      attachDetachController(port, {
+        csiAttachRequired: (d) => this.csiAttachRequired(d),
+        ...(t['reconcilerLoopPeriod'] !== undefined ? { reconcilerLoopMs: t['reconcilerLoopPeriod'] } : {}),
+        ...(t['maxWaitForUnmountDuration'] !== undefined ? { maxWaitForUnmountMs: t['maxWaitForUnmountDuration'] } : {}),
+      }),
+    );
+    this.spawn('external-provisioner', (port) => externalProvisioner(port, { provisioners: (name) => !isInTree(name) }));
+    this.spawnBackends();
     this.scenario.nodes.forEach((name, i) => {
       const state = this.nodes.get(name)!;
       this.spawn(`kubelet/${name}`, (port) =>
@@ -236,7 +322,10 @@ export class World {
           nodeName: name,
           podCidrIndex: i + 1,
           node: state,
-          ...(t['leaseRenewInterval'] !== undefined ? { leaseRenewMs: t['leaseRenewInterval'] } : {}),
+          csiAttachRequired: (d) => this.csiAttachRequired(d),
+          ...(t['nodeLeaseRenewInterval'] !== undefined ? { leaseRenewMs: t['nodeLeaseRenewInterval'] } : {}),
+          ...(t['kubeletStartDelayMin'] !== undefined ? { startDelayMsMin: t['kubeletStartDelayMin'] } : {}),
+          ...(t['kubeletStartDelayMax'] !== undefined ? { startDelayMsMax: t['kubeletStartDelayMax'] } : {}),
           ...(t['nodeStatusReportFrequency'] !== undefined ? { statusReportMs: t['nodeStatusReportFrequency'] } : {}),
         }),
       );

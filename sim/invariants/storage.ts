@@ -1,0 +1,218 @@
+/**
+ * Storage guarantees (SPEC §6) and the hazards Kubernetes allows (warnings), observed from the
+ * store's commits, the backends' own view of attachments, and the end state:
+ * - rwo-single-node: an attachable RWO/RWOP volume is never published on two nodes at once
+ *   (asked of the backend model after each of its successful CSI answers);
+ * - rwop-single-pod: a ReadWriteOncePod claim is never used by two running pods;
+ * - pv-pvc-one-to-one: a PV is bound to at most one claim, a claim to at most one PV;
+ * - protection: a claim used by a scheduled pod, or a Bound PV, is never removed;
+ * - hostpath-affinity: a pod whose PV has node affinity runs only where it allows;
+ * - reclaim-policy: a Released Retain PV stays (Released) with its data; a Delete PV goes;
+ * warnings rwo-not-enforced (non-attachable RWO volume used from two nodes) and
+ * rwx-hostpath-split (RWX hostPath used from two nodes: each sees its own copy).
+ */
+import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { KObject } from '../../src/protocol.ts';
+import type { ObjectStore } from '../../src/store.ts';
+import { matchesNodeSelector } from '../../src/model/selectors.ts';
+import type { Attachment } from '../../backends/volume-data.ts';
+import type { Violation, Warning } from './types.ts';
+
+interface StorageView {
+  store: ObjectStore;
+  nowMs: number;
+  csiAttachRequired(driver: string): boolean;
+  backendType(name: string): string | undefined;
+}
+
+function claimsOf(pod: Pod): string[] {
+  return (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
+}
+
+function isRunning(pod: Pod): boolean {
+  return pod.status?.phase === 'Running' && !!pod.spec?.nodeName;
+}
+
+/** Only RWO / RWOP (no ROX, no RWX): what IsMultiAttachAllowed refuses. */
+function singleNode(pv: PersistentVolume): boolean {
+  const modes = pv.spec?.accessModes ?? [];
+  return modes.length > 0 && !modes.includes('ReadWriteMany') && !modes.includes('ReadOnlyMany');
+}
+
+export class StorageMonitor {
+  readonly violations: Violation[] = [];
+  readonly warnings: Warning[] = [];
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly view: StorageView) {}
+
+  private violate(key: string, v: Violation): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.violations.push(v);
+  }
+
+  private warn(key: string, w: Warning): void {
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.warnings.push(w);
+  }
+
+  /** The PV a volume handle belongs to (CSI handle, `<pool>/<image>` for rbd). */
+  private pvForVolumeId(volumeId: string): PersistentVolume | undefined {
+    for (const pv of this.view.store.list('PersistentVolume') as PersistentVolume[]) {
+      const s = pv.spec;
+      if (s?.csi?.volumeHandle === volumeId) return pv;
+      if (s?.rbd && `${s.rbd.pool ?? 'rbd'}/${s.rbd.image}` === volumeId) return pv;
+      if (s?.nfs && `${s.nfs.server}:${s.nfs.path}` === volumeId) return pv;
+    }
+    return undefined;
+  }
+
+  /** After a backend answered OK: is any single-node attachable volume on two nodes? */
+  checkAttachments(backend: string, attachments: readonly Attachment[], atMs: number): void {
+    const byVolume = new Map<string, Set<string>>();
+    for (const a of attachments) {
+      const s = byVolume.get(a.volumeId) ?? new Set<string>();
+      s.add(a.nodeId);
+      byVolume.set(a.volumeId, s);
+    }
+    for (const [volumeId, nodes] of byVolume) {
+      if (nodes.size < 2) continue;
+      const pv = this.pvForVolumeId(volumeId);
+      // Only attachable volumes (rbd, CSI with attachRequired) promise one node; a volume we
+      // cannot tie to a PV (an inline volume) is judged by its backend: Ceph images are attachable.
+      const attachable = pv ? !!pv.spec?.rbd || (!!pv.spec?.csi && this.view.csiAttachRequired(pv.spec.csi.driver)) : this.view.backendType(backend) === 'rbd';
+      if (!attachable || (pv && !singleNode(pv))) continue;
+      const list = [...nodes].sort();
+      this.violate(`rwo/${volumeId}/${list.join(',')}`, {
+        invariant: 'rwo-single-node',
+        atMs,
+        message: `ReadWriteOnce volume ${pv ? `${pv.metadata!.name} (${volumeId})` : volumeId} is in use on ${list.join(' and ')} at once (backend ${backend})`,
+        objects: pv ? [`PersistentVolume/${pv.metadata!.name}`] : [],
+      });
+    }
+  }
+
+  onCommit(event: string, obj: KObject, old: KObject | undefined, atMs: number): void {
+    const store = this.view.store;
+    if (obj.kind === 'PersistentVolumeClaim') {
+      if (event === 'DELETED') {
+        const users = (store.list('Pod', obj.metadata.namespace) as Pod[]).filter((p) => p.spec?.nodeName && claimsOf(p).includes(obj.metadata.name!));
+        if (users.length)
+          this.violate(`protection/pvc/${obj.metadata.uid}`, {
+            invariant: 'protection',
+            atMs,
+            message: `claim ${obj.metadata.namespace}/${obj.metadata.name} was removed while pod(s) ${users.map((p) => p.metadata!.name).join(', ')} use it`,
+            objects: [`PersistentVolumeClaim/${obj.metadata.namespace}/${obj.metadata.name}`],
+          });
+        return;
+      }
+      const pvName = (obj as PersistentVolumeClaim).spec?.volumeName;
+      if (pvName && obj.status?.phase === 'Bound') {
+        const others = (store.list('PersistentVolumeClaim') as PersistentVolumeClaim[]).filter(
+          (c) => c.spec?.volumeName === pvName && c.status?.phase === 'Bound' && c.metadata!.uid !== obj.metadata.uid,
+        );
+        if (others.length)
+          this.violate(`one-to-one/${pvName}`, {
+            invariant: 'pv-pvc-one-to-one',
+            atMs,
+            message: `PersistentVolume ${pvName} is bound to ${obj.metadata.namespace}/${obj.metadata.name} and ${others.map((c) => `${c.metadata!.namespace}/${c.metadata!.name}`).join(', ')}`,
+            objects: [`PersistentVolume/${pvName}`],
+          });
+      }
+      return;
+    }
+    if (obj.kind === 'PersistentVolume') {
+      this.noteReleased(obj, atMs);
+      if (event === 'DELETED' && old?.status?.phase === 'Bound')
+        this.violate(`protection/pv/${obj.metadata.uid}`, {
+          invariant: 'protection',
+          atMs,
+          message: `PersistentVolume ${obj.metadata.name} was removed while Bound to ${old.spec?.claimRef?.namespace}/${old.spec?.claimRef?.name}`,
+          objects: [`PersistentVolume/${obj.metadata.name}`],
+        });
+      return;
+    }
+    if (obj.kind !== 'Pod' || event === 'DELETED') return;
+    const pod = obj as Pod;
+    if (!isRunning(pod)) return;
+    const ns = pod.metadata!.namespace!;
+    const node = store.get('Node', undefined, pod.spec!.nodeName!);
+    for (const claimName of claimsOf(pod)) {
+      const claim = store.get('PersistentVolumeClaim', ns, claimName) as PersistentVolumeClaim | undefined;
+      const pv = claim?.spec?.volumeName ? (store.get('PersistentVolume', undefined, claim.spec.volumeName) as PersistentVolume | undefined) : undefined;
+      if (!claim || !pv) continue;
+      const req = pv.spec?.nodeAffinity?.required;
+      if (req && node && !matchesNodeSelector(req, node.metadata.name!, node.metadata.labels ?? {}))
+        this.violate(`affinity/${pod.metadata!.uid}/${pv.metadata!.name}`, {
+          invariant: 'hostpath-affinity',
+          atMs,
+          message: `pod ${ns}/${pod.metadata!.name} runs on ${node.metadata.name} but PersistentVolume ${pv.metadata!.name} only allows nodes matching its nodeAffinity`,
+          objects: [`Pod/${ns}/${pod.metadata!.name}`, `PersistentVolume/${pv.metadata!.name}`],
+        });
+      const users = (store.list('Pod', ns) as Pod[]).filter((p) => isRunning(p) && claimsOf(p).includes(claimName));
+      const nodes = [...new Set(users.map((p) => p.spec!.nodeName!))].sort();
+      if ((claim.spec?.accessModes ?? []).includes('ReadWriteOncePod') && users.length > 1)
+        this.violate(`rwop/${claim.metadata!.uid}`, {
+          invariant: 'rwop-single-pod',
+          atMs,
+          message: `ReadWriteOncePod claim ${ns}/${claimName} is used by ${users.map((p) => p.metadata!.name).join(' and ')} at once`,
+          objects: [`PersistentVolumeClaim/${ns}/${claimName}`],
+        });
+      if (nodes.length < 2) continue;
+      const modes = pv.spec?.accessModes ?? [];
+      const nodeLocal = !!pv.spec?.hostPath || !!pv.spec?.local;
+      const attachable = !!pv.spec?.rbd || (!!pv.spec?.csi && this.view.csiAttachRequired(pv.spec.csi.driver));
+      if (!attachable && modes.includes('ReadWriteOnce') && !modes.includes('ReadWriteMany'))
+        this.warn(`rwo-not-enforced/${pv.metadata!.name}/${nodes.join(',')}`, {
+          warning: 'rwo-not-enforced',
+          atMs,
+          message: `ReadWriteOnce volume ${pv.metadata!.name} is mounted on ${nodes.join(' and ')} at once: ${nodeLocal ? 'hostPath' : 'NFS'} volumes are not attached, so Kubernetes does not enforce ReadWriteOnce`,
+          objects: [`PersistentVolume/${pv.metadata!.name}`],
+        });
+      if (pv.spec?.hostPath && modes.includes('ReadWriteMany'))
+        this.warn(`rwx-hostpath-split/${pv.metadata!.name}/${nodes.join(',')}`, {
+          warning: 'rwx-hostpath-split',
+          atMs,
+          message: `ReadWriteMany hostPath volume ${pv.metadata!.name} is used from ${nodes.join(' and ')}: each node sees its own copy of ${pv.spec.hostPath.path}`,
+          objects: [`PersistentVolume/${pv.metadata!.name}`],
+        });
+    }
+  }
+
+  /** reclaim-policy at the end: a Released Retain PV still exists; a Delete PV whose claim is long gone is gone. */
+  checkReclaim(settledBeforeMs: number): void {
+    const store = this.view.store;
+    for (const pv of store.list('PersistentVolume') as PersistentVolume[]) {
+      const ref = pv.spec?.claimRef;
+      if (!ref || pv.status?.phase === 'Pending') continue;
+      const claim = store.get('PersistentVolumeClaim', ref.namespace, ref.name!);
+      if (claim && claim.metadata.uid === ref.uid) continue;
+      const policy = pv.spec?.persistentVolumeReclaimPolicy ?? 'Retain';
+      if (policy === 'Retain' && pv.status?.phase !== 'Released')
+        this.violate(`reclaim/${pv.metadata!.name}`, {
+          invariant: 'reclaim-policy',
+          atMs: this.view.nowMs,
+          message: `PersistentVolume ${pv.metadata!.name} (Retain) lost its claim but is ${pv.status?.phase}, not Released`,
+          objects: [`PersistentVolume/${pv.metadata!.name}`],
+        });
+      if (policy === 'Delete' && pv.status?.phase !== 'Failed' && !pv.metadata!.deletionTimestamp && this.releasedAt(pv) < settledBeforeMs)
+        this.violate(`reclaim/${pv.metadata!.name}`, {
+          invariant: 'reclaim-policy',
+          atMs: this.view.nowMs,
+          message: `PersistentVolume ${pv.metadata!.name} (Delete) lost its claim but was not deleted`,
+          objects: [`PersistentVolume/${pv.metadata!.name}`],
+        });
+    }
+  }
+
+  private readonly released = new Map<string, number>();
+  /** When the monitor first saw the PV Released (call from onCommit's PV branch). */
+  noteReleased(pv: KObject, atMs: number): void {
+    if (pv.status?.phase === 'Released' && !this.released.has(pv.metadata.name!)) this.released.set(pv.metadata.name!, atMs);
+  }
+  private releasedAt(pv: PersistentVolume): number {
+    return this.released.get(pv.metadata!.name!) ?? Infinity;
+  }
+}

@@ -1,0 +1,493 @@
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import {
+  attachDetachController,
+  csiUniqueVolumeName,
+  rbdUniqueVolumeName,
+  sha256Hex,
+  volumeAttachmentName,
+  TAINT_OUT_OF_SERVICE,
+} from '../../../actors/controllers/attach-detach-controller.ts';
+import type { CsiCall, CsiRequest } from '../../../backends/protocol.ts';
+import type { Component } from '../../../src/component.ts';
+import type { ApiRequest, ApiResponse, EventReport, KObject, WatchEvent } from '../../../src/protocol.ts';
+import { FakePort } from '../../helpers/fake-port.ts';
+
+type Reply = { code: number; message?: string; result?: Record<string, unknown> } | 'hold';
+
+/**
+ * The API server and the storage backends as the controller sees them: objects with
+ * resourceVersions (409 on a stale updateStatus), watch echoes after each response, and a
+ * scripted backend answering CSI calls.
+ */
+class World {
+  readonly port = new FakePort('attachdetach-controller');
+  c: Component;
+  readonly objs = new Map<string, KObject>();
+  readonly events: EventReport[] = [];
+  readonly csiCalls: { atMs: number; to: string; call: CsiCall }[] = [];
+  /** What happened, in order: `updateStatus Node/node-1`, `csi ControllerUnpublishVolume`, ... */
+  readonly log: string[] = [];
+  backend: (call: CsiCall) => Reply = () => ({ code: 0 });
+  private rv = 1;
+  private uids = 0;
+
+  constructor(readonly attachRequired: (driver: string) => boolean = (d) => d !== 'nfs.csi.k8s.io') {
+    this.c = this.boot();
+  }
+
+  boot(): Component {
+    this.c = attachDetachController(this.port, { csiAttachRequired: this.attachRequired });
+    this.c.start?.();
+    // The watch replays what exists.
+    for (const o of [...this.objs.values()]) this.c.receive({ type: 'watch', event: 'ADDED', obj: structuredClone(o) }, 'apiserver');
+    this.pump();
+    return this.c;
+  }
+
+  key(kind: string, ns: string | undefined, name: string): string {
+    return `${kind}/${ns ?? ''}/${name}`;
+  }
+
+  get(kind: string, name: string, ns?: string): KObject | undefined {
+    return this.objs.get(this.key(kind, ns, name));
+  }
+
+  /** Creates or replaces an object (as another component would) and delivers the watch event. */
+  put(obj: KObject): KObject {
+    const k = this.key(obj.kind, obj.metadata.namespace, obj.metadata.name!);
+    const event: WatchEvent['event'] = this.objs.has(k) ? 'MODIFIED' : 'ADDED';
+    const o = structuredClone(obj);
+    o.metadata.resourceVersion = String(++this.rv);
+    o.metadata.uid ??= this.objs.get(k)?.metadata.uid ?? `uid-${++this.uids}`;
+    this.objs.set(k, o);
+    this.c.receive({ type: 'watch', event, obj: structuredClone(o) }, 'apiserver');
+    this.pump();
+    return o;
+  }
+
+  change(kind: string, name: string, f: (o: KObject) => void, ns?: string): void {
+    const o = structuredClone(this.get(kind, name, ns)!);
+    f(o);
+    this.put(o);
+  }
+
+  remove(kind: string, name: string, ns?: string): void {
+    const k = this.key(kind, ns, name);
+    const o = this.objs.get(k)!;
+    this.objs.delete(k);
+    this.c.receive({ type: 'watch', event: 'DELETED', obj: structuredClone(o) }, 'apiserver');
+    this.pump();
+  }
+
+  pump(): void {
+    for (let guard = 0; this.port.sent.length > 0; guard++) {
+      if (guard > 10_000) throw new Error('message storm');
+      for (const { to, msg } of this.port.take()) {
+        if (msg.type === 'api.event') this.events.push(msg);
+        else if (msg.type === 'api.request') this.serve(msg);
+        else if (msg.type === 'csi.request') this.serveCsi(to, msg as unknown as CsiRequest);
+      }
+    }
+  }
+
+  private reply(req: ApiRequest, r: Omit<ApiResponse, 'type' | 'reqId'>, echo?: WatchEvent): void {
+    this.c.receive({ type: 'api.response', reqId: req.reqId, ...r }, 'apiserver');
+    if (echo) this.c.receive(echo, 'apiserver');
+  }
+
+  private serve(req: ApiRequest): void {
+    const ns = req.namespace ?? req.obj?.metadata.namespace;
+    const name = req.name ?? req.obj?.metadata.name ?? '';
+    const k = this.key(req.kind, ns, name);
+    const cur = this.objs.get(k);
+    const notFound = { ok: false, status: { code: 404, reason: 'NotFound' as const, message: `${req.kind} "${name}" not found` } };
+    this.log.push(`${req.verb} ${req.kind}/${name}`);
+    switch (req.verb) {
+      case 'create': {
+        if (cur) return this.reply(req, { ok: false, status: { code: 409, reason: 'AlreadyExists', message: `${req.kind} "${name}" already exists` } });
+        const o = structuredClone(req.obj!);
+        o.metadata.uid = `uid-${++this.uids}`;
+        o.metadata.resourceVersion = String(++this.rv);
+        this.objs.set(k, o);
+        return this.reply(req, { ok: true, obj: structuredClone(o) }, { type: 'watch', event: 'ADDED', obj: structuredClone(o) });
+      }
+      case 'updateStatus': {
+        if (!cur) return this.reply(req, notFound);
+        const rv = req.obj!.metadata.resourceVersion;
+        if (rv !== undefined && rv !== cur.metadata.resourceVersion) return this.reply(req, { ok: false, status: { code: 409, reason: 'Conflict', message: 'conflict' } });
+        const o = { ...structuredClone(cur), status: structuredClone(req.obj!.status) };
+        o.metadata.resourceVersion = String(++this.rv);
+        this.objs.set(k, o);
+        return this.reply(req, { ok: true, obj: structuredClone(o) }, { type: 'watch', event: 'MODIFIED', obj: structuredClone(o) });
+      }
+      case 'delete':
+        if (!cur) return this.reply(req, notFound);
+        this.objs.delete(k);
+        return this.reply(req, { ok: true, obj: structuredClone(cur) }, { type: 'watch', event: 'DELETED', obj: structuredClone(cur) });
+      case 'get':
+        return this.reply(req, cur ? { ok: true, obj: structuredClone(cur) } : notFound);
+      default:
+        throw new Error(`unexpected verb ${req.verb}`);
+    }
+  }
+
+  private serveCsi(to: string, req: CsiRequest): void {
+    this.csiCalls.push({ atMs: this.port.nowMs, to, call: req.call });
+    this.log.push(`csi ${req.call.method}`);
+    const r = this.backend(req.call);
+    if (r === 'hold') return;
+    this.c.receive({ type: 'csi.response', reqId: req.reqId, code: r.code, message: r.message ?? '', ...(r.result ? { result: r.result } : {}) } as never, to);
+  }
+
+  /** Runs the controller's timers up to `ms` from now, in deadline order. */
+  advance(ms: number): void {
+    const target = this.port.nowMs + ms;
+    for (;;) {
+      let next: [string, number] | undefined;
+      for (const [k, at] of this.port.timers) if (at <= target && (!next || at < next[1])) next = [k, at];
+      if (!next) break;
+      this.port.nowMs = next[1];
+      this.port.timers.delete(next[0]);
+      this.c.timer?.(next[0]);
+      this.pump();
+    }
+    this.port.nowMs = target;
+  }
+
+  publishes(node?: string): CsiCall[] {
+    return this.csiCalls.map((c) => c.call).filter((c) => c.method === 'ControllerPublishVolume' && (!node || (c as { nodeId: string }).nodeId === node));
+  }
+
+  unpublishes(): CsiCall[] {
+    return this.csiCalls.map((c) => c.call).filter((c) => c.method === 'ControllerUnpublishVolume');
+  }
+
+  vas(): KObject[] {
+    return [...this.objs.values()].filter((o) => o.kind === 'VolumeAttachment');
+  }
+
+  eventsFor(pod: string): string[] {
+    return this.events.filter((e) => e.involvedObject.name === pod).map((e) => `${e.eventType} ${e.reason} ${e.message}`);
+  }
+}
+
+// --- fixtures ----------------------------------------------------------------------------------
+
+function node(name: string, o: { ready?: boolean; inUse?: string[]; taints?: { key: string; effect: string }[] } = {}): KObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    spec: o.taints ? { taints: o.taints } : {},
+    status: {
+      conditions: [{ type: 'Ready', status: o.ready === false ? 'Unknown' : 'True' }],
+      ...(o.inUse ? { volumesInUse: o.inUse } : {}),
+    },
+  };
+}
+
+interface PvSource {
+  csi?: { driver: string; volumeHandle: string; volumeAttributes?: Record<string, string> };
+  rbd?: { monitors: string[]; pool: string; image: string };
+  nfs?: { server: string; path: string };
+  local?: { path: string };
+  hostPath?: { path: string };
+}
+
+const RBD_CSI: PvSource = { csi: { driver: 'rbd.csi.ceph.com', volumeHandle: '0001-ceph-replicapool-csi-vol-1', volumeAttributes: { clusterID: 'ceph' } } };
+const RBD_IN_TREE: PvSource = { rbd: { monitors: ['mon-a'], pool: 'replicapool', image: 'img-1' } };
+
+/** A PV bound to claim `data` in `default`, and the claim. */
+function boundClaim(w: World, src: PvSource, accessModes: string[], claim = 'data', pvName = 'pv-1'): void {
+  const pvc = w.put({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: claim, namespace: 'default' },
+    spec: { accessModes, volumeName: pvName, resources: { requests: { storage: '1Gi' } } },
+    status: { phase: 'Bound' },
+  });
+  w.put({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: pvName },
+    spec: { ...src, accessModes, capacity: { storage: '1Gi' }, claimRef: { kind: 'PersistentVolumeClaim', namespace: 'default', name: claim, uid: pvc.metadata.uid } },
+    status: { phase: 'Bound' },
+  });
+}
+
+function pod(name: string, nodeName: string, volumes: Record<string, unknown>[], o: { ns?: string; deleting?: boolean; running?: boolean } = {}): KObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: o.ns ?? 'default', ...(o.deleting ? { deletionTimestamp: '2025-01-01T00:01:00Z' } : {}) },
+    spec: { nodeName, containers: [{ name: 'app', image: 'nginx' }], volumes },
+    status: {
+      phase: 'Running',
+      containerStatuses: [{ name: 'app', ready: true, restartCount: 0, image: 'nginx', imageID: '', state: o.running === false ? { terminated: { exitCode: 0 } } : { running: {} } }],
+    },
+  };
+}
+
+const claimVolume = (claim = 'data') => [{ name: 'data', persistentVolumeClaim: { claimName: claim } }];
+const RBD_CSI_UNIQUE = csiUniqueVolumeName('rbd.csi.ceph.com', '0001-ceph-replicapool-csi-vol-1');
+
+/** Two Ready nodes, an RWO RBD volume attached to node-1 for pod app-a. */
+function attachedOnNode1(src: PvSource = RBD_CSI, accessModes = ['ReadWriteOnce']): World {
+  const w = new World();
+  w.put(node('node-1'));
+  w.put(node('node-2'));
+  boundClaim(w, src, accessModes);
+  w.put(pod('app-a', 'node-1', claimVolume()));
+  w.advance(1000);
+  return w;
+}
+
+describe('attach-detach controller', () => {
+  const rows = [
+    { source: 'a CSI RBD volume', src: RBD_CSI, attacher: 'rbd.csi.ceph.com', volumeId: '0001-ceph-replicapool-csi-vol-1', unique: RBD_CSI_UNIQUE },
+    { source: 'an in-tree RBD volume', src: RBD_IN_TREE, attacher: 'kubernetes.io/rbd', volumeId: 'replicapool/img-1', unique: rbdUniqueVolumeName('replicapool', 'img-1') },
+  ];
+  for (const row of rows) {
+    it(`a claim on an RWO RBD volume attached to node-1 is not attached to node-2 (Multi-Attach error with the pods named): ${row.source}`, () => {
+      const w = attachedOnNode1(row.src);
+      // Attached to node-1 as the external-attacher does it.
+      expect(w.publishes()).to.deep.equal([
+        { method: 'ControllerPublishVolume', volumeId: row.volumeId, nodeId: 'node-1', capability: { accessMode: 'SINGLE_NODE_WRITER', accessType: 'mount' }, readonly: false },
+      ]);
+      expect(w.csiCalls[0]!.to).to.equal('backend/ceph');
+      const vaName = volumeAttachmentName(row.volumeId, row.attacher, 'node-1');
+      const va = w.get('VolumeAttachment', vaName)!;
+      expect(va.spec).to.deep.equal({ attacher: row.attacher, nodeName: 'node-1', source: { persistentVolumeName: 'pv-1' } });
+      expect(va.status).to.deep.equal({ attached: true, attachmentMetadata: {} });
+      expect(w.get('Node', 'node-1')!.status.volumesAttached).to.deep.equal([{ name: row.unique, devicePath: '' }]);
+
+      // A second and a third pod want it on node-2.
+      w.put(pod('app-b', 'node-2', claimVolume()));
+      w.put(pod('app-c', 'node-2', claimVolume()));
+      w.advance(10_000);
+      expect(w.publishes('node-2')).to.deep.equal([]);
+      expect(w.vas().map((v) => v.spec.nodeName)).to.deep.equal(['node-1']);
+      const msg = 'Warning FailedAttachVolume Multi-Attach error for volume "pv-1" Volume is already used by pod(s) app-a';
+      expect(w.eventsFor('app-b')).to.deep.equal([msg]);
+      expect(w.eventsFor('app-c')).to.deep.equal([msg]);
+      expect(w.eventsFor('app-a')).to.deep.equal([]);
+    });
+  }
+
+  it('a Multi-Attach with no pod left on the old node says the volume is exclusively attached', () => {
+    const w = attachedOnNode1();
+    w.change('Node', 'node-1', (n) => (n.status.volumesInUse = [RBD_CSI_UNIQUE]));
+    // The pod is gone from node-1 but the kubelet still reports the volume in use.
+    w.remove('Pod', 'app-a', 'default');
+    w.put(pod('app-b', 'node-2', claimVolume()));
+    w.advance(1000);
+    expect(w.eventsFor('app-b')).to.deep.equal([
+      `Warning FailedAttachVolume Multi-Attach error for volume "pv-1" Volume is already exclusively attached to one node and can't be attached to another`,
+    ]);
+    expect(w.publishes('node-2')).to.deep.equal([]);
+  });
+
+  it('the Multi-Attach event is emitted once per volume and node', () => {
+    const w = attachedOnNode1();
+    w.put(node('node-3'));
+    w.put(pod('app-b', 'node-2', claimVolume()));
+    w.advance(60_000);
+    // Pod and node churn does not repeat it.
+    w.change('Pod', 'app-b', (p) => (p.metadata.labels = { touched: 'yes' }), 'default');
+    w.put(pod('app-c', 'node-2', claimVolume()));
+    w.advance(60_000);
+    // Another node is another (volume, node) pair.
+    w.put(pod('app-d', 'node-3', claimVolume()));
+    w.advance(60_000);
+    const multi = w.events.filter((e) => e.message.startsWith('Multi-Attach error')).map((e) => e.involvedObject.name);
+    expect(multi).to.deep.equal(['app-b', 'app-d']);
+  });
+
+  it('an RWX volume may be attached to two nodes', () => {
+    const w = new World((d) => d === 'csi.example.com');
+    w.put(node('node-1'));
+    w.put(node('node-2'));
+    boundClaim(w, { csi: { driver: 'csi.example.com', volumeHandle: 'vol-rwx' } }, ['ReadWriteMany']);
+    w.put(pod('app-a', 'node-1', claimVolume()));
+    w.put(pod('app-b', 'node-2', claimVolume()));
+    w.advance(1000);
+    expect(w.publishes().map((c) => (c as { nodeId: string }).nodeId)).to.deep.equal(['node-1', 'node-2']);
+    expect(w.publishes()[0]).to.include({ volumeId: 'vol-rwx' });
+    expect(w.csiCalls[0]!.to).to.equal('backend/csi.example.com');
+    expect(w.vas().map((v) => [v.spec.nodeName, v.status.attached])).to.deep.equal(
+      [['node-1', true], ['node-2', true]].sort((a, b) => (volumeAttachmentName('vol-rwx', 'csi.example.com', a[0] as string) < volumeAttachmentName('vol-rwx', 'csi.example.com', b[0] as string) ? -1 : 1)),
+    );
+    expect(w.events).to.deep.equal([]);
+  });
+
+  it('detach waits while the kubelet still reports the volume in use', () => {
+    const w = attachedOnNode1();
+    w.change('Node', 'node-1', (n) => (n.status.volumesInUse = [RBD_CSI_UNIQUE]));
+    w.remove('Pod', 'app-a', 'default');
+    w.advance(10 * 60_000);
+    expect(w.unpublishes()).to.deep.equal([]);
+    expect(w.vas()).to.have.length(1);
+    expect(w.port.timers.size, 'no timer while waiting on a Ready node').to.equal(0);
+
+    // The kubelet unmounted and says so.
+    w.log.length = 0;
+    w.change('Node', 'node-1', (n) => (n.status.volumesInUse = []));
+    w.advance(1000);
+    expect(w.unpublishes()).to.deep.equal([{ method: 'ControllerUnpublishVolume', volumeId: '0001-ceph-replicapool-csi-vol-1', nodeId: 'node-1' }]);
+    expect(w.vas()).to.deep.equal([]);
+    expect(w.get('Node', 'node-1')!.status.volumesAttached).to.equal(undefined);
+    // The Node stops reporting it before the backend detaches, and the object goes last.
+    const vaName = volumeAttachmentName('0001-ceph-replicapool-csi-vol-1', 'rbd.csi.ceph.com', 'node-1');
+    expect(w.log).to.deep.equal(['updateStatus Node/node-1', 'csi ControllerUnpublishVolume', `delete VolumeAttachment/${vaName}`]);
+  });
+
+  for (const row of [
+    { ready: true, detached: false },
+    { ready: false, detached: true },
+  ]) {
+    it(`force detach after 6 minutes only when the node is not Ready (${row.ready ? 'Ready: waits' : 'NotReady: detaches'})`, () => {
+      const w = attachedOnNode1();
+      w.change('Node', 'node-1', (n) => {
+        n.status.volumesInUse = [RBD_CSI_UNIQUE];
+        if (!row.ready) n.status.conditions = [{ type: 'Ready', status: 'Unknown' }];
+      });
+      // The pod is force-deleted; the node's volumesInUse is stale.
+      const deletedAt = w.port.nowMs;
+      w.remove('Pod', 'app-a', 'default');
+      w.put(pod('app-b', 'node-2', claimVolume()));
+      w.advance(6 * 60_000 - 1);
+      expect(w.unpublishes(), 'nothing before 6 minutes').to.deep.equal([]);
+      w.advance(300);
+      expect(w.unpublishes().length).to.equal(row.detached ? 1 : 0);
+      if (row.detached) {
+        // Detached at the first 100 ms tick after 6 minutes, then attached on node-2.
+        const at = w.csiCalls.find((c) => c.call.method === 'ControllerUnpublishVolume')!.atMs;
+        expect(at).to.be.greaterThan(deletedAt + 6 * 60_000);
+        expect(at).to.be.at.most(deletedAt + 6 * 60_000 + 200);
+        w.advance(1000);
+        expect(w.publishes('node-2')).to.have.length(1);
+        expect(w.vas().map((v) => v.spec.nodeName)).to.deep.equal(['node-2']);
+      } else {
+        // Heartbeats keep coming from the Ready node; none of them detaches.
+        for (let i = 0; i < 6; i++) {
+          w.change('Node', 'node-1', (n) => (n.status.conditions = [{ type: 'Ready', status: 'True', lastHeartbeatTime: `t${i}` }]));
+          w.advance(10 * 60_000);
+        }
+        expect(w.unpublishes()).to.deep.equal([]);
+        expect(w.publishes('node-2')).to.deep.equal([]);
+      }
+    });
+  }
+
+  it('the out-of-service taint detaches at once', () => {
+    const w = attachedOnNode1();
+    w.change('Node', 'node-1', (n) => {
+      n.status.volumesInUse = [RBD_CSI_UNIQUE];
+      n.status.conditions = [{ type: 'Ready', status: 'Unknown' }];
+      n.spec.taints = [{ key: TAINT_OUT_OF_SERVICE, value: 'nodeshutdown', effect: 'NoExecute' }];
+    });
+    const t = w.port.nowMs;
+    w.remove('Pod', 'app-a', 'default');
+    w.advance(200);
+    expect(w.unpublishes()).to.have.length(1);
+    expect(w.csiCalls.find((c) => c.call.method === 'ControllerUnpublishVolume')!.atMs).to.be.at.most(t + 100);
+  });
+
+  it('a deleted pod whose containers still run keeps its volume attached', () => {
+    const w = attachedOnNode1();
+    // The node died: the pod is Terminating but its last status says running (case 96).
+    w.change('Node', 'node-1', (n) => (n.status.conditions = [{ type: 'Ready', status: 'Unknown' }]));
+    w.put(pod('app-a', 'node-1', claimVolume(), { deleting: true }));
+    w.advance(30 * 60_000);
+    expect(w.unpublishes()).to.deep.equal([]);
+    // Once its containers are reported stopped, it is terminated and the volume goes.
+    w.put(pod('app-a', 'node-1', claimVolume(), { deleting: true, running: false }));
+    w.advance(1000);
+    expect(w.unpublishes()).to.have.length(1);
+  });
+
+  it('NFS and hostPath volumes get no VolumeAttachment', () => {
+    const w = new World();
+    w.put(node('node-1'));
+    w.put(node('node-2'));
+    boundClaim(w, { nfs: { server: 'nfs-server', path: '/exports/a' } }, ['ReadWriteOnce'], 'nfs-claim', 'pv-nfs');
+    boundClaim(w, { csi: { driver: 'nfs.csi.k8s.io', volumeHandle: 'nfs-server#exports#b', volumeAttributes: { server: 'nfs-server' } } }, ['ReadWriteOnce'], 'csi-nfs-claim', 'pv-csi-nfs');
+    boundClaim(w, { local: { path: '/mnt/disks/a' } }, ['ReadWriteOnce'], 'local-claim', 'pv-local');
+    boundClaim(w, { hostPath: { path: '/home/host-pv-dir' } }, ['ReadWriteOnce'], 'host-claim', 'pv-host');
+    const volumes = [
+      ...['nfs-claim', 'csi-nfs-claim', 'local-claim', 'host-claim'].map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } })),
+      { name: 'inline-nfs', nfs: { server: 'nfs-server', path: '/exports' } },
+      { name: 'inline-host', hostPath: { path: '/data', type: 'DirectoryOrCreate' } },
+      { name: 'scratch', emptyDir: {} },
+    ];
+    w.put(pod('app-a', 'node-1', volumes));
+    w.put(pod('app-b', 'node-2', volumes));
+    w.advance(60_000);
+    expect(w.csiCalls).to.deep.equal([]);
+    expect(w.log).to.deep.equal([]);
+    expect(w.events).to.deep.equal([]);
+  });
+
+  it('an idle controller arms no timer', () => {
+    const w = new World();
+    w.put(node('node-1'));
+    w.put(pod('web-0', 'node-1', [{ name: 'html', emptyDir: {} }]));
+    expect(w.port.timers.size, 'pods without attachable volumes').to.equal(0);
+
+    const a = attachedOnNode1();
+    expect(a.port.timers.size, 'after an attach completed').to.equal(0);
+    a.change('Pod', 'app-a', (p) => (p.status.podIP = '10.244.1.2'), 'default');
+    expect(a.port.timers.size, 'pod status churn').to.equal(0);
+  });
+
+  it('a failed ControllerPublish emits FailedAttachVolume and retries with backoff from 500 ms', () => {
+    const w = new World();
+    let failures = 3;
+    w.backend = (call) => (call.method === 'ControllerPublishVolume' && failures-- > 0 ? { code: 13, message: 'rbd: map failed' } : { code: 0 });
+    w.put(node('node-1'));
+    boundClaim(w, RBD_CSI, ['ReadWriteOnce']);
+    w.put(pod('app-a', 'node-1', claimVolume()));
+    w.advance(10_000);
+    // Ticks every 100 ms; a retry waits more than 500 ms, 1 s, 2 s after each failure.
+    expect(w.csiCalls.map((c) => c.atMs)).to.deep.equal([100, 700, 1800, 3900]);
+    expect(w.eventsFor('app-a')).to.deep.equal(
+      Array(3).fill('Warning FailedAttachVolume AttachVolume.Attach failed for volume "pv-1" : rpc error: code = Internal desc = rbd: map failed'),
+    );
+    const va = w.vas()[0]!;
+    expect(va.status.attached).to.equal(true);
+    expect(w.get('Node', 'node-1')!.status.volumesAttached).to.have.length(1);
+  });
+
+  it('an attach error is written on the VolumeAttachment', () => {
+    const w = new World();
+    w.backend = () => ({ code: 9, message: 'volume is published to node node-9' });
+    w.put(node('node-1'));
+    boundClaim(w, RBD_CSI, ['ReadWriteOnce']);
+    w.put(pod('app-a', 'node-1', claimVolume()));
+    w.advance(150);
+    const va = w.vas()[0]!;
+    expect(va.status.attached).to.equal(false);
+    expect(va.status.attachError.message).to.equal('rpc error: code = FailedPrecondition desc = volume is published to node node-9');
+    expect(w.get('Node', 'node-1')!.status.volumesAttached).to.equal(undefined);
+  });
+
+  it('a restarted controller adopts the VolumeAttachments it finds and detaches what is no longer wanted', () => {
+    const w = attachedOnNode1();
+    w.remove('Pod', 'app-a', 'default');
+    // Crash before the next tick: memory lost, then a fresh controller replays the world.
+    w.port.timers.clear();
+    w.port.take();
+    w.boot();
+    w.advance(1000);
+    expect(w.unpublishes()).to.have.length(1);
+    expect(w.vas()).to.deep.equal([]);
+  });
+
+  it('VolumeAttachment names are the CSI attacher\'s sha256', () => {
+    for (const input of ['', 'abc', 'x'.repeat(55), 'y'.repeat(64), '0001-ceph-replicapool-csi-vol-1rbd.csi.ceph.comnode-1', 'ünïcode']) {
+      expect(sha256Hex(input)).to.equal(createHash('sha256').update(input).digest('hex'));
+    }
+    expect(volumeAttachmentName('h', 'd', 'n')).to.equal(`csi-${createHash('sha256').update('hdn').digest('hex')}`);
+  });
+});
