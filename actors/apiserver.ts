@@ -180,9 +180,10 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   }
 
   /** Writes `next` over `old` after the update checks; removes the object when a deletion completes. */
-  function commitUpdate(old: KObject, next: KObject, statusOnly: boolean): { obj?: KObject; status?: ApiStatus } {
+  /** `owned`: `next` is already a private copy (apply, patch) and need not be copied again. */
+  function commitUpdate(old: KObject, next: KObject, statusOnly: boolean, owned = false): { obj?: KObject; status?: ApiStatus } {
     const name = old.metadata.name!;
-    const merged: KObject = statusOnly ? { ...deepCopy(old), status: deepCopy(next.status) } : deepCopy(next);
+    const merged: KObject = statusOnly ? { ...deepCopy(old), status: deepCopy(next.status) } : owned ? next : deepCopy(next);
     // Immutable metadata the client cannot change.
     merged.metadata.uid = old.metadata.uid!;
     merged.metadata.creationTimestamp = old.metadata.creationTimestamp!;
@@ -290,7 +291,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
           break;
         }
         const patched = applyPatch(old, req.patchType ?? 'strategic', req.patch);
-        out = patched.ok ? commitUpdate(old, patched.obj, false) : { status: { code: 422, reason: 'Invalid', message: patched.message } };
+        out = patched.ok ? commitUpdate(old, patched.obj, false, true) : { status: { code: 422, reason: 'Invalid', message: patched.message } };
         break;
       }
       case 'apply': {
@@ -309,7 +310,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
           next.spec.clusterIP = old.spec.clusterIP;
           next.spec.clusterIPs = old.spec.clusterIPs;
         }
-        out = commitUpdate(old, next, false);
+        out = commitUpdate(old, next, false, true);
         break;
       }
       case 'delete':

@@ -7,6 +7,7 @@ import { printDescribe, printGet } from '../src/printers.ts';
 import { isNamespaced } from '../src/model/objects.ts';
 import { formatDuration } from '../src/duration.ts';
 import type { Report, Run } from './run.ts';
+import { expectationHolds } from './invariants/expectations.ts';
 
 const KINDS = ['PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'StatefulSet', 'Service'];
 
@@ -35,15 +36,14 @@ export function renderTables(run: Run, report: Report, file: string): string {
   }
   if (report.results.length) {
     out.push('Results:');
-    const expects = new Map(run.scenario.actions.map((a) => [a.index, a.expect]));
+    const actions = new Map(run.scenario.actions.map((a) => [a.index, a]));
     for (const r of report.results) {
       const { atMs, index, action, ok, ...rest } = r;
-      const expect = expects.get(index);
+      const a = actions.get(index);
       const detail = Object.entries(rest)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v)}`)
         .join(' ');
-      const held = expect !== undefined && !report.violations.some((v) => v.invariant === 'expectations' && v.message.includes(`:${run.scenario.actions.find((a) => a.index === index)?.pos.line}:`));
-      const mark = expect === undefined ? '' : held ? '  (as expected)' : '  (NOT as expected)';
+      const mark = a?.expect === undefined ? '' : expectationHolds(a, r) ? '  (as expected)' : '  (NOT as expected)';
       out.push(`  ${formatDuration(atMs).padStart(8)}  ${action.padEnd(9)} ${ok ? 'ok   ' : 'error'} ${detail}${mark}`);
     }
     out.push('');

@@ -17,7 +17,7 @@ import { Ids } from '../src/ids.ts';
 import { Bus } from '../src/bus.ts';
 import { Trace, type Hasher, type TraceEvent } from '../src/trace.ts';
 import { ObjectStore } from '../src/store.ts';
-import { isoAt, spawnComponent, type ComponentActor, type ComponentFactory } from '../src/component.ts';
+import { isoAt, isoClock, spawnComponent, type ComponentActor, type ComponentFactory } from '../src/component.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
 import type { Scenario } from '../src/scenario/types.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
@@ -81,6 +81,7 @@ export class World {
   private readonly actors = new Map<string, ComponentActor>();
   private failure: { address: string; err: unknown } | undefined;
   private readonly bootIds: Ids;
+  private readonly isoNow: () => string;
 
   constructor(
     readonly scenario: Scenario,
@@ -94,6 +95,7 @@ export class World {
     this.bus = new Bus(this.clock, this.rng.fork('network'), this.trace, { latencyMsMin: scenario.latencyMsMin, latencyMsMax: scenario.latencyMsMax });
     this.store.traceCommit = (line) => this.trace.record(this.clock.nowMs, 'C', 'apiserver', line);
     this.bootIds = new Ids(this.rng.fork('bootstrap'));
+    this.isoNow = isoClock(this.clock, this.startMs);
     this.trace.record(0, 'S', 'world', `scenario=${scenario.name} seed=${this.seed} nodes=${scenario.nodes.join(',')}`);
     this.bootstrap();
     this.createBackends();
@@ -287,6 +289,7 @@ export class World {
       ids: new Ids(this.rng.fork(`${address}/ids`)),
       send: (from, to, msg) => this.bus.send(from, to, msg),
       trace: (at, kind, actor, detail) => this.trace.record(at, kind, actor, detail),
+      iso: this.isoNow,
       onError: (addr, err) => {
         this.failure ??= { address: addr, err };
       },

@@ -44,6 +44,8 @@ type TimerOp = { key: string; delayMs: number } | { key: string; cancel: true };
 interface PortHost {
   clock: SimClock;
   startMs: number;
+  /** RFC 3339 of the current simulated second, shared by every port of the world. */
+  iso(): string;
   send(from: string, to: string, msg: Msg): void;
   trace(atMs: number, kind: string, actor: string, detail: string): void;
 }
@@ -60,16 +62,8 @@ class PortImpl implements Port {
   now(): number {
     return this.host.clock.nowMs;
   }
-  private isoSecond = -1;
-  private iso = '';
   nowIso(): string {
-    // Timestamps have seconds precision: format once per simulated second.
-    const sec = Math.floor(this.host.clock.nowMs / 1000);
-    if (sec !== this.isoSecond) {
-      this.isoSecond = sec;
-      this.iso = isoAt(this.host.startMs, this.host.clock.nowMs);
-    }
-    return this.iso;
+    return this.host.iso();
   }
   send(to: string, msg: Msg): void {
     this.host.send(this.address, to, msg);
@@ -83,6 +77,23 @@ class PortImpl implements Port {
   note(detail: string): void {
     this.host.trace(this.host.clock.nowMs, 'S', this.address, detail);
   }
+}
+
+/**
+ * A per-clock cache of the current second's RFC 3339 text: timestamps have seconds precision,
+ * and many components stamp objects within the same simulated second.
+ */
+export function isoClock(clock: SimClock, startMs: number): () => string {
+  let sec = -1;
+  let text = '';
+  return () => {
+    const s = Math.floor(clock.nowMs / 1000);
+    if (s !== sec) {
+      sec = s;
+      text = isoAt(startMs, clock.nowMs);
+    }
+    return text;
+  };
 }
 
 /** RFC 3339 (seconds precision, as metav1.Time marshals) of a simulated instant. */
@@ -188,11 +199,13 @@ export interface SpawnOptions {
   send(from: string, to: string, msg: Msg): void;
   trace(atMs: number, kind: string, actor: string, detail: string): void;
   onError(address: string, err: unknown): void;
+  /** Shared RFC 3339 clock (isoClock); one is made per port when absent. */
+  iso?: () => string;
 }
 
 /** Creates and starts one component actor on the simulation clock. */
 export function spawnComponent(o: SpawnOptions): ComponentActor {
-  const port = new PortImpl(o.address, { clock: o.clock, startMs: o.startMs, send: o.send, trace: o.trace }, o.rng, o.ids);
+  const port = new PortImpl(o.address, { clock: o.clock, startMs: o.startMs, iso: o.iso ?? isoClock(o.clock, o.startMs), send: o.send, trace: o.trace }, o.rng, o.ids);
   const actor = createActor(componentMachine, {
     clock: o.clock,
     id: o.address,

@@ -313,9 +313,12 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
     return k ? cache.get<PvcObj>('PersistentVolumeClaim', k.ns, k.name) : undefined;
   }
 
+  /** PV names by the uid in their claimRef: finding a claim's PV must not scan every PV. */
+  const pvByClaimUid = new Map<string, Set<string>>();
+
   function hasVolume(uid: string): boolean {
     if (cache.get('PersistentVolume', undefined, provisionedVolumeName(uid))) return true;
-    return cache.list<PvObj>('PersistentVolume').some((pv) => pv.spec?.claimRef?.uid === uid);
+    return (pvByClaimUid.get(uid)?.size ?? 0) > 0;
   }
 
   /** shouldProvision (sig-storage-lib-external-provisioner). */
@@ -601,8 +604,15 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
   }
 
   function onVolume(ev: { event: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KObject }): void {
-    cache.apply({ type: 'watch', ...ev });
+    const old = cache.apply({ type: 'watch', ...ev });
     const uid = ev.obj.spec?.claimRef?.uid as string | undefined;
+    const oldUid = old?.spec?.claimRef?.uid as string | undefined;
+    if (oldUid) pvByClaimUid.get(oldUid)?.delete(ev.obj.metadata.name!);
+    if (uid && ev.event !== 'DELETED') {
+      const set = pvByClaimUid.get(uid) ?? new Set<string>();
+      set.add(ev.obj.metadata.name!);
+      pvByClaimUid.set(uid, set);
+    }
     if (uid && claims.has(uid)) queue(`claim/${uid}`);
     const name = ev.obj.metadata.name!;
     if (deletes.has(name) || (ev.event !== 'DELETED' && shouldDelete(ev.obj as PvObj))) queue(`pv/${name}`);

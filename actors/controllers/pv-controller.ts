@@ -47,7 +47,7 @@
  *   recycler pod): Delete removes the PV object, Recycle makes the PV Available again.
  */
 import type { Component, Port } from '../../src/component.ts';
-import { ApiClient } from '../../src/api-client.ts';
+import { ApiClient, type RequestBody } from '../../src/api-client.ts';
 import { Cache } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { backendAddress, GRPC, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
@@ -108,10 +108,16 @@ const OP_BACKOFF_INITIAL_MS = 500;
 const OP_BACKOFF_MAX_MS = 2 * 60_000 + 2_000;
 // How long an in-tree plugin waits for the storage system (Ceph's client_mount_timeout is 300 s).
 const BACKEND_TIMEOUT_MS = 300_000;
-// Re-send the watch and the sync barrier when no answer came (a lost message).
+// Re-send the watch and the sync barrier when no answer came (a lost message): 1 s doubling
+// to 32 s, since every re-sent watch makes the API server replay every object.
 const BARRIER_RETRY_MS = 1_000;
+const BARRIER_RETRY_MAX_MS = 32_000;
 
 const ERR_TIMEOUT = 'context deadline exceeded';
+// A request whose answer never comes (a lost message) fails after the API server's own
+// --request-timeout (1m0s, k8s.io/apiserver options), as the server would have answered 504.
+const REQUEST_TIMEOUT_MS = 60_000;
+const REQUEST_TIMEOUT_STATUS = { code: 504, reason: 'Timeout', message: 'Timeout: request did not complete within requested timeout - context deadline exceeded' } as const;
 
 /** A write refused with 409: the object and the resourceVersion the write carried. */
 interface Conflict {
@@ -208,6 +214,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   let synced = false;
   let startMs = 0;
   let resyncArmed = false;
+  let barrierRetryMs = BARRIER_RETRY_MS;
 
   const volumes = new Lane(
     (name, end) => {
@@ -266,18 +273,38 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   function write(verb: 'update' | 'updateStatus' | 'create', obj: KObject, fail: Fail, ok: (o: KObject) => void): void {
     const ns = obj.kind === 'PersistentVolume' ? {} : { namespace: obj.metadata.namespace ?? 'default' };
-    api.request({ verb, kind: obj.kind, ...ns, name: obj.metadata.name ?? '', obj }, (res) => {
+    call({ verb, kind: obj.kind, ...ns, name: obj.metadata.name ?? '', obj }, (res) => {
       if (!res.ok || !res.obj) {
         const conflict = res.status?.reason === 'Conflict' ? { kind: obj.kind, namespace: obj.kind === 'PersistentVolume' ? undefined : obj.metadata.namespace, name: obj.metadata.name ?? '', rv: rvOf(obj) } : undefined;
         return fail(errText(res), conflict);
       }
-      store(res.obj);
+      // An update answered after the object left our cache (a reordered delete) is not revived.
+      if (verb === 'create' || cache.get(obj.kind, obj.kind === 'PersistentVolume' ? undefined : obj.metadata.namespace, obj.metadata.name ?? '')) store(res.obj);
       ok(res.obj);
     });
   }
 
   function get(kind: string, namespace: string | undefined, name: string, cb: (res: ApiResponse) => void): void {
-    api.request({ verb: 'get', kind, ...(namespace !== undefined ? { namespace } : {}), name }, cb);
+    call({ verb: 'get', kind, ...(namespace !== undefined ? { namespace } : {}), name }, cb);
+  }
+
+  /** api.request that always answers: a lost response becomes a 504 after the request timeout. */
+  function call(body: RequestBody, cb: (res: ApiResponse) => void): void {
+    let answered = false;
+    const key = `request/${++seq}`;
+    later.set(key, () => {
+      if (answered) return;
+      answered = true;
+      cb({ type: 'api.response', reqId: key, ok: false, status: { ...REQUEST_TIMEOUT_STATUS } });
+    });
+    port.setTimer(key, REQUEST_TIMEOUT_MS);
+    api.request(body, (res) => {
+      if (answered) return;
+      answered = true;
+      later.delete(key);
+      port.cancelTimer(key);
+      cb(res);
+    });
   }
 
   function after(delayMs: number, fn: () => void): void {
@@ -645,7 +672,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
         updateVolumePhaseWithEvent(volume, 'Failed', 'Warning', 'VolumeFailedDelete', err, () => done(err), () => done(err));
       }, (deleted) => {
         if (!deleted) return done(); // an external deleter will do it
-        api.request({ verb: 'delete', kind: 'PersistentVolume', name }, () => done());
+        call({ verb: 'delete', kind: 'PersistentVolume', name }, () => done());
       });
     });
   }
@@ -775,7 +802,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   /** Saves the provisioned PV, 5 attempts 10 s apart; then gives the storage back. */
   function saveProvisionedVolume(claim: ClaimObj, pv: KObject, plugin: string, attempt: number, done: (err?: string) => void): void {
-    api.request({ verb: 'create', kind: 'PersistentVolume', name: pv.metadata.name ?? '', obj: pv }, (res) => {
+    call({ verb: 'create', kind: 'PersistentVolume', name: pv.metadata.name ?? '', obj: pv }, (res) => {
       if (res.ok || res.status?.reason === 'AlreadyExists') {
         if (res.ok && res.obj) store(res.obj);
         event(claim, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${pv.metadata.name ?? ''} using ${plugin}`);
@@ -989,7 +1016,8 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
       volumes.kick();
       if (wantsResync()) armResync();
     });
-    port.setTimer('barrier', BARRIER_RETRY_MS);
+    port.setTimer('barrier', barrierRetryMs);
+    barrierRetryMs = Math.min(BARRIER_RETRY_MAX_MS, barrierRetryMs * 2);
   }
 
   return {

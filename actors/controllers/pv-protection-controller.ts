@@ -17,12 +17,13 @@ import { ApiClient } from '../../src/api-client.ts';
 import { Cache } from '../../src/informer.ts';
 import type { Msg } from '../../src/protocol.ts';
 import { PV_PROTECTION_FINALIZER, type PvObj } from './pv-utils.ts';
-import { isDeletionCandidate, ProtectionQueue } from './pvc-protection-controller.ts';
+import { isDeletionCandidate, ProtectionQueue, TimedRequests } from './pvc-protection-controller.ts';
 
 export const PV_PROTECTION_CONTROLLER = 'pv-protection-controller';
 
 export function pvProtectionController(port: Port): Component {
   const api = new ApiClient(port);
+  const timed = new TimedRequests(api, port);
   const cache = new Cache();
   const queue = new ProtectionQueue(port, processPV);
 
@@ -33,7 +34,7 @@ export function pvProtectionController(port: Port): Component {
     if (pv.status?.phase === 'Bound') return done();
     const clone = structuredClone(pv) as PvObj;
     clone.metadata.finalizers = (clone.metadata.finalizers ?? []).filter((f) => f !== PV_PROTECTION_FINALIZER);
-    api.request({ verb: 'update', kind: 'PersistentVolume', name, obj: clone }, (res) => {
+    timed.request({ verb: 'update', kind: 'PersistentVolume', name, obj: clone }, (res) => {
       if (!res.ok) return done(res.status?.message ?? 'update failed');
       done();
     });
@@ -50,7 +51,7 @@ export function pvProtectionController(port: Port): Component {
       if (msg.event !== 'DELETED' && isDeletionCandidate(msg.obj, PV_PROTECTION_FINALIZER)) queue.add(msg.obj.metadata.name ?? '');
     },
     timer(key: string): void {
-      queue.timer(key);
+      if (!timed.timer(key)) queue.timer(key);
     },
   };
 }

@@ -20,9 +20,9 @@
  * (workqueue.DefaultControllerRateLimiter).
  */
 import type { Component, Port } from '../../src/component.ts';
-import { ApiClient } from '../../src/api-client.ts';
+import { ApiClient, type RequestBody } from '../../src/api-client.ts';
 import { Cache } from '../../src/informer.ts';
-import type { KObject, Msg, WatchEvent } from '../../src/protocol.ts';
+import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { isPodTerminated, PVC_PROTECTION_FINALIZER, type ClaimObj, type PodObj } from './pv-utils.ts';
 
 export const PVC_PROTECTION_CONTROLLER = 'pvc-protection-controller';
@@ -93,6 +93,43 @@ export class ProtectionQueue {
   }
 }
 
+/**
+ * API requests that always answer: a response lost on the bus becomes a 504 after the API
+ * server's --request-timeout (1m0s), so a worker never waits forever.
+ */
+export class TimedRequests {
+  private seq = 0;
+  private readonly pending = new Map<string, (res: ApiResponse) => void>();
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly port: Port,
+    private readonly timeoutMs = 60_000,
+  ) {}
+
+  request(body: RequestBody, cb: (res: ApiResponse) => void): void {
+    const key = `request/${++this.seq}`;
+    this.pending.set(key, cb);
+    this.port.setTimer(key, this.timeoutMs);
+    this.api.request(body, (res) => {
+      if (!this.pending.delete(key)) return;
+      this.port.cancelTimer(key);
+      cb(res);
+    });
+  }
+
+  /** Timer keys of this helper (`request/<n>`): the request timed out. */
+  timer(timerKey: string): boolean {
+    const cb = this.pending.get(timerKey);
+    if (!timerKey.startsWith('request/')) return false;
+    if (cb) {
+      this.pending.delete(timerKey);
+      cb({ type: 'api.response', reqId: timerKey, ok: false, status: { code: 504, reason: 'Timeout', message: 'Timeout: request did not complete within requested timeout - context deadline exceeded' } });
+    }
+    return true;
+  }
+}
+
 /** protectionutil.IsDeletionCandidate. */
 export function isDeletionCandidate(obj: KObject, finalizer: string): boolean {
   return !!obj.metadata.deletionTimestamp && (obj.metadata.finalizers ?? []).includes(finalizer);
@@ -118,6 +155,7 @@ export function podUsesPVC(pod: PodObj, claim: ClaimObj): boolean {
 
 export function pvcProtectionController(port: Port): Component {
   const api = new ApiClient(port);
+  const timed = new TimedRequests(api, port);
   const cache = new Cache();
   const queue = new ProtectionQueue(port, processPVC);
 
@@ -129,7 +167,7 @@ export function pvcProtectionController(port: Port): Component {
     // The claim should go: keep it only while a pod uses it.
     if (cache.list<PodObj>('Pod', ns).some((p) => podUsesPVC(p, claim))) return done();
     // Not in our cache does not mean no such pod: it may not have reached us yet. Ask.
-    api.request({ verb: 'list', kind: 'Pod', namespace: ns }, (res) => {
+    timed.request({ verb: 'list', kind: 'Pod', namespace: ns }, (res) => {
       if (!res.ok) return done(res.status?.message ?? 'list failed');
       if ((res.items ?? []).some((p) => podUsesPVC(p as PodObj, claim))) return done();
       removeFinalizer(claim, done);
@@ -139,7 +177,7 @@ export function pvcProtectionController(port: Port): Component {
   function removeFinalizer(claim: ClaimObj, done: (err?: string) => void): void {
     const clone = structuredClone(claim) as ClaimObj;
     clone.metadata.finalizers = (clone.metadata.finalizers ?? []).filter((f) => f !== PVC_PROTECTION_FINALIZER);
-    api.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: claim.metadata.namespace ?? 'default', name: claim.metadata.name ?? '', obj: clone }, (res) => {
+    timed.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: claim.metadata.namespace ?? 'default', name: claim.metadata.name ?? '', obj: clone }, (res) => {
       if (!res.ok) return done(res.status?.message ?? 'update failed');
       done();
     });
@@ -177,7 +215,7 @@ export function pvcProtectionController(port: Port): Component {
       if (msg.type === 'watch') onWatch(msg);
     },
     timer(key: string): void {
-      queue.timer(key);
+      if (!timed.timer(key)) queue.timer(key);
     },
   };
 }

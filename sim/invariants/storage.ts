@@ -43,6 +43,9 @@ export class StorageMonitor {
   readonly violations: Violation[] = [];
   readonly warnings: Warning[] = [];
   private readonly reported = new Set<string>();
+  /** PV name -> (claim uid -> ns/name) of claims Bound to it; claim uid -> PV name. */
+  private readonly boundTo = new Map<string, Map<string, string>>();
+  private readonly boundPvOf = new Map<string, string>();
 
   constructor(private readonly view: StorageView) {}
 
@@ -98,6 +101,9 @@ export class StorageMonitor {
     const store = this.view.store;
     if (obj.kind === 'PersistentVolumeClaim') {
       if (event === 'DELETED') {
+        const gone = this.boundPvOf.get(obj.metadata.uid!);
+        if (gone) this.boundTo.get(gone)?.delete(obj.metadata.uid!);
+        this.boundPvOf.delete(obj.metadata.uid!);
         const users = (store.list('Pod', obj.metadata.namespace) as Pod[]).filter((p) => p.spec?.nodeName && claimsOf(p).includes(obj.metadata.name!));
         if (users.length)
           this.violate(`protection/pvc/${obj.metadata.uid}`, {
@@ -108,16 +114,22 @@ export class StorageMonitor {
           });
         return;
       }
+      // Claims Bound to each PV, kept up to date commit by commit (no scan of every claim).
+      const uid = obj.metadata.uid!;
+      const before = this.boundPvOf.get(uid);
+      if (before) this.boundTo.get(before)?.delete(uid);
+      this.boundPvOf.delete(uid);
       const pvName = (obj as PersistentVolumeClaim).spec?.volumeName;
       if (pvName && obj.status?.phase === 'Bound') {
-        const others = (store.list('PersistentVolumeClaim') as PersistentVolumeClaim[]).filter(
-          (c) => c.spec?.volumeName === pvName && c.status?.phase === 'Bound' && c.metadata!.uid !== obj.metadata.uid,
-        );
-        if (others.length)
+        const claims = this.boundTo.get(pvName) ?? new Map<string, string>();
+        claims.set(uid, `${obj.metadata.namespace}/${obj.metadata.name}`);
+        this.boundTo.set(pvName, claims);
+        this.boundPvOf.set(uid, pvName);
+        if (claims.size > 1)
           this.violate(`one-to-one/${pvName}`, {
             invariant: 'pv-pvc-one-to-one',
             atMs,
-            message: `PersistentVolume ${pvName} is bound to ${obj.metadata.namespace}/${obj.metadata.name} and ${others.map((c) => `${c.metadata!.namespace}/${c.metadata!.name}`).join(', ')}`,
+            message: `PersistentVolume ${pvName} is bound to ${[...claims.values()].sort().join(' and ')}`,
             objects: [`PersistentVolume/${pvName}`],
           });
       }

@@ -30,12 +30,18 @@ class Cluster {
     call.method === 'CreateVolume' ? { code: 0, message: '', result: { volumeId: `${call.parameters['pool'] ?? 'rbd'}/${call.name}`, capacityBytes: call.capacityBytes } } : { code: 0, message: '' };
   /** Runs before each request is answered (to play a concurrent writer). */
   beforeAnswer: ((req: ApiRequest) => void) | undefined;
+  /** Loses the response (not the effect) of the requests it returns true for. */
+  loseResponse: ((req: ApiRequest) => boolean) | undefined;
   private watching = false;
   private readonly inbox: Msg[] = [];
   private rv = 100;
   private uidSeq = 0;
 
-  constructor(objs: KObject[] = [], opts: { resyncMs?: number } = {}) {
+  /** Answers to `list` requests still to lose (a lost message). */
+  private dropLists: number;
+
+  constructor(objs: KObject[] = [], opts: { resyncMs?: number; dropLists?: number } = {}) {
+    this.dropLists = opts.dropLists ?? 0;
     for (const o of objs) this.put(this.defaults(structuredClone(o)), false);
     this.ctrl = pvController(this.port, opts);
     this.ctrl.start?.();
@@ -174,6 +180,11 @@ class Cluster {
         break;
       default:
         throw new Error(`unexpected verb ${req.verb}`);
+    }
+    if (this.loseResponse?.(req)) return;
+    if (req.verb === 'list' && this.dropLists > 0) {
+      this.dropLists--;
+      return;
     }
     this.inbox.push({ type: 'api.response', reqId: req.reqId, ...out } as Msg);
   }
@@ -441,6 +452,18 @@ describe('persistentvolume-controller', () => {
       expect(claimUpdates.length).to.equal(2);
       expect(c.pvc('claim-a')!.status.phase).to.equal('Bound');
       expect(c.pvc('claim-a')!.metadata.labels).to.deep.equal({ touched: 'yes' });
+    });
+
+    it('a lost response fails the sync after the request timeout and the bind completes later', () => {
+      let lost = 0;
+      const c = new Cluster([pv('pv-a', '1Gi', { phase: 'Available' })]);
+      c.loseResponse = (req) => req.verb === 'update' && req.kind === 'PersistentVolume' && lost++ === 0;
+      c.create(pvc('claim-a', '1Gi'));
+      c.run(30_000);
+      expect(c.pv('pv-a')!.spec.claimRef.name).to.equal('claim-a');
+      expect(c.pvc('claim-a')!.status.phase).to.equal('Pending');
+      c.run(90_000);
+      expect(c.pvc('claim-a')!.status.phase).to.equal('Bound');
     });
 
     it('resync costs nothing when every claim is bound: the timer stops, no message is sent', () => {
@@ -862,6 +885,13 @@ describe('persistentvolume-controller', () => {
       // Kinds replay in sorted order: StorageClass comes after the claims.
       const c = new Cluster([pvc('claim-a', '1Gi', { cls: 'zz-fast', uid: 'u1' }), sc('zz-fast', 'kubernetes.io/rbd')]);
       expect(c.eventsFor('claim-a').some((e) => e.includes('not found'))).to.equal(false);
+      expect(c.pvc('claim-a')!.status.phase).to.equal('Bound');
+    });
+
+    it('does nothing until the replay is known complete, and asks again when that answer is lost', () => {
+      const c = new Cluster([pv('pv-a', '1Gi'), pvc('claim-a', '1Gi')], { dropLists: 1 });
+      expect(c.writes.filter((w) => w.verb !== 'list')).to.deep.equal([]);
+      c.run(1_000);
       expect(c.pvc('claim-a')!.status.phase).to.equal('Bound');
     });
   });
