@@ -114,6 +114,11 @@ export class Simulation {
     return found() ?? { atMs: a.atMs, index, action: a.kind, ok: false, error: 'timed out waiting for a response' };
   }
 
+  /** Runs the rest of the scenario (to its duration) with the end-of-run checks; returns the report. */
+  runScenario(): Report {
+    return this.run.run();
+  }
+
   violations(): Violation[] {
     return this.run.violations();
   }

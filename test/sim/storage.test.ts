@@ -1,0 +1,205 @@
+/**
+ * Persistent storage stories end to end: binding, provisioning, attach/detach, protection,
+ * reclaim, and the hazards Kubernetes allows — as a user sees them in `kubectl get` and Events.
+ */
+import { expect } from 'chai';
+import { Simulation } from '../../src/index.ts';
+import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
+
+const RBD_CLASS = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: rbd}
+provisioner: rbd.csi.ceph.com
+parameters: {pool: replicapool}
+`;
+const NFS_CLASS = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: nfs}
+provisioner: nfs.csi.k8s.io
+parameters: {server: nfs-1, share: /exports}
+`;
+const LOCAL_PATH_CLASS = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: local-path}
+provisioner: rancher.io/local-path
+volumeBindingMode: WaitForFirstConsumer
+reclaimPolicy: Delete
+`;
+
+function claim(name: string, cls: string | null, modes = 'ReadWriteOnce', size = '1Gi'): string {
+  return `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: ${name}}
+spec:
+${cls === null ? '' : `  storageClassName: "${cls}"\n`}  accessModes: [${modes}]
+  resources: {requests: {storage: ${size}}}
+`;
+}
+
+function pod(name: string, claimName: string, node?: string): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+${node ? `  nodeSelector: {kubernetes.io/hostname: ${node}}\n` : ''}  containers: [{name: c, image: busybox, volumeMounts: [{name: v, mountPath: /data}]}]
+  volumes: [{name: v, persistentVolumeClaim: {claimName: ${claimName}}}]
+`;
+}
+
+/** The storage system's own view (what an admin would see with `rbd ls`), not the API's. */
+function backendVolumes(s: Simulation, name: string): string[] {
+  const world = (s as unknown as { run: { world: { backends: Map<string, { model: { volumes(): { volumeId: string }[] } }> } } }).run.world;
+  return world.backends.get(name)!.model.volumes().map((v) => v.volumeId);
+}
+
+const events = (s: Simulation, reason: string) => s.events().filter((e) => e.reason === reason);
+const phase = (s: Simulation, kind: string, name: string) => s.get(kind, name)?.status?.phase;
+
+describe('storage in a running cluster', () => {
+  it('an RWO RBD volume attached to node-1 is not attached to node-2: Multi-Attach error naming the pod', () => {
+    const s = Simulation.fromYaml(yamlDocs(RBD_CLASS, claim('data', 'rbd'), pod('a', 'data', 'node-1'), scenarioDoc(`duration: 5m\nactions:\n  - {at: 1m, apply: ${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { nodeSelector: { 'kubernetes.io/hostname': 'node-2' }, containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/data' }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'data' } }] } })}}`)), { seed: 3 });
+    const r = s.runScenario();
+    const pv = s.get('PersistentVolumeClaim', 'data')!.spec.volumeName;
+    expect(phase(s, 'Pod', 'a')).to.equal('Running');
+    expect(phase(s, 'Pod', 'b')).to.equal('Pending');
+    const multi = events(s, 'FailedAttachVolume').filter((e) => e.involvedObject.name === 'b');
+    expect(multi.map((e) => e.message)).to.deep.equal([`Multi-Attach error for volume "${pv}" Volume is already used by pod(s) a`]);
+    expect(multi[0]!.count).to.equal(1);
+    expect(r.violations).to.deep.equal([]);
+    expect(s.list('VolumeAttachment').map((v) => v.spec.nodeName)).to.deep.equal(['node-1']);
+  });
+
+  it('an RWO NFS volume is mounted on two nodes at once: allowed, with the rwo-not-enforced warning', () => {
+    const s = Simulation.fromYaml(yamlDocs(NFS_CLASS, claim('data', 'nfs'), pod('a', 'data', 'node-1'), pod('b', 'data', 'node-2'), scenarioDoc('duration: 3m')), { seed: 3 });
+    const r = s.runScenario();
+    expect(phase(s, 'Pod', 'a')).to.equal('Running');
+    expect(phase(s, 'Pod', 'b')).to.equal('Running');
+    expect(r.warnings.map((w) => w.warning)).to.deep.equal(['rwo-not-enforced']);
+    expect(r.violations).to.deep.equal([]);
+    expect(s.list('VolumeAttachment')).to.deep.equal([]);
+  });
+
+  it('WaitForFirstConsumer: the claim waits for a pod, then is provisioned on the pod\'s node', () => {
+    const s = Simulation.fromYaml(yamlDocs(LOCAL_PATH_CLASS, claim('data', 'local-path'), scenarioDoc(`duration: 5m\nactions:\n  - {at: 1m, apply: ${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a' }, spec: { containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/data' }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'data' } }] } })}}\n  - {at: 2m, write: {pod: a, path: /data/f, data: "on the node"}}`)), { seed: 3 });
+    s.runFor('59s');
+    expect(phase(s, 'PersistentVolumeClaim', 'data')).to.equal('Pending');
+    expect(events(s, 'WaitForFirstConsumer')[0]!.message).to.equal('waiting for first consumer to be created before binding');
+    s.runScenario();
+    const c = s.get('PersistentVolumeClaim', 'data')!;
+    const node = s.get('Pod', 'a')!.spec.nodeName;
+    expect(c.metadata.annotations!['volume.kubernetes.io/selected-node']).to.equal(node);
+    const pv = s.get('PersistentVolume', c.spec.volumeName)!;
+    expect(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values).to.deep.equal([node]);
+    const onNode = s.act({ kind: 'readNode', node, path: `${pv.spec.hostPath.path}/f`, namespace: 'default', pos: { file: 't', line: 0, col: 0 } } as never);
+    expect(onNode).to.include({ ok: true, data: 'on the node' });
+  });
+
+  it('a claim without a class gets the default class; an explicit "" does not', () => {
+    const defaultRbd = RBD_CLASS.replace('metadata: {name: rbd}', 'metadata: {name: rbd, annotations: {storageclass.kubernetes.io/is-default-class: "true"}}');
+    const s = Simulation.fromYaml(yamlDocs(defaultRbd, claim('defaulted', null), claim('classless', ''), scenarioDoc('duration: 2m')), { seed: 3 });
+    s.runScenario();
+    expect(s.get('PersistentVolumeClaim', 'defaulted')!.spec.storageClassName).to.equal('rbd');
+    expect(phase(s, 'PersistentVolumeClaim', 'defaulted')).to.equal('Bound');
+    expect(s.get('PersistentVolumeClaim', 'classless')!.spec.storageClassName).to.equal('');
+    expect(phase(s, 'PersistentVolumeClaim', 'classless')).to.equal('Pending');
+    expect(events(s, 'FailedBinding').find((e) => e.involvedObject.name === 'classless')!.message).to.equal('no persistent volumes available for this claim and no storage class is set');
+  });
+
+  it('a pod with an unbound immediate claim is not scheduled', () => {
+    const s = Simulation.fromYaml(yamlDocs(claim('data', 'missing-class'), pod('a', 'data'), scenarioDoc('duration: 1m')), { seed: 3 });
+    s.runScenario();
+    expect(events(s, 'FailedScheduling')[0]!.message).to.equal(
+      '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+    );
+  });
+
+  it('a claim in use is Terminating until its pod is gone; then the Delete volume is deleted on the backend', () => {
+    const s = Simulation.fromYaml(yamlDocs(RBD_CLASS, claim('data', 'rbd'), pod('a', 'data'), scenarioDoc('duration: 6m\nactions:\n  - {at: 1m, delete: persistentvolumeclaim/data}\n  - {at: 3m, delete: pod/a}')), { seed: 3 });
+    s.runFor('2m');
+    const c = s.get('PersistentVolumeClaim', 'data')!;
+    const pvName = c.spec.volumeName;
+    const handle = s.get('PersistentVolume', pvName)!.spec.csi.volumeHandle;
+    expect(backendVolumes(s, 'ceph')).to.include(handle);
+    expect(c.metadata.deletionTimestamp).to.be.a('string');
+    expect(c.status.phase).to.equal('Bound');
+    expect(phase(s, 'Pod', 'a')).to.equal('Running');
+    const r = s.runScenario();
+    expect(s.get('PersistentVolumeClaim', 'data')).to.equal(undefined);
+    expect(s.get('PersistentVolume', pvName)).to.equal(undefined);
+    expect(backendVolumes(s, 'ceph')).to.not.include(handle);
+    expect(r.violations).to.deep.equal([]);
+  });
+
+  it('a Retain volume whose claim is deleted is Released and keeps its data', () => {
+    const retain = RBD_CLASS.replace('provisioner: rbd.csi.ceph.com', 'provisioner: rbd.csi.ceph.com\nreclaimPolicy: Retain');
+    const s = Simulation.fromYaml(yamlDocs(retain, claim('data', 'rbd'), pod('a', 'data'), scenarioDoc('duration: 6m\nactions:\n  - {at: 1m, write: {pod: a, path: /data/f, data: kept}}\n  - {at: 2m, delete: pod/a}\n  - {at: 3m, delete: persistentvolumeclaim/data}')), { seed: 3 });
+    s.runFor('2m30s');
+    const pvName = s.get('PersistentVolumeClaim', 'data')!.spec.volumeName;
+    const r = s.runScenario();
+    expect(phase(s, 'PersistentVolume', pvName)).to.equal('Released');
+    expect(backendVolumes(s, 'ceph')).to.include(s.get('PersistentVolume', pvName)!.spec.csi.volumeHandle);
+    expect(r.violations).to.deep.equal([]);
+  });
+
+  it('a local PV with node affinity pulls its pod to that node; a nodeSelector against it is a volume node affinity conflict', () => {
+    const localPv = (name: string, node: string) => `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: ${name}}
+spec:
+  capacity: {storage: 10Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: local-storage
+  local: {path: /mnt/disks/ssd1}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [${node}]}]}]
+`;
+    const cls = `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: local-storage}\nprovisioner: kubernetes.io/no-provisioner\nvolumeBindingMode: WaitForFirstConsumer\n`;
+    const s = Simulation.fromYaml(
+      yamlDocs(cls, localPv('local-pv', 'node-3'), claim('data', 'local-storage'), pod('a', 'data'), scenarioDoc('duration: 3m\nactions:\n  - {at: 0s, mkdirNode: {node: node-3, path: /mnt/disks/ssd1}}')),
+      { seed: 3 },
+    );
+    const r = s.runScenario();
+    expect(s.get('Pod', 'a')!.spec.nodeName).to.equal('node-3');
+    expect(phase(s, 'Pod', 'a')).to.equal('Running');
+    expect(r.violations).to.deep.equal([]);
+
+    const t = Simulation.fromYaml(yamlDocs(cls, localPv('local-pv', 'node-3'), claim('data', 'local-storage'), pod('a', 'data', 'node-1'), scenarioDoc('duration: 1m')), { seed: 3 });
+    t.runScenario();
+    expect(events(t, 'FailedScheduling')[0]!.message).to.equal(
+      "0/3 nodes are available: 1 node(s) didn't find available persistent volumes to bind, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+    );
+  });
+
+  it('a ReadWriteOncePod claim is used by one pod only', () => {
+    const cls = `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: csi}\nprovisioner: example.csi.vendor.io\n`;
+    const s = Simulation.fromYaml(
+      yamlDocs(cls, claim('data', 'csi', 'ReadWriteOncePod'), pod('a', 'data'), scenarioDoc(`duration: 2m\nbackends: [{name: example.csi.vendor.io, type: csi, accessModes: [SINGLE_NODE_SINGLE_WRITER, SINGLE_NODE_WRITER]}]\nactions:\n  - {at: 1m, apply: ${JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/data' }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'data' } }] } })}}`)),
+      { seed: 3 },
+    );
+    const r = s.runScenario();
+    expect(phase(s, 'Pod', 'a')).to.equal('Running');
+    expect(s.get('Pod', 'b')!.spec.nodeName ?? '').to.equal('');
+    expect(events(s, 'FailedScheduling').find((e) => e.involvedObject.name === 'b')!.message).to.equal(
+      '0/3 nodes are available: node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+    );
+    expect(r.violations).to.deep.equal([]);
+  });
+
+  it('StatefulSet claims keep their identity: www-web-0 follows web-0 wherever it runs', () => {
+    const s = Simulation.fromYaml(yamlDocs(RBD_CLASS, NGINX_SERVICE, webStatefulSet({ replicas: 2, claims: 'ReadWriteOnce', storageClassName: 'rbd' }), scenarioDoc('duration: 8m\nactions:\n  - {at: 2m, write: {pod: web-0, path: /usr/share/nginx/html/index.html, data: "hello web-0"}}\n  - {at: 3m, delete: pod/web-0}\n  - {at: 7m, read: {pod: web-0, path: /usr/share/nginx/html/index.html, expect: "hello web-0"}}')), { seed: 5 });
+    const r = s.runScenario();
+    expect(r.violations).to.deep.equal([]);
+    const created = events(s, 'SuccessfulCreate').map((e) => e.message);
+    expect(created).to.include('create Claim www-web-0 Pod web-0 in StatefulSet web success');
+    expect(s.get('Pod', 'web-0')!.spec.volumes[0].persistentVolumeClaim.claimName).to.equal('www-web-0');
+  });
+
+  it('whenScaled: Delete removes the claims of scaled-down pods', () => {
+    const sts = webStatefulSet({ replicas: 2, claims: 'ReadWriteOnce', storageClassName: 'rbd' }).replace('  serviceName: "nginx"', '  serviceName: "nginx"\n  persistentVolumeClaimRetentionPolicy: {whenDeleted: Retain, whenScaled: Delete}');
+    const s = Simulation.fromYaml(yamlDocs(RBD_CLASS, NGINX_SERVICE, sts, scenarioDoc('duration: 6m\nactions:\n  - {at: 2m, scale: {statefulset: web, replicas: 1}}')), { seed: 5 });
+    s.runScenario();
+    expect(s.get('PersistentVolumeClaim', 'www-web-1')).to.equal(undefined);
+    expect(phase(s, 'PersistentVolumeClaim', 'www-web-0')).to.equal('Bound');
+  });
+});
