@@ -45,6 +45,12 @@ export interface KubeletOptions {
   statusReportMs?: number;
   /** CSIDriver.spec.attachRequired of each driver. */
   csiAttachRequired?: (driver: string) => boolean;
+  /**
+   * `kubelet-skip-mount`: a re-introduced failure mode — a claim's volume is set up but not
+   * bind-mounted into the container, so the container writes to its own layer and the data is
+   * gone with the pod (what no-data-loss must catch).
+   */
+  bug?: string;
 }
 
 // nodelease/controller.go: leaseDuration 40 s x renewIntervalFraction 0.25.
@@ -363,7 +369,8 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     if (!rec || rec.stage !== 'running') return respond(req, from, false, { error: `pod "${req.pod}" is not running` });
     const c = req.container ? containersOf(rec.pod).find((x) => x.name === req.container) : containersOf(rec.pod)[0];
     if (!c) return respond(req, from, false, { error: `container ${req.container} is not valid for pod ${req.pod}` });
-    const hit = mountFor(c.volumeMounts, req.path);
+    let hit = mountFor(c.volumeMounts, req.path);
+    if (hit && opts.bug === 'kubelet-skip-mount' && (rec.pod.spec?.volumes ?? []).some((v) => v.name === hit!.mount.name && v.persistentVolumeClaim)) hit = undefined;
     const reply = (r: { ok: boolean; data?: string; error?: string }) =>
       respond(req, from, r.ok, r.ok ? (req.op === 'read' ? { data: r.data ?? '' } : {}) : { error: r.error ?? 'error' });
     if (!hit) {

@@ -13,11 +13,15 @@ import { IdentityMonitor, OrderedReadyMonitor } from './invariants/statefulset.t
 import type { Violation, Warning } from './invariants/types.ts';
 import { StorageMonitor } from './invariants/storage.ts';
 import { dnsProbes, dnsViolation, probeHolds } from './invariants/dns.ts';
+import { DataMonitor } from './invariants/data.ts';
+import type { Action } from '../src/scenario/types.ts';
 import { filter } from 'rxjs';
 import type { DnsAnswer } from '../src/protocol.ts';
 
 /** CoreDNS defaultTTL plus a second: a disagreeing answer is asked again after the cache expired. */
 const DNS_RECHECK_MS = 6_000;
+/** Actions the run itself adds at the end (no-data-loss reads) are numbered from here. */
+const END_CHECK_INDEX = 2_000_000_000;
 /** A Delete PV must be gone this long after its claim went (reclaim-policy). */
 const RECLAIM_SETTLE_MS = 60_000;
 
@@ -61,13 +65,21 @@ export class Run {
   private readonly ordered: OrderedReadyMonitor;
   private readonly enabled: Set<string>;
   private readonly storage: StorageMonitor;
+  private readonly data: DataMonitor;
+  /** The kubectl actor reads actions by index: end-of-run reads are appended here. */
+  private readonly actions: Action[];
   private readonly endChecks: Violation[] = [];
   private finished: Report | undefined;
 
+  readonly scenario: Scenario;
+
   constructor(
-    readonly scenario: Scenario,
+    scenario: Scenario,
     readonly opts: RunOptions,
   ) {
+    this.actions = [...scenario.actions];
+    this.scenario = { ...scenario, actions: this.actions };
+    scenario = this.scenario;
     this.world = new World(scenario, { hasher: opts.hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.traceSink ? { traceSink: opts.traceSink } : {}) });
     this.enabled = new Set(scenario.invariants);
     this.ordered = new OrderedReadyMonitor(this.world.store);
@@ -76,6 +88,11 @@ export class Run {
     const w = this.world;
     this.storage = new StorageMonitor({ store: w.store, get nowMs() { return w.nowMs; }, csiAttachRequired: (d) => w.csiAttachRequired(d), backendType: (n) => w.backends.get(n)?.type });
     w.store.onCommit((ev, obj, old) => this.storage.onCommit(ev, obj, old, w.nowMs));
+    this.data = new DataMonitor(w.store);
+    w.resultListeners.push((r) => {
+      const a = this.actions.find((x) => x.index === r.index);
+      if (a) this.data.observe(a, r);
+    });
     if (this.enabled.has('rwo-single-node')) {
       // The bus publishes every delivery: after a backend's successful answer, ask its model
       // which nodes hold which volume.
@@ -97,14 +114,46 @@ export class Run {
     const report = this.report();
     if (this.opts.untilMs === undefined || this.opts.untilMs >= this.scenario.durationMs) {
       if (this.enabled.has('dns-consistent')) this.endChecks.push(...this.probeDns());
+      if (this.enabled.has('no-data-loss')) this.endChecks.push(...this.readBack());
       if (this.enabled.has('reclaim-policy')) this.storage.checkReclaim(this.endMs - RECLAIM_SETTLE_MS);
     }
     report.violations = this.violations();
-    report.warnings = [...this.world.warnings, ...this.storage.warnings];
+    report.warnings = [...this.world.warnings, ...this.storage.warnings, ...this.data.warnings];
     report.traceHash = this.world.trace.digest();
     report.stats = { steps: this.world.clock.steps, messages: this.world.bus.delivered, faults: this.world.faultsInjected, wallMs: 0 };
     this.finished = report;
     return report;
+  }
+
+  /**
+   * Hands one more action to kubectl now (the library API's exec, the end-of-run reads);
+   * returns nothing: its result arrives in world.results under `a.index`.
+   */
+  addAction(a: Action): void {
+    this.actions.push(a);
+    this.world.inject('kubectl', { type: 'user.action', index: this.actions.length - 1 });
+  }
+
+  /** no-data-loss: reads every acknowledged write back through a pod (see invariants/data.ts). */
+  private readBack(): Violation[] {
+    const w = this.world;
+    const checks = this.data.checks();
+    if (checks.length === 0) return [];
+    const first = END_CHECK_INDEX;
+    checks.forEach((c, i) => {
+      this.addAction({ kind: 'read', pod: c.pod, container: c.container, path: c.path, namespace: c.namespace, atMs: w.nowMs, index: first + i, pos: { file: '<no-data-loss>', line: 0, col: 0 } } as Action);
+    });
+    const got = () => w.results.filter((r) => r.index >= first);
+    // A hard NFS mount may take a while to answer; give reads the settle time a user would.
+    w.runUntil(w.nowMs + 60_000, () => got().length === checks.length);
+    const byIndex = new Map(got().map((r) => [r.index, r]));
+    const out: Violation[] = [];
+    checks.forEach((c, i) => {
+      const r = byIndex.get(first + i) ?? { atMs: w.nowMs, index: first + i, action: 'read' as const, ok: false, error: 'timed out waiting for a response' };
+      const v = this.data.verdict(c, r, w.nowMs);
+      if (v) out.push(v);
+    });
+    return out;
   }
 
   /** Asks cluster DNS for every StatefulSet-style pod name (see invariants/dns.ts). */
@@ -131,7 +180,7 @@ export class Run {
 
   violations(): Violation[] {
     const w = this.world;
-    const ran = w.scenario.actions.filter((a) => a.atMs <= w.nowMs);
+    const ran = w.scenario.actions.filter((a) => a.atMs <= w.nowMs && a.index < END_CHECK_INDEX);
     const out: Violation[] = [...this.identity.violations, ...this.ordered.violations, ...this.storage.violations, ...this.endChecks];
     if (this.enabled.has('expectations')) out.push(...checkExpectations(ran, this.resultsWithTimeouts()));
     return out.filter((v) => this.enabled.has(v.invariant)).sort((a, b) => a.atMs - b.atMs || (a.invariant < b.invariant ? -1 : a.invariant > b.invariant ? 1 : 0));
@@ -143,7 +192,7 @@ export class Run {
     const got = new Map(w.results.map((r) => [r.index, r]));
     const out: ActionResult[] = [];
     for (const a of w.scenario.actions) {
-      if (a.atMs > w.nowMs) continue;
+      if (a.atMs > w.nowMs || a.index >= END_CHECK_INDEX) continue;
       out.push(got.get(a.index) ?? { atMs: a.atMs, index: a.index, action: a.kind, ok: false, error: 'timed out waiting for a response' });
     }
     return out;
@@ -169,7 +218,7 @@ export class Run {
       stats: { steps: w.clock.steps, messages: w.bus.delivered, faults: w.faultsInjected, wallMs: 0 },
       results: this.resultsWithTimeouts(),
       violations: this.violations(),
-      warnings: [...w.warnings, ...this.storage.warnings],
+      warnings: [...w.warnings, ...this.storage.warnings, ...this.data.warnings],
       events,
       objects: { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: w.objects() },
     };

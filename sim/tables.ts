@@ -57,7 +57,7 @@ export function renderTables(run: Run, report: Report, file: string): string {
     out.push('Violations:');
     for (const v of report.violations) {
       out.push(`  ${formatDuration(v.atMs)}  ${v.invariant}: ${v.message}${v.objects.length ? ` (${v.objects.join(', ')})` : ''}`);
-      out.push(`    replay: ksim run ${file} --seed ${report.seed}`);
+      out.push(`    replay: ksim run ${file} --seed ${report.seed}${run.opts.bug ? ` --bug ${run.opts.bug}` : ''}`);
     }
     out.push('');
   } else out.push(`All invariants hold (${run.scenario.invariants.length} checked). traceHash ${report.traceHash.slice(0, 16)}`);

@@ -45,6 +45,12 @@ import { parseQuantity } from '../src/quantity.ts';
 export type BackendModelRef = { type: 'nfs'; model: NfsServer } | { type: 'rbd'; model: CephCluster } | { type: 'csi'; model: CsiPlugin };
 import { deepCopy } from '../src/model/objects.ts';
 
+/** Failure modes `--bug` can re-introduce, each in one component. */
+export const KNOWN_BUGS: Readonly<Record<string, string>> = {
+  'sts-force-delete-unreachable': 'the StatefulSet controller force-deletes a pod on an unreachable node and recreates it (two pods with one identity)',
+  'kubelet-skip-mount': 'the kubelet sets up a claim\'s volume but does not mount it into the container (writes land in the container layer and are lost)',
+};
+
 export interface WorldOptions {
   seed?: number;
   hasher: () => Hasher;
@@ -74,6 +80,8 @@ export class World {
   readonly seed: number;
   readonly startMs: number;
   readonly results: ActionResult[] = [];
+  /** Observers of each action result (invariant monitors). */
+  readonly resultListeners: ((r: ActionResult) => void)[] = [];
   readonly warnings: RunWarning[] = [];
   readonly nodes = new Map<string, NodeState>();
   readonly backends = new Map<string, BackendModelRef>();
@@ -326,6 +334,7 @@ export class World {
           podCidrIndex: i + 1,
           node: state,
           csiAttachRequired: (d) => this.csiAttachRequired(d),
+          ...(this.opts.bug ? { bug: this.opts.bug } : {}),
           ...(t['nodeLeaseRenewInterval'] !== undefined ? { leaseRenewMs: t['nodeLeaseRenewInterval'] } : {}),
           ...(t['kubeletStartDelayMin'] !== undefined ? { startDelayMsMin: t['kubeletStartDelayMin'] } : {}),
           ...(t['kubeletStartDelayMax'] !== undefined ? { startDelayMsMax: t['kubeletStartDelayMax'] } : {}),
@@ -341,6 +350,7 @@ export class World {
         onResult: (r) => {
           this.trace.record(this.clock.nowMs, 'R', 'kubectl', `${r.index} ${r.action} ${r.ok}`);
           this.results.push(r);
+          for (const l of this.resultListeners) l(r);
         },
         onManifestRejected: (obj, message) =>
           this.warnings.push({ warning: 'manifest-rejected', atMs: this.clock.nowMs, message, objects: [`${obj.kind}/${obj.metadata.name ?? ''}`] }),

@@ -10,6 +10,7 @@ import type { Scenario } from './scenario/types.ts';
 import { parseDuration } from './duration.ts';
 import { sha256Hasher } from './node-hash.ts';
 import { Run, type Report } from '../sim/run.ts';
+import { KNOWN_BUGS } from '../sim/world.ts';
 import { renderTables, renderDescribe } from '../sim/tables.ts';
 import type { TraceEvent } from './trace.ts';
 
@@ -80,6 +81,8 @@ async function cmdRun(file: string, o: Record<string, string | undefined>, io: I
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: unsupported output format "${output}" (table, json)`);
   const traceFormat = o['traceFormat'] ?? 'jsonl';
   if (traceFormat !== 'jsonl' && traceFormat !== 'chrome') throw new UsageError(`--trace-format: "${traceFormat}" (jsonl, chrome)`);
+  if (o['bug'] !== undefined && !(o['bug'] in KNOWN_BUGS))
+    throw new UsageError(`--bug: unknown failure mode "${o['bug']}" (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
   const tw = o['trace'] ? traceWriter(o['trace'], traceFormat) : undefined;
   const t0 = io.wallMs();
   const run = new Run(scenario, {

@@ -45,13 +45,10 @@ function ms(d: string | number): number {
 
 export class Simulation {
   private readonly run: Run;
-  private readonly actions: Action[];
+  private added = 0;
 
   private constructor(scenario: Scenario, opts: SimulationOptions) {
-    // The kubectl actor reads this array by index: actions added by exec() are appended.
-    this.actions = [...scenario.actions];
-    const s: Scenario = { ...scenario, actions: this.actions };
-    this.run = new Run(s, { hasher: sha256Hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}) });
+    this.run = new Run(scenario, { hasher: sha256Hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}) });
   }
 
   static load(file: string, opts: SimulationOptions = {}): Simulation {
@@ -105,10 +102,9 @@ export class Simulation {
   /** Runs one action now, the way a scenario action runs, and waits (simulated) for its result. */
   act(action: Omit<Action, 'atMs' | 'index'>, timeout: string | number = '1m'): ActionResult {
     const w = this.run.world;
-    const index = 1_000_000 + this.actions.length;
+    const index = 1_000_000 + this.added++;
     const a = { ...action, atMs: this.nowMs, index } as Action;
-    this.actions.push(a);
-    w.inject('kubectl', { type: 'user.action', index: this.actions.length - 1 });
+    this.run.addAction(a);
     const found = () => w.results.find((r) => r.index === index);
     w.runUntil(this.nowMs + ms(timeout), () => found() !== undefined);
     return found() ?? { atMs: a.atMs, index, action: a.kind, ok: false, error: 'timed out waiting for a response' };
