@@ -135,8 +135,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .command('bench')
     .description('measure simulation speed')
     .option('--json', 'print the figures as JSON')
+    .option('--claims <n>', 'claims and volumes in the binding benchmark', '10000')
     .exitOverride()
-    .action(async (o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean; claims?: string }) => {
+      if (o.claims !== undefined && !/^[1-9]\d*$/.test(o.claims)) throw new UsageError(`--claims: "${o.claims}" is not a positive integer`);
       const { bench } = await import('./bench-cli.ts');
       code = await bench(o, io);
     });

@@ -67,6 +67,7 @@ import { Cache } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForSource, isAttachable } from '../../backends/registry.ts';
+import { deepCopy } from '../../src/model/objects.ts';
 
 export const ATTACHDETACH_CONTROLLER = 'attachdetach-controller';
 const SOURCE = 'attachdetach-controller';
@@ -206,7 +207,7 @@ export function attachableVolume(
     multiAttachAllowed: pv ? isMultiAttachAllowed(pv.spec?.accessModes) : true,
     capability,
     readOnly,
-    source: pv ? { persistentVolumeName: name } : { inlineVolumeSpec: structuredClone(spec) as Record<string, unknown> },
+    source: pv ? { persistentVolumeName: name } : { inlineVolumeSpec: deepCopy(spec) as Record<string, unknown> },
   };
 }
 
@@ -641,7 +642,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       apiVersion: 'storage.k8s.io/v1',
       kind: 'VolumeAttachment',
       metadata: { name: volumeAttachmentName(vol.volumeId, vol.attacher, node) },
-      spec: { attacher: vol.attacher, nodeName: node, source: structuredClone(vol.source) },
+      spec: { attacher: vol.attacher, nodeName: node, source: deepCopy(vol.source) },
     };
   }
 
@@ -782,7 +783,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       writer.queued = [];
       return flush(q, true);
     }
-    const obj = structuredClone(node) as NodeObj;
+    const obj = deepCopy(node) as NodeObj;
     obj.status ??= {};
     if (names.length > 0) obj.status.volumesAttached = names.map((n) => ({ name: n, devicePath: '' }));
     else delete obj.status.volumesAttached;

@@ -64,6 +64,7 @@ import type { ApiResponse, KObject, Msg, ShellResponse } from '../../src/protoco
 import { parseQuantity } from '../../src/quantity.ts';
 import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type CsiResult, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForProvisioner, backendForSource, DEFAULT_CEPH, type BackendRef } from '../../backends/registry.ts';
+import { deepCopy } from '../../src/model/objects.ts';
 
 export const EXTERNAL_PROVISIONER = 'external-provisioner';
 
@@ -509,7 +510,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
       // rescheduleProvisioning: drop selected-node so that the scheduler tries again.
       work.busy = true;
       const cur = claimByUid(work.uid) ?? claim;
-      const next = structuredClone(cur);
+      const next = deepCopy(cur);
       delete next.metadata.annotations?.[ANN_SELECTED_NODE];
       request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: cur.metadata.namespace!, name: cur.metadata.name!, obj: next }, (res) => {
         work.busy = false;

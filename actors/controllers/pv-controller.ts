@@ -53,6 +53,7 @@ import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.t
 import { backendAddress, GRPC, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForProvisioner, backendForSource, DEFAULT_CEPH_MONITORS } from '../../backends/registry.ts';
 import { VolumeIndex } from './pv-index.ts';
+import { deepCopy } from '../../src/model/objects.ts';
 import {
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,
@@ -341,7 +342,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   function updateVolumePhase(pv: PvObj, phase: string, message: string, fail: Fail, k: (v: PvObj) => void): void {
     if (pv.status?.phase === phase) return k(pv);
-    const clone = structuredClone(pv) as PvObj;
+    const clone = deepCopy(pv) as PvObj;
     const status: Record<string, unknown> = { ...(clone.status ?? {}), phase };
     if (message) status['message'] = message;
     else delete status['message'];
@@ -456,7 +457,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     if (claimHasClass(claim)) return k(false);
     const cls = getDefaultClass(cache.list('StorageClass'));
     if (!cls) return k(false);
-    const clone = structuredClone(claim) as ClaimObj;
+    const clone = deepCopy(claim) as ClaimObj;
     clone.spec = { ...(clone.spec ?? {}), storageClassName: cls.metadata.name ?? '' };
     write('update', clone, (err) => {
       port.note(`can't update PersistentVolumeClaim["${claimKey(claim)}"]: ${err}`);
@@ -747,7 +748,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   /** setClaimProvisioner: the storage-provisioner annotations (beta and GA keys). */
   function setClaimProvisioner(claim: ClaimObj, provisioner: string, fail: Fail, k: (c: ClaimObj) => void): void {
     if (claim.metadata.annotations?.[ANN_STORAGE_PROVISIONER] === provisioner) return k(claim);
-    const clone = structuredClone(claim) as ClaimObj;
+    const clone = deepCopy(claim) as ClaimObj;
     clone.metadata.annotations = { ...(clone.metadata.annotations ?? {}), [ANN_BETA_STORAGE_PROVISIONER]: provisioner, [ANN_STORAGE_PROVISIONER]: provisioner };
     write('update', clone, fail, (o) => k(o as ClaimObj));
   }
@@ -828,7 +829,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   /** rescheduleProvisioning: drop selected-node so that the scheduler picks a node again. */
   function rescheduleProvisioning(claim: ClaimObj): void {
     if (!hasAnnotation(claim, ANN_SELECTED_NODE)) return;
-    const clone = structuredClone(claim) as ClaimObj;
+    const clone = deepCopy(claim) as ClaimObj;
     const ann = { ...(clone.metadata.annotations ?? {}) };
     delete ann[ANN_SELECTED_NODE];
     clone.metadata.annotations = ann;

@@ -18,6 +18,7 @@ import { Cache } from '../../src/informer.ts';
 import type { Msg } from '../../src/protocol.ts';
 import { PV_PROTECTION_FINALIZER, type PvObj } from './pv-utils.ts';
 import { isDeletionCandidate, ProtectionQueue, TimedRequests } from './pvc-protection-controller.ts';
+import { deepCopy } from '../../src/model/objects.ts';
 
 export const PV_PROTECTION_CONTROLLER = 'pv-protection-controller';
 
@@ -32,7 +33,7 @@ export function pvProtectionController(port: Port): Component {
     if (!pv || !isDeletionCandidate(pv, PV_PROTECTION_FINALIZER)) return done();
     // isBeingUsed: the PV controller's phase says whether a claim holds it.
     if (pv.status?.phase === 'Bound') return done();
-    const clone = structuredClone(pv) as PvObj;
+    const clone = deepCopy(pv) as PvObj;
     clone.metadata.finalizers = (clone.metadata.finalizers ?? []).filter((f) => f !== PV_PROTECTION_FINALIZER);
     timed.request({ verb: 'update', kind: 'PersistentVolume', name, obj: clone }, (res) => {
       if (!res.ok) return done(res.status?.message ?? 'update failed');

@@ -14,6 +14,7 @@
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { KObject } from '../../src/protocol.ts';
 import { quantityValue } from '../../src/quantity.ts';
+import { deepCopy } from '../../src/model/objects.ts';
 
 // -------------------------------------------------------------------------------------------
 // Keys (component-helpers/storage/volume/helpers.go, pkg/volume/util/finalizer.go)
@@ -232,7 +233,7 @@ export function claimReference(claim: KObject): Record<string, string> {
 export function getBindVolumeToClaim(pv: PvObj, claim: ClaimObj): PvObj | undefined {
   let dirty = false;
   const shouldSetBoundByController = !isVolumeBoundToClaim(pv, claim);
-  const clone = structuredClone(pv) as PvObj;
+  const clone = deepCopy(pv) as PvObj;
   const ref = pv.spec?.claimRef;
   if (!ref || ref.name !== claim.metadata.name || (ref.namespace ?? '') !== (claim.metadata.namespace ?? '') || (ref.uid ?? '') !== (claim.metadata.uid ?? '')) {
     clone.spec = { ...(clone.spec ?? {}), claimRef: claimReference(claim) };
@@ -248,7 +249,7 @@ export function getBindVolumeToClaim(pv: PvObj, claim: ClaimObj): PvObj | undefi
 /** bindClaimToVolume's change: volumeName plus bound-by-controller and bind-completed. */
 export function getBindClaimToVolume(claim: ClaimObj, pv: PersistentVolume): ClaimObj | undefined {
   let dirty = false;
-  const clone = structuredClone(claim) as ClaimObj;
+  const clone = deepCopy(claim) as ClaimObj;
   if (pv.metadata?.name !== claim.spec?.volumeName) {
     dirty = true;
     clone.spec = { ...(clone.spec ?? {}), volumeName: pv.metadata?.name ?? '' };
@@ -299,12 +300,12 @@ export function claimStatusUpdate(claim: ClaimObj, phase: string, pv: Persistent
     }
   }
   if (!dirty) return undefined;
-  return { ...structuredClone(claim), status } as ClaimObj;
+  return { ...deepCopy(claim), status } as ClaimObj;
 }
 
 /** unbindVolume's change: controller bindings lose claimRef, user pre-bindings only the uid. */
 export function getUnbindVolume(pv: PvObj): PvObj {
-  const clone = structuredClone(pv) as PvObj;
+  const clone = deepCopy(pv) as PvObj;
   if (hasAnnotation(pv, ANN_BOUND_BY_CONTROLLER)) {
     const spec = { ...(clone.spec ?? {}) };
     delete spec.claimRef;

@@ -24,6 +24,7 @@ import { ApiClient, type RequestBody } from '../../src/api-client.ts';
 import { Cache } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { isPodTerminated, PVC_PROTECTION_FINALIZER, type ClaimObj, type PodObj } from './pv-utils.ts';
+import { deepCopy } from '../../src/model/objects.ts';
 
 export const PVC_PROTECTION_CONTROLLER = 'pvc-protection-controller';
 
@@ -175,7 +176,7 @@ export function pvcProtectionController(port: Port): Component {
   }
 
   function removeFinalizer(claim: ClaimObj, done: (err?: string) => void): void {
-    const clone = structuredClone(claim) as ClaimObj;
+    const clone = deepCopy(claim) as ClaimObj;
     clone.metadata.finalizers = (clone.metadata.finalizers ?? []).filter((f) => f !== PVC_PROTECTION_FINALIZER);
     timed.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: claim.metadata.namespace ?? 'default', name: claim.metadata.name ?? '', obj: clone }, (res) => {
       if (!res.ok) return done(res.status?.message ?? 'update failed');
