@@ -117,6 +117,7 @@ export class World {
 
   /** Runs the simulation up to `limitMs` (absolute). Stops early when `stop` holds. */
   runUntil(limitMs: number, stop?: () => boolean): boolean {
+    if (this.failure) this.crash();
     while (this.clock.step(limitMs)) {
       if (this.failure) this.crash();
       if (stop && stop()) return true;
@@ -130,6 +131,7 @@ export class World {
     const actor = this.actors.get(to);
     if (!actor) return;
     actor.send({ type: 'deliver', msg, from });
+    if (this.failure) this.crash();
   }
 
   actor(address: string): ComponentActor | undefined {

@@ -45,11 +45,24 @@ interface Link {
 
 export type Receiver = (env: Envelope) => void;
 
+/**
+ * The host an address runs on, for partitions: a kubelet lives on its node (`kubelet/node-1` ->
+ * `node-1`), a storage system on its own server (`backend/ceph` -> `ceph`), every control-plane
+ * component on a host named after itself (`apiserver`, `kube-scheduler`, `cluster-dns`, ...).
+ */
+export function hostOf(address: string): string {
+  const slash = address.indexOf('/');
+  return slash < 0 ? address : address.slice(slash + 1);
+}
+
 const NORMAL: Routing = { delaysMs: [0] };
+const DROP: Routing = { delaysMs: [] };
 
 export class Bus {
   readonly delivered$ = new Subject<Envelope>();
   faults: FaultHook | undefined;
+  /** Host -> partition group; hosts in different groups cannot reach each other. */
+  private groupOf: Map<string, number> | undefined;
   /** Messages delivered (stats.messages). */
   delivered = 0;
   dropped = 0;
@@ -75,9 +88,28 @@ export class Bus {
     return this.receivers.has(address);
   }
 
+  /**
+   * Splits the network: hosts listed in different groups cannot exchange messages (both ways);
+   * hosts not listed are unaffected. `undefined` heals.
+   */
+  partition(groups: readonly (readonly string[])[] | undefined): void {
+    if (!groups) {
+      this.groupOf = undefined;
+      return;
+    }
+    this.groupOf = new Map();
+    groups.forEach((g, i) => g.forEach((h) => this.groupOf!.set(h, i)));
+  }
+
+  private severed(from: string, to: string): boolean {
+    const a = this.groupOf!.get(hostOf(from));
+    const b = this.groupOf!.get(hostOf(to));
+    return a !== undefined && b !== undefined && a !== b;
+  }
+
   send(from: string, to: string, msg: Msg): void {
     const env: Envelope = { seq: this.seq++, from, to, msg, sentAtMs: this.clock.nowMs };
-    const routing = (this.faults && this.faults.route(env, this.clock.nowMs)) ?? NORMAL;
+    const routing = this.groupOf && this.severed(from, to) ? DROP : ((this.faults && this.faults.route(env, this.clock.nowMs)) ?? NORMAL);
     if (routing.delaysMs.length === 0) {
       this.dropped++;
       this.trace.record(this.clock.nowMs, 'X', `${from}>${to}`, summarize(msg));

@@ -60,3 +60,23 @@ describe('bus', () => {
     expect(got.map((g) => g.id)).to.deep.equal(['second', 'first']);
   });
 });
+
+describe('bus partitions', () => {
+  it('hosts in different partition groups cannot reach each other, both ways; others are unaffected', () => {
+    const clock = new SimClock();
+    const bus = new Bus(clock, Rng.root(1), new Trace(sha256Hasher), { latencyMsMin: 1, latencyMsMax: 1 });
+    const got: string[] = [];
+    for (const a of ['apiserver', 'kubelet/node-1', 'kubelet/node-2']) bus.register(a, (env) => got.push(`${env.from}>${env.to}`));
+    const q: Msg = { type: 'dns.query', reqId: 'x', name: 'x', qtype: 'A', search: [] };
+    bus.partition([['node-1'], ['apiserver']]);
+    bus.send('kubelet/node-1', 'apiserver', q);
+    bus.send('apiserver', 'kubelet/node-1', q);
+    bus.send('kubelet/node-2', 'apiserver', q);
+    clock.runUntil(10);
+    expect(got).to.deep.equal(['kubelet/node-2>apiserver']);
+    bus.partition(undefined);
+    bus.send('kubelet/node-1', 'apiserver', q);
+    clock.runUntil(20);
+    expect(got).to.deep.equal(['kubelet/node-2>apiserver', 'kubelet/node-1>apiserver']);
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * The world as a whole: bootstrap objects, a crashing actor stops the run with what is needed to
+ * replay it, kubectl verbs that touch nodes, strategic patches as `kubectl patch` sends them.
+ */
+import { expect } from 'chai';
+import { Simulation } from '../../src/index.ts';
+import { WorldCrash } from '../../sim/world.ts';
+import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
+
+const world = (s: Simulation) => (s as unknown as { run: { world: import('../../sim/world.ts').World } }).run.world;
+
+describe('world', () => {
+  it('a fresh cluster has the usual namespaces, the kubernetes and kube-dns Services, and Ready nodes with pod CIDRs', () => {
+    const s = Simulation.fromYaml(scenarioDoc('duration: 1m\ncluster: {nodes: 2}'));
+    s.runFor('1s');
+    expect(s.list('Namespace').map((n) => n.metadata.name)).to.deep.equal(['default', 'kube-node-lease', 'kube-public', 'kube-system']);
+    expect(s.get('Service', 'kubernetes')!.spec.clusterIP).to.equal('10.96.0.1');
+    expect(s.get('Service', 'kube-dns', 'kube-system')!.spec.clusterIP).to.equal('10.96.0.10');
+    expect(s.list('Node').map((n) => [n.metadata.name, n.spec.podCIDR, n.status.conditions.find((c: { type: string }) => c.type === 'Ready').status])).to.deep.equal([
+      ['node-1', '10.244.1.0/24', 'True'],
+      ['node-2', '10.244.2.0/24', 'True'],
+    ]);
+  });
+
+  it('an actor that throws stops the run with the seed, the time, the replay command and the last trace lines', () => {
+    const s = Simulation.fromYaml(scenarioDoc('duration: 1m'), { seed: 42, file: 'crash.yaml' });
+    s.runFor('1s');
+    let err: unknown;
+    try {
+      // An update request without its object: the API server's handler throws.
+      world(s).inject('apiserver', { type: 'api.request', reqId: 'bad', verb: 'update', kind: 'Service', namespace: 'default', name: 'kubernetes' });
+      s.runFor('1s');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(WorldCrash);
+    const msg = (err as Error).message;
+    expect(msg).to.match(/^actor apiserver failed at \d+ms \(seed 42\)/);
+    expect(msg).to.include('replay: ksim run crash.yaml --seed 42');
+    expect(msg).to.include('last trace lines:');
+  });
+
+  it('drain cordons the node and evicts its pods; the StatefulSet brings them back elsewhere', () => {
+    const s = Simulation.fromYaml(yamlDocs(NGINX_SERVICE, webStatefulSet({ replicas: 2 }), scenarioDoc('duration: 5m\ncluster: {nodes: 3}')), { seed: 2 });
+    s.runFor('1m');
+    const node = s.get('Pod', 'web-0')!.spec.nodeName as string;
+    const r = s.act({ kind: 'drain', node, namespace: 'default', pos: { file: 't', line: 0, col: 0 } } as never);
+    expect(r.ok).to.equal(true);
+    expect(r['evicted']).to.include('default/web-0');
+    s.runFor('2m');
+    expect(s.get('Node', node)!.spec.unschedulable).to.equal(true);
+    expect(s.get('Pod', 'web-0')!.spec.nodeName).to.not.equal(node);
+    expect(s.get('Pod', 'web-0')!.status.phase).to.equal('Running');
+  });
+
+  it('taint adds and removes a taint by key, as kubectl taint does', () => {
+    const s = Simulation.fromYaml(scenarioDoc('duration: 1m\nactions:\n  - {at: 1s, taint: {node: node-1, key: dedicated, value: db, effect: NoSchedule}}\n  - {at: 5s, taint: {node: node-1, key: dedicated, effect: NoSchedule, remove: true}}'));
+    s.runFor('3s');
+    expect(s.get('Node', 'node-1')!.spec.taints).to.deep.equal([{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }]);
+    s.runFor('5s');
+    expect(s.get('Node', 'node-1')!.spec.taints).to.equal(undefined);
+  });
+
+  it('a strategic patch sets the partition like `kubectl patch statefulset -p` and keeps the rest of the spec', () => {
+    const s = Simulation.fromYaml(
+      yamlDocs(NGINX_SERVICE, webStatefulSet({ replicas: 2 }), scenarioDoc('duration: 2m\nactions:\n  - {at: 1m, patch: {target: statefulset/web, patch: {spec: {updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 2}}}}}}')),
+    );
+    s.runFor('2m');
+    const sts = s.get('StatefulSet', 'web')!;
+    expect(sts.spec.updateStrategy).to.deep.equal({ type: 'RollingUpdate', rollingUpdate: { partition: 2 } });
+    expect(sts.spec.template.spec.containers[0].image).to.equal('nginx:1.9.1');
+    expect(sts.metadata.generation).to.equal(2);
+  });
+
+  it('a patch that breaks validation is refused with the API server\'s 422 text', () => {
+    const s = Simulation.fromYaml(yamlDocs(NGINX_SERVICE, webStatefulSet({ replicas: 2 }), scenarioDoc('duration: 2m\nactions:\n  - {at: 1m, patch: {target: statefulset/web, type: merge, patch: {spec: {replicas: -3}}}}\n  - {at: 1m, patch: {target: statefulset/web, type: merge, patch: {spec: {serviceName: other}}}}')));
+    const r = s.runScenario();
+    expect(r.results[0]).to.include({ ok: false, error: 'StatefulSet.apps "web" is invalid: spec.replicas: Invalid value: -3: must be greater than or equal to 0' });
+    expect(r.results[1]!.ok).to.equal(false);
+    expect(String(r.results[1]!['error'])).to.match(/^StatefulSet\.apps "web" is invalid: spec: Forbidden: updates to statefulset spec for fields other than/);
+  });
+});
