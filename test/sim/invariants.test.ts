@@ -51,6 +51,21 @@ spec:
     expect(r.results[1]).to.include({ ok: false, error: 'No such file or directory' });
   });
 
+  it('an RWX hostPath PV used from two nodes is a rwx-hostpath-split warning', () => {
+    const sim = Simulation.load(`${ROOT}examples/hostpath-pv-claim.yaml`);
+    sim.runFor('30s');
+    sim.act({
+      kind: 'apply',
+      namespace: 'default',
+      pos: { file: 't', line: 0, col: 0 },
+      manifest: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'second' }, spec: { nodeSelector: { 'kubernetes.io/hostname': 'node-2' }, containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/d' }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'pvc-hostpath' } }] } },
+    } as never);
+    const r = sim.runScenario();
+    expect(r.warnings.map((w) => w.warning)).to.include('rwx-hostpath-split');
+    expect(r.warnings.find((w) => w.warning === 'rwx-hostpath-split')!.message).to.include('each node sees its own copy of /home/host-pv-dir');
+    expect(r.violations).to.deep.equal([]);
+  });
+
   it('dns-consistent holds in a settled cluster and every pod name is asked', () => {
     const sim = Simulation.load(`${ROOT}examples/statefulset-web.yaml`, { seed: 5 });
     const r = sim.runScenario();
