@@ -17,6 +17,7 @@
 import type { PersistentVolume, PersistentVolumeClaim, Pod, Volume } from 'kubernetes-types/core/v1.js';
 import type { Port } from '../src/component.ts';
 import type { ApiClient } from '../src/api-client.ts';
+import { Calls } from '../src/calls.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
 import { joinPath, type MemFs } from '../src/fs.ts';
 import { backendAddress, rpcError, toCsiAccessMode, GRPC, type CsiCall, type CsiResponse, type FileResponse, type FileOp } from '../backends/protocol.ts';
@@ -90,7 +91,7 @@ export interface VolumeManagerOptions {
 
 export class VolumeManager {
   private seq = 0;
-  private readonly csiPending = new Map<string, CsiCb>();
+  private readonly csiCalls: Calls<CsiResponse>;
   private readonly filePending = new Map<string, PendingFile>();
   /** Pods using each remote volume on this node (volumeId -> pod uids). */
   private readonly users = new Map<string, Set<string>>();
@@ -101,17 +102,14 @@ export class VolumeManager {
     private readonly port: Port,
     private readonly api: ApiClient,
     private readonly o: VolumeManagerOptions,
-  ) {}
+  ) {
+    this.csiCalls = new Calls<CsiResponse>(port, 'csi-timeout');
+  }
 
   /** Consumes csi.response / file.response addressed to the kubelet. */
   handle(msg: Msg): boolean {
     if (msg.type === 'csi.response') {
-      const cb = this.csiPending.get(msg.reqId);
-      if (cb) {
-        this.csiPending.delete(msg.reqId);
-        this.port.cancelTimer(`csi-timeout/${msg.reqId}`);
-        cb(msg as unknown as CsiResponse);
-      }
+      this.csiCalls.resolve(msg as unknown as CsiResponse);
       return true;
     }
     if (msg.type === 'file.response') {
@@ -129,15 +127,7 @@ export class VolumeManager {
 
   /** Timer keys this manager armed; returns false for others. */
   timer(key: string): boolean {
-    if (key.startsWith('csi-timeout/')) {
-      const id = key.slice('csi-timeout/'.length);
-      const cb = this.csiPending.get(id);
-      if (cb) {
-        this.csiPending.delete(id);
-        cb('timeout');
-      }
-      return true;
-    }
+    if (this.csiCalls.timer(key)) return true;
     if (key.startsWith('nfs-timeo/')) {
       const id = key.slice('nfs-timeo/'.length);
       const p = this.filePending.get(id);
@@ -156,9 +146,8 @@ export class VolumeManager {
 
   private csi(backend: string, call: CsiCall, cb: CsiCb): void {
     const reqId = `${this.port.address}/csi#${++this.seq}`;
-    this.csiPending.set(reqId, cb);
+    this.csiCalls.await(reqId, cb, CSI_TIMEOUT_MS, () => cb('timeout'));
     this.port.send(backend, { type: 'csi.request', reqId, call } as unknown as Msg);
-    this.port.setTimer(`csi-timeout/${reqId}`, CSI_TIMEOUT_MS);
   }
 
   private sendFile(b: RemoteBacking, req: PendingFile['req'], cb: FileCb, attempt = 0): void {

@@ -62,7 +62,8 @@
  */
 import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec, Pod, Volume } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../../src/component.ts';
-import { ApiClient, type RequestBody } from '../../src/api-client.ts';
+import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
+import { Calls } from '../../src/calls.ts';
 import { Cache } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
@@ -80,8 +81,6 @@ const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 122_000;
 // external-attacher cmd/csi-attacher/main.go `--timeout`.
 const ATTACHER_TIMEOUT_MS = 15_000;
-// kube-apiserver `--request-timeout` (1m0s).
-const REQUEST_TIMEOUT_MS = 60_000;
 
 /** v1.TaintNodeOutOfService (k8s.io/api/core/v1 well_known_taints.go). */
 export const TAINT_OUT_OF_SERVICE = 'node.kubernetes.io/out-of-service';
@@ -360,52 +359,21 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   let tick0Ms = 0;
   let armedAtMs: number | undefined;
   let csiSeq = 0;
-  const csiPending = new Map<string, (res: CsiResponse) => void>();
+  const csiCalls = new Calls<CsiResponse>(port, 'csi-timeout');
 
   // --- plumbing ---------------------------------------------------------------------------------
 
-  /** Timeout handlers of API and CSI requests in flight, by reqId. */
-  const timeoutHandlers = new Map<string, () => void>();
-
   /** An API request that fails with a Timeout status when no answer comes within 60 s. */
   function request(body: RequestBody, cb: (res: ApiResponse) => void): void {
-    let done = false;
-    const reqId = api.request(body, (res) => {
-      if (done) return;
-      done = true;
-      timeoutHandlers.delete(reqId);
-      port.cancelTimer(`timeout/${reqId}`);
-      cb(res);
-    });
-    port.setTimer(`timeout/${reqId}`, REQUEST_TIMEOUT_MS);
-    timeoutHandlers.set(reqId, () => {
-      if (done) return;
-      done = true;
-      cb({ type: 'api.response', reqId, ok: false, status: { code: 504, reason: 'Timeout', message: 'the server was unable to return a response in the time allotted, but may still be processing the request' } });
-    });
+    api.request(body, cb, REQUEST_TIMEOUT_MS);
   }
 
+  /** A CSI call; no answer within the attacher's timeout is DeadlineExceeded. */
   function csi(backend: string, call: CsiCall, cb: (res: CsiResponse) => void): void {
     const reqId = `${port.address}#csi-${++csiSeq}`;
-    csiPending.set(reqId, cb);
+    csiCalls.await(reqId, cb, ATTACHER_TIMEOUT_MS, () => cb({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: 'context deadline exceeded' }));
     const req: CsiRequest = { type: 'csi.request', reqId, call };
     port.send(backendAddress(backend), req);
-    port.setTimer(`timeout/${reqId}`, ATTACHER_TIMEOUT_MS);
-    timeoutHandlers.set(reqId, () => {
-      const pending = csiPending.get(reqId);
-      if (!pending) return;
-      csiPending.delete(reqId);
-      pending({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: 'context deadline exceeded' });
-    });
-  }
-
-  function onCsiResponse(res: CsiResponse): void {
-    const cb = csiPending.get(res.reqId);
-    if (!cb) return; // late (timed out) or duplicated
-    csiPending.delete(res.reqId);
-    timeoutHandlers.delete(res.reqId);
-    port.cancelTimer(`timeout/${res.reqId}`);
-    cb(res);
   }
 
   const pairKey = (unique: string, node: string) => `${unique}|${node}`;
@@ -831,7 +799,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     },
     receive(msg: Msg) {
       if (api.handle(msg)) return;
-      if (msg.type === 'csi.response') return onCsiResponse(msg as unknown as CsiResponse);
+      if (msg.type === 'csi.response') return void csiCalls.resolve(msg as unknown as CsiResponse);
       if (msg.type !== 'watch') return;
       switch (msg.obj.kind) {
         case 'Node':
@@ -854,12 +822,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
         armedAtMs = undefined;
         return arm(reconcile(true));
       }
-      if (key.startsWith('timeout/')) {
-        const reqId = key.slice('timeout/'.length);
-        const h = timeoutHandlers.get(reqId);
-        timeoutHandlers.delete(reqId);
-        h?.();
-      }
+      if (api.timer(key) || csiCalls.timer(key)) return;
     },
   };
 }

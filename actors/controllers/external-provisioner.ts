@@ -58,7 +58,8 @@
 import type { PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import type { Component, Port } from '../../src/component.ts';
-import { ApiClient, type RequestBody } from '../../src/api-client.ts';
+import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
+import { Calls } from '../../src/calls.ts';
 import { Cache } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, ShellResponse } from '../../src/protocol.ts';
 import { parseQuantity } from '../../src/quantity.ts';
@@ -89,8 +90,6 @@ export const HOSTPATH_CSI_DATA_DIR = '/var/lib/csi-hostpath-data';
 const TIMEOUT_MS = 10_000;
 const RETRY_START_MS = 1_000;
 const RETRY_MAX_MS = 300_000;
-// kube-apiserver `--request-timeout` (1m0s).
-const REQUEST_TIMEOUT_MS = 60_000;
 
 export interface ExternalProvisionerOptions {
   /** Which provisioner names this instance serves (every non-kubernetes.io one with a backend). */
@@ -204,33 +203,19 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
   let startEpochMs = 0;
 
   let seq = 0;
-  const pending = new Map<string, (res: CsiResponse | ShellResponse) => void>();
-  const timeoutHandlers = new Map<string, () => void>();
+  const replies = new Calls<CsiResponse | ShellResponse>(port, 'call-timeout');
 
   // --- plumbing ---------------------------------------------------------------------------------
 
   function request(body: RequestBody, cb: (res: ApiResponse) => void): void {
-    let done = false;
-    const reqId = api.request(body, (res) => {
-      if (done) return;
-      done = true;
-      timeoutHandlers.delete(reqId);
-      port.cancelTimer(`timeout/${reqId}`);
-      cb(res);
-    });
-    port.setTimer(`timeout/${reqId}`, REQUEST_TIMEOUT_MS);
-    timeoutHandlers.set(reqId, () => {
-      if (done) return;
-      done = true;
-      cb({ type: 'api.response', reqId, ok: false, status: { code: 504, reason: 'Timeout', message: 'the server was unable to return a response in the time allotted, but may still be processing the request' } });
-    });
+    api.request(body, cb, REQUEST_TIMEOUT_MS);
   }
 
   /** A CSI call; no answer within the timeout is DeadlineExceeded, as the gRPC context says. */
   function csi(backend: string, call: CsiCall, cb: (res: CsiResponse) => void): void {
     const reqId = `${port.address}#csi-${++seq}`;
     const req: CsiRequest = { type: 'csi.request', reqId, call };
-    await_(reqId, cb as (res: CsiResponse | ShellResponse) => void, () =>
+    replies.await(reqId, cb as (res: CsiResponse | ShellResponse) => void, timeoutMs, () =>
       cb({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: 'context deadline exceeded' }),
     );
     port.send(backendAddress(backend), req);
@@ -238,28 +223,14 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
 
   function shell(node: string, path: string, cb: (res: ShellResponse) => void): void {
     const reqId = `${port.address}#node-${++seq}`;
-    await_(reqId, cb as (res: CsiResponse | ShellResponse) => void, () =>
+    replies.await(reqId, cb as (res: CsiResponse | ShellResponse) => void, timeoutMs, () =>
       cb({ type: 'shell.response', reqId, ok: false, error: `create process timeout after ${Math.round(timeoutMs / 1000)} seconds` }),
     );
     port.send(`kubelet/${node}`, { type: 'node.request', reqId, node, op: 'mkdirNode', path });
   }
 
-  function await_(reqId: string, cb: (res: CsiResponse | ShellResponse) => void, onTimeout: () => void): void {
-    pending.set(reqId, cb);
-    port.setTimer(`timeout/${reqId}`, timeoutMs);
-    timeoutHandlers.set(reqId, () => {
-      if (!pending.delete(reqId)) return;
-      onTimeout();
-    });
-  }
-
   function onReply(res: CsiResponse | ShellResponse): void {
-    const cb = pending.get(res.reqId);
-    if (!cb) return; // late (timed out) or duplicated
-    pending.delete(res.reqId);
-    timeoutHandlers.delete(res.reqId);
-    port.cancelTimer(`timeout/${res.reqId}`);
-    cb(res);
+    replies.resolve(res);
   }
 
   function source(provisioner: string): string {
@@ -659,12 +630,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
         if (w) w.retryAtMs = undefined;
         return queue(k);
       }
-      if (key.startsWith('timeout/')) {
-        const reqId = key.slice('timeout/'.length);
-        const h = timeoutHandlers.get(reqId);
-        timeoutHandlers.delete(reqId);
-        h?.();
-      }
+      if (api.timer(key) || replies.timer(key)) return;
     },
   };
 }

@@ -47,7 +47,8 @@
  *   recycler pod): Delete removes the PV object, Recycle makes the PV Available again.
  */
 import type { Component, Port } from '../../src/component.ts';
-import { ApiClient, type RequestBody } from '../../src/api-client.ts';
+import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
+import { Calls } from '../../src/calls.ts';
 import { Cache } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { backendAddress, GRPC, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
@@ -116,9 +117,7 @@ const BARRIER_RETRY_MAX_MS = 32_000;
 
 const ERR_TIMEOUT = 'context deadline exceeded';
 // A request whose answer never comes (a lost message) fails after the API server's own
-// --request-timeout (1m0s, k8s.io/apiserver options), as the server would have answered 504.
-const REQUEST_TIMEOUT_MS = 60_000;
-const REQUEST_TIMEOUT_STATUS = { code: 504, reason: 'Timeout', message: 'Timeout: request did not complete within requested timeout - context deadline exceeded' } as const;
+// --request-timeout (REQUEST_TIMEOUT_MS in src/api-client.ts), as the server would answer 504.
 
 /** A write refused with 409: the object and the resourceVersion the write carried. */
 interface Conflict {
@@ -209,7 +208,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   const claimPods = new Map<string, Set<string>>();
   const podClaims = new Map<string, string[]>();
   const ops = new Map<string, Operation>();
-  const csiPending = new Map<string, (res: CsiResponse) => void>();
+  const csiCalls = new Calls<CsiResponse>(port, 'csi');
   const later = new Map<string, () => void>();
   let seq = 0;
   let synced = false;
@@ -291,21 +290,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   /** api.request that always answers: a lost response becomes a 504 after the request timeout. */
   function call(body: RequestBody, cb: (res: ApiResponse) => void): void {
-    let answered = false;
-    const key = `request/${++seq}`;
-    later.set(key, () => {
-      if (answered) return;
-      answered = true;
-      cb({ type: 'api.response', reqId: key, ok: false, status: { ...REQUEST_TIMEOUT_STATUS } });
-    });
-    port.setTimer(key, REQUEST_TIMEOUT_MS);
-    api.request(body, (res) => {
-      if (answered) return;
-      answered = true;
-      later.delete(key);
-      port.cancelTimer(key);
-      cb(res);
-    });
+    api.request(body, cb, REQUEST_TIMEOUT_MS);
   }
 
   function after(delayMs: number, fn: () => void): void {
@@ -316,10 +301,9 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   function csiCall(backend: string, call: CsiCall, cb: (res: CsiResponse) => void): void {
     const reqId = `${port.address}/csi#${++seq}`;
-    csiPending.set(reqId, cb);
+    csiCalls.await(reqId, cb, BACKEND_TIMEOUT_MS, () => cb({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: ERR_TIMEOUT }));
     const req: CsiRequest = { type: 'csi.request', reqId, call };
     port.send(backendAddress(backend), req);
-    port.setTimer(`csi/${reqId}`, BACKEND_TIMEOUT_MS);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1034,15 +1018,9 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
         case 'watch':
           onWatch(msg);
           return;
-        case 'csi.response': {
-          const res = msg as unknown as CsiResponse;
-          const cb = csiPending.get(res.reqId);
-          if (!cb) return;
-          csiPending.delete(res.reqId);
-          port.cancelTimer(`csi/${res.reqId}`);
-          cb(res);
+        case 'csi.response':
+          csiCalls.resolve(msg as unknown as CsiResponse);
           return;
-        }
         default:
           return;
       }
@@ -1056,14 +1034,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
         sendBarrier();
         return;
       }
-      if (key.startsWith('csi/')) {
-        const reqId = key.slice(4);
-        const cb = csiPending.get(reqId);
-        if (!cb) return;
-        csiPending.delete(reqId);
-        cb({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: ERR_TIMEOUT });
-        return;
-      }
+      if (api.timer(key) || csiCalls.timer(key)) return;
       const fn = later.get(key);
       if (fn) {
         later.delete(key);

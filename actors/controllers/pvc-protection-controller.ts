@@ -20,7 +20,7 @@
  * (workqueue.DefaultControllerRateLimiter).
  */
 import type { Component, Port } from '../../src/component.ts';
-import { ApiClient, type RequestBody } from '../../src/api-client.ts';
+import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Cache } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { isPodTerminated, PVC_PROTECTION_FINALIZER, type ClaimObj, type PodObj } from './pv-utils.ts';
@@ -99,35 +99,21 @@ export class ProtectionQueue {
  * server's --request-timeout (1m0s), so a worker never waits forever.
  */
 export class TimedRequests {
-  private seq = 0;
-  private readonly pending = new Map<string, (res: ApiResponse) => void>();
-
   constructor(
     private readonly api: ApiClient,
     private readonly port: Port,
-    private readonly timeoutMs = 60_000,
-  ) {}
-
-  request(body: RequestBody, cb: (res: ApiResponse) => void): void {
-    const key = `request/${++this.seq}`;
-    this.pending.set(key, cb);
-    this.port.setTimer(key, this.timeoutMs);
-    this.api.request(body, (res) => {
-      if (!this.pending.delete(key)) return;
-      this.port.cancelTimer(key);
-      cb(res);
-    });
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
+  ) {
+    void this.port;
   }
 
-  /** Timer keys of this helper (`request/<n>`): the request timed out. */
+  request(body: RequestBody, cb: (res: ApiResponse) => void): void {
+    this.api.request(body, cb, this.timeoutMs);
+  }
+
+  /** Timer keys of the requests' deadlines: the request timed out. */
   timer(timerKey: string): boolean {
-    const cb = this.pending.get(timerKey);
-    if (!timerKey.startsWith('request/')) return false;
-    if (cb) {
-      this.pending.delete(timerKey);
-      cb({ type: 'api.response', reqId: timerKey, ok: false, status: { code: 504, reason: 'Timeout', message: 'Timeout: request did not complete within requested timeout - context deadline exceeded' } });
-    }
-    return true;
+    return this.api.timer(timerKey);
   }
 }
 
