@@ -277,19 +277,33 @@ const VERB_FIELDS: Partial<Record<Verb, readonly string[]>> = {
 
 type ActionBody = Action extends infer A ? (A extends unknown ? Omit<A, 'atMs' | 'index' | 'namespace' | 'expect' | 'pos'> : never) : never;
 
-/** spec.actions: every action checked, every problem reported; sorted by `at`, file order kept. */
-export function parseActions(ctx: SpecContext, raw: unknown, base: readonly Seg[]): Action[] {
+/**
+ * A list of timed entries (actions, faults): every entry checked, every problem reported;
+ * sorted by `at`, file order kept for equal times.
+ */
+function parseTimedList<T extends { atMs: number; index: number }>(
+  ctx: SpecContext,
+  raw: unknown,
+  base: readonly Seg[],
+  noun: string,
+  parseOne: (ctx: SpecContext, item: unknown, path: readonly Seg[], index: number) => T | undefined,
+): T[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
-    ctx.error(base, `Invalid value: ${show(raw)}: must be a list of actions`);
+    ctx.error(base, `Invalid value: ${show(raw)}: must be a list of ${noun}`);
     return [];
   }
-  const out: Action[] = [];
+  const out: T[] = [];
   raw.forEach((item, index) => {
-    const a = parseAction(ctx, item, [...base, index], index);
-    if (a) out.push(a);
+    const entry = parseOne(ctx, item, [...base, index], index);
+    if (entry) out.push(entry);
   });
   return out.sort((x, y) => x.atMs - y.atMs || x.index - y.index);
+}
+
+/** spec.actions: every action checked, every problem reported; sorted by `at`, file order kept. */
+export function parseActions(ctx: SpecContext, raw: unknown, base: readonly Seg[]): Action[] {
+  return parseTimedList(ctx, raw, base, 'actions', parseAction);
 }
 
 function parseAction(ctx: SpecContext, item: unknown, path: readonly Seg[], index: number): Action | undefined {
@@ -568,17 +582,7 @@ type FaultBody = Fault extends infer F ? (F extends unknown ? Omit<F, 'atMs' | '
 
 /** spec.faults: every fault checked; sorted by `at`, file order kept. */
 export function parseFaults(ctx: SpecContext, raw: unknown, base: readonly Seg[]): Fault[] {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) {
-    ctx.error(base, `Invalid value: ${show(raw)}: must be a list of faults`);
-    return [];
-  }
-  const out: Fault[] = [];
-  raw.forEach((item, index) => {
-    const f = parseFault(ctx, item, [...base, index], index);
-    if (f) out.push(f);
-  });
-  return out.sort((x, y) => x.atMs - y.atMs || x.index - y.index);
+  return parseTimedList(ctx, raw, base, 'faults', parseFault);
 }
 
 function parseFault(ctx: SpecContext, item: unknown, path: readonly Seg[], index: number): Fault | undefined {
