@@ -195,6 +195,24 @@ spec:
     expect(s.get('Pod', 'web-0')!.spec.volumes[0].persistentVolumeClaim.claimName).to.equal('www-web-0');
   });
 
+  it('a claim grows only when its class allows expansion, and never shrinks', () => {
+    const expandable = RBD_CLASS.replace('metadata: {name: rbd}', 'metadata: {name: rbd-x}') + 'allowVolumeExpansion: true\n';
+    const grow = (name: string, size: string) => `{at: 1m, patch: {target: persistentvolumeclaim/${name}, patch: {spec: {resources: {requests: {storage: ${size}}}}}}}`;
+    const s = Simulation.fromYaml(
+      yamlDocs(RBD_CLASS, expandable, claim('fixed', 'rbd'), claim('growing', 'rbd-x'), scenarioDoc(`duration: 2m\nactions:\n  - ${grow('fixed', '2Gi')}\n  - ${grow('growing', '2Gi')}\n  - ${grow('growing', '500Mi')}`)),
+      { seed: 3 },
+    );
+    const r = s.runScenario();
+    expect(r.results[0]).to.include({
+      ok: false,
+      error: 'persistentvolumeclaims "fixed" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+    });
+    expect(r.results[1]!.ok).to.equal(true);
+    expect(s.get('PersistentVolumeClaim', 'growing')!.spec.resources.requests.storage).to.equal('2Gi');
+    expect(r.results[2]).to.include({ ok: false });
+    expect(String(r.results[2]!['error'])).to.include('spec.resources.requests.storage: Forbidden: field can not be less than previous value');
+  });
+
   it('whenScaled: Delete removes the claims of scaled-down pods', () => {
     const sts = webStatefulSet({ replicas: 2, claims: 'ReadWriteOnce', storageClassName: 'rbd' }).replace('  serviceName: "nginx"', '  serviceName: "nginx"\n  persistentVolumeClaimRetentionPolicy: {whenDeleted: Retain, whenScaled: Delete}');
     const s = Simulation.fromYaml(yamlDocs(RBD_CLASS, NGINX_SERVICE, sts, scenarioDoc('duration: 6m\nactions:\n  - {at: 2m, scale: {statefulset: web, replicas: 1}}')), { seed: 5 });
