@@ -29,11 +29,8 @@ export class ApiClient {
   /** Sends a request; `timeoutMs` arms a deadline after which `cb` gets a 504 Timeout. */
   request(body: RequestBody, cb?: Callback, timeoutMs?: number): string {
     const reqId = `${this.port.address}#${++this.n}`;
-    if (cb) {
-      this.calls.await(reqId, cb, timeoutMs, () =>
-        cb({ type: 'api.response', reqId, ok: false, status: { ...REQUEST_TIMEOUT_STATUS } }),
-      );
-    }
+    if (cb && timeoutMs !== undefined) this.calls.await(reqId, cb, timeoutMs, () => cb({ type: 'api.response', reqId, ok: false, status: { ...REQUEST_TIMEOUT_STATUS } }));
+    else if (cb) this.calls.await(reqId, cb);
     this.port.send(APISERVER, { type: 'api.request', reqId, ...body } as ApiRequest);
     return reqId;
   }

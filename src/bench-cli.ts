@@ -45,7 +45,7 @@ export interface BenchFigures {
   ratioToRawSend: number;
 }
 
-export function benchWeb(io: Io, runs = 10): BenchFigures {
+export function benchWeb(io: Io, runs = 15): BenchFigures {
   const loaded = loadScenarioFile(EXAMPLE);
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   const hourMs = 3_600_000;
@@ -54,7 +54,7 @@ export function benchWeb(io: Io, runs = 10): BenchFigures {
   let messages = 0;
   let steps = 0;
   // Warm the JIT first: sweeps run thousands of seeds in one process.
-  for (let i = 0; i < 3; i++) new Run(scenario, { hasher: sha256Hasher, seed: 1 }).run();
+  for (let i = 0; i < 5; i++) new Run(scenario, { hasher: sha256Hasher, seed: 1 }).run();
   for (let i = 0; i < runs; i++) {
     const t0 = io.wallMs();
     const r = new Run(scenario, { hasher: sha256Hasher, seed: 1 }).run();
@@ -88,7 +88,7 @@ export async function bench(o: { json?: boolean; claims?: string }, io: Io): Pro
     return 0;
   }
   io.out(`${f.scenario}`);
-  io.out(`  wall time (median of 10)  ${f.wallMs} ms`);
+  io.out(`  wall time (median of 15)  ${f.wallMs} ms`);
   io.out(`  simulated / wall          ${f.realTimeFactor.toLocaleString('en-US')}x real time`);
   io.out(`  bus messages              ${f.messages} (${f.steps} steps)`);
   io.out(`  messages per wall second  ${f.messagesPerSecond.toLocaleString('en-US')}`);

@@ -6,6 +6,8 @@
  */
 import type { Port } from './component.ts';
 
+const noop = (): void => {};
+
 interface Pending<R> {
   cb: (reply: R) => void;
   onTimeout: () => void;
@@ -20,10 +22,11 @@ export class Calls<R extends { reqId: string }> {
     private readonly prefix: string,
   ) {}
 
-  /** Waits for the reply to `reqId` (send the request yourself); no deadline when `timeoutMs` is undefined. */
-  await(reqId: string, cb: (reply: R) => void, timeoutMs: number | undefined, onTimeout: () => void): void {
-    this.pending.set(reqId, { cb, onTimeout, armed: timeoutMs !== undefined });
-    if (timeoutMs !== undefined) this.port.setTimer(`${this.prefix}/${reqId}`, timeoutMs);
+  /** Waits for the reply to `reqId` (send the request yourself); no deadline without `timeoutMs`. */
+  await(reqId: string, cb: (reply: R) => void, timeoutMs?: number, onTimeout?: () => void): void {
+    const armed = timeoutMs !== undefined && onTimeout !== undefined;
+    this.pending.set(reqId, { cb, onTimeout: onTimeout ?? noop, armed });
+    if (armed) this.port.setTimer(`${this.prefix}/${reqId}`, timeoutMs);
   }
 
   /** Hands a reply to its caller; false when nobody waits for it (late or duplicated). */
