@@ -68,6 +68,8 @@ export interface PodVolumes {
   pod: Pod;
   vols: VolState[];
   tmpfs: MemFs;
+  /** The pod is being torn down: a mount still in flight must undo itself when it lands. */
+  torn?: boolean;
 }
 
 type CsiCb = (res: CsiResponse | 'timeout') => void;
@@ -285,6 +287,11 @@ export class VolumeManager {
         if (res === 'timeout') return cb(`MountVolume.SetUp failed for volume "${volName}" : ${rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')}`);
         if (res.code !== GRPC.OK) return cb(`MountVolume.SetUp failed for volume "${volName}" : ${rpcError(res.code, res.message)}`);
         b.published = true;
+        if (pv.torn) {
+          // The pod went while this mount was in flight: undo it, or the node keeps the volume.
+          this.release(pv.uid, b);
+          return cb(`volume "${volName}" mounted after its pod was deleted: unmounted again`);
+        }
         v.backing = b;
         v.ready = true;
         this.addUser(b, pv.uid);
@@ -297,6 +304,10 @@ export class VolumeManager {
         if (res === 'timeout') return cb(`MountVolume.MountDevice failed for volume "${volName}" : ${rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')}`);
         if (res.code !== GRPC.OK) return cb(`MountVolume.MountDevice failed for volume "${volName}" : ${rpcError(res.code, res.message)}`);
         b.staged = true;
+        if (pv.torn) {
+          this.release(pv.uid, b);
+          return cb(`volume "${volName}" staged after its pod was deleted: unstaged again`);
+        }
         publish();
       });
     };
@@ -324,23 +335,30 @@ export class VolumeManager {
 
   /** Tears down a pod's volumes: NodeUnpublish, then NodeUnstage when no other pod uses it. */
   unmount(pv: PodVolumes): void {
+    pv.torn = true;
     for (const v of pv.vols) {
       const b = v.backing;
       v.ready = false;
-      if (!b || b.kind !== 'remote') continue;
-      const nodeId = this.o.nodeName;
-      const targetPath = `/var/lib/kubelet/pods/${pv.uid}/volumes/kubernetes.io~csi/${b.pvName}/mount`;
-      const users = this.users.get(b.volumeId);
-      users?.delete(pv.uid);
-      const last = !users || users.size === 0;
-      if (last) this.users.delete(b.volumeId);
-      this.csi(b.backend, { method: 'NodeUnpublishVolume', volumeId: b.volumeId, nodeId, targetPath }, () => {
-        if (!last || !b.staged) return this.reportInUse();
-        const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${b.backend.slice('backend/'.length)}/${b.volumeId.replace(/[/:]/g, '_')}/globalmount`;
-        this.csi(b.backend, { method: 'NodeUnstageVolume', volumeId: b.volumeId, nodeId, stagingPath }, () => this.reportInUse());
-      });
+      if (b && b.kind === 'remote') this.release(pv.uid, b);
     }
     this.o.node.disk.removeAll(`/var/lib/kubelet/pods/${pv.uid}`);
+  }
+
+  /** NodeUnpublish (if published) for one pod, then NodeUnstage when no other pod here uses it. */
+  private release(podUid: string, b: RemoteBacking): void {
+    const nodeId = this.o.nodeName;
+    const users = this.users.get(b.volumeId);
+    users?.delete(podUid);
+    const last = !users || users.size === 0;
+    if (last) this.users.delete(b.volumeId);
+    const unstage = () => {
+      if (!last || !b.staged) return this.reportInUse();
+      const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${b.backend.slice('backend/'.length)}/${b.volumeId.replace(/[/:]/g, '_')}/globalmount`;
+      this.csi(b.backend, { method: 'NodeUnstageVolume', volumeId: b.volumeId, nodeId, stagingPath }, () => this.reportInUse());
+    };
+    if (!b.published) return unstage();
+    const targetPath = `/var/lib/kubelet/pods/${podUid}/volumes/kubernetes.io~csi/${b.pvName}/mount`;
+    this.csi(b.backend, { method: 'NodeUnpublishVolume', volumeId: b.volumeId, nodeId, targetPath }, unstage);
   }
 
   /** Attachable volumes still mounted here: what the kubelet reports as node.status.volumesInUse. */

@@ -130,6 +130,20 @@ describe('storage in a running cluster', () => {
     expect(r.violations).to.deep.equal([]);
   });
 
+  it('a pod deleted while its RBD volume is still being mapped leaves no mapping behind (found by a random sweep)', () => {
+    // Slow network: the kubelet's NodeStage/NodePublish answers land after the pod is gone.
+    for (const at of ['8800ms', '9200ms', '9600ms', '10s']) {
+      const s = Simulation.fromYaml(
+        yamlDocs(RBD_CLASS, claim('data', 'rbd'), pod('a', 'data', 'node-1'), scenarioDoc(`duration: 8m\nnetwork: {latency: {min: 300ms, max: 400ms}}\nactions:\n  - {at: ${at}, delete: pod/a}\n  - {at: 1m, delete: persistentvolumeclaim/data}`)),
+        { seed: 3 },
+      );
+      const r = s.runScenario();
+      expect(r.violations, at).to.deep.equal([]);
+      expect(backendVolumes(s, 'ceph'), at).to.deep.equal([]);
+      expect(s.list('PersistentVolume'), at).to.deep.equal([]);
+    }
+  });
+
   it('a Retain volume whose claim is deleted is Released and keeps its data', () => {
     const retain = RBD_CLASS.replace('provisioner: rbd.csi.ceph.com', 'provisioner: rbd.csi.ceph.com\nreclaimPolicy: Retain');
     const s = Simulation.fromYaml(yamlDocs(retain, claim('data', 'rbd'), pod('a', 'data'), scenarioDoc('duration: 6m\nactions:\n  - {at: 1m, write: {pod: a, path: /data/f, data: kept}}\n  - {at: 2m, delete: pod/a}\n  - {at: 3m, delete: persistentvolumeclaim/data}')), { seed: 3 });
