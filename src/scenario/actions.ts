@@ -301,6 +301,39 @@ function parseTimedList<T extends { atMs: number; index: number }>(
   return out.sort((x, y) => x.atMs - y.atMs || x.index - y.index);
 }
 
+/**
+ * What every timed entry needs: exactly one verb (of `all`) and an `at` that is a duration.
+ * `ok` is false when anything was reported (including the unknown keys found before).
+ */
+function checkOneAt(
+  ctx: SpecContext,
+  item: Record<string, unknown>,
+  path: readonly Seg[],
+  noun: 'action' | 'fault',
+  present: readonly string[],
+  all: readonly string[],
+  unknown: readonly string[],
+): { ok: boolean; atMs: number | undefined } {
+  let ok = unknown.length === 0;
+  if (present.length === 0 && unknown.length === 0) {
+    ctx.error(path, `Required value: must specify one ${noun}: ${all.join(', ')}`);
+    ok = false;
+  }
+  if (present.length > 1) {
+    ctx.error(path, `Invalid value: may not specify more than one ${noun}: ${present.join(', ')}`);
+    ok = false;
+  }
+  let atMs: number | undefined;
+  if (item['at'] === undefined || item['at'] === null) {
+    ctx.error([...path, 'at'], 'Required value');
+    ok = false;
+  } else {
+    atMs = durationAt(ctx, item['at'], [...path, 'at']);
+    if (atMs === undefined) ok = false;
+  }
+  return { ok, atMs };
+}
+
 /** spec.actions: every action checked, every problem reported; sorted by `at`, file order kept. */
 export function parseActions(ctx: SpecContext, raw: unknown, base: readonly Seg[]): Action[] {
   return parseTimedList(ctx, raw, base, 'actions', parseAction);
@@ -315,23 +348,7 @@ function parseAction(ctx: SpecContext, item: unknown, path: readonly Seg[], inde
   const allowed = [...COMMON_ACTION_KEYS, ...ACTION_VERBS, ...(verbs.includes('delete') ? DELETE_KEYS : [])];
   const hint = verbs.length === 0 ? ` (an action is one of: ${ACTION_VERBS.join(', ')})` : '';
   const unknown = checkKeys(ctx, item, allowed, path, hint);
-  let ok = unknown.length === 0;
-  if (verbs.length === 0 && unknown.length === 0) {
-    ctx.error(path, `Required value: must specify one action: ${ACTION_VERBS.join(', ')}`);
-    ok = false;
-  }
-  if (verbs.length > 1) {
-    ctx.error(path, `Invalid value: may not specify more than one action: ${verbs.join(', ')}`);
-    ok = false;
-  }
-  let atMs: number | undefined;
-  if (item.at === undefined || item.at === null) {
-    ctx.error([...path, 'at'], 'Required value');
-    ok = false;
-  } else {
-    atMs = durationAt(ctx, item.at, [...path, 'at']);
-    if (atMs === undefined) ok = false;
-  }
+  let { ok, atMs } = checkOneAt(ctx, item, path, 'action', verbs, ACTION_VERBS, unknown);
   const verb = verbs[0];
   if (verb === undefined || verbs.length > 1) return undefined;
   const vpath = [...path, verb];
@@ -593,23 +610,7 @@ function parseFault(ctx: SpecContext, item: unknown, path: readonly Seg[], index
   const kinds = FAULT_KINDS.filter((k) => k in item);
   const hint = kinds.length === 0 ? ` (a fault is one of: ${FAULT_KINDS.join(', ')})` : '';
   const unknown = checkKeys(ctx, item, ['at', 'for', ...FAULT_KINDS], path, hint);
-  let ok = unknown.length === 0;
-  if (kinds.length === 0 && unknown.length === 0) {
-    ctx.error(path, `Required value: must specify one fault: ${FAULT_KINDS.join(', ')}`);
-    ok = false;
-  }
-  if (kinds.length > 1) {
-    ctx.error(path, `Invalid value: may not specify more than one fault: ${kinds.join(', ')}`);
-    ok = false;
-  }
-  let atMs: number | undefined;
-  if (item.at === undefined || item.at === null) {
-    ctx.error([...path, 'at'], 'Required value');
-    ok = false;
-  } else {
-    atMs = durationAt(ctx, item.at, [...path, 'at']);
-    if (atMs === undefined) ok = false;
-  }
+  let { ok, atMs } = checkOneAt(ctx, item, path, 'fault', kinds, FAULT_KINDS, unknown);
   let forMs: number | undefined;
   if (item.for !== undefined) {
     forMs = durationAt(ctx, item.for, [...path, 'for'], { positive: true });
