@@ -119,6 +119,7 @@ export class Run {
     }
     report.violations = this.violations();
     report.warnings = [...this.world.warnings, ...this.storage.warnings, ...this.data.warnings];
+    this.world.trace.record(this.world.nowMs, 'S', 'world', `final-state h=${this.world.store.fingerprint()}`);
     report.traceHash = this.world.trace.digest();
     report.stats = { steps: this.world.clock.steps, messages: this.world.bus.delivered, faults: this.world.faultsInjected, wallMs: 0 };
     this.finished = report;

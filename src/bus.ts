@@ -68,7 +68,8 @@ export class Bus {
   dropped = 0;
   private seq = 0;
   private readonly receivers = new Map<string, Receiver>();
-  private readonly links = new Map<string, Map<string, Link>>();
+  /** from -> to -> stream ('' or the watched kind) -> link. */
+  private readonly links = new Map<string, Map<string, Map<string, Link>>>();
 
   constructor(
     private readonly clock: SimClock,
@@ -119,7 +120,7 @@ export class Bus {
     const latency = lo === hi ? lo : this.rng.int(lo, hi);
     // Each informer has its own watch stream (one per kind), as client-go opens one watch per
     // resource: a held-back Node event does not hold back Pod events to the same controller.
-    const link = this.link(from, msg.type === 'watch' ? `${to}#${msg.obj.kind}` : to);
+    const link = this.link(from, to, msg.type === 'watch' ? msg.obj.kind : '');
     for (const extra of routing.delaysMs) {
       let at = this.clock.nowMs + latency + extra;
       // A reordered copy neither waits for earlier messages nor holds back later ones.
@@ -144,11 +145,13 @@ export class Bus {
     if (this.delivered$.observed) this.delivered$.next(env);
   }
 
-  private link(from: string, to: string): Link {
+  private link(from: string, to: string, stream: string): Link {
     let byTo = this.links.get(from);
     if (!byTo) this.links.set(from, (byTo = new Map()));
-    let link = byTo.get(to);
-    if (!link) byTo.set(to, (link = { lastDeliverAtMs: 0 }));
+    let byStream = byTo.get(to);
+    if (!byStream) byTo.set(to, (byStream = new Map()));
+    let link = byStream.get(stream);
+    if (!link) byStream.set(stream, (link = { lastDeliverAtMs: 0 }));
     return link;
   }
 }

@@ -14,7 +14,7 @@ export class ObjectStore {
   private rv = 0;
   private readonly kinds = new Map<string, Map<string, KObject>>();
   private readonly listeners: CommitListener[] = [];
-  /** Optional trace hook: receives `verb kind/ns/name rv=N h=<fnv>` per commit. */
+  /** Optional trace hook: receives `verb kind/ns/name rv=N` per commit. */
   traceCommit: ((line: string) => void) | undefined;
 
   onCommit(l: CommitListener): void {
@@ -42,6 +42,17 @@ export class ObjectStore {
     return this.rv;
   }
 
+  /**
+   * A fingerprint of every stored object's content (FNV-1a of the canonical JSON, kinds and
+   * objects in sorted order): the trace records it at the end of a run, so content that differs
+   * between two runs changes the trace hash even when no message differs.
+   */
+  fingerprint(): string {
+    let text = '';
+    for (const kind of this.kindNames()) for (const o of this.list(kind)) text += JSON.stringify(o);
+    return fnv1a(text);
+  }
+
   /** Stores `obj` (already validated and complete) with the next resourceVersion. */
   put(obj: KObject): KObject {
     const m = this.kind(obj.kind);
@@ -66,10 +77,7 @@ export class ObjectStore {
   }
 
   private emit(kind: CommitKind, obj: KObject, old: KObject | undefined): void {
-    if (this.traceCommit) {
-      const h = obj.kind === 'Lease' ? '' : ` h=${fnv1a(JSON.stringify(obj))}`;
-      this.traceCommit(`${kind} ${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name} rv=${obj.metadata.resourceVersion}${h}`);
-    }
+    if (this.traceCommit) this.traceCommit(`${kind} ${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name} rv=${obj.metadata.resourceVersion}`);
     for (const l of this.listeners) l(kind, obj, old);
   }
 
