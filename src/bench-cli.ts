@@ -43,6 +43,8 @@ export interface BenchFigures {
   steps: number;
   rawActorSendPerSecond: number;
   ratioToRawSend: number;
+  /** Steps (bus deliveries and timers, each one actor dispatch) per wall second. */
+  stepsPerSecond: number;
 }
 
 export function benchWeb(io: Io, runs = 15): BenchFigures {
@@ -75,6 +77,7 @@ export function benchWeb(io: Io, runs = 15): BenchFigures {
     steps,
     rawActorSendPerSecond: Math.round(raw),
     ratioToRawSend: Math.round((raw / mps) * 100) / 100,
+    stepsPerSecond: Math.round(steps / (wallMs / 1000)),
   };
 }
 
@@ -93,6 +96,7 @@ export async function bench(o: { json?: boolean; claims?: string }, io: Io): Pro
   io.out(`  bus messages              ${f.messages} (${f.steps} steps)`);
   io.out(`  messages per wall second  ${f.messagesPerSecond.toLocaleString('en-US')}`);
   io.out(`  raw XState actor.send     ${f.rawActorSendPerSecond.toLocaleString('en-US')}/s (raw / simulator messages = ${f.ratioToRawSend})`);
+  io.out(`  steps per wall second     ${f.stepsPerSecond.toLocaleString('en-US')} (deliveries and timers: one actor dispatch each)`);
   io.out(`binding ${n.toLocaleString('en-US')} claims against ${n.toLocaleString('en-US')} PersistentVolumes`);
   io.out(`  matcher alone             ${Math.round(matcher.wallMs)} ms (${matcher.claims} matched)`);
   io.out(`  whole world               ${(world.wallMs / 1000).toFixed(2)} s wall, ${(world.simulatedMs / 1000).toFixed(1)} s simulated, ${world.messages.toLocaleString('en-US')} bus messages, ${world.bound} claims Bound`);
