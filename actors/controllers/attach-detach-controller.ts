@@ -66,9 +66,34 @@ import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-c
 import { Calls } from '../../src/calls.ts';
 import { Cache } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
-import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
-import { backendForSource, isAttachable } from '../../backends/registry.ts';
+import { backendAddress, GRPC, rpcError, type CsiCall, type CsiRequest, type CsiResponse } from '../../backends/protocol.ts';
 import { deepCopy } from '../../src/model/objects.ts';
+import {
+  attachableVolume,
+  byNsName,
+  cmp,
+  hasOutOfServiceTaint,
+  isNodeReady,
+  isPodTerminated,
+  multiAttachMessage,
+  volumeAttachmentName,
+  volumeMsg,
+  type AttachableVolume,
+  type NodeObj,
+  type PodObj,
+  type PvObj,
+  type PvcObj,
+} from './attach-detach-utils.ts';
+
+export { isPodTerminated, isMultiAttachAllowed, csiUniqueVolumeName, rbdUniqueVolumeName, volumeAttachmentName, multiAttachMessage, attachableVolume, TAINT_OUT_OF_SERVICE, RBD_IN_TREE_PLUGIN } from './attach-detach-utils.ts';
+export { sha256Hex } from '../../src/sha256.ts';
+
+export interface AttachDetachOptions {
+  /** CSIDriver spec.attachRequired of a driver (ceph-csi RBD: true; NFS, CephFS: false). */
+  csiAttachRequired: (driver: string) => boolean;
+  reconcilerLoopMs?: number;
+  maxWaitForUnmountMs?: number;
+}
 
 export const ATTACHDETACH_CONTROLLER = 'attachdetach-controller';
 const SOURCE = 'attachdetach-controller';
@@ -82,230 +107,6 @@ const BACKOFF_MAX_MS = 122_000;
 // external-attacher cmd/csi-attacher/main.go `--timeout`.
 const ATTACHER_TIMEOUT_MS = 15_000;
 
-/** v1.TaintNodeOutOfService (k8s.io/api/core/v1 well_known_taints.go). */
-export const TAINT_OUT_OF_SERVICE = 'node.kubernetes.io/out-of-service';
-/** The in-tree RBD plugin's name (pkg/volume/rbd), used as the VolumeAttachment attacher. */
-export const RBD_IN_TREE_PLUGIN = 'kubernetes.io/rbd';
-
-export interface AttachDetachOptions {
-  /** CSIDriver spec.attachRequired of a driver (ceph-csi RBD: true; NFS, CephFS: false). */
-  csiAttachRequired: (driver: string) => boolean;
-  reconcilerLoopMs?: number;
-  maxWaitForUnmountMs?: number;
-}
-
-type PodObj = Pod & KObject;
-type NodeObj = Node & KObject;
-type PvObj = PersistentVolume & KObject;
-type PvcObj = PersistentVolumeClaim & KObject;
-
-// ---------------------------------------------------------------------------------------------
-// Pure helpers
-
-/**
- * IsPodTerminated (pkg/volume/util/util.go): Failed/Succeeded, or deleted with no container
- * running. A pod on a dead node keeps its "running" statuses and so stays desired (case 96).
- */
-export function isPodTerminated(pod: Pod): boolean {
-  const phase = pod.status?.phase;
-  if (phase === 'Failed' || phase === 'Succeeded') return true;
-  if (!pod.metadata?.deletionTimestamp) return false;
-  const notRunning = (statuses: readonly { state?: { terminated?: unknown; waiting?: unknown } }[] | undefined) =>
-    (statuses ?? []).every((s) => !!s.state?.terminated || !!s.state?.waiting);
-  return notRunning(pod.status?.initContainerStatuses) && notRunning(pod.status?.containerStatuses) && notRunning(pod.status?.ephemeralContainerStatuses);
-}
-
-/**
- * IsMultiAttachAllowed (pkg/volume/util/util.go): only a PV's access modes can forbid it. No
- * modes, or RWX or ROX among them: allowed; RWO/RWOP only: not. Inline volumes are allowed.
- */
-export function isMultiAttachAllowed(pvAccessModes: readonly string[] | undefined): boolean {
-  if (pvAccessModes === undefined || pvAccessModes.length === 0) return true;
-  return pvAccessModes.some((m) => m === 'ReadWriteMany' || m === 'ReadOnlyMany');
-}
-
-/** `kubernetes.io/csi/<driver>^<volumeHandle>` (csi_plugin.go GetVolumeName + GetUniqueVolumeName). */
-export function csiUniqueVolumeName(driver: string, volumeHandle: string): string {
-  return `kubernetes.io/csi/${driver}^${volumeHandle}`;
-}
-
-/** `kubernetes.io/rbd/<pool>:<image>` (rbd.go GetVolumeName; the pool defaults to `rbd`). */
-export function rbdUniqueVolumeName(pool: string, image: string): string {
-  return `${RBD_IN_TREE_PLUGIN}/${pool}:${image}`;
-}
-
-/** csi_attacher.go getAttachmentName: `csi-` + sha256 hex of volume handle, driver and node. */
-export function volumeAttachmentName(volumeHandle: string, attacher: string, nodeName: string): string {
-  return `csi-${sha256Hex(`${volumeHandle}${attacher}${nodeName}`)}`;
-}
-
-/** A volume this controller attaches, as the DSW and ASW hold it. */
-export interface AttachableVolume {
-  uniqueName: string;
-  /** volume.Spec.Name(): the PV name, or the pod's volume name for an inline volume. */
-  name: string;
-  /** VolumeAttachment spec.attacher: the CSI driver, or `kubernetes.io/rbd` in-tree. */
-  attacher: string;
-  /** The backend's volume id (CSI volumeHandle; in-tree RBD `<pool>/<image>`). */
-  volumeId: string;
-  backend: string;
-  multiAttachAllowed: boolean;
-  /** The capability to publish with, or the access-mode error that prevents it. */
-  capability: VolumeCapability | string;
-  readOnly: boolean;
-  source: { persistentVolumeName: string } | { inlineVolumeSpec: Record<string, unknown> };
-}
-
-const CSI_MODES = new Set(['SINGLE_NODE_WRITER', 'SINGLE_NODE_READER_ONLY', 'MULTI_NODE_READER_ONLY', 'MULTI_NODE_SINGLE_WRITER', 'MULTI_NODE_MULTI_WRITER', 'SINGLE_NODE_SINGLE_WRITER', 'SINGLE_NODE_MULTI_WRITER']);
-
-/**
- * The attachable volume behind a PV spec (pv given) or an inline pod volume source (pv absent),
- * or undefined when the volume is not attachable.
- */
-export function attachableVolume(
-  spec: Partial<PersistentVolumeSpec>,
-  name: string,
-  pv: PersistentVolume | undefined,
-  readOnlyFromPod: boolean,
-  csiAttachRequired: (driver: string) => boolean,
-): AttachableVolume | undefined {
-  const ref = backendForSource(spec as Parameters<typeof backendForSource>[0]);
-  if (!isAttachable(ref, csiAttachRequired) || !ref) return undefined;
-  const modes = pv ? (pv.spec?.accessModes ?? []) : [];
-  const mode = toCsiAccessMode(modes);
-  let attacher: string;
-  let volumeId: string;
-  let uniqueName: string;
-  let fsType: string | undefined;
-  let readOnly = readOnlyFromPod;
-  if (spec.csi) {
-    attacher = spec.csi.driver;
-    volumeId = spec.csi.volumeHandle;
-    uniqueName = csiUniqueVolumeName(attacher, volumeId);
-    fsType = spec.csi.fsType;
-    readOnly ||= !!spec.csi.readOnly;
-  } else if (spec.rbd) {
-    const pool = spec.rbd.pool || 'rbd';
-    attacher = RBD_IN_TREE_PLUGIN;
-    volumeId = `${pool}/${spec.rbd.image}`;
-    uniqueName = rbdUniqueVolumeName(pool, spec.rbd.image);
-    fsType = spec.rbd.fsType;
-    readOnly ||= !!spec.rbd.readOnly;
-  } else {
-    return undefined;
-  }
-  const capability: VolumeCapability | string = CSI_MODES.has(mode)
-    ? { accessMode: mode as VolumeCapability['accessMode'], accessType: pv?.spec?.volumeMode === 'Block' ? 'block' : 'mount', ...(fsType ? { fsType } : {}) }
-    : mode;
-  return {
-    uniqueName,
-    name,
-    attacher,
-    volumeId,
-    backend: ref.name,
-    multiAttachAllowed: pv ? isMultiAttachAllowed(pv.spec?.accessModes) : true,
-    capability,
-    readOnly,
-    source: pv ? { persistentVolumeName: name } : { inlineVolumeSpec: deepCopy(spec) as Record<string, unknown> },
-  };
-}
-
-/** generateVolumeMsg: `<prefix> for volume "<name>" <suffix>` (operationexecutor). */
-function volumeMsg(prefix: string, volume: string, suffix: string): string {
-  return `${prefix} for volume ${JSON.stringify(volume)} ${suffix}`;
-}
-
-/**
- * reportMultiAttachError's message for one waiting pod, given the pods that use the volume on
- * the other nodes (reconciler.go).
- */
-export function multiAttachMessage(volume: string, podNamespace: string, others: readonly { namespace: string; name: string }[]): string {
-  if (others.length === 0) return volumeMsg('Multi-Attach error', volume, "Volume is already exclusively attached to one node and can't be attached to another");
-  const local = others.filter((p) => p.namespace === podNamespace).map((p) => p.name);
-  const otherNs = others.length - local.length;
-  let msg: string;
-  if (local.length > 0) {
-    msg = `Volume is already used by pod(s) ${local.join(', ')}`;
-    if (otherNs > 0) msg = `${msg} and ${otherNs} pod(s) in different namespaces`;
-  } else {
-    msg = `Volume is already used by ${otherNs} pod(s) in different namespaces`;
-  }
-  return volumeMsg('Multi-Attach error', volume, msg);
-}
-
-function isNodeReady(node: Node | undefined): boolean {
-  return !!node && (node.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-function hasOutOfServiceTaint(node: Node | undefined): boolean {
-  return !!node && (node.spec?.taints ?? []).some((t) => t.key === TAINT_OUT_OF_SERVICE);
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function byNsName(a: PodObj, b: PodObj): number {
-  return cmp(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || cmp(a.metadata.name ?? '', b.metadata.name ?? '');
-}
-
-// ---------------------------------------------------------------------------------------------
-// SHA-256 (FIPS 180-4), for VolumeAttachment names as csi_attacher.go computes them. Written out
-// here so that the simulation core needs no node:crypto.
-
-const K256 = new Uint32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-]);
-
-export function sha256Hex(text: string): string {
-  const data = new TextEncoder().encode(text);
-  const bitLen = data.length * 8;
-  const padded = new Uint8Array(Math.ceil((data.length + 9) / 64) * 64);
-  padded.set(data);
-  padded[data.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(bitLen / 2 ** 32));
-  view.setUint32(padded.length - 4, bitLen >>> 0);
-  const h = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-  const w = new Uint32Array(64);
-  const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
-    for (let i = 16; i < 64; i++) {
-      const a = w[i - 15]!;
-      const b = w[i - 2]!;
-      const s0 = rotr(a, 7) ^ rotr(a, 18) ^ (a >>> 3);
-      const s1 = rotr(b, 17) ^ rotr(b, 19) ^ (b >>> 10);
-      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) >>> 0;
-    }
-    let [a, b, c, d, e, f, g, hh] = [h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!];
-    for (let i = 0; i < 64; i++) {
-      const t1 = (hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K256[i]! + w[i]!) >>> 0;
-      const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
-      hh = g;
-      g = f;
-      f = e;
-      e = (d + t1) >>> 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) >>> 0;
-    }
-    const out = [a, b, c, d, e, f, g, hh];
-    for (let i = 0; i < 8; i++) h[i] = (h[i]! + out[i]!) >>> 0;
-  }
-  return Array.from(h, (x) => x.toString(16).padStart(8, '0')).join('');
-}
-
-// ---------------------------------------------------------------------------------------------
-// The controller
-
-/** One volume on one node in the actual state of world. */
 interface Attached {
   volume: AttachableVolume;
   node: string;
