@@ -183,7 +183,9 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   /** `owned`: `next` is already a private copy (apply, patch) and need not be copied again. */
   function commitUpdate(old: KObject, next: KObject, statusOnly: boolean, owned = false): { obj?: KObject; status?: ApiStatus } {
     const name = old.metadata.name!;
-    const merged: KObject = statusOnly ? { ...deepCopy(old), status: deepCopy(next.status) } : owned ? next : deepCopy(next);
+    // A status write shares the rest of the stored object: stored objects are never mutated in
+    // place (every writer copies first), so versions may share what did not change.
+    const merged: KObject = statusOnly ? { ...old, metadata: { ...old.metadata }, status: deepCopy(next.status) } : owned ? next : deepCopy(next);
     // Immutable metadata the client cannot change.
     merged.metadata.uid = old.metadata.uid!;
     merged.metadata.creationTimestamp = old.metadata.creationTimestamp!;
