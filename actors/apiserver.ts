@@ -56,9 +56,19 @@ export class EventLog {
     this.index.set(key, agg);
     this.items.push(agg);
   }
-  /** Events about one object, oldest first. */
-  about(kind: string, namespace: string | undefined, name: string): AggregatedEvent[] {
-    return this.items.filter((e) => e.involvedObject.kind === kind && e.involvedObject.name === name && (e.involvedObject.namespace ?? '') === (namespace ?? ''));
+  /**
+   * Events about one object, oldest first. With `uid`, only that incarnation's (what
+   * `kubectl describe` selects with involvedObject.uid), not those of an earlier object of the
+   * same name.
+   */
+  about(kind: string, namespace: string | undefined, name: string, uid?: string): AggregatedEvent[] {
+    return this.items.filter(
+      (e) =>
+        e.involvedObject.kind === kind &&
+        e.involvedObject.name === name &&
+        (e.involvedObject.namespace ?? '') === (namespace ?? '') &&
+        (uid === undefined || e.involvedObject.uid === undefined || e.involvedObject.uid === uid),
+    );
   }
 }
 

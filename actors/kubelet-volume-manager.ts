@@ -26,6 +26,8 @@ import { checkHostPath, emptyDirPath } from './kubelet-volumes.ts';
 import type { NodeState } from './kubelet.ts';
 
 export const POD_ATTACH_MOUNT_TIMEOUT_MS = 123_000; // volume_manager.go podAttachAndMountTimeout 2m3s
+/** mount()'s answer while an attachable volume waits for its VolumeAttachment: retry, no event. */
+export const NOT_ATTACHED_YET = 'not attached yet';
 const CSI_TIMEOUT_MS = 120_000; // pkg/volume/csi/csi_plugin.go csiTimeout
 const NFS_TIMEO_MS = 60_000; // nfs(5): timeo=600 deciseconds for TCP
 const NFS_TIMEO_MAX_MS = 600_000;
@@ -318,7 +320,9 @@ export class VolumeManager {
       const va = (res.items ?? []).find((a) => a.spec?.nodeName === nodeId && (a.spec?.source?.persistentVolumeName === volName || a.spec?.source?.inlineVolumeSpec?.rbd?.image === src?.rbd?.image));
       if (!va || va.status?.attached !== true) {
         const err = va?.status?.attachError?.message;
-        return cb(err ? `AttachVolume.Attach failed for volume "${volName}" : ${err}` : `volume "${volName}" is not attached to node ${nodeId} yet`);
+        // Not attached yet: the kubelet waits without an event (VerifyControllerAttachedVolume
+        // only logs); the 2m3s podAttachAndMountTimeout event reports a wait that lasts.
+        return cb(err ? `AttachVolume.Attach failed for volume "${volName}" : ${err}` : NOT_ATTACHED_YET);
       }
       v.unattached = false;
       stage();

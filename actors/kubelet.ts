@@ -25,8 +25,17 @@ import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from 
 import { ApiClient } from '../src/api-client.ts';
 import { deepCopy } from '../src/model/objects.ts';
 import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
+import { formatDuration } from '../src/duration.ts';
+import { fnv1a } from '../src/trace.ts';
+
+/** 64 hex digits from a string (eight FNV-1a rounds): ids that look like containerd's. */
+function hex64(text: string): string {
+  let out = '';
+  for (let i = 0; i < 8; i++) out += fnv1a(`${i}:${text}`);
+  return out;
+}
 import { mountFor } from './kubelet-volumes.ts';
-import { POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
+import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
 
 /** What survives a kubelet crash: the node's disk and its image cache. */
 export interface NodeState {
@@ -196,8 +205,16 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     };
   }
 
+  /** A 64-hex containerd id, derived from the pod uid and container name (stable per seed). */
   function containerId(rec: PodRec, name: string): string {
-    return `containerd://${(rec.uid.replace(/-/g, '') + name).padEnd(64, '0').slice(0, 64)}`;
+    return `containerd://${hex64(`${rec.uid}/${name}`)}`;
+  }
+
+  /** `docker.io/library/nginx@sha256:...`: the repo digest an image id shows. */
+  function imageId(image: string): string {
+    const repo = image.split(':')[0]!;
+    const full = repo.includes('/') ? (repo.split('/')[0]!.includes('.') ? repo : `docker.io/${repo}`) : `docker.io/library/${repo}`;
+    return `${full}@sha256:${hex64(image)}`;
   }
 
   function statusRunning(rec: PodRec): PodStatus {
@@ -208,7 +225,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       containerStatuses: containersOf(rec.pod).map((c) => ({
         name: c.name,
         image: c.image ?? '',
-        imageID: `docker.io/library/${c.image ?? ''}`,
+        imageID: imageId(c.image ?? ''),
         containerID: containerId(rec, c.name),
         ready: true,
         restartCount: 0,
@@ -229,7 +246,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       containerStatuses: containersOf(rec.pod).map((c) => ({
         name: c.name,
         image: c.image ?? '',
-        imageID: rec.startedAt ? `docker.io/library/${c.image ?? ''}` : '',
+        imageID: rec.startedAt ? imageId(c.image ?? '') : '',
         ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
         ready: false,
         restartCount: 0,
@@ -265,7 +282,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       rec.mounting = false;
       if (rec.stage !== 'mounting') return;
       if (err) {
-        event(rec.pod, 'Warning', err.startsWith('AttachVolume.') ? 'FailedAttachVolume' : 'FailedMount', err);
+        if (err !== NOT_ATTACHED_YET) event(rec.pod, 'Warning', err.startsWith('AttachVolume.') ? 'FailedAttachVolume' : 'FailedMount', err);
         port.setTimer(`mount/${rec.uid}`, rec.backoffMs);
         rec.backoffMs = Math.min(rec.backoffMs * 2, BACKOFF_MAX_MS);
         return;
@@ -284,8 +301,8 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
         event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
       } else {
         event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
-        const secs = (delay / 1000).toFixed(3);
-        event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${secs}s (${secs}s including waiting)`);
+        const took = formatDuration(delay);
+        event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting)`);
         node.images.add(image);
       }
     }

@@ -79,7 +79,7 @@ export function renderDescribe(run: Run, target: string): string {
   for (const ns of nsList) {
     const obj = w.store.get(kind, ns, name);
     if (!obj) continue;
-    const events = w.events.about(kind, ns, name).map((e) => ({ type: e.type, reason: e.reason, message: e.message, source: e.source, count: e.count, firstAtMs: e.firstAtMs, lastAtMs: e.lastAtMs }));
+    const events = w.events.about(kind, ns, name, obj.metadata.uid).map((e) => ({ type: e.type, reason: e.reason, message: e.message, source: e.source, count: e.count, firstAtMs: e.firstAtMs, lastAtMs: e.lastAtMs }));
     const usedBy =
       kind === 'PersistentVolumeClaim'
         ? w.store.list('Pod', ns).filter((p) => (p.spec?.volumes ?? []).some((v: { persistentVolumeClaim?: { claimName: string } }) => v.persistentVolumeClaim?.claimName === name)).map((p) => p.metadata.name!)
