@@ -65,6 +65,9 @@ describe('storage in a running cluster', () => {
     const multi = events(s, 'FailedAttachVolume').filter((e) => e.involvedObject.name === 'b');
     expect(multi.map((e) => e.message)).to.deep.equal([`Multi-Attach error for volume "${pv}" Volume is already used by pod(s) a`]);
     expect(multi[0]!.count).to.equal(1);
+    // The kubelet on node-2 waits quietly, then reports the wait after podAttachAndMountTimeout (2m3s).
+    const waiting = events(s, 'FailedMount').filter((e) => e.involvedObject.name === 'b');
+    expect(waiting.map((e) => e.message)).to.deep.equal(['Unable to attach or mount volumes: unmounted volumes=[v], unattached volumes=[v]: timed out waiting for the condition']);
     expect(r.violations).to.deep.equal([]);
     expect(s.list('VolumeAttachment').map((v) => v.spec.nodeName)).to.deep.equal(['node-1']);
   });
