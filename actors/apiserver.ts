@@ -18,7 +18,7 @@
  * the last finalizer is removed.
  */
 import type { Component, Port } from '../src/component.ts';
-import type { ApiRequest, ApiResponse, ApiStatus, EventReport, ExecRequest, KObject, Msg, ShellResponse } from '../src/protocol.ts';
+import type { ApiRequest, ApiResponse, ApiStatus, EventReport, ExecRequest, KObject, Msg, ShellResponse, WatchEvent } from '../src/protocol.ts';
 import { ObjectStore } from '../src/store.ts';
 import { deepCopy, isNamespaced, qualifiedResource, RESOURCES } from '../src/model/objects.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
@@ -111,8 +111,10 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   });
   const invalid = (obj: KObject, errs: ReturnType<typeof validateObject>): ApiStatus => ({ code: 422, reason: 'Invalid', message: invalidMessage(obj, errs) });
 
-  // Every commit fans out to the watchers of its kind, in subscription order.
+  // Every commit fans out to the watchers of its kind, in subscription order. The event is one
+  // immutable message shared by every watcher it goes to.
   store.onCommit((event, obj, old) => {
+    let shared: WatchEvent | undefined;
     for (const w of watchers) {
       if (!w.kinds.has(obj.kind)) continue;
       if (w.nodeName !== undefined && obj.kind === 'Pod') {
@@ -120,10 +122,10 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
         const before = old?.spec?.nodeName === w.nodeName;
         if (!now && !before) continue;
         const ev = event === 'DELETED' ? 'DELETED' : before ? 'MODIFIED' : 'ADDED';
-        port.send(w.address, { type: 'watch', event: ev, obj });
+        port.send(w.address, ev === event ? (shared ??= { type: 'watch', event, obj }) : { type: 'watch', event: ev, obj });
         continue;
       }
-      port.send(w.address, { type: 'watch', event, obj });
+      port.send(w.address, (shared ??= { type: 'watch', event, obj }));
     }
   });
 
