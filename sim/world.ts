@@ -237,16 +237,24 @@ export class World {
     const b = this.backends.get(driver);
     if (b?.type === 'csi') return b.model.spec.attachRequired;
     // A provisioner name used as a driver (its PVs' csi.driver): attachable only if it is a CSI plugin.
-    for (const { obj } of this.scenario.manifests) {
-      if (obj.kind !== 'StorageClass' || obj['provisioner'] !== driver) continue;
-      const ref = backendForProvisioner(driver, (obj['parameters'] ?? {}) as Record<string, string>);
-      if (ref && ref.type !== 'csi') return ref.type === 'rbd';
-    }
-    return true;
+    const served = this.provisionerBackends.get(driver);
+    return served === undefined ? true : served === 'rbd';
   }
+
+  /**
+   * The backend type behind each StorageClass provisioner of the manifests that is not a CSI
+   * plugin (an NFS or Ceph provisioner name can appear as a PV's csi.driver). Computed once:
+   * csiAttachRequired is asked on every mount and attach decision.
+   */
+  private readonly provisionerBackends = new Map<string, string>();
 
   /** One model per storage system the scenario names or implies (SPEC §3). */
   private createBackends(): void {
+    for (const { obj } of this.scenario.manifests) {
+      if (obj.kind !== 'StorageClass' || typeof obj['provisioner'] !== 'string') continue;
+      const ref = backendForProvisioner(obj['provisioner'], (obj['parameters'] ?? {}) as Record<string, string>);
+      if (ref && ref.type !== 'csi' && !this.provisionerBackends.has(obj['provisioner'])) this.provisionerBackends.set(obj['provisioner'], ref.type);
+    }
     for (const spec of this.scenario.backends) {
       if (spec.type === 'nfs') {
         const exports = Array.isArray(spec['exports']) ? (spec['exports'] as string[]) : undefined;
