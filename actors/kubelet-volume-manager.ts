@@ -21,7 +21,7 @@ import { Calls } from '../src/calls.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
 import { joinPath, type MemFs } from '../src/fs.ts';
 import { backendAddress, rpcError, toCsiAccessMode, GRPC, type CsiCall, type CsiResponse, type FileResponse, type FileOp } from '../backends/protocol.ts';
-import { backendForSource, uniqueVolumeName } from '../backends/registry.ts';
+import { backendForSource, uniqueVolumeName, volumeIdOf } from '../backends/registry.ts';
 import { checkHostPath, emptyDirPath } from './kubelet-volumes.ts';
 import type { NodeState } from './kubelet.ts';
 
@@ -262,19 +262,10 @@ export class VolumeManager {
     }
     const backend = backendAddress(ref.name);
     const nodeId = this.o.nodeName;
-    let volumeId: string;
-    let attachable = false;
-    let accessModes: readonly string[] = src?.accessModes ?? ['ReadWriteOnce'];
-    if (src?.nfs) {
-      volumeId = `${src.nfs.server}:${src.nfs.path}`;
-      accessModes = src.accessModes ?? ['ReadWriteMany'];
-    } else if (src?.rbd) {
-      volumeId = `${src.rbd.pool ?? 'rbd'}/${src.rbd.image}`;
-      attachable = true;
-    } else if (src?.csi) {
-      volumeId = src.csi.volumeHandle;
-      attachable = this.o.csiAttachRequired(src.csi.driver);
-    } else return cb(`MountVolume.SetUp failed for volume "${volName}" : volume source not supported`);
+    const volumeId = volumeIdOf(src ?? {});
+    if (volumeId === undefined) return cb(`MountVolume.SetUp failed for volume "${volName}" : volume source not supported`);
+    const attachable = src?.rbd ? true : src?.csi ? this.o.csiAttachRequired(src.csi.driver) : false;
+    const accessModes: readonly string[] = src?.accessModes ?? (src?.nfs ? ['ReadWriteMany'] : ['ReadWriteOnce']);
     const mode = toCsiAccessMode(accessModes);
     const capability = { accessMode: (mode.includes(' ') ? 'SINGLE_NODE_WRITER' : mode) as never, accessType: src?.volumeMode === 'Block' ? ('block' as const) : ('mount' as const) };
     const soft = mountOptions.includes('soft');

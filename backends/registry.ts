@@ -70,3 +70,14 @@ export function uniqueVolumeName(src: { csi?: { driver: string; volumeHandle: st
   if (src.rbd) return `kubernetes.io/rbd/${src.rbd.pool ?? "rbd"}:${src.rbd.image}`;
   return undefined;
 }
+
+/**
+ * The id a backend knows a volume source by (backends/protocol.ts): NFS `<server>:<path>`,
+ * Ceph RBD `<pool>/<image>` (pool `rbd` by default, as the in-tree plugin), CSI its volumeHandle.
+ */
+export function volumeIdOf(src: { nfs?: { server: string; path: string }; rbd?: { pool?: string; image: string }; csi?: { volumeHandle: string } }): string | undefined {
+  if (src.nfs) return `${src.nfs.server}:${src.nfs.path}`;
+  if (src.rbd) return `${src.rbd.pool ?? 'rbd'}/${src.rbd.image}`;
+  if (src.csi) return src.csi.volumeHandle;
+  return undefined;
+}

@@ -16,6 +16,7 @@ import type { KObject } from '../../src/protocol.ts';
 import type { ObjectStore } from '../../src/store.ts';
 import { matchesNodeSelector } from '../../src/model/selectors.ts';
 import type { Attachment } from '../../backends/volume-data.ts';
+import { volumeIdOf } from '../../backends/registry.ts';
 import type { Violation, Warning } from './types.ts';
 
 interface StorageView {
@@ -63,13 +64,7 @@ export class StorageMonitor {
 
   /** The PV a volume handle belongs to (CSI handle, `<pool>/<image>` for rbd). */
   private pvForVolumeId(volumeId: string): PersistentVolume | undefined {
-    for (const pv of this.view.store.list('PersistentVolume') as PersistentVolume[]) {
-      const s = pv.spec;
-      if (s?.csi?.volumeHandle === volumeId) return pv;
-      if (s?.rbd && `${s.rbd.pool ?? 'rbd'}/${s.rbd.image}` === volumeId) return pv;
-      if (s?.nfs && `${s.nfs.server}:${s.nfs.path}` === volumeId) return pv;
-    }
-    return undefined;
+    return (this.view.store.list('PersistentVolume') as PersistentVolume[]).find((pv) => volumeIdOf(pv.spec ?? {}) === volumeId);
   }
 
   /** After a backend answered OK: is any single-node attachable volume on two nodes? */
