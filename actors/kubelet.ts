@@ -109,13 +109,20 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
 
   /** node.status.volumesInUse: what the attach-detach controller waits on before detaching. */
   function reportVolumesInUse(names: string[]): void {
+    updateNodeStatus((n) => {
+      if (names.length) n.status.volumesInUse = names;
+      else delete n.status.volumesInUse;
+    });
+  }
+
+  /** Reads the Node, changes its status, writes it back; again on 409 (someone wrote between). */
+  function updateNodeStatus(change: (node: KObject) => void): void {
     api.request({ verb: 'get', kind: 'Node', name: nodeName }, (res) => {
       if (!res.ok || !res.obj) return;
       const n = deepCopy(res.obj);
-      if (names.length) n.status.volumesInUse = names;
-      else delete n.status.volumesInUse;
+      change(n);
       api.request({ verb: 'updateStatus', kind: 'Node', name: nodeName, obj: n }, (up) => {
-        if (!up.ok && up.status?.code === 409) reportVolumesInUse(names);
+        if (!up.ok && up.status?.code === 409) updateNodeStatus(change);
       });
     });
   }
@@ -137,12 +144,9 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   function reportNodeStatus(): void {
-    api.request({ verb: 'get', kind: 'Node', name: nodeName }, (res) => {
-      if (!res.ok || !res.obj) return;
-      const n = deepCopy(res.obj);
+    updateNodeStatus((n) => {
       const now = port.nowIso();
       for (const c of n.status?.conditions ?? []) c.lastHeartbeatTime = now;
-      api.request({ verb: 'updateStatus', kind: 'Node', name: nodeName, obj: n });
     });
     port.setTimer('node-status', statusReportMs);
   }
