@@ -139,8 +139,12 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     }
   }
 
-  function reply(to: string, reqId: string, ok: boolean, extra: Partial<ApiResponse>): void {
-    port.send(to, { type: 'api.response', reqId, ok, ...extra } as ApiResponse);
+  function reply(to: string, reqId: string, ok: boolean, out: { obj?: KObject; status?: ApiStatus; items?: KObject[] }): void {
+    const res: ApiResponse = { type: 'api.response', reqId, ok };
+    if (out.obj !== undefined) res.obj = out.obj;
+    if (out.status !== undefined) res.status = out.status;
+    if (out.items !== undefined) res.items = out.items;
+    port.send(to, res);
   }
 
   function namespaceProblem(obj: KObject): ApiStatus | undefined {
@@ -210,8 +214,9 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     if (!statusOnly) {
       if (STATUS_SUBRESOURCE.has(old.kind) && old.status !== undefined) merged.status = deepCopy(old.status);
       applyDefaults(merged);
-      const errs = [...validateObject(merged), ...validateUpdate(old, merged)];
-      if (errs.length) return { status: invalid(merged, errs) };
+      const createErrs = validateObject(merged);
+      const updateErrs = validateUpdate(old, merged);
+      if (createErrs.length || updateErrs.length) return { status: invalid(merged, [...createErrs, ...updateErrs]) };
       if (old.kind === 'PersistentVolumeClaim') {
         const cls = store.get('StorageClass', undefined, old.spec?.storageClassName ?? '');
         const msg = checkPvcResize(old, merged, cls);

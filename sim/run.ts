@@ -83,7 +83,7 @@ export class Run {
     this.world = new World(scenario, { hasher: opts.hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.traceSink ? { traceSink: opts.traceSink } : {}) });
     this.enabled = new Set(scenario.invariants);
     this.ordered = new OrderedReadyMonitor(this.world.store);
-    if (this.enabled.has('sts-identity-unique')) this.world.trace.listeners.push((e) => this.identity.observe(e));
+    if (this.enabled.has('sts-identity-unique')) this.world.trace.listeners.push((atMs, kind, actor, detail) => this.identity.observe(atMs, kind, actor, detail));
     if (this.enabled.has('ordered-ready')) this.world.store.onCommit((ev, obj, old) => this.ordered.observe(ev, obj, old, this.world.nowMs));
     const w = this.world;
     this.storage = new StorageMonitor({ store: w.store, get nowMs() { return w.nowMs; }, csiAttachRequired: (d) => w.csiAttachRequired(d), backendType: (n) => w.backends.get(n)?.type });

@@ -78,40 +78,47 @@ export class SimClock {
     while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
   }
 
-  private less(a: Timer, b: Timer): boolean {
-    return a.dueAtMs < b.dueAtMs || (a.dueAtMs === b.dueAtMs && a.seq < b.seq);
-  }
-
   private push(t: Timer): void {
+    // Sift up with a hole: move parents down until t's place is found, then write t once.
     const h = this.heap;
+    let i = h.length;
     h.push(t);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const parent = h[p]!;
+      if (parent.dueAtMs < t.dueAtMs || (parent.dueAtMs === t.dueAtMs && parent.seq < t.seq)) break;
+      h[i] = parent;
       i = p;
     }
+    h[i] = t;
   }
 
   private pop(): Timer | undefined {
     const h = this.heap;
     const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
+    const last = h.pop()!;
+    const n = h.length;
+    if (n === 0) return top;
+    // Sift `last` down from the root with a hole.
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let m = l;
+      let c = h[l]!;
+      if (r < n) {
+        const rc = h[r]!;
+        if (rc.dueAtMs < c.dueAtMs || (rc.dueAtMs === c.dueAtMs && rc.seq < c.seq)) {
+          m = r;
+          c = rc;
+        }
       }
+      if (last.dueAtMs < c.dueAtMs || (last.dueAtMs === c.dueAtMs && last.seq < c.seq)) break;
+      h[i] = c;
+      i = m;
     }
+    h[i] = last;
     return top;
   }
 }

@@ -96,9 +96,22 @@ export function isoClock(clock: SimClock, startMs: number): () => string {
   };
 }
 
+const DAY_MS = 86_400_000;
+/** The last day formatted (`YYYY-MM-DDT`): a pure cache, so isoAt is formatted digit by digit. */
+let cachedDay = NaN;
+let cachedDayText = '';
+const pad2 = (n: number): string => (n < 10 ? '0' + n : String(n));
+
 /** RFC 3339 (seconds precision, as metav1.Time marshals) of a simulated instant. */
 export function isoAt(startMs: number, atMs: number): string {
-  return new Date(startMs + atMs - ((startMs + atMs) % 1000)).toISOString().replace('.000Z', 'Z');
+  const t = startMs + atMs;
+  const day = Math.floor(t / DAY_MS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDayText = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  const sec = Math.floor((t - day * DAY_MS) / 1000);
+  return `${cachedDayText}${pad2(Math.floor(sec / 3600))}:${pad2(Math.floor(sec / 60) % 60)}:${pad2(sec % 60)}Z`;
 }
 
 interface Ctx {
@@ -125,7 +138,8 @@ function flushTimers(port: PortImpl, self: AnyActorRef): void {
   port.ops = [];
   const scheduler = self.system.scheduler;
   for (const op of ops) {
-    scheduler.cancel(self, op.key);
+    // Only an armed key has a delayed event to cancel (a timer that just fired is not armed).
+    if (port.armed.has(op.key)) scheduler.cancel(self, op.key);
     if ('cancel' in op) {
       port.armed.delete(op.key);
     } else {

@@ -28,8 +28,11 @@ export class Trace {
   private readonly recent: string[] = new Array(RECENT);
   private n = 0;
   sink: ((e: TraceEvent) => void) | undefined;
-  /** Observers of every event (invariant checkers); kept empty on the hot path when unused. */
-  readonly listeners: ((e: TraceEvent) => void)[] = [];
+  /**
+   * Observers of every event (invariant checkers), called with the event's fields so that no
+   * event object is made per line when only listeners (no sink) are attached.
+   */
+  readonly listeners: ((atMs: number, kind: string, actor: string, detail: string) => void)[] = [];
 
   constructor(makeHasher: () => Hasher) {
     this.hasher = makeHasher();
@@ -40,11 +43,9 @@ export class Trace {
     this.hasher.update(line);
     this.recent[this.n % RECENT] = line;
     this.n++;
-    if (this.sink || this.listeners.length) {
-      const e = { atMs, kind, actor, detail };
-      if (this.sink) this.sink(e);
-      for (const l of this.listeners) l(e);
-    }
+    if (this.sink) this.sink({ atMs, kind, actor, detail });
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!(atMs, kind, actor, detail);
   }
 
   get count(): number {

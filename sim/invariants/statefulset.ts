@@ -8,7 +8,6 @@
  *   store's commits.
  */
 import type { KObject } from '../../src/protocol.ts';
-import type { TraceEvent } from '../../src/trace.ts';
 import type { ObjectStore } from '../../src/store.ts';
 import { isPodReady } from '../../src/model/objects.ts';
 import type { Violation } from './types.ts';
@@ -21,10 +20,10 @@ export class IdentityMonitor {
   readonly violations: Violation[] = [];
 
   /** Feed every trace event; only kubelet state lines matter. */
-  observe(e: TraceEvent): void {
-    if (e.kind !== 'S' || !e.actor.startsWith('kubelet/')) return;
-    const node = e.actor.slice('kubelet/'.length);
-    let m = RUNNING.exec(e.detail);
+  observe(atMs: number, kind: string, actor: string, detail: string): void {
+    if (kind !== 'S' || !actor.startsWith('kubelet/')) return;
+    const node = actor.slice('kubelet/'.length);
+    let m = RUNNING.exec(detail);
     if (m) {
       const key = `${m[1]}/${m[2]}`;
       const nodes = this.running.get(key) ?? new Set<string>();
@@ -33,14 +32,14 @@ export class IdentityMonitor {
       if (nodes.size > 1) {
         this.violations.push({
           invariant: 'sts-identity-unique',
-          atMs: e.atMs,
+          atMs,
           message: `pod ${key} is running on ${[...nodes].sort().join(' and ')} at once`,
           objects: [`Pod/${key}`],
         });
       }
       return;
     }
-    m = STOPPED.exec(e.detail);
+    m = STOPPED.exec(detail);
     if (m) this.running.get(`${m[1]}/${m[2]}`)?.delete(node);
   }
 

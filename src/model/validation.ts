@@ -178,6 +178,8 @@ export function isDNS1035Label(v: string): string[] {
 
 export function isQualifiedName(v: string): string[] {
   const errs: string[] = [];
+  // The common case first: a short name without a prefix.
+  if (v.length > 0 && v.length <= 63 && reQualifiedName.test(v)) return errs;
   const parts = v.split('/');
   let name: string;
   if (parts.length === 1) name = parts[0]!;
@@ -260,9 +262,9 @@ function validateLabels(labels: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   const l = obj(labels);
   for (const k of sortedKeys(l)) {
-    errs.push(...qualifiedName(k, path));
+    for (const m of isQualifiedName(k)) errs.push(invalid(path, k, m));
     const v = str(l[k]);
-    errs.push(...isValidLabelValue(v).map((m) => invalid(path, v, m)));
+    for (const m of isValidLabelValue(v)) errs.push(invalid(path, v, m));
   }
   return errs;
 }
@@ -273,7 +275,7 @@ function validateAnnotations(annotations: unknown, path: string): FieldError[] {
   const a = obj(annotations);
   let size = 0;
   for (const k of sortedKeys(a)) {
-    errs.push(...isQualifiedName(k.toLowerCase()).map((m) => invalid(path, k, m)));
+    for (const m of isQualifiedName(k.toLowerCase())) errs.push(invalid(path, k, m));
     size += k.length + str(a[k]).length;
   }
   if (size > 256 * 1024) errs.push(tooLong(path, 256 * 1024));
@@ -360,18 +362,18 @@ function validateObjectMeta(o: KObject, fn: NameFn, namespaced: boolean): FieldE
   const m = obj(o.metadata);
   const name = str(m.name);
   const generateName = str(m.generateName);
-  if (generateName) errs.push(...fn(generateName, true).map((msg) => invalid('metadata.generateName', generateName, msg)));
+  if (generateName) for (const msg of fn(generateName, true)) errs.push(invalid('metadata.generateName', generateName, msg));
   if (!name) {
     if (!generateName) errs.push(required('metadata.name', 'name or generateName is required'));
-  } else errs.push(...fn(name, false).map((msg) => invalid('metadata.name', name, msg)));
+  } else for (const msg of fn(name, false)) errs.push(invalid('metadata.name', name, msg));
   if (namespaced && m.namespace) {
     const ns = str(m.namespace);
-    errs.push(...NAME_LABEL(ns, false).map((msg) => invalid('metadata.namespace', ns, msg)));
+    for (const msg of NAME_LABEL(ns, false)) errs.push(invalid('metadata.namespace', ns, msg));
   }
-  errs.push(...nonNegative(m.generation, 'metadata.generation'));
-  errs.push(...validateLabels(m.labels, 'metadata.labels'));
-  errs.push(...validateAnnotations(m.annotations, 'metadata.annotations'));
-  errs.push(...validateFinalizers(m.finalizers, 'metadata.finalizers'));
+  if (typeof m.generation === 'number' && m.generation < 0) errs.push(...nonNegative(m.generation, 'metadata.generation'));
+  if (m.labels !== undefined) errs.push(...validateLabels(m.labels, 'metadata.labels'));
+  if (m.annotations !== undefined) errs.push(...validateAnnotations(m.annotations, 'metadata.annotations'));
+  if (m.finalizers !== undefined) errs.push(...validateFinalizers(m.finalizers, 'metadata.finalizers'));
   return errs;
 }
 
@@ -388,19 +390,20 @@ function validateObjectMetaUpdate(next: KObject, old: KObject): FieldError[] {
   }
   if (typeof n.generation === 'number' && typeof o.generation === 'number' && n.generation < o.generation)
     errs.push(invalid('metadata.generation', n.generation, 'must not be decremented'));
-  const immutable = (k: string, emptyMeansUnchanged: boolean): void => {
-    const a = str(n[k]);
-    const b = str(o[k]);
-    if (emptyMeansUnchanged && a === '') return;
-    if (a !== b) errs.push(invalid(`metadata.${k}`, a, 'field is immutable'));
-  };
-  immutable('name', false);
-  immutable('namespace', false);
+  immutableMeta(errs, n, o, 'name', false);
+  immutableMeta(errs, n, o, 'namespace', false);
   // rest.BeforeUpdate fills a missing uid and ignores creationTimestamp changes; a different uid is an error.
-  immutable('uid', true);
-  errs.push(...validateLabels(n.labels, 'metadata.labels'));
-  errs.push(...validateAnnotations(n.annotations, 'metadata.annotations'));
+  immutableMeta(errs, n, o, 'uid', true);
+  if (n.labels !== undefined) errs.push(...validateLabels(n.labels, 'metadata.labels'));
+  if (n.annotations !== undefined) errs.push(...validateAnnotations(n.annotations, 'metadata.annotations'));
   return errs;
+}
+
+function immutableMeta(errs: FieldError[], n: Obj, o: Obj, k: string, emptyMeansUnchanged: boolean): void {
+  const a = str(n[k]);
+  const b = str(o[k]);
+  if (emptyMeansUnchanged && a === '') return;
+  if (a !== b) errs.push(invalid(`metadata.${k}`, a, 'field is immutable'));
 }
 
 // ---------------------------------------------------------------------------------------------
