@@ -311,10 +311,22 @@ export function revisionPatch(template: Sts['spec']['template']): string {
   return goJson({ spec: { template: t } });
 }
 
+/**
+ * Hashes already computed, per template object. Objects that travel in messages are never
+ * mutated (src/protocol.ts), so a template object keeps its hash; the map is never iterated.
+ */
+const hashesByTemplate = new WeakMap<object, Map<number, string>>();
+
 /** HashControllerRevision(revision, &collisionCount), safe-encoded. */
 export function revisionHash(template: Sts['spec']['template'], collisionCount: number): string {
-  const h = fnv32(String(collisionCount), fnv32(revisionPatch(template)));
-  return safeEncodeString(String(h));
+  let byCount = hashesByTemplate.get(template);
+  if (!byCount) hashesByTemplate.set(template, (byCount = new Map()));
+  let hash = byCount.get(collisionCount);
+  if (hash === undefined) {
+    hash = safeEncodeString(String(fnv32(String(collisionCount), fnv32(revisionPatch(template)))));
+    byCount.set(collisionCount, hash);
+  }
+  return hash;
 }
 
 /** history.ControllerRevisionName: `<set>-<hash>`, the prefix cut at 223 characters. */
