@@ -83,6 +83,9 @@ export interface ApiServerOptions {
   events: EventLog;
 }
 
+/** `kubectl apply` takes these top-level fields from the manifest (metadata is merged, status kept). */
+const APPLIED_FIELD = (k: string): boolean => k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind';
+
 /** Kinds whose `status` is a subresource: a main-resource update cannot change it. */
 const STATUS_SUBRESOURCE = new Set(['Pod', 'StatefulSet', 'PersistentVolumeClaim', 'PersistentVolume', 'Node', 'Namespace', 'Service']);
 
@@ -321,10 +324,13 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
           out = create(m);
           break;
         }
-        const next = deepCopy(old);
+        // The stored object's fields, with the manifest's desired fields in place of its own
+        // (copied from the manifest, not copied twice).
+        const next = {} as KObject;
+        for (const k in old) next[k] = deepCopy(APPLIED_FIELD(k) && k in m ? m[k] : old[k]);
         if (m.metadata.labels) next.metadata.labels = deepCopy(m.metadata.labels);
         if (m.metadata.annotations) next.metadata.annotations = { ...(next.metadata.annotations ?? {}), ...deepCopy(m.metadata.annotations) };
-        for (const [k, v] of Object.entries(m)) if (k !== 'metadata' && k !== 'status' && k !== 'apiVersion' && k !== 'kind') next[k] = deepCopy(v);
+        for (const k in m) if (APPLIED_FIELD(k) && !(k in old)) next[k] = deepCopy(m[k]);
         if (old.kind === 'Service' && next.spec && !m.spec?.clusterIP) {
           next.spec.clusterIP = old.spec.clusterIP;
           next.spec.clusterIPs = old.spec.clusterIPs;

@@ -12,7 +12,8 @@ export type CommitListener = (kind: CommitKind, obj: KObject, old: KObject | und
 
 export class ObjectStore {
   private rv = 0;
-  private readonly kinds = new Map<string, Map<string, KObject>>();
+  /** kind -> namespace ('' for cluster-scoped) -> name -> object: no key strings built per lookup. */
+  private readonly kinds = new Map<string, Map<string, Map<string, KObject>>>();
   private readonly listeners: CommitListener[] = [];
   /** Optional trace hook: receives `verb kind/ns/name rv=N` per commit. */
   traceCommit: ((line: string) => void) | undefined;
@@ -22,7 +23,7 @@ export class ObjectStore {
   }
 
   get(kind: string, namespace: string | undefined, name: string): KObject | undefined {
-    return this.kinds.get(kind)?.get(`${namespace ?? ''}/${name}`);
+    return this.kinds.get(kind)?.get(namespace ?? '')?.get(name);
   }
 
   /** Objects of a kind sorted by (namespace, name). */
@@ -30,7 +31,11 @@ export class ObjectStore {
     const m = this.kinds.get(kind);
     if (!m) return [];
     const out: KObject[] = [];
-    for (const o of m.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
+    if (namespace !== undefined) {
+      // Cluster-scoped objects are kept under '' but have no namespace: they match none.
+      const ns = namespace === '' ? undefined : m.get(namespace);
+      if (ns) for (const o of ns.values()) out.push(o);
+    } else for (const ns of m.values()) for (const o of ns.values()) out.push(o);
     return out.sort(byNamespaceName);
   }
 
@@ -55,21 +60,20 @@ export class ObjectStore {
 
   /** Stores `obj` (already validated and complete) with the next resourceVersion. */
   put(obj: KObject): KObject {
-    const m = this.kind(obj.kind);
-    const k = `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
-    const old = m.get(k);
+    const m = this.namespace(obj.kind, obj.metadata.namespace ?? '');
+    const name = obj.metadata.name!;
+    const old = m.get(name);
     obj.metadata.resourceVersion = String(++this.rv);
-    m.set(k, obj);
+    m.set(name, obj);
     this.emit(old ? 'MODIFIED' : 'ADDED', obj, old);
     return obj;
   }
 
   remove(kind: string, namespace: string | undefined, name: string): KObject | undefined {
-    const m = this.kinds.get(kind);
-    const k = `${namespace ?? ''}/${name}`;
-    const old = m?.get(k);
+    const m = this.kinds.get(kind)?.get(namespace ?? '');
+    const old = m?.get(name);
     if (!m || !old) return undefined;
-    m.delete(k);
+    m.delete(name);
     // A deletion is itself a revision in etcd; watchers see the last state with that revision.
     const gone: KObject = { ...old, metadata: { ...old.metadata, resourceVersion: String(++this.rv) } };
     this.emit('DELETED', gone, old);
@@ -81,9 +85,11 @@ export class ObjectStore {
     for (const l of this.listeners) l(kind, obj, old);
   }
 
-  private kind(kind: string): Map<string, KObject> {
-    let m = this.kinds.get(kind);
-    if (!m) this.kinds.set(kind, (m = new Map()));
+  private namespace(kind: string, namespace: string): Map<string, KObject> {
+    let byNs = this.kinds.get(kind);
+    if (!byNs) this.kinds.set(kind, (byNs = new Map()));
+    let m = byNs.get(namespace);
+    if (!m) byNs.set(namespace, (m = new Map()));
     return m;
   }
 }

@@ -10,11 +10,19 @@ export function deepCopy<T>(x: T): T {
   if (x === null || typeof x !== 'object') return x;
   if (Array.isArray(x)) {
     const out = new Array(x.length);
-    for (let i = 0; i < x.length; i++) out[i] = deepCopy(x[i]);
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      out[i] = v !== null && typeof v === 'object' ? deepCopy(v) : v;
+    }
     return out as T;
   }
+  // Leaves are copied inline: most values are strings and numbers, and a call per leaf was
+  // most of the cost.
   const out: Record<string, unknown> = {};
-  for (const k in x) out[k] = deepCopy((x as Record<string, unknown>)[k]);
+  for (const k in x) {
+    const v = (x as Record<string, unknown>)[k];
+    out[k] = v !== null && typeof v === 'object' ? deepCopy(v) : v;
+  }
   return out as T;
 }
 
