@@ -20,6 +20,8 @@ export interface Envelope {
   seq: number;
   from: string;
   to: string;
+  /** `from>to`, as the trace names the link. */
+  route: string;
   msg: Msg;
   sentAtMs: number;
 }
@@ -41,6 +43,12 @@ export interface FaultHook {
 
 interface Link {
   lastDeliverAtMs: number;
+}
+
+/** The links from one address to another: its route name and one FIFO per stream. */
+interface Route {
+  name: string;
+  streams: Map<string, Link>;
 }
 
 export type Receiver = (env: Envelope) => void;
@@ -68,8 +76,10 @@ export class Bus {
   dropped = 0;
   private seq = 0;
   private readonly receivers = new Map<string, Receiver>();
-  /** from -> to -> stream ('' or the watched kind) -> link. */
-  private readonly links = new Map<string, Map<string, Map<string, Link>>>();
+  /** from -> to -> route (stream '' or the watched kind -> link). */
+  private readonly routes = new Map<string, Map<string, Route>>();
+  /** One function for every scheduled delivery (the clock hands it the envelope). */
+  private readonly deliverEnvelope = (env: Envelope): void => this.deliver(env);
 
   constructor(
     private readonly clock: SimClock,
@@ -109,18 +119,21 @@ export class Bus {
   }
 
   send(from: string, to: string, msg: Msg): void {
-    const env: Envelope = { seq: this.seq++, from, to, msg, sentAtMs: this.clock.nowMs };
+    const route = this.route(from, to);
+    const env: Envelope = { seq: this.seq++, from, to, route: route.name, msg, sentAtMs: this.clock.nowMs };
     const routing = this.groupOf && this.severed(from, to) ? DROP : ((this.faults && this.faults.route(env, this.clock.nowMs)) ?? NORMAL);
     if (routing.delaysMs.length === 0) {
       this.dropped++;
-      this.trace.record(this.clock.nowMs, 'X', `${from}>${to}`, summarize(msg));
+      this.trace.record(this.clock.nowMs, 'X', route.name, summarize(msg));
       return;
     }
     const { latencyMsMin: lo, latencyMsMax: hi } = this.network;
     const latency = lo === hi ? lo : this.rng.int(lo, hi);
     // Each informer has its own watch stream (one per kind), as client-go opens one watch per
     // resource: a held-back Node event does not hold back Pod events to the same controller.
-    const link = this.link(from, to, msg.type === 'watch' ? msg.obj.kind : '');
+    const stream = msg.type === 'watch' ? msg.obj.kind : '';
+    let link = route.streams.get(stream);
+    if (!link) route.streams.set(stream, (link = { lastDeliverAtMs: 0 }));
     for (const extra of routing.delaysMs) {
       let at = this.clock.nowMs + latency + extra;
       // A reordered copy neither waits for earlier messages nor holds back later ones.
@@ -128,7 +141,7 @@ export class Bus {
         at = Math.max(at, link.lastDeliverAtMs);
         link.lastDeliverAtMs = at;
       }
-      this.clock.at(at, () => this.deliver(env));
+      this.clock.at(at, this.deliverEnvelope, env);
     }
   }
 
@@ -136,22 +149,20 @@ export class Bus {
     const receive = this.receivers.get(env.to);
     if (!receive) {
       this.dropped++;
-      this.trace.record(this.clock.nowMs, 'X', `${env.from}>${env.to}`, `no-receiver ${summarize(env.msg)}`);
+      this.trace.record(this.clock.nowMs, 'X', env.route, `no-receiver ${summarize(env.msg)}`);
       return;
     }
     this.delivered++;
-    this.trace.record(this.clock.nowMs, 'D', `${env.from}>${env.to}`, summarize(env.msg));
+    this.trace.record(this.clock.nowMs, 'D', env.route, summarize(env.msg));
     receive(env);
     if (this.delivered$.observed) this.delivered$.next(env);
   }
 
-  private link(from: string, to: string, stream: string): Link {
-    let byTo = this.links.get(from);
-    if (!byTo) this.links.set(from, (byTo = new Map()));
-    let byStream = byTo.get(to);
-    if (!byStream) byTo.set(to, (byStream = new Map()));
-    let link = byStream.get(stream);
-    if (!link) byStream.set(stream, (link = { lastDeliverAtMs: 0 }));
-    return link;
+  private route(from: string, to: string): Route {
+    let byTo = this.routes.get(from);
+    if (!byTo) this.routes.set(from, (byTo = new Map()));
+    let route = byTo.get(to);
+    if (!route) byTo.set(to, (route = { name: `${from}>${to}`, streams: new Map() }));
+    return route;
   }
 }

@@ -15,7 +15,9 @@ import { assert } from './assert.ts';
 export interface Timer {
   dueAtMs: number;
   seq: number;
-  fn: () => void;
+  fn: (arg: any) => void;
+  /** Handed to `fn`: lets a caller schedule one shared function instead of a closure per entry. */
+  arg: unknown;
   cancelled: boolean;
 }
 
@@ -35,10 +37,10 @@ export class SimClock {
     if (timer) timer.cancelled = true;
   }
 
-  /** Schedules `fn` at the absolute simulated time `atMs` (never in the past). */
-  at(atMs: number, fn: () => void): Timer {
+  /** Schedules `fn(arg)` at the absolute simulated time `atMs` (never in the past). */
+  at<A>(atMs: number, fn: (arg: A) => void, arg?: A): Timer {
     assert(Number.isFinite(atMs), `clock.at: bad time ${atMs}`);
-    const t: Timer = { dueAtMs: Math.max(atMs, this.nowMs), seq: this.seq++, fn, cancelled: false };
+    const t: Timer = { dueAtMs: Math.max(atMs, this.nowMs), seq: this.seq++, fn, arg, cancelled: false };
     this.push(t);
     return t;
   }
@@ -61,7 +63,7 @@ export class SimClock {
     this.pop();
     this.nowMs = top.dueAtMs;
     this.steps++;
-    top.fn();
+    top.fn(top.arg);
     return true;
   }
 

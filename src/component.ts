@@ -2,14 +2,16 @@
  * The shape every cluster component takes: an XState v5 machine (`componentMachine`) wrapped
  * around a plain object (`Component`) that owns the component's memory and reacts to messages
  * and timers. The machine holds the lifecycle — `running` and `down` (crashed: memory lost,
- * timers cancelled, messages ignored) — and turns timer requests into XState delayed events
- * with explicit ids on the simulation clock. The plain object can be unit-tested without XState.
+ * timers cancelled, messages ignored). Timer requests are entries on the simulation clock that
+ * send the actor a `timer` event when due (XState's own delayed-event scheduler stamps every
+ * event with Date.now() and cost a tenth of the dispatch time). The plain object can be
+ * unit-tested without XState.
  *
  * A component talks to the rest of the world only through its `Port`: `send` puts a message
  * on the bus (so the fault injector sees it), `setTimer` asks for a delayed `timer(key)` call.
  */
 import { createActor, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
-import type { SimClock } from './clock.ts';
+import type { SimClock, Timer } from './clock.ts';
 import type { Rng } from './rng.ts';
 import type { Ids } from './ids.ts';
 import type { Msg } from './protocol.ts';
@@ -52,10 +54,11 @@ interface PortHost {
 
 class PortImpl implements Port {
   ops: TimerOp[] = [];
-  readonly armed = new Set<string>();
+  /** Armed timers by key: their clock entries, cancelled on re-arm, cancel and crash. */
+  readonly armed = new Map<string, Timer>();
   constructor(
     readonly address: string,
-    private readonly host: PortHost,
+    readonly host: PortHost,
     readonly rng: Rng,
     readonly ids: Ids,
   ) {}
@@ -126,25 +129,37 @@ type Ev =
   | { type: 'crash' }
   | { type: 'restart' };
 
+/** What a due timer needs: the actor to tell, and the event (one object per arming). */
+interface TimerArg {
+  port: PortImpl;
+  self: AnyActorRef;
+  event: { type: 'timer'; key: string };
+}
+
+function timerDue(arg: TimerArg): void {
+  arg.port.armed.delete(arg.event.key);
+  arg.self.send(arg.event);
+}
+
 /**
- * Applies the timer requests a component made while handling one event, through the actor
- * system's scheduler (what XState's delayed `raise` uses), always with an explicit id so XState
- * never draws one from Math.random. Plain actions plus the scheduler cost a fraction of
- * `enqueueActions` on every message.
+ * Applies the timer requests a component made while handling one event: each armed key is one
+ * entry on the simulation clock (re-arming cancels the previous one), delivered to the actor as
+ * a `timer` event, so timers and bus deliveries share the clock's single total order.
  */
 function flushTimers(port: PortImpl, self: AnyActorRef): void {
   if (port.ops.length === 0) return;
   const ops = port.ops;
   port.ops = [];
-  const scheduler = self.system.scheduler;
+  const clock = port.host.clock;
   for (const op of ops) {
-    // Only an armed key has a delayed event to cancel (a timer that just fired is not armed).
-    if (port.armed.has(op.key)) scheduler.cancel(self, op.key);
-    if ('cancel' in op) {
+    const armed = port.armed.get(op.key);
+    if (armed) {
+      clock.clearTimeout(armed);
       port.armed.delete(op.key);
-    } else {
-      port.armed.add(op.key);
-      scheduler.schedule(self, self, { type: 'timer', key: op.key } as Ev, op.delayMs, op.key);
+    }
+    if (!('cancel' in op)) {
+      const arg: TimerArg = { port, self, event: { type: 'timer', key: op.key } };
+      port.armed.set(op.key, clock.at(clock.nowMs + op.delayMs, timerDue, arg));
     }
   }
 }
@@ -169,13 +184,11 @@ export const componentMachine = setup({
     },
     fire: ({ context, event, self }) => {
       if (event.type !== 'timer') return;
-      context.port.armed.delete(event.key);
       context.impl!.timer?.(event.key);
       flushTimers(context.port, self);
     },
-    halt: ({ context, self }) => {
-      const scheduler = self.system.scheduler;
-      for (const key of context.port.armed) scheduler.cancel(self, key);
+    halt: ({ context }) => {
+      for (const timer of context.port.armed.values()) context.port.host.clock.clearTimeout(timer);
       context.port.armed.clear();
       context.port.ops = [];
       context.impl = undefined;
