@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { SimClock } from '../../src/clock.ts';
 
 describe('simulated clock', () => {
@@ -47,5 +48,31 @@ describe('simulated clock', () => {
     c.setTimeout(() => {}, 500);
     c.runUntil(100);
     expect(c.nextDueMs()).to.equal(500);
+  });
+
+  it('any mix of timers, clears and chained timers runs in (deadline, scheduling) order', () => {
+    // Reference: a stable sort by deadline of the live timers, scheduling order breaking ties.
+    const op = fc.record({ at: fc.integer({ min: 0, max: 40 }), clear: fc.boolean(), chain: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const c = new SimClock();
+        const seen: number[] = [];
+        const expected: { at: number; seq: number }[] = [];
+        let seq = 0;
+        const schedule = (at: number, chain: number | undefined, clear: boolean): void => {
+          const id = seq++;
+          const t = c.at(at, () => {
+            seen.push(id);
+            if (chain !== undefined) schedule(c.nowMs + chain, undefined, false);
+          });
+          if (clear) c.clearTimeout(t);
+          else expected.push({ at: Math.max(at, c.nowMs), seq: id });
+        };
+        for (const o of ops) schedule(o.at, o.chain, o.clear);
+        c.runUntil(1_000);
+        const order = expected.sort((a, b) => a.at - b.at || a.seq - b.seq).map((e) => e.seq);
+        expect(seen).to.deep.equal(order);
+      }),
+    );
   });
 });
