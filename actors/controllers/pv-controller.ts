@@ -127,6 +127,7 @@ interface Conflict {
   rv: number;
 }
 type End = (err?: string, conflict?: Conflict) => void;
+type ClaimRef = NonNullable<NonNullable<PvObj['spec']>['claimRef']>;
 type Fail = (err: string, conflict?: Conflict) => void;
 
 /**
@@ -186,7 +187,16 @@ class Lane {
       const key = this.batch[this.next++]!;
       if (this.queued.delete(key)) return key;
     }
-    if (this.queued.size === 0) return undefined;
+    const size = this.queued.size;
+    if (size === 0) return undefined;
+    if (size === 1) {
+      // A batch of one (an idle lane handed a single key, as resync does key by key): no copy
+      // to sort.
+      for (const key of this.queued) {
+        this.queued.clear();
+        return key;
+      }
+    }
     this.batch = [...this.queued].sort();
     this.next = 0;
     return this.take();
@@ -326,12 +336,11 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   function updateVolumePhase(pv: PvObj, phase: string, message: string, fail: Fail, k: (v: PvObj) => void): void {
     if (pv.status?.phase === phase) return k(pv);
-    const clone = deepCopy(pv) as PvObj;
-    const status: Record<string, unknown> = { ...(clone.status ?? {}), phase };
+    // Only the status counts in an updateStatus write: the rest is shared with the cached PV.
+    const status: Record<string, unknown> = { ...(pv.status ?? {}), phase };
     if (message) status['message'] = message;
     else delete status['message'];
-    (clone as KObject).status = status;
-    write('updateStatus', clone, fail, (o) => k(o as PvObj));
+    write('updateStatus', { ...pv, status } as PvObj, fail, (o) => k(o as PvObj));
   }
 
   function updateVolumePhaseWithEvent(pv: PvObj, phase: string, type: 'Normal' | 'Warning', reason: string, message: string, fail: Fail, k: (v: PvObj) => void): void {
@@ -516,37 +525,31 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   function syncVolume(volume: PvObj, end: End): void {
     const ref = volume.spec?.claimRef;
-    if (!ref) {
-      // Volume is unused.
-      return updateVolumePhase(volume, 'Available', '', end, () => end());
-    }
-    if (!ref.uid) {
-      // Pre-bound to a claim that has not bound yet: the claim's sync will do it.
+    if (!ref || !ref.uid) {
+      // Volume is unused, or pre-bound to a claim that has not bound yet (the claim's sync
+      // will do it).
+      if (volume.status?.phase === 'Available') return end();
       return updateVolumePhase(volume, 'Available', '', end, () => end());
     }
     const phase = volume.status?.phase;
     const releasedOrFailed = phase === 'Released' || phase === 'Failed';
     const cached = cache.get<ClaimObj>('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '');
+    if (cached || releasedOrFailed) return confirmClaim(volume, ref, cached, end);
     // Not in our cache: ask the API server before deciding the claim is gone (it may be new).
-    const lookup = (k: (c: ClaimObj | undefined) => void) => {
-      if (cached || releasedOrFailed) return k(cached);
-      get('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '', (res) => {
-        if (res.ok) return k(res.obj as ClaimObj);
-        if (res.status?.code === 404) return k(undefined);
-        end();
-      });
-    };
-    lookup((found) => {
-      // A claim with another uid: maybe our copy is old; the API server decides.
-      const confirm = (k: (c: ClaimObj | undefined) => void) => {
-        if (!found || (found.metadata.uid ?? '') === ref.uid) return k(found);
-        get('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '', (res) => {
-          if (res.ok) return k((res.obj!.metadata.uid ?? '') === ref.uid ? (res.obj as ClaimObj) : undefined);
-          if (res.status?.code === 404) return k(undefined);
-          end();
-        });
-      };
-      confirm((claim) => decideVolume(volume, claim, end));
+    get('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '', (res) => {
+      if (res.ok) return confirmClaim(volume, ref, res.obj as ClaimObj, end);
+      if (res.status?.code === 404) return confirmClaim(volume, ref, undefined, end);
+      end();
+    });
+  }
+
+  /** A claim with another uid than the claimRef's: maybe our copy is old; the API server decides. */
+  function confirmClaim(volume: PvObj, ref: ClaimRef, found: ClaimObj | undefined, end: End): void {
+    if (!found || (found.metadata.uid ?? '') === ref.uid) return decideVolume(volume, found, end);
+    get('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '', (res) => {
+      if (res.ok) return decideVolume(volume, (res.obj!.metadata.uid ?? '') === ref.uid ? (res.obj as ClaimObj) : undefined, end);
+      if (res.status?.code === 404) return decideVolume(volume, undefined, end);
+      end();
     });
   }
 
@@ -572,6 +575,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     }
     if (claimVolume === volume.metadata.name) {
       // Volume is bound to a claim properly.
+      if (phase === 'Bound') return end();
       return updateVolumePhase(volume, 'Bound', '', end, () => end());
     }
     // The claim is bound elsewhere.
