@@ -143,10 +143,15 @@ const MODE_SHORT: [string, string][] = [
 
 /** v1helper.GetAccessModesAsString: `RWO,ROX,RWX,RWOP` in that fixed order, no duplicates. */
 export function accessModesKey(modes: readonly string[] | undefined): string {
-  const m = modes ?? [];
-  return MODE_SHORT.filter(([full]) => m.includes(full))
-    .map(([, s]) => s)
-    .join(',');
+  if (!modes || modes.length === 0) return '';
+  // The common case, one mode, without building lists.
+  if (modes.length === 1) {
+    for (const [full, short] of MODE_SHORT) if (modes[0] === full) return short;
+    return '';
+  }
+  let key = '';
+  for (const [full, short] of MODE_SHORT) if (modes.includes(full)) key = key === '' ? short : `${key},${short}`;
+  return key;
 }
 
 /** v1helper.GetAccessModesFromString. */
