@@ -149,6 +149,14 @@ class Lane {
   ) {}
 
   enqueue(key: string): void {
+    if (!this.gated && this.running === undefined && this.queued.size === 0) {
+      // An idle lane with nothing queued takes this key at once, without the queue's
+      // bookkeeping: as take() would, it passes over what is left of the last batch up to the
+      // key (none of it is queued).
+      while (this.next < this.batch.length) if (this.batch[this.next++] === key) break;
+      this.work(key);
+      return;
+    }
     this.push(key);
     this.kick();
   }
@@ -159,8 +167,15 @@ class Lane {
   }
 
   kick(): void {
+    this.work(undefined);
+  }
+
+  /** Runs `first` (if given), then the queued keys, until a sync waits for an answer. */
+  private work(first: string | undefined): void {
+    let next = first;
     while (!this.gated && this.running === undefined) {
-      const key = this.take();
+      const key = next ?? this.take();
+      next = undefined;
       if (key === undefined) {
         this.onIdle();
         return;
