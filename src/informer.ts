@@ -15,6 +15,8 @@ interface Slot {
   namespace: string;
   name: string;
   obj: KObject;
+  /** The object's key (cache.MetaNamespaceKeyFunc), made once when first asked for. */
+  key: string | undefined;
 }
 
 interface KindStore {
@@ -57,7 +59,7 @@ export class Cache {
       return old;
     }
     if (!names) m.byNamespace.set(namespace, (names = new Map()));
-    names.set(name, { namespace, name, obj });
+    names.set(name, { namespace, name, obj, key: undefined });
     m.size++;
     m.sorted = undefined;
     return undefined;
@@ -79,6 +81,23 @@ export class Cache {
       for (const s of slots) if (s.namespace === namespace) out.push(s.obj);
     }
     return out as T[];
+  }
+
+  /**
+   * Keys of a kind's objects in (namespace, name) order, as client-go's MetaNamespaceKeyFunc
+   * writes them: `namespace/name`, or `name` for a cluster-scoped object. The same string is
+   * handed out every time for an object.
+   */
+  keys(kind: string): string[] {
+    const m = this.byKind.get(kind);
+    if (!m) return [];
+    const slots = (m.sorted ??= this.sortedSlots(m));
+    const out: string[] = new Array(slots.length);
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
+      out[i] = s.key ??= s.namespace === '' ? s.name : `${s.namespace}/${s.name}`;
+    }
+    return out;
   }
 
   size(kind: string): number {

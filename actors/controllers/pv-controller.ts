@@ -170,6 +170,19 @@ class Lane {
     this.work(undefined);
   }
 
+  /**
+   * What enqueue() does with a key whose sync would change nothing and enqueue nothing, on an
+   * idle lane: the sync would run at once and end inline, then the lane would find its batch
+   * done and go idle. False when the lane is not idle (the key must be queued: its sync runs
+   * later, on what the cache holds then).
+   */
+  passIdle(): boolean {
+    if (this.gated || this.running !== undefined || this.queued.size !== 0) return false;
+    this.next = this.batch.length;
+    this.onIdle();
+    return true;
+  }
+
   /** Runs `first` (if given), then the queued keys, until a sync waits for an answer. */
   private work(first: string | undefined): void {
     let next = first;
@@ -1001,9 +1014,28 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   function resync(): void {
     resyncArmed = false;
-    for (const c of cache.list('PersistentVolumeClaim')) claims.enqueue(claimKey(c));
-    for (const v of cache.list('PersistentVolume')) volumes.enqueue(v.metadata.name ?? '');
+    // Claims have a namespace, so the cache's keys are claimKey's.
+    for (const key of cache.keys('PersistentVolumeClaim')) claims.enqueue(key);
+    for (const v of cache.list<PvObj>('PersistentVolume')) {
+      if (volumeSettled(v) && volumes.passIdle()) continue;
+      volumes.enqueue(v.metadata.name ?? '');
+    }
     if (wantsResync()) armResync();
+  }
+
+  /**
+   * syncVolume would end at once, writing and enqueueing nothing: an unclaimed Available volume,
+   * or a Bound one whose claim (same uid) is bound to it. Decided as syncVolume decides it.
+   */
+  function volumeSettled(pv: PvObj): boolean {
+    const ref = pv.spec?.claimRef;
+    const phase = pv.status?.phase;
+    if (!ref || !ref.uid) return phase === 'Available';
+    if (phase !== 'Bound') return false;
+    const claim = cache.get<ClaimObj>('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '');
+    if (!claim || (claim.metadata.uid ?? '') !== ref.uid) return false;
+    const claimVolume = claim.spec?.volumeName ?? '';
+    return claimVolume !== '' && claimVolume === pv.metadata.name;
   }
 
   // -------------------------------------------------------------------------------------------
