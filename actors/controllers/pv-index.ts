@@ -99,11 +99,16 @@ export class VolumeIndex {
     const prev = this.entries.get(name);
     // The same version again (our own write's answer, then its watch event): nothing changes.
     if (prev && prev.pv === pv) return;
-    if (prev) this.removeByName(name);
     const ref = pv.spec?.claimRef;
     const bindable = pv.status?.phase === 'Available' && !ref && !pv.metadata?.deletionTimestamp;
     // A status write shares the spec of the version before it: what comes from the spec stays.
     const sameSpec = prev !== undefined && prev.pv.spec === pv.spec && prev.pv.metadata?.annotations === pv.metadata?.annotations;
+    if (sameSpec && bindable === (prev.groupKey !== undefined)) {
+      // Same keys, capacity and group: the entry keeps its place.
+      prev.pv = pv;
+      return;
+    }
+    if (prev) this.removeByName(name);
     const modesKey = sameSpec ? prev.modesKey : accessModesKey(pv.spec?.accessModes);
     const e: Entry = {
       pv,
