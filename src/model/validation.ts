@@ -159,6 +159,13 @@ const reQualifiedName = new RegExp('^' + QUALIFIED_NAME_FMT + '$');
 const reLabelValue = new RegExp('^' + LABEL_VALUE_FMT + '$');
 
 export function isDNS1123Label(v: string): string[] {
+  if (validLabels.has(v)) return [];
+  const errs = dns1123LabelErrors(v);
+  if (errs.length === 0) rememberValid(validLabels, v);
+  return errs;
+}
+
+function dns1123LabelErrors(v: string): string[] {
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLenError(63));
   if (!reDNS1123Label.test(v)) {
@@ -170,9 +177,11 @@ export function isDNS1123Label(v: string): string[] {
 }
 
 export function isDNS1123Subdomain(v: string): string[] {
+  if (validSubdomains.has(v)) return [];
   const errs: string[] = [];
   if (v.length > 253) errs.push(maxLenError(253));
   if (!reDNS1123Subdomain.test(v)) errs.push(regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
+  if (errs.length === 0) rememberValid(validSubdomains, v);
   return errs;
 }
 
@@ -184,11 +193,14 @@ export function isDNS1035Label(v: string): string[] {
 }
 
 /**
- * Names already found valid (a pure result, remembered): the same annotation keys, label keys
- * and finalizers come back on every write. Bounded, so a long run cannot grow it without end.
+ * Names already found valid (a pure result, remembered): the same annotation keys, label keys,
+ * finalizers, namespaces and object names come back on every write of an object. Bounded, so a
+ * long run cannot grow them without end.
  */
 const validQualifiedNames = new Set<string>();
 const validLabelValues = new Set<string>();
+const validLabels = new Set<string>();
+const validSubdomains = new Set<string>();
 const VALID_NAMES_MAX = 4096;
 function rememberValid(set: Set<string>, v: string): void {
   if (set.size >= VALID_NAMES_MAX) set.clear();
@@ -1008,6 +1020,13 @@ function validatePodUpdate(next: KObject, old: KObject): FieldError[] {
 export const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
 const VOLUME_MODES = ['Block', 'Filesystem'];
 
+/** validateAccessModes finds nothing: known modes, ReadWriteOncePod alone. */
+function accessModesValid(modes: unknown): boolean {
+  if (!Array.isArray(modes)) return true;
+  for (const m of modes) if (typeof m !== 'string' || !ACCESS_MODES.includes(m)) return false;
+  return modes.length < 2 || !modes.includes('ReadWriteOncePod');
+}
+
 function validateAccessModes(modes: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   let rwop = false;
@@ -1027,14 +1046,14 @@ function validatePvcSpec(specRaw: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   if (arr(spec.accessModes).length === 0) errs.push(required(child(path, 'accessModes'), 'at least 1 access mode is required'));
   if (has(spec, 'selector')) errs.push(...validateLabelSelector(spec.selector, child(path, 'selector')));
-  errs.push(...validateAccessModes(spec.accessModes, child(path, 'accessModes')));
+  if (!accessModesValid(spec.accessModes)) errs.push(...validateAccessModes(spec.accessModes, child(path, 'accessModes')));
   const reqs = obj(obj(spec.resources).requests);
-  const storagePath = key(child(path, 'resources'), 'storage');
-  if (!has(reqs, 'storage')) errs.push(required(storagePath));
+  if (!has(reqs, 'storage')) errs.push(required(key(child(path, 'resources'), 'storage')));
   else {
-    const q = validateQuantityField(reqs.storage, storagePath);
-    errs.push(...q.errs);
-    if (q.n !== undefined && q.n <= 0) errs.push(invalid(storagePath, str(reqs.storage), 'must be greater than zero'));
+    // The path is made only to report an error.
+    const q = parseQuantity(reqs.storage);
+    if (typeof q === 'string') errs.push(invalid(key(child(path, 'resources'), 'storage'), str(reqs.storage), q));
+    else if (q <= 0) errs.push(invalid(key(child(path, 'resources'), 'storage'), str(reqs.storage), 'must be greater than zero'));
   }
   if (spec.storageClassName) errs.push(...NAME_SUBDOMAIN(str(spec.storageClassName), false).map((m) => invalid(child(path, 'storageClassName'), str(spec.storageClassName), m)));
   if (has(spec, 'volumeMode') && !VOLUME_MODES.includes(str(spec.volumeMode))) errs.push(notSupported(child(path, 'volumeMode'), str(spec.volumeMode), VOLUME_MODES));
@@ -1099,7 +1118,7 @@ function validatePvSpec(specRaw: unknown): FieldError[] {
   const spec = obj(specRaw);
   const errs: FieldError[] = [];
   if (arr(spec.accessModes).length === 0) errs.push(required('spec.accessModes'));
-  errs.push(...validateAccessModes(spec.accessModes, 'spec.accessModes'));
+  if (!accessModesValid(spec.accessModes)) errs.push(...validateAccessModes(spec.accessModes, 'spec.accessModes'));
   const cap = obj(spec.capacity);
   const capKeys = sortedKeys(cap);
   if (capKeys.length === 0) errs.push(required('spec.capacity'));
