@@ -307,6 +307,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     if (old && rvOf(old) > rvOf(obj)) return;
     cache.apply({ type: 'watch', event: old ? 'MODIFIED' : 'ADDED', obj });
     if (obj.kind === 'PersistentVolume') index.update(obj as PvObj);
+    suspect(obj);
   }
 
   function write(verb: 'update' | 'updateStatus' | 'create', obj: KObject, fail: Fail, ok: (o: KObject) => void): void {
@@ -942,6 +943,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     // storeObjectUpdate: an older version than ours is thrown away (the same one passes).
     if (ev.event !== 'DELETED' && old && rvOf(old) > rvOf(obj)) return;
     cache.apply(ev);
+    suspect(obj);
     const waiting = conflictWaiters.get(`${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
     if (waiting) {
       conflictWaiters.delete(`${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
@@ -1012,15 +1014,66 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     port.setTimer('resync', resyncMs - since);
   }
 
+  /**
+   * Every volume, in name order, is enqueued, except that a settled one is passed over while the
+   * volume lane is idle (see Lane.passIdle). Only the few unsettled volumes are looked at: the
+   * settled ones between them are passed over together, as the lane stays idle meanwhile.
+   */
   function resync(): void {
     resyncArmed = false;
     // Claims have a namespace, so the cache's keys are claimKey's.
     for (const key of cache.keys('PersistentVolumeClaim')) claims.enqueue(key);
-    for (const v of cache.list<PvObj>('PersistentVolume')) {
-      if (volumeSettled(v) && volumes.passIdle()) continue;
-      volumes.enqueue(v.metadata.name ?? '');
+    const names = cache.keys('PersistentVolume');
+    let from = 0;
+    for (const name of unsettledVolumes()) {
+      const at = indexOfSorted(names, name, from);
+      passSettled(names, from, at);
+      volumes.enqueue(name);
+      from = at + 1;
     }
+    passSettled(names, from, names.length);
     if (wantsResync()) armResync();
+  }
+
+  /** names[from..to), all settled: passed over on an idle lane, enqueued on a busy one. */
+  function passSettled(names: string[], from: number, to: number): void {
+    if (to <= from || volumes.passIdle()) return;
+    for (let i = from; i < to; i++) volumes.enqueue(names[i]!);
+  }
+
+  /** Position of `name` in the sorted `names`, at or after `from`. */
+  function indexOfSorted(names: string[], name: string, from: number): number {
+    let lo = from;
+    let hi = names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (names[mid]! < name) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Volumes that may not be settled: every volume whose object, or whose claim's object, changed
+   * in the cache since it was last found settled. A superset of the unsettled ones, so that
+   * resync need not look at every volume.
+   */
+  const suspects = new Set<string>();
+
+  function suspect(obj: KObject): void {
+    if (obj.kind === 'PersistentVolume') suspects.add(obj.metadata.name ?? '');
+    else if (obj.kind === 'PersistentVolumeClaim') for (const name of index.claiming(claimKey(obj))) suspects.add(name);
+  }
+
+  /** The volumes volumeSettled rejects now, sorted by name; the others stop being suspects. */
+  function unsettledVolumes(): string[] {
+    const out: string[] = [];
+    for (const name of suspects) {
+      const pv = cache.get<PvObj>('PersistentVolume', undefined, name);
+      if (pv && !volumeSettled(pv)) out.push(name);
+      else suspects.delete(name);
+    }
+    return out.sort();
   }
 
   /**

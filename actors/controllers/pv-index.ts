@@ -137,6 +137,11 @@ export class VolumeIndex {
     }
   }
 
+  /** Names of the volumes whose claimRef names the claim `namespace/name`. */
+  claiming(claimKey: string): Iterable<string> {
+    return this.byClaimRef.get(claimKey) ?? [];
+  }
+
   remove(pv: PersistentVolume): void {
     this.removeByName(pv.metadata?.name ?? '');
   }
