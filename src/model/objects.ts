@@ -9,20 +9,12 @@ import type { KObject } from '../protocol.ts';
 export function deepCopy<T>(x: T): T {
   if (x === null || typeof x !== 'object') return x;
   if (Array.isArray(x)) {
-    const n = x.length;
-    const out = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const v: unknown = x[i];
-      // Strings and numbers, most of every object, are taken as they are without a call.
-      out[i] = v !== null && typeof v === 'object' ? deepCopy(v) : v;
-    }
+    const out = new Array(x.length);
+    for (let i = 0; i < x.length; i++) out[i] = deepCopy(x[i]);
     return out as T;
   }
   const out: Record<string, unknown> = {};
-  for (const k in x) {
-    const v: unknown = (x as Record<string, unknown>)[k];
-    out[k] = v !== null && typeof v === 'object' ? deepCopy(v) : v;
-  }
+  for (const k in x) out[k] = deepCopy((x as Record<string, unknown>)[k]);
   return out as T;
 }
 
