@@ -208,8 +208,10 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     // Immutable metadata the client cannot change.
     merged.metadata.uid = old.metadata.uid!;
     merged.metadata.creationTimestamp = old.metadata.creationTimestamp!;
-    merged.metadata.namespace = old.metadata.namespace!;
-    if (!merged.metadata.namespace) delete merged.metadata.namespace;
+    // Assigned only when there is one: adding a key and deleting it again would put the
+    // metadata of every cluster-scoped object in V8's slow dictionary mode.
+    if (old.metadata.namespace) merged.metadata.namespace = old.metadata.namespace;
+    else if (merged.metadata.namespace !== undefined || 'namespace' in merged.metadata) delete merged.metadata.namespace;
     merged.metadata.name = name;
     if (old.metadata.deletionTimestamp) merged.metadata.deletionTimestamp = old.metadata.deletionTimestamp;
     else delete merged.metadata.deletionTimestamp;

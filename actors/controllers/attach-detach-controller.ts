@@ -281,33 +281,50 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
 
   // --- the reconciler ---------------------------------------------------------------------------
 
+  /** The pass's instant and the earliest tick it found something due at (see reconcilePass). */
+  let passAtMs = 0;
+  let passDueMs: number | undefined;
+
+  function dueAt(t: number): void {
+    passDueMs = passDueMs === undefined ? t : Math.min(passDueMs, t);
+  }
+
+  function backoffReadyAt(key: string): number | undefined {
+    const b = backoffs.get(key);
+    if (!b || passAtMs > b.lastErrorAtMs + b.durationMs) return undefined;
+    return tickAfter(b.lastErrorAtMs + b.durationMs);
+  }
+
   /**
    * One reconciler pass. With `execute`, starts every operation that can start now (this is a
    * tick). Without, only works out when the next tick has something to do. Returns that instant,
    * or undefined when nothing will be due without a new event.
    */
   function reconcile(execute: boolean): number | undefined {
+    // A pass may run another (an attach that fails at once kicks): keep the outer pass's state.
+    const outerAtMs = passAtMs;
+    const outerDueMs = passDueMs;
+    const due = reconcilePass(execute);
+    passAtMs = outerAtMs;
+    passDueMs = outerDueMs;
+    return due;
+  }
+
+  function reconcilePass(execute: boolean): number | undefined {
     const now = port.now();
     const at = execute ? now : tickAfter(now);
-    let due: number | undefined;
-    const dueAt = (t: number) => {
-      due = due === undefined ? t : Math.min(due, t);
-    };
-    const backoffReadyAt = (key: string): number | undefined => {
-      const b = backoffs.get(key);
-      if (!b || at > b.lastErrorAtMs + b.durationMs) return undefined;
-      return tickAfter(b.lastErrorAtMs + b.durationMs);
-    };
+    passAtMs = at;
+    passDueMs = undefined;
 
     adoptVolumeAttachments();
     const dsw = desiredState();
-    for (const k of [...multiAttachReported]) {
+    if (multiAttachReported.size > 0) for (const k of [...multiAttachReported]) {
       const [unique, node] = k.split('|') as [string, string];
       if (!dsw.get(unique)?.nodes.has(node)) multiAttachReported.delete(k);
     }
 
     // Detaches first, so that volumes of pods rescheduled elsewhere are detached first.
-    const attached = [...asw.values()].flatMap((m) => [...m.values()]).sort((a, b) => cmp(a.volume.uniqueName, b.volume.uniqueName) || cmp(a.node, b.node));
+    const attached = asw.size === 0 ? [] : [...asw.values()].flatMap((m) => [...m.values()]).sort((a, b) => cmp(a.volume.uniqueName, b.volume.uniqueName) || cmp(a.node, b.node));
     for (const e of attached) {
       const unique = e.volume.uniqueName;
       if (dsw.get(unique)?.nodes.has(e.node)) continue;
@@ -334,7 +351,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       startDetach(e);
     }
 
-    for (const unique of [...dsw.keys()].sort()) {
+    for (const unique of dsw.size === 0 ? [] : [...dsw.keys()].sort()) {
       const d = dsw.get(unique)!;
       const vol = d.volume;
       for (const node of [...d.nodes.keys()].sort()) {
@@ -374,7 +391,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       if (!execute) return at;
       syncNodeStatus(name);
     }
-    return due;
+    return passDueMs;
   }
 
   function reportMultiAttachError(d: Desired, node: string, otherNodes: string[]): void {
@@ -532,7 +549,9 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   }
 
   function sameAttached(node: NodeObj, names: string[]): boolean {
-    const cur = ((node.status?.volumesAttached ?? []) as { name: string }[]).map((v) => v.name).sort();
+    const attached = (node.status?.volumesAttached ?? []) as { name: string }[];
+    if (names.length === 0) return attached.length === 0;
+    const cur = attached.map((v) => v.name).sort();
     return cur.length === names.length && cur.every((n, i) => n === names[i]);
   }
 

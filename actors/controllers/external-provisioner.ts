@@ -61,7 +61,7 @@ import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
 import { Cache } from '../../src/informer.ts';
-import type { ApiResponse, KObject, Msg, ShellResponse } from '../../src/protocol.ts';
+import type { ApiResponse, KObject, Msg, ShellResponse, WatchEvent } from '../../src/protocol.ts';
 import { parseQuantity } from '../../src/quantity.ts';
 import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type CsiResult, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForProvisioner, backendForSource, DEFAULT_CEPH, type BackendRef } from '../../backends/registry.ts';
@@ -566,8 +566,8 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
 
   // --- events -------------------------------------------------------------------------------------
 
-  function onClaim(ev: { event: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KObject }): void {
-    cache.apply({ type: 'watch', ...ev });
+  function onClaim(ev: WatchEvent): void {
+    cache.apply(ev);
     const uid = ev.obj.metadata.uid;
     if (!uid) return;
     if (ev.event === 'DELETED') claimKeys.delete(uid);
@@ -575,8 +575,8 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
     queue(`claim/${uid}`);
   }
 
-  function onVolume(ev: { event: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KObject }): void {
-    const old = cache.apply({ type: 'watch', ...ev });
+  function onVolume(ev: WatchEvent): void {
+    const old = cache.apply(ev);
     const uid = ev.obj.spec?.claimRef?.uid as string | undefined;
     const oldUid = old?.spec?.claimRef?.uid as string | undefined;
     if (oldUid) pvByClaimUid.get(oldUid)?.delete(ev.obj.metadata.name!);
@@ -590,8 +590,8 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
     if (deletes.has(name) || (ev.event !== 'DELETED' && shouldDelete(ev.obj as PvObj))) queue(`pv/${name}`);
   }
 
-  function onClass(ev: { event: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KObject }): void {
-    cache.apply({ type: 'watch', ...ev });
+  function onClass(ev: WatchEvent): void {
+    cache.apply(ev);
     const name = ev.obj.metadata.name;
     for (const c of cache.list<PvcObj>('PersistentVolumeClaim')) if (claimClass(c) === name && !c.spec?.volumeName) queue(`claim/${c.metadata.uid}`);
   }

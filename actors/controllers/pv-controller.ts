@@ -127,6 +127,7 @@ interface Conflict {
   rv: number;
 }
 type End = (err?: string, conflict?: Conflict) => void;
+type ClaimRef = NonNullable<NonNullable<PvObj['spec']>['claimRef']>;
 type Fail = (err: string, conflict?: Conflict) => void;
 
 /**
@@ -148,6 +149,14 @@ class Lane {
   ) {}
 
   enqueue(key: string): void {
+    if (!this.gated && this.running === undefined && this.queued.size === 0) {
+      // An idle lane with nothing queued takes this key at once, without the queue's
+      // bookkeeping: as take() would, it passes over what is left of the last batch up to the
+      // key (none of it is queued).
+      while (this.next < this.batch.length) if (this.batch[this.next++] === key) break;
+      this.work(key);
+      return;
+    }
     this.push(key);
     this.kick();
   }
@@ -158,8 +167,28 @@ class Lane {
   }
 
   kick(): void {
+    this.work(undefined);
+  }
+
+  /**
+   * What enqueue() does with a key whose sync would change nothing and enqueue nothing, on an
+   * idle lane: the sync would run at once and end inline, then the lane would find its batch
+   * done and go idle. False when the lane is not idle (the key must be queued: its sync runs
+   * later, on what the cache holds then).
+   */
+  passIdle(): boolean {
+    if (this.gated || this.running !== undefined || this.queued.size !== 0) return false;
+    this.next = this.batch.length;
+    this.onIdle();
+    return true;
+  }
+
+  /** Runs `first` (if given), then the queued keys, until a sync waits for an answer. */
+  private work(first: string | undefined): void {
+    let next = first;
     while (!this.gated && this.running === undefined) {
-      const key = this.take();
+      const key = next ?? this.take();
+      next = undefined;
       if (key === undefined) {
         this.onIdle();
         return;
@@ -186,7 +215,16 @@ class Lane {
       const key = this.batch[this.next++]!;
       if (this.queued.delete(key)) return key;
     }
-    if (this.queued.size === 0) return undefined;
+    const size = this.queued.size;
+    if (size === 0) return undefined;
+    if (size === 1) {
+      // A batch of one (an idle lane handed a single key, as resync does key by key): no copy
+      // to sort.
+      for (const key of this.queued) {
+        this.queued.clear();
+        return key;
+      }
+    }
     this.batch = [...this.queued].sort();
     this.next = 0;
     return this.take();
@@ -269,6 +307,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     if (old && rvOf(old) > rvOf(obj)) return;
     cache.apply({ type: 'watch', event: old ? 'MODIFIED' : 'ADDED', obj });
     if (obj.kind === 'PersistentVolume') index.update(obj as PvObj);
+    suspect(obj);
   }
 
   function write(verb: 'update' | 'updateStatus' | 'create', obj: KObject, fail: Fail, ok: (o: KObject) => void): void {
@@ -326,12 +365,11 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   function updateVolumePhase(pv: PvObj, phase: string, message: string, fail: Fail, k: (v: PvObj) => void): void {
     if (pv.status?.phase === phase) return k(pv);
-    const clone = deepCopy(pv) as PvObj;
-    const status: Record<string, unknown> = { ...(clone.status ?? {}), phase };
+    // Only the status counts in an updateStatus write: the rest is shared with the cached PV.
+    const status: Record<string, unknown> = { ...(pv.status ?? {}), phase };
     if (message) status['message'] = message;
     else delete status['message'];
-    (clone as KObject).status = status;
-    write('updateStatus', clone, fail, (o) => k(o as PvObj));
+    write('updateStatus', { ...pv, status } as PvObj, fail, (o) => k(o as PvObj));
   }
 
   function updateVolumePhaseWithEvent(pv: PvObj, phase: string, type: 'Normal' | 'Warning', reason: string, message: string, fail: Fail, k: (v: PvObj) => void): void {
@@ -516,37 +554,31 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   function syncVolume(volume: PvObj, end: End): void {
     const ref = volume.spec?.claimRef;
-    if (!ref) {
-      // Volume is unused.
-      return updateVolumePhase(volume, 'Available', '', end, () => end());
-    }
-    if (!ref.uid) {
-      // Pre-bound to a claim that has not bound yet: the claim's sync will do it.
+    if (!ref || !ref.uid) {
+      // Volume is unused, or pre-bound to a claim that has not bound yet (the claim's sync
+      // will do it).
+      if (volume.status?.phase === 'Available') return end();
       return updateVolumePhase(volume, 'Available', '', end, () => end());
     }
     const phase = volume.status?.phase;
     const releasedOrFailed = phase === 'Released' || phase === 'Failed';
     const cached = cache.get<ClaimObj>('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '');
+    if (cached || releasedOrFailed) return confirmClaim(volume, ref, cached, end);
     // Not in our cache: ask the API server before deciding the claim is gone (it may be new).
-    const lookup = (k: (c: ClaimObj | undefined) => void) => {
-      if (cached || releasedOrFailed) return k(cached);
-      get('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '', (res) => {
-        if (res.ok) return k(res.obj as ClaimObj);
-        if (res.status?.code === 404) return k(undefined);
-        end();
-      });
-    };
-    lookup((found) => {
-      // A claim with another uid: maybe our copy is old; the API server decides.
-      const confirm = (k: (c: ClaimObj | undefined) => void) => {
-        if (!found || (found.metadata.uid ?? '') === ref.uid) return k(found);
-        get('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '', (res) => {
-          if (res.ok) return k((res.obj!.metadata.uid ?? '') === ref.uid ? (res.obj as ClaimObj) : undefined);
-          if (res.status?.code === 404) return k(undefined);
-          end();
-        });
-      };
-      confirm((claim) => decideVolume(volume, claim, end));
+    get('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '', (res) => {
+      if (res.ok) return confirmClaim(volume, ref, res.obj as ClaimObj, end);
+      if (res.status?.code === 404) return confirmClaim(volume, ref, undefined, end);
+      end();
+    });
+  }
+
+  /** A claim with another uid than the claimRef's: maybe our copy is old; the API server decides. */
+  function confirmClaim(volume: PvObj, ref: ClaimRef, found: ClaimObj | undefined, end: End): void {
+    if (!found || (found.metadata.uid ?? '') === ref.uid) return decideVolume(volume, found, end);
+    get('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '', (res) => {
+      if (res.ok) return decideVolume(volume, (res.obj!.metadata.uid ?? '') === ref.uid ? (res.obj as ClaimObj) : undefined, end);
+      if (res.status?.code === 404) return decideVolume(volume, undefined, end);
+      end();
     });
   }
 
@@ -572,6 +604,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     }
     if (claimVolume === volume.metadata.name) {
       // Volume is bound to a claim properly.
+      if (phase === 'Bound') return end();
       return updateVolumePhase(volume, 'Bound', '', end, () => end());
     }
     // The claim is bound elsewhere.
@@ -910,6 +943,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     // storeObjectUpdate: an older version than ours is thrown away (the same one passes).
     if (ev.event !== 'DELETED' && old && rvOf(old) > rvOf(obj)) return;
     cache.apply(ev);
+    suspect(obj);
     const waiting = conflictWaiters.get(`${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
     if (waiting) {
       conflictWaiters.delete(`${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
@@ -980,11 +1014,81 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     port.setTimer('resync', resyncMs - since);
   }
 
+  /**
+   * Every volume, in name order, is enqueued, except that a settled one is passed over while the
+   * volume lane is idle (see Lane.passIdle). Only the few unsettled volumes are looked at: the
+   * settled ones between them are passed over together, as the lane stays idle meanwhile.
+   */
   function resync(): void {
     resyncArmed = false;
-    for (const c of cache.list('PersistentVolumeClaim')) claims.enqueue(claimKey(c));
-    for (const v of cache.list('PersistentVolume')) volumes.enqueue(v.metadata.name ?? '');
+    // Claims have a namespace, so the cache's keys are claimKey's.
+    for (const key of cache.keys('PersistentVolumeClaim')) claims.enqueue(key);
+    const names = cache.keys('PersistentVolume');
+    let from = 0;
+    for (const name of unsettledVolumes()) {
+      const at = indexOfSorted(names, name, from);
+      passSettled(names, from, at);
+      volumes.enqueue(name);
+      from = at + 1;
+    }
+    passSettled(names, from, names.length);
     if (wantsResync()) armResync();
+  }
+
+  /** names[from..to), all settled: passed over on an idle lane, enqueued on a busy one. */
+  function passSettled(names: string[], from: number, to: number): void {
+    if (to <= from || volumes.passIdle()) return;
+    for (let i = from; i < to; i++) volumes.enqueue(names[i]!);
+  }
+
+  /** Position of `name` in the sorted `names`, at or after `from`. */
+  function indexOfSorted(names: string[], name: string, from: number): number {
+    let lo = from;
+    let hi = names.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (names[mid]! < name) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Volumes that may not be settled: every volume whose object, or whose claim's object, changed
+   * in the cache since it was last found settled. A superset of the unsettled ones, so that
+   * resync need not look at every volume.
+   */
+  const suspects = new Set<string>();
+
+  function suspect(obj: KObject): void {
+    if (obj.kind === 'PersistentVolume') suspects.add(obj.metadata.name ?? '');
+    else if (obj.kind === 'PersistentVolumeClaim') for (const name of index.claiming(claimKey(obj))) suspects.add(name);
+  }
+
+  /** The volumes volumeSettled rejects now, sorted by name; the others stop being suspects. */
+  function unsettledVolumes(): string[] {
+    const out: string[] = [];
+    for (const name of suspects) {
+      const pv = cache.get<PvObj>('PersistentVolume', undefined, name);
+      if (pv && !volumeSettled(pv)) out.push(name);
+      else suspects.delete(name);
+    }
+    return out.sort();
+  }
+
+  /**
+   * syncVolume would end at once, writing and enqueueing nothing: an unclaimed Available volume,
+   * or a Bound one whose claim (same uid) is bound to it. Decided as syncVolume decides it.
+   */
+  function volumeSettled(pv: PvObj): boolean {
+    const ref = pv.spec?.claimRef;
+    const phase = pv.status?.phase;
+    if (!ref || !ref.uid) return phase === 'Available';
+    if (phase !== 'Bound') return false;
+    const claim = cache.get<ClaimObj>('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '');
+    if (!claim || (claim.metadata.uid ?? '') !== ref.uid) return false;
+    const claimVolume = claim.spec?.volumeName ?? '';
+    return claimVolume !== '' && claimVolume === pv.metadata.name;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -96,16 +96,27 @@ export class VolumeIndex {
   /** Replaces whatever version of this PV the index holds. */
   update(pv: PersistentVolume): void {
     const name = pv.metadata?.name ?? '';
-    if (this.entries.has(name)) this.removeByName(name);
+    const prev = this.entries.get(name);
+    // The same version again (our own write's answer, then its watch event): nothing changes.
+    if (prev && prev.pv === pv) return;
     const ref = pv.spec?.claimRef;
     const bindable = pv.status?.phase === 'Available' && !ref && !pv.metadata?.deletionTimestamp;
+    // A status write shares the spec of the version before it: what comes from the spec stays.
+    const sameSpec = prev !== undefined && prev.pv.spec === pv.spec && prev.pv.metadata?.annotations === pv.metadata?.annotations;
+    if (sameSpec && bindable === (prev.groupKey !== undefined)) {
+      // Same keys, capacity and group: the entry keeps its place.
+      prev.pv = pv;
+      return;
+    }
+    if (prev) this.removeByName(name);
+    const modesKey = sameSpec ? prev.modesKey : accessModesKey(pv.spec?.accessModes);
     const e: Entry = {
       pv,
       name,
-      capBytes: capacityBytes(pv),
-      modesKey: accessModesKey(pv.spec?.accessModes),
-      groupKey: bindable ? groupKeyOf(getVolumeClass(pv), volumeModeOf(pv), accessModesKey(pv.spec?.accessModes)) : undefined,
-      refKey: ref ? claimRefKey(ref) : undefined,
+      capBytes: sameSpec ? prev.capBytes : capacityBytes(pv),
+      modesKey,
+      groupKey: bindable ? (sameSpec && prev.groupKey !== undefined ? prev.groupKey : groupKeyOf(getVolumeClass(pv), volumeModeOf(pv), modesKey)) : undefined,
+      refKey: ref ? (sameSpec && prev.refKey !== undefined ? prev.refKey : claimRefKey(ref)) : undefined,
     };
     this.entries.set(name, e);
     const ms = this.modeSets.get(e.modesKey);
@@ -124,6 +135,11 @@ export class VolumeIndex {
       if (!s) this.byClaimRef.set(e.refKey, (s = new Set()));
       s.add(name);
     }
+  }
+
+  /** Names of the volumes whose claimRef names the claim `namespace/name`. */
+  claiming(claimKey: string): Iterable<string> {
+    return this.byClaimRef.get(claimKey) ?? [];
   }
 
   remove(pv: PersistentVolume): void {

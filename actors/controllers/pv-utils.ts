@@ -143,10 +143,15 @@ const MODE_SHORT: [string, string][] = [
 
 /** v1helper.GetAccessModesAsString: `RWO,ROX,RWX,RWOP` in that fixed order, no duplicates. */
 export function accessModesKey(modes: readonly string[] | undefined): string {
-  const m = modes ?? [];
-  return MODE_SHORT.filter(([full]) => m.includes(full))
-    .map(([, s]) => s)
-    .join(',');
+  if (!modes || modes.length === 0) return '';
+  // The common case, one mode, without building lists.
+  if (modes.length === 1) {
+    for (const [full, short] of MODE_SHORT) if (modes[0] === full) return short;
+    return '';
+  }
+  let key = '';
+  for (const [full, short] of MODE_SHORT) if (modes.includes(full)) key = key === '' ? short : `${key},${short}`;
+  return key;
 }
 
 /** v1helper.GetAccessModesFromString. */
@@ -229,78 +234,83 @@ export function claimReference(claim: KObject): Record<string, string> {
 /**
  * GetBindVolumeToClaim: the PV with claimRef pointing at the claim, and bound-by-controller when
  * the controller (not a user's pre-binding) chose it. Returns undefined when nothing changes.
+ * The result shares what it does not change with `pv` (objects are never mutated in place).
  */
 export function getBindVolumeToClaim(pv: PvObj, claim: ClaimObj): PvObj | undefined {
-  let dirty = false;
-  const shouldSetBoundByController = !isVolumeBoundToClaim(pv, claim);
-  const clone = deepCopy(pv) as PvObj;
   const ref = pv.spec?.claimRef;
-  if (!ref || ref.name !== claim.metadata.name || (ref.namespace ?? '') !== (claim.metadata.namespace ?? '') || (ref.uid ?? '') !== (claim.metadata.uid ?? '')) {
-    clone.spec = { ...(clone.spec ?? {}), claimRef: claimReference(claim) };
-    dirty = true;
-  }
-  if (shouldSetBoundByController && !hasAnnotation(clone, ANN_BOUND_BY_CONTROLLER)) {
-    clone.metadata.annotations = { ...(clone.metadata.annotations ?? {}), [ANN_BOUND_BY_CONTROLLER]: 'yes' };
-    dirty = true;
-  }
-  return dirty ? clone : undefined;
+  const setRef = !ref || ref.name !== claim.metadata.name || (ref.namespace ?? '') !== (claim.metadata.namespace ?? '') || (ref.uid ?? '') !== (claim.metadata.uid ?? '');
+  const setBoundByController = !isVolumeBoundToClaim(pv, claim) && !hasAnnotation(pv, ANN_BOUND_BY_CONTROLLER);
+  if (!setRef && !setBoundByController) return undefined;
+  const clone = { ...pv } as PvObj;
+  if (setRef) clone.spec = { ...(pv.spec ?? {}), claimRef: claimReference(claim) };
+  if (setBoundByController) clone.metadata = { ...pv.metadata, annotations: { ...(pv.metadata.annotations ?? {}), [ANN_BOUND_BY_CONTROLLER]: 'yes' } };
+  return clone;
 }
 
-/** bindClaimToVolume's change: volumeName plus bound-by-controller and bind-completed. */
+/**
+ * bindClaimToVolume's change: volumeName plus bound-by-controller and bind-completed. The result
+ * shares what it does not change with `claim`.
+ */
 export function getBindClaimToVolume(claim: ClaimObj, pv: PersistentVolume): ClaimObj | undefined {
-  let dirty = false;
-  const clone = deepCopy(claim) as ClaimObj;
-  if (pv.metadata?.name !== claim.spec?.volumeName) {
-    dirty = true;
-    clone.spec = { ...(clone.spec ?? {}), volumeName: pv.metadata?.name ?? '' };
-    if (!hasAnnotation(clone, ANN_BOUND_BY_CONTROLLER)) clone.metadata.annotations = { ...(clone.metadata.annotations ?? {}), [ANN_BOUND_BY_CONTROLLER]: 'yes' };
+  const setVolumeName = pv.metadata?.name !== claim.spec?.volumeName;
+  const setBoundByController = setVolumeName && !hasAnnotation(claim, ANN_BOUND_BY_CONTROLLER);
+  const setBindCompleted = !hasAnnotation(claim, ANN_BIND_COMPLETED);
+  if (!setVolumeName && !setBindCompleted) return undefined;
+  const clone = { ...claim } as ClaimObj;
+  if (setVolumeName) clone.spec = { ...(claim.spec ?? {}), volumeName: pv.metadata?.name ?? '' };
+  if (setBoundByController || setBindCompleted) {
+    const annotations = { ...(claim.metadata.annotations ?? {}) };
+    if (setBoundByController) annotations[ANN_BOUND_BY_CONTROLLER] = 'yes';
+    if (setBindCompleted) annotations[ANN_BIND_COMPLETED] = 'yes';
+    clone.metadata = { ...claim.metadata, annotations };
   }
-  if (!hasAnnotation(clone, ANN_BIND_COMPLETED)) {
-    clone.metadata.annotations = { ...(clone.metadata.annotations ?? {}), [ANN_BIND_COMPLETED]: 'yes' };
-    dirty = true;
-  }
-  return dirty ? clone : undefined;
+  return clone;
+}
+
+/** Two lists of access modes are the same (a missing list and null are the same too). */
+function sameModes(a: readonly string[] | undefined | null, b: readonly string[] | undefined | null): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b)) return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] || typeof a[i] !== 'string') return JSON.stringify(a) === JSON.stringify(b);
+  return true;
 }
 
 /**
  * updateClaimStatus's change: the phase, and accessModes/capacity copied from the PV (capacity
  * only when the claim is becoming Bound), or cleared without a PV. Undefined when nothing changes.
+ * Only the status differs from `claim` (an updateStatus write carries nothing else that counts).
  */
 export function claimStatusUpdate(claim: ClaimObj, phase: string, pv: PersistentVolume | undefined): ClaimObj | undefined {
-  const status: Record<string, unknown> = { ...(claim.status ?? {}) };
-  let dirty = false;
   const oldPhase = claim.status?.phase;
-  if (oldPhase !== phase) {
-    status['phase'] = phase;
-    dirty = true;
-  }
+  const setPhase = oldPhase !== phase;
+  let dropModes = false;
+  let dropCapacity = false;
+  let setModes = false;
+  let setCapacity = false;
   if (!pv) {
-    if (claim.status?.accessModes !== undefined) {
-      delete status['accessModes'];
-      dirty = true;
-    }
-    if (claim.status?.capacity !== undefined) {
-      delete status['capacity'];
-      dirty = true;
-    }
+    dropModes = claim.status?.accessModes !== undefined;
+    dropCapacity = claim.status?.capacity !== undefined;
   } else {
-    if (JSON.stringify(claim.status?.accessModes ?? null) !== JSON.stringify(pv.spec?.accessModes ?? null)) {
-      if (pv.spec?.accessModes) status['accessModes'] = [...pv.spec.accessModes];
-      else delete status['accessModes'];
-      dirty = true;
-    }
+    setModes = !sameModes(claim.status?.accessModes, pv.spec?.accessModes);
     // Capacity only when becoming Bound: a deliberate difference (a resized filesystem) stays.
-    if (oldPhase !== phase) {
+    if (setPhase) {
       const volumeCap = pv.spec?.capacity?.['storage'];
       const claimCap = claim.status?.capacity?.['storage'];
-      if (volumeCap !== undefined && (claimCap === undefined || quantityValue(volumeCap) !== quantityValue(claimCap))) {
-        status['capacity'] = { ...(pv.spec?.capacity ?? {}) };
-        dirty = true;
-      }
+      setCapacity = volumeCap !== undefined && (claimCap === undefined || quantityValue(volumeCap) !== quantityValue(claimCap));
     }
   }
-  if (!dirty) return undefined;
-  return { ...deepCopy(claim), status } as ClaimObj;
+  if (!setPhase && !dropModes && !dropCapacity && !setModes && !setCapacity) return undefined;
+  const status: Record<string, unknown> = { ...(claim.status ?? {}) };
+  if (setPhase) status['phase'] = phase;
+  if (dropModes) delete status['accessModes'];
+  if (dropCapacity) delete status['capacity'];
+  if (setModes) {
+    if (pv!.spec?.accessModes) status['accessModes'] = [...pv!.spec.accessModes];
+    else delete status['accessModes'];
+  }
+  if (setCapacity) status['capacity'] = { ...(pv!.spec?.capacity ?? {}) };
+  return { ...claim, status } as ClaimObj;
 }
 
 /** unbindVolume's change: controller bindings lose claimRef, user pre-bindings only the uid. */

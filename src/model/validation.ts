@@ -92,7 +92,14 @@ function notSupported(path: string, value: BadValue, valid: readonly string[]): 
 }
 
 /** field.Path: `a.b`, `a[0]`, `a[key]`. */
-const child = (p: string, ...names: string[]): string => [p, ...names].filter((s) => s !== '').join('.');
+function child(p: string, ...names: string[]): string {
+  let out = p;
+  for (const n of names) {
+    if (n === '') continue;
+    out = out === '' ? n : `${out}.${n}`;
+  }
+  return out;
+}
 const index = (p: string, i: number): string => `${p}[${i}]`;
 const key = (p: string, k: string): string => `${p}[${k}]`;
 
@@ -152,6 +159,13 @@ const reQualifiedName = new RegExp('^' + QUALIFIED_NAME_FMT + '$');
 const reLabelValue = new RegExp('^' + LABEL_VALUE_FMT + '$');
 
 export function isDNS1123Label(v: string): string[] {
+  if (validLabels.has(v)) return [];
+  const errs = dns1123LabelErrors(v);
+  if (errs.length === 0) rememberValid(validLabels, v);
+  return errs;
+}
+
+function dns1123LabelErrors(v: string): string[] {
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLenError(63));
   if (!reDNS1123Label.test(v)) {
@@ -163,9 +177,11 @@ export function isDNS1123Label(v: string): string[] {
 }
 
 export function isDNS1123Subdomain(v: string): string[] {
+  if (validSubdomains.has(v)) return [];
   const errs: string[] = [];
   if (v.length > 253) errs.push(maxLenError(253));
   if (!reDNS1123Subdomain.test(v)) errs.push(regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
+  if (errs.length === 0) rememberValid(validSubdomains, v);
   return errs;
 }
 
@@ -176,7 +192,29 @@ export function isDNS1035Label(v: string): string[] {
   return errs;
 }
 
+/**
+ * Names already found valid (a pure result, remembered): the same annotation keys, label keys,
+ * finalizers, namespaces and object names come back on every write of an object. Bounded, so a
+ * long run cannot grow them without end.
+ */
+const validQualifiedNames = new Set<string>();
+const validLabelValues = new Set<string>();
+const validLabels = new Set<string>();
+const validSubdomains = new Set<string>();
+const VALID_NAMES_MAX = 4096;
+function rememberValid(set: Set<string>, v: string): void {
+  if (set.size >= VALID_NAMES_MAX) set.clear();
+  set.add(v);
+}
+
 export function isQualifiedName(v: string): string[] {
+  if (validQualifiedNames.has(v)) return [];
+  const errs = qualifiedNameErrors(v);
+  if (errs.length === 0) rememberValid(validQualifiedNames, v);
+  return errs;
+}
+
+function qualifiedNameErrors(v: string): string[] {
   const errs: string[] = [];
   // The common case first: a short name without a prefix.
   if (v.length > 0 && v.length <= 63 && reQualifiedName.test(v)) return errs;
@@ -202,9 +240,11 @@ export function isQualifiedName(v: string): string[] {
 }
 
 export function isValidLabelValue(v: string): string[] {
+  if (validLabelValues.has(v)) return [];
   const errs: string[] = [];
   if (v.length > 63) errs.push(maxLenError(63));
   if (!reLabelValue.test(v)) errs.push(regexError(LABEL_VALUE_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
+  if (errs.length === 0) rememberValid(validLabelValues, v);
   return errs;
 }
 
@@ -261,6 +301,14 @@ function nonNegative(v: unknown, path: string): FieldError[] {
 function validateLabels(labels: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   const l = obj(labels);
+  let valid = true;
+  for (const k in l) {
+    if (isQualifiedName(k).length > 0 || isValidLabelValue(str(l[k])).length > 0) {
+      valid = false;
+      break;
+    }
+  }
+  if (valid) return errs;
   for (const k of sortedKeys(l)) {
     for (const m of isQualifiedName(k)) errs.push(invalid(path, k, m));
     const v = str(l[k]);
@@ -274,6 +322,13 @@ function validateAnnotations(annotations: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   const a = obj(annotations);
   let size = 0;
+  let valid = true;
+  for (const k in a) {
+    if (isQualifiedName(k.toLowerCase()).length > 0) valid = false;
+    size += k.length + str(a[k]).length;
+  }
+  if (valid) return size > 256 * 1024 ? [tooLong(path, 256 * 1024)] : errs;
+  size = 0;
   for (const k of sortedKeys(a)) {
     for (const m of isQualifiedName(k.toLowerCase())) errs.push(invalid(path, k, m));
     size += k.length + str(a[k]).length;
@@ -340,7 +395,17 @@ const STANDARD_FINALIZERS = new Set(['kubernetes', 'orphan', 'foregroundDeletion
 
 function validateFinalizers(finalizers: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
-  const list = arr(finalizers).map(str);
+  const raw = arr(finalizers);
+  // The common case: a few qualified, prefixed names, each once.
+  let common = true;
+  for (const f of raw) {
+    if (typeof f !== 'string' || !f.includes('/') || isQualifiedName(f).length > 0) {
+      common = false;
+      break;
+    }
+  }
+  if (common) return errs;
+  const list = raw.map(str);
   for (const f of list) errs.push(...qualifiedName(f, path));
   if (list.includes('orphan') && list.includes('foregroundDeletion'))
     errs.push(invalid(path, { go: goStringSlice(list).go }, "finalizer orphan and foregroundDeletion cannot be both set"));
@@ -412,28 +477,35 @@ function immutableMeta(errs: FieldError[], n: Obj, o: Obj, k: string, emptyMeans
 function isEmptyish(x: unknown): boolean {
   if (x === undefined || x === null) return true;
   if (Array.isArray(x)) return x.length === 0;
-  return isObj(x) && Object.values(x).every((v) => v === undefined);
+  if (!isObj(x)) return false;
+  for (const k of Object.keys(x)) if (x[k] !== undefined) return false;
+  return true;
+}
+
+/** One field of two objects: a missing value equals an empty one (see semanticEqual). */
+function fieldEqual(x: unknown, y: unknown): boolean {
+  if ((x === undefined || x === null) !== (y === undefined || y === null)) {
+    // A missing field equals an empty list/map, not an empty struct pointer; manifests do
+    // not tell those apart, so treat an absent value like an empty one of either kind.
+    return isEmptyish(x) && isEmptyish(y);
+  }
+  return semanticEqual(x, y);
 }
 
 export function semanticEqual(a: unknown, b: unknown): boolean {
+  if (a === b && (typeof a !== 'object' || a === null)) return true;
   if (isEmptyish(a) && isEmptyish(b)) return true;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => semanticEqual(x, b[i]));
-  if (isObj(a) && isObj(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) {
-      const x = a[k];
-      const y = b[k];
-      if ((x === undefined || x === null) !== (y === undefined || y === null)) {
-        // A missing field equals an empty list/map, not an empty struct pointer; manifests do
-        // not tell those apart, so treat an absent value like an empty one of either kind.
-        if (!(isEmptyish(x) && isEmptyish(y))) return false;
-        continue;
-      }
-      if (!semanticEqual(x, y)) return false;
-    }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!semanticEqual(a[i], b[i])) return false;
     return true;
   }
-  if (typeof a === 'string' && typeof b === 'string') return a === b;
+  if (isObj(a) && isObj(b)) {
+    // Every key of either object, each once.
+    for (const k of Object.keys(a)) if (!fieldEqual(a[k], b[k])) return false;
+    for (const k of Object.keys(b)) if (!Object.prototype.hasOwnProperty.call(a, k) && !fieldEqual(a[k], b[k])) return false;
+    return true;
+  }
   return a === b;
 }
 
@@ -948,6 +1020,13 @@ function validatePodUpdate(next: KObject, old: KObject): FieldError[] {
 export const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
 const VOLUME_MODES = ['Block', 'Filesystem'];
 
+/** validateAccessModes finds nothing: known modes, ReadWriteOncePod alone. */
+function accessModesValid(modes: unknown): boolean {
+  if (!Array.isArray(modes)) return true;
+  for (const m of modes) if (typeof m !== 'string' || !ACCESS_MODES.includes(m)) return false;
+  return modes.length < 2 || !modes.includes('ReadWriteOncePod');
+}
+
 function validateAccessModes(modes: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   let rwop = false;
@@ -967,14 +1046,14 @@ function validatePvcSpec(specRaw: unknown, path: string): FieldError[] {
   const errs: FieldError[] = [];
   if (arr(spec.accessModes).length === 0) errs.push(required(child(path, 'accessModes'), 'at least 1 access mode is required'));
   if (has(spec, 'selector')) errs.push(...validateLabelSelector(spec.selector, child(path, 'selector')));
-  errs.push(...validateAccessModes(spec.accessModes, child(path, 'accessModes')));
+  if (!accessModesValid(spec.accessModes)) errs.push(...validateAccessModes(spec.accessModes, child(path, 'accessModes')));
   const reqs = obj(obj(spec.resources).requests);
-  const storagePath = key(child(path, 'resources'), 'storage');
-  if (!has(reqs, 'storage')) errs.push(required(storagePath));
+  if (!has(reqs, 'storage')) errs.push(required(key(child(path, 'resources'), 'storage')));
   else {
-    const q = validateQuantityField(reqs.storage, storagePath);
-    errs.push(...q.errs);
-    if (q.n !== undefined && q.n <= 0) errs.push(invalid(storagePath, str(reqs.storage), 'must be greater than zero'));
+    // The path is made only to report an error.
+    const q = parseQuantity(reqs.storage);
+    if (typeof q === 'string') errs.push(invalid(key(child(path, 'resources'), 'storage'), str(reqs.storage), q));
+    else if (q <= 0) errs.push(invalid(key(child(path, 'resources'), 'storage'), str(reqs.storage), 'must be greater than zero'));
   }
   if (spec.storageClassName) errs.push(...NAME_SUBDOMAIN(str(spec.storageClassName), false).map((m) => invalid(child(path, 'storageClassName'), str(spec.storageClassName), m)));
   if (has(spec, 'volumeMode') && !VOLUME_MODES.includes(str(spec.volumeMode))) errs.push(notSupported(child(path, 'volumeMode'), str(spec.volumeMode), VOLUME_MODES));
@@ -995,10 +1074,13 @@ function validatePvc(pvc: KObject): FieldError[] {
 
 const BETA_STORAGE_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
 
+const nil = (x: unknown): boolean => x === undefined || x === null;
+
 function validatePvcUpdate(next: KObject, old: KObject): FieldError[] {
   const errs: FieldError[] = [];
-  const ns: Obj = deepCopy(obj(next.spec));
-  const os: Obj = deepCopy(obj(old.spec));
+  // Shallow copies: only top-level fields (and resources.requests, copied below) change.
+  const ns: Obj = { ...obj(next.spec) };
+  const os: Obj = { ...obj(old.spec) };
   const na = obj(next.metadata.annotations);
   const oa = obj(old.metadata.annotations);
   // The PV controller writes volumeName once.
@@ -1009,7 +1091,6 @@ function validatePvcUpdate(next: KObject, old: KObject): FieldError[] {
   const newAnn = na[BETA_STORAGE_CLASS_ANNOTATION];
   const oldSc = os.storageClassName;
   const newSc = ns.storageClassName;
-  const nil = (x: unknown): boolean => x === undefined || x === null;
   if (oldAnn !== undefined && nil(oldSc) && !nil(newSc) && newSc === oldAnn && (newAnn === undefined || newAnn === oldAnn)) {
     delete ns.storageClassName;
   } else {
@@ -1018,7 +1099,8 @@ function validatePvcUpdate(next: KObject, old: KObject): FieldError[] {
   }
   // A bound claim may change its storage request (growth is judged by the resize admission plugin).
   const phase = str(obj(old.status).phase);
-  if (phase === 'Bound' && isObj(obj(ns.resources).requests)) ns.resources.requests.storage = obj(obj(os.resources).requests).storage;
+  if (phase === 'Bound' && isObj(obj(ns.resources).requests))
+    ns.resources = { ...ns.resources, requests: { ...ns.resources.requests, storage: obj(obj(os.resources).requests).storage } };
   if (!semanticEqual(ns, os)) errs.push(forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims'));
   const oldSize = parseQuantity(obj(obj(obj(old.spec).resources).requests).storage ?? 0);
   const newSize = parseQuantity(obj(obj(obj(next.spec).resources).requests).storage ?? 0);
@@ -1036,7 +1118,7 @@ function validatePvSpec(specRaw: unknown): FieldError[] {
   const spec = obj(specRaw);
   const errs: FieldError[] = [];
   if (arr(spec.accessModes).length === 0) errs.push(required('spec.accessModes'));
-  errs.push(...validateAccessModes(spec.accessModes, 'spec.accessModes'));
+  if (!accessModesValid(spec.accessModes)) errs.push(...validateAccessModes(spec.accessModes, 'spec.accessModes'));
   const cap = obj(spec.capacity);
   const capKeys = sortedKeys(cap);
   if (capKeys.length === 0) errs.push(required('spec.capacity'));
@@ -1112,18 +1194,23 @@ function validatePv(pv: KObject): FieldError[] {
   return [...validateObjectMeta(pv, NAME_SUBDOMAIN, false), ...validatePvSpec(pv.spec)];
 }
 
+/** The PersistentVolumeSource of a PV spec (shared, not copied: it is only compared). */
+function pvSource(s: Obj, oldSpec: Obj | undefined): Obj {
+  const out: Obj = {};
+  for (const k of PV_VOLUME_SOURCES) if (has(s, k)) out[k] = s[k];
+  // A controllerExpandSecretRef may be added to a CSI volume that had none.
+  if (oldSpec && isObj(out.csi) && isObj(oldSpec.csi) && !has(oldSpec.csi, 'controllerExpandSecretRef')) {
+    out.csi = { ...out.csi };
+    delete out.csi.controllerExpandSecretRef;
+  }
+  return out;
+}
+
 function validatePvUpdate(next: KObject, old: KObject): FieldError[] {
   const errs: FieldError[] = [];
   const ns = obj(next.spec);
   const os = obj(old.spec);
-  const source = (s: Obj, fill: boolean): Obj => {
-    const out: Obj = {};
-    for (const k of PV_VOLUME_SOURCES) if (has(s, k)) out[k] = deepCopy(s[k]);
-    // A controllerExpandSecretRef may be added to a CSI volume that had none.
-    if (fill && isObj(out.csi) && isObj(os.csi) && !has(os.csi, 'controllerExpandSecretRef')) delete out.csi.controllerExpandSecretRef;
-    return out;
-  };
-  if (!semanticEqual(source(ns, true), source(os, false)))
+  if (!semanticEqual(pvSource(ns, os), pvSource(os, undefined)))
     errs.push(forbidden('spec.persistentvolumesource', 'spec.persistentvolumesource is immutable after creation'));
   if (str(ns.volumeMode) !== str(os.volumeMode)) errs.push(invalid('volumeMode', has(ns, 'volumeMode') ? str(ns.volumeMode) : null, 'field is immutable'));
   if (isObj(os.nodeAffinity) && !semanticEqual(ns.nodeAffinity, os.nodeAffinity))
