@@ -101,6 +101,8 @@ function ipString(n: number): string {
 export function apiServer(port: Port, opts: ApiServerOptions): Component {
   const { store, events } = opts;
   const watchers: Watcher[] = [];
+  /** The watchers of each kind, in subscription order (rebuilt when a watch is opened). */
+  let watchersOf = new Map<string, Watcher[]>();
   const proxied = new Map<string, { to: string; reqId: string }>();
   let proxySeq = 0;
   const ipRng = port.rng.fork('cluster-ip');
@@ -118,8 +120,9 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   // immutable message shared by every watcher it goes to.
   store.onCommit((event, obj, old) => {
     let shared: WatchEvent | undefined;
-    for (const w of watchers) {
-      if (!w.kinds.has(obj.kind)) continue;
+    const ws = watchersOf.get(obj.kind);
+    if (!ws) return;
+    for (const w of ws) {
       if (w.nodeName !== undefined && obj.kind === 'Pod') {
         const now = obj.spec?.nodeName === w.nodeName;
         const before = old?.spec?.nodeName === w.nodeName;
@@ -392,6 +395,14 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
           const existing = watchers.findIndex((x) => x.address === from);
           if (existing >= 0) watchers.splice(existing, 1);
           watchers.push(w);
+          watchersOf = new Map();
+          for (const x of watchers) {
+            for (const kind of x.kinds) {
+              const list = watchersOf.get(kind);
+              if (list) list.push(x);
+              else watchersOf.set(kind, [x]);
+            }
+          }
           for (const kind of [...w.kinds].sort()) {
             for (const obj of store.list(kind)) {
               if (w.nodeName !== undefined && kind === 'Pod' && obj.spec?.nodeName !== w.nodeName) continue;
