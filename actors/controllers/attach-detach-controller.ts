@@ -76,6 +76,7 @@ import {
   isNodeReady,
   isPodTerminated,
   multiAttachMessage,
+  reconcilerInputsDiffer,
   volumeAttachmentName,
   volumeMsg,
   type AttachableVolume,
@@ -601,15 +602,22 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     });
   }
 
-  /** processVolumesInUse: MountedByNode follows the Node's status.volumesInUse. */
-  function onNode(node: NodeObj): void {
+  /**
+   * processVolumesInUse: MountedByNode follows the Node's status.volumesInUse. Returns whether
+   * anything the reconciler reads of the Node changed (its readiness, the out-of-service taint,
+   * volumesInUse, volumesAttached): a heartbeat that changes none of them needs no pass.
+   */
+  function onNode(node: NodeObj): boolean {
+    const before = cache.get<NodeObj>('Node', undefined, node.metadata.name!);
     cache.apply({ type: 'watch', event: 'MODIFIED', obj: node });
     const cur = cache.get<NodeObj>('Node', undefined, node.metadata.name!);
+    if (before && cur && !reconcilerInputsDiffer(before, cur)) return false;
     const inUse = new Set(cur?.status?.volumesInUse ?? []);
     for (const m of asw.values()) {
       const e = m.get(node.metadata.name!);
       if (e) e.mounted = inUse.has(e.volume.uniqueName);
     }
+    return true;
   }
 
   return {
@@ -624,7 +632,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       switch (msg.obj.kind) {
         case 'Node':
           if (msg.event === 'DELETED') cache.apply(msg);
-          else onNode(msg.obj as NodeObj);
+          else if (!onNode(msg.obj as NodeObj)) return;
           break;
         case 'Pod':
         case 'PersistentVolume':

@@ -162,6 +162,17 @@ export function hasOutOfServiceTaint(node: Node | undefined): boolean {
   return !!node && (node.spec?.taints ?? []).some((t) => t.key === TAINT_OUT_OF_SERVICE);
 }
 
+/** Whether two versions of a Node differ in what the attach-detach reconciler reads of it. */
+export function reconcilerInputsDiffer(a: Node, b: Node): boolean {
+  if (isNodeReady(a) !== isNodeReady(b) || hasOutOfServiceTaint(a) !== hasOutOfServiceTaint(b)) return true;
+  const inUseA = a.status?.volumesInUse ?? [];
+  const inUseB = b.status?.volumesInUse ?? [];
+  if (inUseA.length !== inUseB.length || inUseA.some((v, i) => v !== inUseB[i])) return true;
+  const attA = a.status?.volumesAttached ?? [];
+  const attB = b.status?.volumesAttached ?? [];
+  return attA.length !== attB.length || attA.some((v, i) => v.name !== attB[i]!.name || v.devicePath !== attB[i]!.devicePath);
+}
+
 export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
