@@ -22,9 +22,9 @@ export interface WorldBindingFigures {
 export function bindingScenario(n: number): Scenario {
   const pos = { file: '<bench>', line: 0, col: 0 };
   const namespaces: KObject[] = Array.from({ length: 10 }, (_, i) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `ns-${i}` } }));
-  const volumes = benchVolumes(n).map((pv) => ({ ...(pv as KObject), status: undefined }) as KObject);
+  // Manifests as a user writes them: no status, no uid (built without them, not deleted after).
+  const volumes = benchVolumes(n).map(({ status: _status, ...pv }) => pv as KObject);
   const claims = benchClaims(n).map((c) => ({ ...(c as KObject), metadata: { name: c.metadata!.name!, namespace: c.metadata!.namespace! } }) as KObject);
-  for (const o of [...volumes]) delete o.status;
   return {
     name: 'bench-binding',
     file: '<bench>',
