@@ -12,6 +12,7 @@
  * setups with flannel: 10.244.0.0/16).
  */
 import { SimClock } from '../src/clock.ts';
+import { assert } from '../src/assert.ts';
 import { Rng } from '../src/rng.ts';
 import { Ids } from '../src/ids.ts';
 import { Bus } from '../src/bus.ts';
@@ -66,6 +67,17 @@ export interface RunWarning {
 }
 
 /** Thrown when an actor fails: the run cannot go on. Carries what is needed to replay it. */
+/** The controllers ksim models that run inside kube-controller-manager. */
+export const KUBE_CONTROLLER_MANAGER_CONTROLLERS = [
+  'statefulset-controller',
+  'endpointslice-controller',
+  'garbage-collector',
+  'persistentvolume-controller',
+  'pvc-protection-controller',
+  'pv-protection-controller',
+  'attachdetach-controller',
+] as const;
+
 export class WorldCrash extends Error {
   override name = 'WorldCrash';
 }
@@ -334,6 +346,12 @@ export class World {
         ...(t['maxWaitForUnmountDuration'] !== undefined ? { maxWaitForUnmountMs: t['maxWaitForUnmountDuration'] } : {}),
       }),
     );
+    // kube-controller-manager runs these controllers in one process: a partition of it cuts
+    // them all off (cmd/kube-controller-manager; SPEC §1 names it as a partition target).
+    for (const c of KUBE_CONTROLLER_MANAGER_CONTROLLERS) {
+      assert(this.bus.has(c), `world: kube-controller-manager controller ${c} is not running`);
+      this.bus.place(c, 'kube-controller-manager');
+    }
     this.spawn('external-provisioner', (port) => externalProvisioner(port, { provisioners: (name) => !isInTree(name) }));
     this.spawnBackends();
     this.scenario.nodes.forEach((name, i) => {

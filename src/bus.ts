@@ -76,6 +76,8 @@ export class Bus {
   dropped = 0;
   private seq = 0;
   private readonly receivers = new Map<string, Receiver>();
+  /** Addresses placed on a host other than hostOf's (see `place`). */
+  private readonly placed = new Map<string, string>();
   /** from -> to -> route (stream '' or the watched kind -> link). */
   private readonly routes = new Map<string, Map<string, Route>>();
   /** One function for every scheduled delivery (the clock hands it the envelope). */
@@ -112,9 +114,22 @@ export class Bus {
     groups.forEach((g, i) => g.forEach((h) => this.groupOf!.set(h, i)));
   }
 
+  /**
+   * Runs `address` on `host` for partitions, where hostOf's rule does not say it: the
+   * controllers are processes of kube-controller-manager, so a partition of
+   * kube-controller-manager cuts them all off.
+   */
+  place(address: string, host: string): void {
+    this.placed.set(address, host);
+  }
+
+  private hostFor(address: string): string {
+    return this.placed.get(address) ?? hostOf(address);
+  }
+
   private severed(from: string, to: string): boolean {
-    const a = this.groupOf!.get(hostOf(from));
-    const b = this.groupOf!.get(hostOf(to));
+    const a = this.groupOf!.get(this.hostFor(from));
+    const b = this.groupOf!.get(this.hostFor(to));
     return a !== undefined && b !== undefined && a !== b;
   }
 

@@ -79,4 +79,19 @@ describe('bus partitions', () => {
     clock.runUntil(20);
     expect(got).to.deep.equal(['kubelet/node-2>apiserver', 'kubelet/node-1>apiserver']);
   });
+
+  it('an address placed on a host is cut off with it: a partition of kube-controller-manager isolates its controllers', () => {
+    const clock = new SimClock();
+    const bus = new Bus(clock, Rng.root(1), new Trace(sha256Hasher), { latencyMsMin: 1, latencyMsMax: 1 });
+    const got: string[] = [];
+    for (const a of ['apiserver', 'statefulset-controller', 'kube-scheduler']) bus.register(a, (env) => got.push(`${env.from}>${env.to}`));
+    bus.place('statefulset-controller', 'kube-controller-manager');
+    const q: Msg = { type: 'dns.query', reqId: 'x', name: 'x', qtype: 'A', search: [] };
+    bus.partition([['kube-controller-manager'], ['apiserver']]);
+    bus.send('statefulset-controller', 'apiserver', q);
+    bus.send('apiserver', 'statefulset-controller', q);
+    bus.send('kube-scheduler', 'apiserver', q);
+    clock.runUntil(10);
+    expect(got).to.deep.equal(['kube-scheduler>apiserver']);
+  });
 });
