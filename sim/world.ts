@@ -295,6 +295,20 @@ export class World {
     }
   }
 
+  /**
+   * Whether some out-of-tree provisioner is in use: a StorageClass (in the manifests or applied
+   * by an action) or a PV's provisioned-by annotation names one, or spec.backends names a CSI
+   * plugin.
+   */
+  private servesExternalProvisioner(): boolean {
+    if (this.scenario.backends.some((b) => b.type === 'csi')) return true;
+    const objs = [...this.scenario.manifests.map((m) => m.obj), ...this.scenario.actions.flatMap((a) => (a.kind === 'apply' ? [a.manifest] : []))];
+    return objs.some((o) => {
+      const provisioner = o.kind === 'StorageClass' ? o['provisioner'] : o.kind === 'PersistentVolume' ? o.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] : undefined;
+      return typeof provisioner === 'string' && !isInTree(provisioner);
+    });
+  }
+
   private spawnBackends(): void {
     for (const [name, b] of this.backends) {
       const address = `backend/${name}`;
@@ -352,7 +366,9 @@ export class World {
       assert(this.bus.has(c), `world: kube-controller-manager controller ${c} is not running`);
       this.bus.place(c, 'kube-controller-manager');
     }
-    this.spawn('external-provisioner', (port) => externalProvisioner(port, { provisioners: (name) => !isInTree(name) }));
+    // external-provisioner is a sidecar of a CSI driver's controller: it runs when the scenario
+    // installs a driver it serves, as in a cluster (without one, nothing watches for it).
+    if (this.servesExternalProvisioner()) this.spawn('external-provisioner', (port) => externalProvisioner(port, { provisioners: (name) => !isInTree(name) }));
     this.spawnBackends();
     this.scenario.nodes.forEach((name, i) => {
       const state = this.nodes.get(name)!;
