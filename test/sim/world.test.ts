@@ -79,4 +79,17 @@ describe('world', () => {
     expect(r.results[1]!.ok).to.equal(false);
     expect(String(r.results[1]!['error'])).to.match(/^StatefulSet\.apps "web" is invalid: spec: Forbidden: updates to statefulset spec for fields other than/);
   });
+
+  it('external-provisioner runs only where a CSI driver it serves is installed (a class, a provisioned PV or a csi backend)', () => {
+    const running = (yaml: string) => world(Simulation.fromYaml(yaml)).actor('external-provisioner') !== undefined;
+    const sc = (provisioner: string) => `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: sc}\nprovisioner: ${provisioner}\n`;
+    const table: [string, string, boolean][] = [
+      ['no storage at all', scenarioDoc('duration: 1m'), false],
+      ['an in-tree class only', sc('kubernetes.io/no-provisioner'), false],
+      ['an out-of-tree class', sc('ebs.csi.aws.com'), true],
+      ['a class applied by a later action', scenarioDoc(`duration: 1m\nactions:\n  - {at: 10s, apply: {apiVersion: storage.k8s.io/v1, kind: StorageClass, metadata: {name: late}, provisioner: rancher.io/local-path}}`), true],
+      ['a csi backend', scenarioDoc('duration: 1m\nbackends:\n  - {name: ebs.csi.aws.com, type: csi}'), true],
+    ];
+    for (const [what, yaml, want] of table) expect(running(yaml), what).to.equal(want);
+  });
 });
