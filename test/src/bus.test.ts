@@ -62,35 +62,37 @@ describe('bus', () => {
 });
 
 describe('bus partitions', () => {
-  it('hosts in different partition groups cannot reach each other, both ways; others are unaffected', () => {
+  /** A bus with `addresses` registered, each recording `from>to` of what reaches it. */
+  function network(addresses: string[]) {
     const clock = new SimClock();
     const bus = new Bus(clock, Rng.root(1), new Trace(sha256Hasher), { latencyMsMin: 1, latencyMsMax: 1 });
     const got: string[] = [];
-    for (const a of ['apiserver', 'kubelet/node-1', 'kubelet/node-2']) bus.register(a, (env) => got.push(`${env.from}>${env.to}`));
+    for (const a of addresses) bus.register(a, (env) => got.push(`${env.from}>${env.to}`));
     const q: Msg = { type: 'dns.query', reqId: 'x', name: 'x', qtype: 'A', search: [] };
+    return { clock, bus, got, send: (from: string, to: string) => bus.send(from, to, q) };
+  }
+
+  it('hosts in different partition groups cannot reach each other, both ways; others are unaffected', () => {
+    const { clock, bus, got, send } = network(['apiserver', 'kubelet/node-1', 'kubelet/node-2']);
     bus.partition([['node-1'], ['apiserver']]);
-    bus.send('kubelet/node-1', 'apiserver', q);
-    bus.send('apiserver', 'kubelet/node-1', q);
-    bus.send('kubelet/node-2', 'apiserver', q);
+    send('kubelet/node-1', 'apiserver');
+    send('apiserver', 'kubelet/node-1');
+    send('kubelet/node-2', 'apiserver');
     clock.runUntil(10);
     expect(got).to.deep.equal(['kubelet/node-2>apiserver']);
     bus.partition(undefined);
-    bus.send('kubelet/node-1', 'apiserver', q);
+    send('kubelet/node-1', 'apiserver');
     clock.runUntil(20);
     expect(got).to.deep.equal(['kubelet/node-2>apiserver', 'kubelet/node-1>apiserver']);
   });
 
   it('an address placed on a host is cut off with it: a partition of kube-controller-manager isolates its controllers', () => {
-    const clock = new SimClock();
-    const bus = new Bus(clock, Rng.root(1), new Trace(sha256Hasher), { latencyMsMin: 1, latencyMsMax: 1 });
-    const got: string[] = [];
-    for (const a of ['apiserver', 'statefulset-controller', 'kube-scheduler']) bus.register(a, (env) => got.push(`${env.from}>${env.to}`));
+    const { clock, bus, got, send } = network(['apiserver', 'statefulset-controller', 'kube-scheduler']);
     bus.place('statefulset-controller', 'kube-controller-manager');
-    const q: Msg = { type: 'dns.query', reqId: 'x', name: 'x', qtype: 'A', search: [] };
     bus.partition([['kube-controller-manager'], ['apiserver']]);
-    bus.send('statefulset-controller', 'apiserver', q);
-    bus.send('apiserver', 'statefulset-controller', q);
-    bus.send('kube-scheduler', 'apiserver', q);
+    send('statefulset-controller', 'apiserver');
+    send('apiserver', 'statefulset-controller');
+    send('kube-scheduler', 'apiserver');
     clock.runUntil(10);
     expect(got).to.deep.equal(['kube-scheduler>apiserver']);
   });
