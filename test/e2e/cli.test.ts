@@ -22,6 +22,20 @@ function tmpFile(name: string, text: string): string {
 describe('ksim CLI', function () {
   this.timeout(120_000);
 
+  it('bench --json reports the demo hour and the binding, every claim Bound (figures, not speeds, checked)', () => {
+    // 200: the generator's kinds pair up so that every claim finds a volume whatever the order
+    // the PV controller takes them in (with 60 or 100, greedy binding leaves one claim Pending).
+    const r = ksim('bench', '--json', '--claims', '200');
+    expect(r.code, r.err).to.equal(0);
+    const f = JSON.parse(r.out);
+    expect(f.web.simulatedSeconds).to.equal(3600);
+    expect(f.web.messages).to.be.greaterThan(2000);
+    expect(f.web.ratioToRawSend).to.be.greaterThan(0);
+    expect(f.binderMatcher.claims).to.equal(200);
+    expect(f.worldBinding).to.include({ claims: 200, bound: 200 });
+    expect(f.worldBinding.runsMs).to.have.length(3);
+  });
+
   it('run prints the cluster as kubectl get would, then the nslookup results, and exits 0', () => {
     const r = ksim('run', 'examples/statefulset-web.yaml');
     expect(r.code, r.err).to.equal(0);
