@@ -27,6 +27,11 @@ function medianBy<T>(runs: T[], key: (r: T) => number): T {
 
 const WORLD_RUNS = 3;
 
+/** Collects the previous run's garbage when the process allows it (bin/ksim.js passes --expose-gc). */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 /** Raw XState dispatch: sends per second to a small two-state machine. */
 export function rawActorSendRate(io: Io, n = 200_000): number {
   const m = setup({ types: { context: {} as { n: number }, events: {} as { type: 'tick' } } }).createMachine({
@@ -97,8 +102,12 @@ export async function bench(o: { json?: boolean; claims?: string }, io: Io): Pro
   const n = o.claims !== undefined ? Number(o.claims) : 10_000;
   const f = benchWeb(io);
   // Several runs, the median reported: one run on a shared machine can be off by 20%.
+  collectGarbage();
   const matcher = medianBy(Array.from({ length: 5 }, () => benchBinderMatcher(() => io.wallMs(), n)), (m) => m.wallMs);
-  const worlds = Array.from({ length: WORLD_RUNS }, () => benchWorldBinding(() => io.wallMs(), sha256Hasher, n));
+  const worlds = Array.from({ length: WORLD_RUNS }, () => {
+    collectGarbage();
+    return benchWorldBinding(() => io.wallMs(), sha256Hasher, n);
+  });
   const world = { ...medianBy(worlds, (w) => w.wallMs), runsMs: worlds.map((w) => Math.round(w.wallMs)) };
   if (o.json) {
     io.out(JSON.stringify({ web: f, binderMatcher: matcher, worldBinding: world }, null, 2));
