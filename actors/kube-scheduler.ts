@@ -290,6 +290,8 @@ export function kubeScheduler(port: Port): Component {
       }
     },
     timer(key: string): void {
+      // A request deadline (none today: the scheduler's requests are sent without one).
+      if (api.timer(key)) return;
       if (key.startsWith('bind-timeout/')) {
         const uid = key.slice('bind-timeout/'.length);
         const b = binding.get(uid);

@@ -456,7 +456,8 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     timer(key: string): void {
       if (key === 'lease') return renewLease();
       if (key === 'node-status') return reportNodeStatus();
-      if (vm.timer(key)) return;
+      // A request deadline (none today: the kubelet's requests are sent without one).
+      if (vm.timer(key) || api.timer(key)) return;
       const slash = key.indexOf('/');
       const rec = pods.get(key.slice(slash + 1));
       if (!rec) return;
