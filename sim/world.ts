@@ -12,7 +12,6 @@
  * setups with flannel: 10.244.0.0/16).
  */
 import { SimClock } from '../src/clock.ts';
-import { assert } from '../src/assert.ts';
 import { Rng } from '../src/rng.ts';
 import { Ids } from '../src/ids.ts';
 import { Bus } from '../src/bus.ts';
@@ -67,17 +66,6 @@ export interface RunWarning {
 }
 
 /** Thrown when an actor fails: the run cannot go on. Carries what is needed to replay it. */
-/** The controllers ksim models that run inside kube-controller-manager. */
-export const KUBE_CONTROLLER_MANAGER_CONTROLLERS = [
-  'statefulset-controller',
-  'endpointslice-controller',
-  'garbage-collector',
-  'persistentvolume-controller',
-  'pvc-protection-controller',
-  'pv-protection-controller',
-  'attachdetach-controller',
-] as const;
-
 export class WorldCrash extends Error {
   override name = 'WorldCrash';
 }
@@ -342,30 +330,34 @@ export class World {
     this.bus.register(address, (env) => actor.send({ type: 'deliver', msg: env.msg, from: env.from }));
   }
 
+  /**
+   * A controller of kube-controller-manager: its own actor, on the kube-controller-manager host,
+   * so that a partition of that process cuts off every controller it runs
+   * (cmd/kube-controller-manager; SPEC §1 names it as a partition target).
+   */
+  private spawnController(address: string, make: ComponentFactory): void {
+    this.spawn(address, make);
+    this.bus.place(address, 'kube-controller-manager');
+  }
+
   private spawnAll(): void {
     const t = this.scenario.timings;
     this.spawn('apiserver', (port) => apiServer(port, { store: this.store, events: this.events }));
     this.spawn('kube-scheduler', (port) => kubeScheduler(port));
-    this.spawn('statefulset-controller', (port) => statefulSetController(port, this.opts.bug ? { bug: this.opts.bug } : {}));
-    this.spawn('endpointslice-controller', (port) => endpointSliceController(port));
-    this.spawn('garbage-collector', (port) => garbageCollector(port));
+    this.spawnController('statefulset-controller', (port) => statefulSetController(port, this.opts.bug ? { bug: this.opts.bug } : {}));
+    this.spawnController('endpointslice-controller', (port) => endpointSliceController(port));
+    this.spawnController('garbage-collector', (port) => garbageCollector(port));
     this.spawn('cluster-dns', (port) => clusterDns(port, t['dnsTtl'] !== undefined ? { ttlSeconds: Math.round(t['dnsTtl'] / 1000) } : {}));
-    this.spawn('persistentvolume-controller', (port) => pvController(port, t['pvClaimBinderSyncPeriod'] !== undefined ? { resyncMs: t['pvClaimBinderSyncPeriod'] } : {}));
-    this.spawn('pvc-protection-controller', (port) => pvcProtectionController(port));
-    this.spawn('pv-protection-controller', (port) => pvProtectionController(port));
-    this.spawn('attachdetach-controller', (port) =>
+    this.spawnController('persistentvolume-controller', (port) => pvController(port, t['pvClaimBinderSyncPeriod'] !== undefined ? { resyncMs: t['pvClaimBinderSyncPeriod'] } : {}));
+    this.spawnController('pvc-protection-controller', (port) => pvcProtectionController(port));
+    this.spawnController('pv-protection-controller', (port) => pvProtectionController(port));
+    this.spawnController('attachdetach-controller', (port) =>
       attachDetachController(port, {
         csiAttachRequired: (d) => this.csiAttachRequired(d),
         ...(t['reconcilerLoopPeriod'] !== undefined ? { reconcilerLoopMs: t['reconcilerLoopPeriod'] } : {}),
         ...(t['maxWaitForUnmountDuration'] !== undefined ? { maxWaitForUnmountMs: t['maxWaitForUnmountDuration'] } : {}),
       }),
     );
-    // kube-controller-manager runs these controllers in one process: a partition of it cuts
-    // them all off (cmd/kube-controller-manager; SPEC §1 names it as a partition target).
-    for (const c of KUBE_CONTROLLER_MANAGER_CONTROLLERS) {
-      assert(this.bus.has(c), `world: kube-controller-manager controller ${c} is not running`);
-      this.bus.place(c, 'kube-controller-manager');
-    }
     // external-provisioner is a sidecar of a CSI driver's controller: it runs when the scenario
     // installs a driver it serves, as in a cluster (without one, nothing watches for it).
     if (this.servesExternalProvisioner()) this.spawn('external-provisioner', (port) => externalProvisioner(port, { provisioners: (name) => !isInTree(name) }));

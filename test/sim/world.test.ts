@@ -92,4 +92,16 @@ describe('world', () => {
     ];
     for (const [what, yaml, want] of table) expect(running(yaml), what).to.equal(want);
   });
+
+  it('a partition of kube-controller-manager cuts off its controllers: the StatefulSet gets no pod', () => {
+    const doc = yamlDocs(scenarioDoc('duration: 10m'), NGINX_SERVICE, webStatefulSet({ replicas: 1 }));
+    const run = (partitioned: boolean) => {
+      const s = Simulation.fromYaml(doc, { seed: 1 });
+      if (partitioned) world(s).bus.partition([['kube-controller-manager'], ['apiserver']]);
+      s.runFor('1m');
+      return s.get('Pod', 'web-0')?.status?.phase;
+    };
+    expect(run(false)).to.equal('Running');
+    expect(run(true)).to.equal(undefined);
+  });
 });
