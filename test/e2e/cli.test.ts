@@ -34,6 +34,7 @@ describe('ksim CLI', function () {
     expect(f.binderMatcher.claims).to.equal(200);
     expect(f.worldBinding).to.include({ claims: 200, bound: 200 });
     expect(f.worldBinding.runsMs).to.have.length(3);
+    expect(f.worldBinding.ratioToRawSend).to.be.greaterThan(0);
   });
 
   it('run prints the cluster as kubectl get would, then the nslookup results, and exits 0', () => {

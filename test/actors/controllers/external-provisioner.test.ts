@@ -1,146 +1,35 @@
 import { expect } from 'chai';
 import { externalProvisioner, formatBinarySI } from '../../../actors/controllers/external-provisioner.ts';
-import type { CsiCall, CsiRequest } from '../../../backends/protocol.ts';
-import type { Component } from '../../../src/component.ts';
-import type { ApiRequest, ApiResponse, EventReport, KObject, NodeShellRequest, WatchEvent } from '../../../src/protocol.ts';
-import { FakePort } from '../../helpers/fake-port.ts';
-
-type Reply = { code: number; message?: string; result?: Record<string, unknown> } | 'hold';
+import type { KObject, Msg, NodeShellRequest } from '../../../src/protocol.ts';
+import type { CsiCall } from '../../../backends/protocol.ts';
+import { ScriptedCluster, type CsiReply as Reply } from '../../helpers/scripted-cluster.ts';
 
 const SERVED = new Set(['rbd.csi.ceph.com', 'csi.example.com', 'nfs.csi.k8s.io', 'rancher.io/local-path', 'hostpath.csi.k8s.io']);
 
 /** The API server, the backends and the kubelets' node shells, scripted. */
-class World {
-  readonly port = new FakePort('external-provisioner');
-  readonly c: Component;
-  readonly objs = new Map<string, KObject>();
-  readonly events: EventReport[] = [];
-  readonly csiCalls: { atMs: number; to: string; call: CsiCall }[] = [];
+class World extends ScriptedCluster {
   readonly shells: { to: string; req: NodeShellRequest }[] = [];
-  readonly log: string[] = [];
-  backend: (call: CsiCall) => Reply = (call) =>
-    call.method === 'CreateVolume' ? { code: 0, result: { volumeId: `vol-${call.name}`, capacityBytes: call.capacityBytes, volumeContext: { pool: 'replicapool' } } } : { code: 0 };
   shell: (req: NodeShellRequest) => { ok: boolean; error?: string } = () => ({ ok: true });
-  private rv = 1;
 
   constructor() {
+    super('external-provisioner');
+    this.backend = (call) =>
+      call.method === 'CreateVolume' ? { code: 0, result: { volumeId: `vol-${call.name}`, capacityBytes: call.capacityBytes, volumeContext: { pool: 'replicapool' } } } : { code: 0 };
     this.c = externalProvisioner(this.port, { provisioners: (p) => SERVED.has(p) });
     this.c.start?.();
     this.pump();
   }
 
-  key(kind: string, ns: string | undefined, name: string): string {
-    return `${kind}/${ns ?? ''}/${name}`;
-  }
-
-  get(kind: string, name: string, ns?: string): KObject | undefined {
-    return this.objs.get(this.key(kind, ns, name));
-  }
-
-  put(obj: KObject): KObject {
-    const k = this.key(obj.kind, obj.metadata.namespace, obj.metadata.name!);
-    const event: WatchEvent['event'] = this.objs.has(k) ? 'MODIFIED' : 'ADDED';
-    const o = structuredClone(obj);
-    o.metadata.resourceVersion = String(++this.rv);
-    this.objs.set(k, o);
-    this.c.receive({ type: 'watch', event, obj: structuredClone(o) }, 'apiserver');
-    this.pump();
-    return o;
-  }
-
-  remove(kind: string, name: string, ns?: string): void {
-    const k = this.key(kind, ns, name);
-    const o = this.objs.get(k)!;
-    this.objs.delete(k);
-    this.c.receive({ type: 'watch', event: 'DELETED', obj: o }, 'apiserver');
-    this.pump();
-  }
-
-  pump(): void {
-    for (let guard = 0; this.port.sent.length > 0; guard++) {
-      if (guard > 10_000) throw new Error('message storm');
-      for (const { to, msg } of this.port.take()) {
-        if (msg.type === 'api.event') this.events.push(msg);
-        else if (msg.type === 'api.request') this.serve(msg);
-        else if (msg.type === 'csi.request') this.serveCsi(to, msg as unknown as CsiRequest);
-        else if (msg.type === 'node.request') {
-          this.shells.push({ to, req: msg });
-          this.log.push(`shell ${msg.op} ${msg.node} ${msg.path}`);
-          this.c.receive({ type: 'shell.response', reqId: msg.reqId, ...this.shell(msg) }, to);
-        }
-      }
-    }
-  }
-
-  private reply(req: ApiRequest, r: Omit<ApiResponse, 'type' | 'reqId'>, echo?: WatchEvent): void {
-    this.c.receive({ type: 'api.response', reqId: req.reqId, ...r }, 'apiserver');
-    if (echo) this.c.receive(echo, 'apiserver');
-  }
-
-  private serve(req: ApiRequest): void {
-    const ns = req.namespace ?? req.obj?.metadata.namespace;
-    const name = req.name ?? req.obj?.metadata.name ?? '';
-    const k = this.key(req.kind, ns, name);
-    const cur = this.objs.get(k);
-    const notFound = { ok: false, status: { code: 404, reason: 'NotFound' as const, message: `${req.kind} "${name}" not found` } };
-    this.log.push(`${req.verb} ${req.kind}/${name}`);
-    switch (req.verb) {
-      case 'create': {
-        if (cur) return this.reply(req, { ok: false, status: { code: 409, reason: 'AlreadyExists', message: 'exists' } });
-        const o = structuredClone(req.obj!);
-        o.metadata.uid = `uid-${name}`;
-        o.metadata.resourceVersion = String(++this.rv);
-        this.objs.set(k, o);
-        return this.reply(req, { ok: true, obj: structuredClone(o) }, { type: 'watch', event: 'ADDED', obj: structuredClone(o) });
-      }
-      case 'update': {
-        if (!cur) return this.reply(req, notFound);
-        const rv = req.obj!.metadata.resourceVersion;
-        if (rv !== undefined && rv !== cur.metadata.resourceVersion) return this.reply(req, { ok: false, status: { code: 409, reason: 'Conflict', message: 'conflict' } });
-        const o = { ...structuredClone(req.obj!), status: structuredClone(cur.status) };
-        o.metadata.resourceVersion = String(++this.rv);
-        this.objs.set(k, o);
-        return this.reply(req, { ok: true, obj: structuredClone(o) }, { type: 'watch', event: 'MODIFIED', obj: structuredClone(o) });
-      }
-      case 'delete':
-        if (!cur) return this.reply(req, notFound);
-        this.objs.delete(k);
-        return this.reply(req, { ok: true, obj: structuredClone(cur) }, { type: 'watch', event: 'DELETED', obj: structuredClone(cur) });
-      case 'get':
-        return this.reply(req, cur ? { ok: true, obj: structuredClone(cur) } : notFound);
-      default:
-        throw new Error(`unexpected verb ${req.verb}`);
-    }
-  }
-
-  private serveCsi(to: string, req: CsiRequest): void {
-    this.csiCalls.push({ atMs: this.port.nowMs, to, call: req.call });
-    this.log.push(`csi ${req.call.method}`);
-    const r = this.backend(req.call);
-    if (r === 'hold') return;
-    this.c.receive({ type: 'csi.response', reqId: req.reqId, code: r.code, message: r.message ?? '', ...(r.result ? { result: r.result } : {}) } as never, to);
-  }
-
-  advance(ms: number): void {
-    const target = this.port.nowMs + ms;
-    for (;;) {
-      let next: [string, number] | undefined;
-      for (const [k, at] of this.port.timers) if (at <= target && (!next || at < next[1])) next = [k, at];
-      if (!next) break;
-      this.port.nowMs = next[1];
-      this.port.timers.delete(next[0]);
-      this.c.timer?.(next[0]);
-      this.pump();
-    }
-    this.port.nowMs = target;
+  protected override other(to: string, msg: Msg): boolean {
+    if (msg.type !== 'node.request') return false;
+    this.shells.push({ to, req: msg });
+    this.log.push(`shell ${msg.op} ${msg.node} ${msg.path}`);
+    this.c.receive({ type: 'shell.response', reqId: msg.reqId, ...this.shell(msg) }, to);
+    return true;
   }
 
   creates(): { atMs: number; name: string }[] {
     return this.csiCalls.filter((c) => c.call.method === 'CreateVolume').map((c) => ({ atMs: c.atMs, name: (c.call as { name: string }).name }));
-  }
-
-  eventsFor(name: string): string[] {
-    return this.events.filter((e) => e.involvedObject.name === name).map((e) => `${e.eventType} ${e.reason} ${e.message}`);
   }
 }
 
