@@ -1,5 +1,5 @@
 /** A Port for unit-testing a Component without XState, a bus or a clock. */
-import type { Port } from '../../src/component.ts';
+import type { Component, Port } from '../../src/component.ts';
 import { isoAt } from '../../src/component.ts';
 import type { Msg } from '../../src/protocol.ts';
 import { Rng } from '../../src/rng.ts';
@@ -34,6 +34,20 @@ export class FakePort implements Port {
   note(detail: string): void {
     this.notes.push(detail);
   }
+  /**
+   * Fires on `c` the earliest timer due by `untilMs` (ties: the first armed), moving the clock to
+   * its deadline. False when none is due: the clock then stays where it is.
+   */
+  fireDue(c: Component, untilMs: number): boolean {
+    let next: [string, number] | undefined;
+    for (const [k, at] of this.timers) if (at <= untilMs && (!next || at < next[1])) next = [k, at];
+    if (!next) return false;
+    this.timers.delete(next[0]);
+    this.nowMs = next[1];
+    c.timer?.(next[0]);
+    return true;
+  }
+
   /** Messages sent since the last call, then forgets them. */
   take(): { to: string; msg: Msg }[] {
     const s = this.sent;

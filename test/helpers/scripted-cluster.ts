@@ -84,15 +84,7 @@ export abstract class ScriptedCluster {
   /** Runs the controller's timers up to `ms` from now, in deadline order. */
   advance(ms: number): void {
     const target = this.port.nowMs + ms;
-    for (;;) {
-      let next: [string, number] | undefined;
-      for (const [k, at] of this.port.timers) if (at <= target && (!next || at < next[1])) next = [k, at];
-      if (!next) break;
-      this.port.nowMs = next[1];
-      this.port.timers.delete(next[0]);
-      this.c.timer?.(next[0]);
-      this.pump();
-    }
+    while (this.port.fireDue(this.c, target)) this.pump();
     this.port.nowMs = target;
   }
 

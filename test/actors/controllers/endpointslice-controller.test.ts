@@ -147,15 +147,10 @@ class World {
   run(untilMs = this.port.nowMs): void {
     for (let guard = 0; guard < 1000; guard++) {
       for (const { msg } of this.port.take()) if (msg.type === 'api.request') this.answer(msg);
-      let next: [string, number] | undefined;
-      for (const [k, due] of this.port.timers) if (due <= untilMs && (!next || due < next[1])) next = [k, due];
-      if (!next) {
+      if (!this.port.fireDue(this.c, untilMs)) {
         this.port.nowMs = untilMs;
         return;
       }
-      this.port.timers.delete(next[0]);
-      this.port.nowMs = next[1];
-      this.c.timer?.(next[0]);
     }
     throw new Error('timers did not settle');
   }

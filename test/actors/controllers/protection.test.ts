@@ -119,15 +119,10 @@ class Api {
         this.ctrl.receive(next, 'apiserver');
         continue;
       }
-      let due: [string, number] | undefined;
-      for (const [k, at] of this.port.timers) if (at <= untilMs && (!due || at < due[1])) due = [k, at];
-      if (!due) {
+      if (!this.port.fireDue(this.ctrl, untilMs)) {
         this.port.nowMs = untilMs;
         return;
       }
-      this.port.timers.delete(due[0]);
-      this.port.nowMs = due[1];
-      this.ctrl.timer?.(due[0]);
     }
     throw new Error('did not settle');
   }
