@@ -65,7 +65,7 @@ import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
 import { Cache } from '../../src/informer.ts';
-import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
+import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { backendAddress, GRPC, rpcError, type CsiCall, type CsiRequest, type CsiResponse } from '../../backends/protocol.ts';
 import { deepCopy } from '../../src/model/objects.ts';
 import {
@@ -85,6 +85,7 @@ import {
   type PvObj,
   type PvcObj,
 } from './attach-detach-utils.ts';
+import { podClaimNames } from './pv-utils.ts';
 
 export { isPodTerminated, isMultiAttachAllowed, csiUniqueVolumeName, rbdUniqueVolumeName, volumeAttachmentName, multiAttachMessage, attachableVolume, TAINT_OUT_OF_SERVICE, RBD_IN_TREE_PLUGIN } from './attach-detach-utils.ts';
 export { sha256Hex } from '../../src/sha256.ts';
@@ -158,12 +159,78 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   const deletedVas = new Set<string>();
   const writers = new Map<string, NodeWriter>();
 
+  /**
+   * Which PV and PVC events can change a reconcile pass (the real controller has no PV event
+   * handler and reacts to a claim's events only for the pods using it): claims used by pods
+   * (`namespace/name` -> pods), claims by the volume they name, volumes named by
+   * VolumeAttachments. An event for anything else leaves every pass as it was.
+   */
+  const claimUsers = new Map<string, number>();
+  const claimsOfVolume = new Map<string, Set<string>>();
+  const attachedVolumes = new Map<string, number>();
+
   let tick0Ms = 0;
   let armedAtMs: number | undefined;
   let csiSeq = 0;
   const csiCalls = new Calls<CsiResponse>(port, 'csi-timeout');
 
   // --- plumbing ---------------------------------------------------------------------------------
+
+  function count(m: Map<string, number>, key: string, by: number): void {
+    const n = (m.get(key) ?? 0) + by;
+    if (n === 0) m.delete(key);
+    else m.set(key, n);
+  }
+
+  function podClaimKeys(pod: KObject | undefined): string[] {
+    if (!pod) return [];
+    const ns = pod.metadata.namespace ?? 'default';
+    return podClaimNames(pod as Pod).map((name) => `${ns}/${name}`);
+  }
+
+  /** Applies an event to the cache and keeps the relevance indexes in step with what it holds. */
+  function record(ev: WatchEvent): void {
+    const o = ev.obj;
+    const kind = o.kind;
+    const indexed = kind === 'Pod' || kind === 'PersistentVolumeClaim' || kind === 'VolumeAttachment';
+    const before = indexed ? cache.get(kind, o.metadata.namespace, o.metadata.name!) : undefined;
+    cache.apply(ev);
+    if (!indexed) return;
+    const after = cache.get(kind, o.metadata.namespace, o.metadata.name!);
+    if (after === before) return;
+    if (kind === 'Pod') {
+      for (const k of podClaimKeys(before)) count(claimUsers, k, -1);
+      for (const k of podClaimKeys(after)) count(claimUsers, k, 1);
+    } else if (kind === 'PersistentVolumeClaim') {
+      const key = `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+      const was: string | undefined = before?.spec?.volumeName;
+      const now: string | undefined = after?.spec?.volumeName;
+      if (was === now) return;
+      if (was) {
+        const set = claimsOfVolume.get(was);
+        set?.delete(key);
+        if (set?.size === 0) claimsOfVolume.delete(was);
+      }
+      if (now) {
+        let set = claimsOfVolume.get(now);
+        if (!set) claimsOfVolume.set(now, (set = new Set()));
+        set.add(key);
+      }
+    } else {
+      const was: string | undefined = before?.spec?.source?.persistentVolumeName;
+      const now: string | undefined = after?.spec?.source?.persistentVolumeName;
+      if (was) count(attachedVolumes, was, -1);
+      if (now) count(attachedVolumes, now, 1);
+    }
+  }
+
+  /** A PV a pass reads: named by a VolumeAttachment, or by a claim some pod uses. */
+  function volumeMatters(name: string): boolean {
+    if (attachedVolumes.has(name)) return true;
+    const claims = claimsOfVolume.get(name);
+    if (claims) for (const k of claims) if (claimUsers.has(k)) return true;
+    return false;
+  }
 
   /** An API request that fails with a Timeout status when no answer comes within 60 s. */
   function request(body: RequestBody, cb: (res: ApiResponse) => void): void {
@@ -436,7 +503,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   function writeVaStatus(va: KObject, status: Record<string, unknown>, cb?: (ok: boolean) => void): void {
     const { resourceVersion: _rv, ...metadata } = va.metadata;
     request({ verb: 'updateStatus', kind: 'VolumeAttachment', name: va.metadata.name!, obj: { ...va, metadata, status } }, (res) => {
-      if (res.ok && res.obj) cache.apply({ type: 'watch', event: 'MODIFIED', obj: res.obj });
+      if (res.ok && res.obj) record({ type: 'watch', event: 'MODIFIED', obj: res.obj });
       cb?.(res.ok);
     });
   }
@@ -476,7 +543,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       let va: KObject | undefined;
       if (res.ok && res.obj) {
         va = res.obj;
-        cache.apply({ type: 'watch', event: 'ADDED', obj: va });
+        record({ type: 'watch', event: 'ADDED', obj: va });
       } else if (res.status?.code === 409) {
         va = cache.get('VolumeAttachment', undefined, want.metadata.name!) ?? want;
       } else {
@@ -527,7 +594,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
           if (!res.ok && res.status?.code !== 404) return fail(res.status?.message ?? 'failed to delete VolumeAttachment', true);
           const gone = res.obj ?? va;
           if (gone?.metadata.uid) deletedVas.add(gone.metadata.uid);
-          if (va) cache.apply({ type: 'watch', event: 'DELETED', obj: va });
+          if (va) record({ type: 'watch', event: 'DELETED', obj: va });
           ops.delete(key);
           backoffs.delete(`detach|${key}`);
           deleteEntry(vol.uniqueName, e.node);
@@ -583,7 +650,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       writer.inflight = false;
       const sent = writer.sent;
       writer.sent = [];
-      if (res.ok && res.obj) cache.apply({ type: 'watch', event: 'MODIFIED', obj: res.obj });
+      if (res.ok && res.obj) record({ type: 'watch', event: 'MODIFIED', obj: res.obj });
       else if (res.status?.code === 409) refreshNode(name, writer);
       flush(sent, res.ok);
       if (writer.queued.length > 0) syncNodeStatus(name);
@@ -635,10 +702,16 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
           else if (!onNode(msg.obj as NodeObj)) return;
           break;
         case 'Pod':
-        case 'PersistentVolume':
-        case 'PersistentVolumeClaim':
         case 'VolumeAttachment':
-          cache.apply(msg);
+          record(msg);
+          break;
+        case 'PersistentVolume':
+          record(msg);
+          if (!volumeMatters(msg.obj.metadata.name!)) return;
+          break;
+        case 'PersistentVolumeClaim':
+          record(msg);
+          if (!claimUsers.has(`${msg.obj.metadata.namespace ?? 'default'}/${msg.obj.metadata.name}`)) return;
           break;
         default:
           return;

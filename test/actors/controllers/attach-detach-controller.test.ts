@@ -114,6 +114,43 @@ function attachedOnNode1(src: PvSource = RBD_CSI, accessModes = ['ReadWriteOnce'
 }
 
 describe('attach-detach controller', () => {
+  // Each watch arrives on its own stream, so the pod, its claim and the claim's volume can reach
+  // the controller in any order; only events a pass reads may start one (the claim of a pod, the
+  // volume of such a claim), and none of those may be missed.
+  const parts = ['pod', 'claim', 'volume'] as const;
+  const orders = parts.flatMap((a) => parts.filter((b) => b !== a).map((b) => [a, b, parts.find((c) => c !== a && c !== b)!] as const));
+  for (const order of orders) {
+    it(`a pod's RBD volume is attached to its node whatever order the ${order.join(', then ')} arrive in`, () => {
+      const w = new World();
+      w.put(node('node-1'));
+      const put = {
+        pod: () => w.put(pod('app-a', 'node-1', claimVolume())),
+        claim: () =>
+          w.put({
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: 'data', namespace: 'default', uid: 'uid-claim' },
+            spec: { accessModes: ['ReadWriteOnce'], volumeName: 'pv-1', resources: { requests: { storage: '1Gi' } } },
+            status: { phase: 'Bound' },
+          }),
+        volume: () =>
+          w.put({
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            metadata: { name: 'pv-1' },
+            spec: { ...RBD_CSI, accessModes: ['ReadWriteOnce'], capacity: { storage: '1Gi' }, claimRef: { kind: 'PersistentVolumeClaim', namespace: 'default', name: 'data', uid: 'uid-claim' } },
+            status: { phase: 'Bound' },
+          }),
+      };
+      for (const part of order) {
+        put[part]();
+        w.advance(1000);
+      }
+      expect(w.publishes('node-1')).to.have.length(1);
+      expect(w.vas().map((va) => va.spec.nodeName)).to.deep.equal(['node-1']);
+    });
+  }
+
   const rows = [
     { source: 'a CSI RBD volume', src: RBD_CSI, attacher: 'rbd.csi.ceph.com', volumeId: '0001-ceph-replicapool-csi-vol-1', unique: RBD_CSI_UNIQUE },
     { source: 'an in-tree RBD volume', src: RBD_IN_TREE, attacher: 'kubernetes.io/rbd', volumeId: 'replicapool/img-1', unique: rbdUniqueVolumeName('replicapool', 'img-1') },
