@@ -8,6 +8,9 @@
  * Sends:    delete requests with a uid precondition. Before deleting it confirms the owner is
  *           really gone with a live GET, as attemptToDeleteItem does, so a stale cache never
  *           deletes a dependent of a living owner.
+ *
+ * Like the graph builder, it keeps each owner's dependents (by owner uid): a deletion looks at
+ * the dependents of what went, not at every object it watches.
  */
 import type { Component, Port } from '../../src/component.ts';
 import type { KObject, Msg } from '../../src/protocol.ts';
@@ -17,15 +20,58 @@ import { isNamespaced } from '../../src/model/objects.ts';
 
 const KINDS = ['StatefulSet', 'Service', 'Pod', 'PersistentVolumeClaim', 'EndpointSlice'];
 
+interface Candidate {
+  kind: number;
+  namespace: string;
+  name: string;
+}
+
+/** Candidates in the order a scan of KINDS, each by (namespace, name), would meet them. */
+function byKindNamespaceName(a: Candidate, b: Candidate): number {
+  if (a.kind !== b.kind) return a.kind - b.kind;
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
 export function garbageCollector(port: Port): Component {
   const api = new ApiClient(port);
   const cache = new Cache();
   const uids = new Set<string>();
   const inFlight = new Set<string>();
+  /** Owner uid -> its dependents, keyed `kind/namespace/name` (uidToNode's dependents). */
+  const dependents = new Map<string, Map<string, Candidate>>();
+  /** Objects to look at when the scan timer fires (attemptToDelete's queue). */
+  const candidates = new Map<string, Candidate>();
 
   function ownersGone(obj: KObject): boolean {
     const refs = obj.metadata.ownerReferences ?? [];
     return refs.length > 0 && refs.every((r) => !uids.has(r.uid));
+  }
+
+  function refOf(obj: KObject): [string, Candidate] {
+    const namespace = obj.metadata.namespace ?? '';
+    const name = obj.metadata.name ?? '';
+    return [`${obj.kind}/${namespace}/${name}`, { kind: KINDS.indexOf(obj.kind), namespace, name }];
+  }
+
+  function index(obj: KObject | undefined, add: boolean): void {
+    if (!obj?.metadata.ownerReferences?.length) return;
+    const [key, c] = refOf(obj);
+    for (const r of obj.metadata.ownerReferences) {
+      let deps = dependents.get(r.uid);
+      if (add) {
+        if (!deps) dependents.set(r.uid, (deps = new Map()));
+        deps.set(key, c);
+      } else if (deps) {
+        deps.delete(key);
+        if (deps.size === 0) dependents.delete(r.uid);
+      }
+    }
+  }
+
+  function consider(key: string, c: Candidate): void {
+    candidates.set(key, c);
+    port.setTimer('scan', 0);
   }
 
   function attemptToDelete(obj: KObject): void {
@@ -57,17 +103,30 @@ export function garbageCollector(port: Port): Component {
       if (api.handle(msg)) return;
       if (msg.type !== 'watch') return;
       const obj = msg.obj;
+      const before = cache.get(obj.kind, obj.metadata.namespace, obj.metadata.name ?? '');
       cache.apply(msg);
+      const after = cache.get(obj.kind, obj.metadata.namespace, obj.metadata.name ?? '');
+      if (after !== before) {
+        index(before, false);
+        index(after, true);
+      }
       if (msg.event === 'DELETED') {
         uids.delete(obj.metadata.uid!);
-        port.setTimer('scan', 0);
+        // The owner went: its dependents may now have no owner left.
+        const deps = dependents.get(obj.metadata.uid!);
+        if (deps) for (const [key, c] of deps) consider(key, c);
         return;
       }
       uids.add(obj.metadata.uid!);
-      if (ownersGone(obj)) port.setTimer('scan', 0);
+      if (ownersGone(obj)) consider(...refOf(obj));
     },
     timer(): void {
-      for (const kind of KINDS) for (const obj of cache.list(kind)) if (!obj.metadata.deletionTimestamp && ownersGone(obj)) attemptToDelete(obj);
+      const due = [...candidates.values()].sort(byKindNamespaceName);
+      candidates.clear();
+      for (const c of due) {
+        const obj = cache.get(KINDS[c.kind]!, c.namespace || undefined, c.name);
+        if (obj && !obj.metadata.deletionTimestamp && ownersGone(obj)) attemptToDelete(obj);
+      }
     },
   };
 }
