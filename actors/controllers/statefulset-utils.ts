@@ -29,13 +29,25 @@ export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 
 const statefulPodRegex = /(.*)-([0-9]+)$/;
 
+/**
+ * Parsed names, a pure bounded cache: a sync looks at every pod of its set, so each name is
+ * parsed again on every pod event of a big set.
+ */
+const parsedNames = new Map<string, Readonly<{ parent: string; ordinal: number }>>();
+const PARSED_NAMES_MAX = 8192;
+
 /** getParentNameAndOrdinal: a name that does not parse (or overflows int32) has ordinal -1. */
-export function parentAndOrdinal(podName: string): { parent: string; ordinal: number } {
-  const m = statefulPodRegex.exec(podName);
-  if (!m) return { parent: '', ordinal: -1 };
-  const n = Number(m[2]);
-  // strconv.ParseInt(s, 10, 32) fails past int32: the parent is kept, the ordinal is -1.
-  return { parent: m[1]!, ordinal: Number.isSafeInteger(n) && n <= 2147483647 ? n : -1 };
+export function parentAndOrdinal(podName: string): Readonly<{ parent: string; ordinal: number }> {
+  let parsed = parsedNames.get(podName);
+  if (parsed === undefined) {
+    const m = statefulPodRegex.exec(podName);
+    const n = m ? Number(m[2]) : -1;
+    // strconv.ParseInt(s, 10, 32) fails past int32: the parent is kept, the ordinal is -1.
+    parsed = m ? { parent: m[1]!, ordinal: Number.isSafeInteger(n) && n <= 2147483647 ? n : -1 } : { parent: '', ordinal: -1 };
+    if (parsedNames.size >= PARSED_NAMES_MAX) parsedNames.clear();
+    parsedNames.set(podName, parsed);
+  }
+  return parsed;
 }
 
 export function getOrdinal(pod: PodObj): number {
