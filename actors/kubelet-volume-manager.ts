@@ -22,8 +22,7 @@ import type { KObject, Msg } from '../src/protocol.ts';
 import { joinPath, type MemFs } from '../src/fs.ts';
 import { backendAddress, rpcError, toCsiAccessMode, GRPC, type CsiCall, type CsiResponse, type FileResponse, type FileOp } from '../backends/protocol.ts';
 import { backendForSource, uniqueVolumeName, volumeIdOf } from '../backends/registry.ts';
-import { checkHostPath, emptyDirPath } from './kubelet-volumes.ts';
-import type { NodeState } from './kubelet.ts';
+import { checkHostPath, emptyDirPath, type NodeState } from './kubelet-volumes.ts';
 
 export const POD_ATTACH_MOUNT_TIMEOUT_MS = 123_000; // volume_manager.go podAttachAndMountTimeout 2m3s
 /** mount()'s answer while an attachable volume waits for its VolumeAttachment: retry, no event. */

@@ -7,6 +7,12 @@
 import type { Pod, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import { joinPath, type MemFs } from '../src/fs.ts';
 
+/** What survives a kubelet crash: the node's disk and its image cache. */
+export interface NodeState {
+  disk: MemFs;
+  images: Set<string>;
+}
+
 /** Where a pod volume's files live on this node. */
 export interface Backing {
   fs: MemFs;

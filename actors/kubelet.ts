@@ -34,14 +34,10 @@ function hex64(text: string): string {
   for (let i = 0; i < 8; i++) out += fnv1a(`${i}:${text}`);
   return out;
 }
-import { mountFor } from './kubelet-volumes.ts';
-import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
+import { mountFor, type NodeState } from './kubelet-volumes.ts';
 
-/** What survives a kubelet crash: the node's disk and its image cache. */
-export interface NodeState {
-  disk: MemFs;
-  images: Set<string>;
-}
+export type { NodeState } from './kubelet-volumes.ts';
+import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
 
 export interface KubeletOptions {
   nodeName: string;

@@ -21,5 +21,5 @@ if (THROUGHPUT_COMMANDS.has(args[0]) && !process.execArgv.some((a) => a.startsWi
 
 const { register } = await import('tsx/esm/api');
 register();
-const { main } = await import('../src/cli.ts');
+const { main } = await import('../sim/cli/main.ts');
 process.exitCode = await main(args);

@@ -7,7 +7,7 @@ import { apiServer, EventLog } from '../../actors/apiserver.ts';
 import { ObjectStore } from '../../src/store.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { FakePort } from '../helpers/fake-port.ts';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { scenarioDoc } from '../helpers/scenarios.ts';
 
 function server() {

@@ -3,7 +3,7 @@
  * kube-scheduler v1.30 words them, seeded tie-breaking, spreading of a StatefulSet's pods.
  */
 import { expect } from 'chai';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { parse } from 'yaml';
 import { fitErrorMessage } from '../../actors/kube-scheduler.ts';
 import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';

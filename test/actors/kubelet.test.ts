@@ -4,7 +4,7 @@
  * shell on the node.
  */
 import { expect } from 'chai';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
 
 function podWith(volume: string, mountPath = '/data', extra = ''): string {

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 
 const DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
 

@@ -4,7 +4,7 @@
  * NXDOMAIN, readiness, and the 5 s TTL cache.
  */
 import { expect } from 'chai';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
 
 const CURL = `apiVersion: v1

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -4,7 +4,7 @@
  * with `Input/output error` after the retransmissions, nfs(5): timeo=600, retrans=2).
  */
 import { expect } from 'chai';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
 import type { NfsServer } from '../../backends/nfs.ts';
 

@@ -3,7 +3,7 @@
  * `kubectl get pods -w` shows them in the walkthroughs.
  */
 import { expect } from 'chai';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
 
 function sim(sts: string, spec = 'duration: 30m', seed = 3): Simulation {

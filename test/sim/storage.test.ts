@@ -3,7 +3,7 @@
  * reclaim, and the hazards Kubernetes allows — as a user sees them in `kubectl get` and Events.
  */
 import { expect } from 'chai';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
 
 const RBD_CLASS = `apiVersion: storage.k8s.io/v1

@@ -3,7 +3,7 @@
  * replay it, kubectl verbs that touch nodes, strategic patches as `kubectl patch` sends them.
  */
 import { expect } from 'chai';
-import { Simulation } from '../../src/index.ts';
+import { Simulation } from '../../sim/index.ts';
 import { WorldCrash } from '../../sim/world.ts';
 import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
 

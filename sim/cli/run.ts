@@ -1,20 +1,18 @@
 /**
- * The command line (SPEC §4): run, sweep, shrink, bench. An edge of the system: it reads files,
- * the wall clock (only for stats.wallMs and timings) and writes to stdout/stderr. Exit codes:
- * 0 every invariant holds, 1 a violation, 2 bad input or usage — never a stack trace for input.
+ * `ksim run` (SPEC §4): loads a scenario, simulates it with a seed and prints the cluster as
+ * `kubectl get` would, or the JSON report of SPEC §5. Exit codes: 0 every invariant holds,
+ * 1 a violation, 2 bad input or usage.
  */
-import { Command, CommanderError, Option } from 'commander';
 import { openSync, writeSync, closeSync } from 'node:fs';
-import { loadScenarioFile } from './scenario/load.ts';
-import type { Scenario } from './scenario/types.ts';
-import { parseDuration } from './duration.ts';
-import { sha256Hasher } from './node-hash.ts';
-import { Run, type Report } from '../sim/run.ts';
-import { KNOWN_BUGS } from '../sim/world.ts';
-import { renderTables, renderDescribe } from '../sim/tables.ts';
-import type { TraceEvent } from './trace.ts';
-
-class UsageError extends Error {}
+import { loadScenarioFile } from '../../src/scenario/load.ts';
+import type { Scenario } from '../../src/scenario/types.ts';
+import { parseDuration } from '../../src/duration.ts';
+import { sha256Hasher } from '../../src/node-hash.ts';
+import type { TraceEvent } from '../../src/trace.ts';
+import { Run, type Report } from '../run.ts';
+import { KNOWN_BUGS } from '../world.ts';
+import { renderTables, renderDescribe } from '../tables.ts';
+import { UsageError, type Io } from './io.ts';
 
 function loadOrExit(file: string, out: { err: (s: string) => void }): Scenario | number {
   const res = loadScenarioFile(file);
@@ -39,18 +37,6 @@ function parseUntil(v: string | undefined): number | undefined {
   return ms;
 }
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  wallMs: () => number;
-}
-
-const defaultIo: Io = {
-  out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
-  err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
-  wallMs: () => performance.now(),
-};
-
 /** Writes the trace as JSON lines or Chrome trace-event JSON, streaming. */
 function traceWriter(file: string, format: string): { sink: (e: TraceEvent) => void; close: () => void } {
   const fd = openSync(file, 'w');
@@ -72,7 +58,7 @@ function traceWriter(file: string, format: string): { sink: (e: TraceEvent) => v
   };
 }
 
-async function cmdRun(file: string, o: Record<string, string | undefined>, io: Io): Promise<number> {
+export async function cmdRun(file: string, o: Record<string, string | undefined>, io: Io): Promise<number> {
   const scenario = loadOrExit(file, io);
   if (typeof scenario === 'number') return scenario;
   const seed = parseSeed(o['seed']);
@@ -111,55 +97,3 @@ async function cmdRun(file: string, o: Record<string, string | undefined>, io: I
   return report.violations.length > 0 ? 1 : 0;
 }
 
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
-  const program = new Command('ksim')
-    .description('deterministic simulator of Kubernetes stateful machinery')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError(false);
-  let code = 0;
-  program
-    .command('run')
-    .description('simulate a scenario and print the cluster as kubectl would')
-    .argument('<scenario>', 'scenario YAML file')
-    .option('--seed <n>', 'seed (default: the scenario\'s spec.seed, else 1)')
-    .option('--until <duration>', 'stop the clock at this simulated time (e.g. 4m30s)')
-    .addOption(new Option('-o, --output <format>', 'table or json').default('table'))
-    .option('--trace <file>', 'write the trace to FILE')
-    .addOption(new Option('--trace-format <format>', 'jsonl or chrome').default('jsonl'))
-    .option('--describe <kind/name>', 'print kubectl describe for an object, with its Events')
-    .option('--bug <name>', 're-introduce a known failure mode into one component')
-    .exitOverride()
-    .action(async (file: string, o: Record<string, string | undefined>) => {
-      code = await cmdRun(file, o, io);
-    });
-  program
-    .command('bench')
-    .description('measure simulation speed')
-    .option('--json', 'print the figures as JSON')
-    .option('--claims <n>', 'claims and volumes in the binding benchmark', '10000')
-    .exitOverride()
-    .action(async (o: { json?: boolean; claims?: string }) => {
-      if (o.claims !== undefined && !/^[1-9]\d*$/.test(o.claims)) throw new UsageError(`--claims: "${o.claims}" is not a positive integer`);
-      const { bench } = await import('./bench-cli.ts');
-      code = await bench(o, io);
-    });
-  try {
-    if (argv.length === 0) {
-      io.err(program.helpInformation());
-      return 2;
-    }
-    await program.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-      return 2;
-    }
-    if (e instanceof UsageError) {
-      io.err(`ksim: ${e.message}`);
-      return 2;
-    }
-    throw e;
-  }
-}

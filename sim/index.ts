@@ -8,20 +8,20 @@
  *   sim.runUntil((s) => s.get('Pod', 'web-0')?.status?.phase === 'Running', { timeout: '10m' });
  *   expect(sim.violations()).to.deep.equal([]);
  */
-import { loadScenarioFile, loadScenarioText } from './scenario/load.ts';
-import type { Action, Scenario } from './scenario/types.ts';
-import { parseDuration } from './duration.ts';
-import { sha256Hasher } from './node-hash.ts';
-import type { KObject } from './protocol.ts';
-import { isNamespaced } from './model/objects.ts';
-import { Run, type Report } from '../sim/run.ts';
-import type { Violation } from '../sim/invariants/types.ts';
+import { loadScenarioFile, loadScenarioText } from '../src/scenario/load.ts';
+import type { Action, Scenario } from '../src/scenario/types.ts';
+import { parseDuration } from '../src/duration.ts';
+import { sha256Hasher } from '../src/node-hash.ts';
+import type { KObject } from '../src/protocol.ts';
+import { isNamespaced } from '../src/model/objects.ts';
+import { Run, type Report } from './run.ts';
+import type { Violation } from './invariants/types.ts';
 import type { ActionResult } from '../actors/kubectl.ts';
 
-export type { Report } from '../sim/run.ts';
-export type { Violation } from '../sim/invariants/types.ts';
-export type { Scenario } from './scenario/types.ts';
-export type { KObject } from './protocol.ts';
+export type { Report } from './run.ts';
+export type { Violation } from './invariants/types.ts';
+export type { Scenario } from '../src/scenario/types.ts';
+export type { KObject } from '../src/protocol.ts';
 
 export interface SimulationOptions {
   seed?: number;

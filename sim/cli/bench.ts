@@ -6,14 +6,14 @@
  */
 import { createActor, setup, assign } from 'xstate';
 import { fileURLToPath } from 'node:url';
-import { loadScenarioFile } from './scenario/load.ts';
-import { sha256Hasher } from './node-hash.ts';
-import { Run } from '../sim/run.ts';
-import type { Io } from './cli.ts';
-import { benchBinderMatcher } from '../sim/bench/binder.ts';
-import { benchWorldBinding } from '../sim/bench/world-binding.ts';
+import { loadScenarioFile } from '../../src/scenario/load.ts';
+import { sha256Hasher } from '../../src/node-hash.ts';
+import { Run } from '../run.ts';
+import type { Io } from './io.ts';
+import { benchBinderMatcher } from '../bench/binder.ts';
+import { benchWorldBinding } from '../bench/world-binding.ts';
 
-const EXAMPLE = fileURLToPath(new URL('../examples/statefulset-web.yaml', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../examples/statefulset-web.yaml', import.meta.url));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,0 +1,65 @@
+/**
+ * The command line (SPEC §4): one file per command beside this one (run.ts, bench.ts), this
+ * file the program that parses the arguments and hands them over. An edge of the system: it
+ * reads files, the wall clock (only for stats.wallMs and timings) and writes to stdout/stderr.
+ * Exit codes: 0 every invariant holds, 1 a violation, 2 bad input or usage — never a stack
+ * trace for input.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { cmdRun } from './run.ts';
+import { defaultIo, UsageError, type Io } from './io.ts';
+
+export type { Io } from './io.ts';
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const program = new Command('ksim')
+    .description('deterministic simulator of Kubernetes stateful machinery')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError(false);
+  let code = 0;
+  program
+    .command('run')
+    .description('simulate a scenario and print the cluster as kubectl would')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--seed <n>', 'seed (default: the scenario\'s spec.seed, else 1)')
+    .option('--until <duration>', 'stop the clock at this simulated time (e.g. 4m30s)')
+    .addOption(new Option('-o, --output <format>', 'table or json').default('table'))
+    .option('--trace <file>', 'write the trace to FILE')
+    .addOption(new Option('--trace-format <format>', 'jsonl or chrome').default('jsonl'))
+    .option('--describe <kind/name>', 'print kubectl describe for an object, with its Events')
+    .option('--bug <name>', 're-introduce a known failure mode into one component')
+    .exitOverride()
+    .action(async (file: string, o: Record<string, string | undefined>) => {
+      code = await cmdRun(file, o, io);
+    });
+  program
+    .command('bench')
+    .description('measure simulation speed')
+    .option('--json', 'print the figures as JSON')
+    .option('--claims <n>', 'claims and volumes in the binding benchmark', '10000')
+    .exitOverride()
+    .action(async (o: { json?: boolean; claims?: string }) => {
+      if (o.claims !== undefined && !/^[1-9]\d*$/.test(o.claims)) throw new UsageError(`--claims: "${o.claims}" is not a positive integer`);
+      const { bench } = await import('./bench.ts');
+      code = await bench(o, io);
+    });
+  try {
+    if (argv.length === 0) {
+      io.err(program.helpInformation());
+      return 2;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (e instanceof UsageError) {
+      io.err(`ksim: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
