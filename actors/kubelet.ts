@@ -20,12 +20,12 @@
  * off from 500 ms to 2m2s (goroutinemap/exponentialbackoff); container start delay 1-5 s
  * seeded (SPEC §2).
  */
-import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Container, ContainerState, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
 import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { Informers } from '../src/informer.ts';
-import { deepCopy } from '../src/model/objects.ts';
+import { deepCopy, isPodReady } from '../src/model/objects.ts';
 import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
 import { formatDuration } from '../src/duration.ts';
 import { fnv1a } from '../src/trace.ts';
@@ -63,8 +63,9 @@ export interface KubeletOptions {
 // nodelease/controller.go: leaseDuration 40 s x renewIntervalFraction 0.25.
 const LEASE_DURATION_S = 40;
 const LEASE_RENEW_MS = 10_000;
-// kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m.
+// kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m, NodeStatusUpdateFrequency 10s.
 const STATUS_REPORT_MS = 300_000;
+const STATUS_UPDATE_MS = 10_000;
 // goroutinemap/exponentialbackoff: initialDurationBeforeRetry 500ms, maxDurationBeforeRetry 2m2s.
 const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 122_000;
@@ -75,6 +76,13 @@ interface PodRec {
   pod: Pod;
   uid: string;
   stage: Stage;
+  /**
+   * Restarts of the pod's containers (containerStatuses restartCount): a kubelet that comes back
+   * after its node went down finds the pod's containers gone and starts them again.
+   */
+  restarts: number;
+  /** When the previous containers started, for lastState after a restart. */
+  previousStartedAt: string | undefined;
   backoffMs: number;
   ip: string | undefined;
   startedAt: string | undefined;
@@ -90,7 +98,14 @@ const SOURCE = 'kubelet';
 export function kubelet(port: Port, opts: KubeletOptions): Component {
   const api = new ApiClient(port);
   const { nodeName, node } = opts;
-  const informers = new Informers(port, api, { kinds: ['Pod'], nodeName, onChange: (type, obj) => onPodEvent(type, obj as Pod) });
+  // Its pods (spec.nodeName) and its own Node (metadata.name), as the kubelet's informers have them.
+  const informers = new Informers(port, api, {
+    kinds: ['Pod', 'Node'],
+    nodeName,
+    only: { Node: nodeName },
+    onChange: (type, obj) => (obj.kind === 'Pod' ? onPodEvent(type, obj as Pod) : onNode(type, obj)),
+  });
+  let startMs = 0;
   const pods = new Map<string, PodRec>();
   const leaseRenewMs = opts.leaseRenewMs ?? LEASE_RENEW_MS;
   const statusReportMs = opts.statusReportMs ?? STATUS_REPORT_MS;
@@ -142,12 +157,43 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     port.setTimer('lease', leaseRenewMs);
   }
 
+  /**
+   * The conditions the kubelet posts (pkg/kubelet/nodestatus/setters.go): memory, disk and PID
+   * pressure False and Ready True; a condition whose status changes gets a new transition time.
+   */
+  function postConditions(n: KObject): void {
+    const now = port.nowIso();
+    const want: [string, string, string, string][] = [
+      ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
+      ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
+      ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
+      ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
+    ];
+    const conds: Record<string, unknown>[] = ((n.status ??= {}).conditions ??= []);
+    for (const [type, status, reason, message] of want) {
+      const cur = conds.find((c) => c['type'] === type);
+      const next = { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: cur && cur['status'] === status ? cur['lastTransitionTime'] : now };
+      if (cur) Object.assign(cur, next);
+      else conds.push(next);
+    }
+  }
+
   function reportNodeStatus(): void {
-    updateNodeStatus((n) => {
-      const now = port.nowIso();
-      for (const c of n.status?.conditions ?? []) c.lastHeartbeatTime = now;
-    });
+    updateNodeStatus(postConditions);
     port.setTimer('node-status', statusReportMs);
+  }
+
+  /**
+   * Its own Node changed. When someone else (the node lifecycle controller, while this kubelet
+   * was unreachable) made it not Ready, the kubelet's next status sync — every
+   * nodeStatusUpdateFrequency (10 s), posting when what it would write differs — sets it back.
+   */
+  function onNode(type: string, n: KObject): void {
+    if (type === 'DELETED') return;
+    const ready = ((n.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
+    if (ready?.status === 'True') return;
+    const since = (port.now() - startMs) % STATUS_UPDATE_MS;
+    port.setTimer('node-status', since === 0 ? 0 : STATUS_UPDATE_MS - since);
   }
 
   function containersOf(pod: Pod): Container[] {
@@ -200,12 +246,19 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
         image: c.image ?? '',
         imageID: '',
         ready: false,
-        restartCount: 0,
+        restartCount: rec.restarts,
         started: false,
         state: { waiting: { reason: 'ContainerCreating' } },
-        lastState: {},
+        lastState: lastState(rec, c.name),
       })),
     };
+  }
+
+  /** The previous containers after a node restart: gone without an exit status (containerd: 255, Unknown). */
+  function lastState(rec: PodRec, name: string): ContainerState {
+    if (rec.restarts === 0) return {};
+    const startedAt = rec.previousStartedAt ?? rec.pod.status?.startTime ?? port.nowIso();
+    return { terminated: { exitCode: 255, reason: 'Unknown', startedAt, finishedAt: startedAt, containerID: containerId(rec, `${name}#${rec.restarts - 1}`) } };
   }
 
   /** A 64-hex containerd id, derived from the pod uid and container name (stable per seed). */
@@ -229,12 +282,12 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
         name: c.name,
         image: c.image ?? '',
         imageID: imageId(c.image ?? ''),
-        containerID: containerId(rec, c.name),
+        containerID: containerId(rec, rec.restarts === 0 ? c.name : `${c.name}#${rec.restarts}`),
         ready: true,
-        restartCount: 0,
+        restartCount: rec.restarts,
         started: true,
         state: { running: { startedAt: rec.startedAt! } },
-        lastState: {},
+        lastState: lastState(rec, c.name),
       })),
     };
   }
@@ -270,9 +323,18 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   function admit(pod: Pod): void {
     const uid = pod.metadata!.uid!;
     const vols: PodVolumes = { uid, pod, tmpfs: new MemFs(), vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
-    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map() };
+    // A pod the API shows with running containers that this kubelet does not run: the node went
+    // down under it (a kubelet's memory does not outlive its node here), so its containers are
+    // gone and start again, one restart more (kuberuntime: the sandbox changed).
+    const statuses = pod.status?.containerStatuses ?? [];
+    const wasRunning = statuses.some((c) => c.state?.running);
+    const restarts = wasRunning ? Math.max(...statuses.map((c) => c.restartCount ?? 0)) + 1 : 0;
+    const previousStartedAt = statuses.find((c) => c.state?.running)?.state?.running?.startedAt;
+    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map(), restarts, previousStartedAt };
     pods.set(uid, rec);
     port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} admitted`);
+    if (pod.metadata!.deletionTimestamp) return;
+    if (wasRunning) event(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
     writeStatus(rec, statusCreating(rec));
     port.setTimer(`mount/${uid}`, 0);
     port.setTimer(`mount-timeout/${uid}`, POD_ATTACH_MOUNT_TIMEOUT_MS);
@@ -377,7 +439,10 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     }
     rec.pod = pod;
     rec.vols.pod = pod;
-    if (pod.metadata!.deletionTimestamp) beginStop(rec);
+    if (pod.metadata!.deletionTimestamp) return beginStop(rec);
+    // The status manager syncs what differs from what it would write: a pod someone else marked
+    // not Ready (the node lifecycle controller, while the node was unreachable) is Ready again.
+    if (rec.stage === 'running' && !isPodReady(pod as KObject)) writeStatus(rec, statusRunning(rec));
   }
 
   function respond(req: { reqId: string }, to: string, ok: boolean, extra: { data?: string; error?: string }): void {
@@ -432,9 +497,13 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
 
   return {
     start(): void {
+      startMs = port.now();
       informers.start();
       renewLease();
-      port.setTimer('node-status', statusReportMs);
+      // A kubelet that (re)starts after the cluster came up posts its node status at once
+      // (kubelet.go: syncNodeStatus after registering); at time 0 the cluster registered it.
+      if (startMs > 0) reportNodeStatus();
+      else port.setTimer('node-status', statusReportMs);
     },
     receive(msg: Msg, from: string): void {
       if (api.handle(msg) || vm.handle(msg) || informers.handle(msg)) return;

@@ -20,6 +20,7 @@ import { ObjectStore } from '../src/store.ts';
 import { isoAt, isoClock, spawnComponent, type ComponentActor, type ComponentFactory } from '../src/component.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
 import type { Scenario } from '../src/scenario/types.ts';
+import { monitorNames } from '../src/scenario/faults.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
 import { MemFs } from '../src/fs.ts';
 import { apiServer, EventLog } from '../actors/apiserver.ts';
@@ -38,7 +39,7 @@ import { externalProvisioner } from '../actors/controllers/external-provisioner.
 import { NfsServer, nfsBackend } from '../backends/nfs.ts';
 import { CephCluster, cephRbdBackend } from '../backends/ceph-rbd.ts';
 import { CsiPlugin, csiDriverBackend, csiDriverSpecFrom } from '../backends/csi-driver.ts';
-import { DEFAULT_CEPH, DEFAULT_CEPH_MONITORS, NODE_LOCAL_PROVISIONERS, backendForProvisioner, isInTree } from '../backends/registry.ts';
+import { DEFAULT_CEPH, NODE_LOCAL_PROVISIONERS, backendForProvisioner, isInTree } from '../backends/registry.ts';
 import { parseQuantity } from '../src/quantity.ts';
 
 /** A storage system of the world: its pure model (for faults and invariants) and its type. */
@@ -261,8 +262,7 @@ export class World {
         const exports = Array.isArray(spec['exports']) ? (spec['exports'] as string[]) : undefined;
         this.backends.set(spec.name, { type: 'nfs', model: new NfsServer(spec.name, exports) });
       } else if (spec.type === 'rbd') {
-        const m = spec['monitors'];
-        const monitors = Array.isArray(m) ? (m as string[]) : typeof m === 'number' ? Array.from({ length: m }, (_, i) => `mon-${String.fromCharCode(97 + i)}`) : DEFAULT_CEPH_MONITORS;
+        const monitors = monitorNames(spec);
         this.backends.set(spec.name, { type: 'rbd', model: new CephCluster(spec.name, monitors) });
       } else if (spec.type === 'csi') {
         const driver = csiDriverSpecFrom(spec as Record<string, unknown>, spec.name);
