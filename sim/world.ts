@@ -394,12 +394,41 @@ export class World {
     );
   }
 
+  /**
+   * Actions run at their `at`; those sharing an `at` run as a user typing them one after the
+   * other would (SPEC §1): each starts when the one before it has its result, whatever their
+   * kinds, so a write is acknowledged before a readNode after it looks. An action that blocks
+   * (a write on a hard NFS mount during an outage) holds back only the actions after it at the
+   * same `at`.
+   */
   private scheduleActions(): void {
+    const groups = new Map<number, number[]>();
     this.scenario.actions.forEach((a, i) => {
-      this.clock.at(a.atMs, () => {
-        this.trace.record(this.clock.nowMs, 'A', 'user', `${i} ${a.kind}`);
-        this.inject('kubectl', { type: 'user.action', index: i });
-      });
+      const g = groups.get(a.atMs);
+      if (g) g.push(i);
+      else groups.set(a.atMs, [i]);
     });
+    for (const [atMs, group] of groups) this.clock.at(atMs, () => this.startAction(group, 0));
+    this.resultListeners.push((r) => {
+      const next = this.heldBack.get(r.index);
+      if (!next) return;
+      this.heldBack.delete(r.index);
+      // The next command is typed once this one has answered: at the same instant, after it.
+      this.clock.at(this.clock.nowMs, () => this.startAction(next.group, next.k));
+    });
+  }
+
+  /** Scenario actions handed to kubectl so far (by Action.index). */
+  readonly started = new Set<number>();
+  /** The index of a running action -> the action waiting for its result (same `at`). */
+  private readonly heldBack = new Map<number, { group: number[]; k: number }>();
+
+  private startAction(group: number[], k: number): void {
+    const i = group[k]!;
+    const a = this.scenario.actions[i]!;
+    if (k + 1 < group.length) this.heldBack.set(a.index, { group, k: k + 1 });
+    this.started.add(a.index);
+    this.trace.record(this.clock.nowMs, 'A', 'user', `${i} ${a.kind}`);
+    this.inject('kubectl', { type: 'user.action', index: i });
   }
 }
