@@ -27,6 +27,8 @@ import { checkHostPath, emptyDirPath, type NodeState } from './kubelet-volumes.t
 export const POD_ATTACH_MOUNT_TIMEOUT_MS = 123_000; // volume_manager.go podAttachAndMountTimeout 2m3s
 /** mount()'s answer while an attachable volume waits for its VolumeAttachment: retry, no event. */
 export const NOT_ATTACHED_YET = 'not attached yet';
+/** operation_generator.go: the mount of a ReadWriteOncePod volume that another pod here uses. */
+export const ERR_RWOP_IN_USE = 'volume uses the ReadWriteOncePod access mode and is already in use by another pod';
 const CSI_TIMEOUT_MS = 120_000; // pkg/volume/csi/csi_plugin.go csiTimeout
 const NFS_TIMEO_MS = 60_000; // nfs(5): timeo=600 deciseconds for TCP
 const NFS_TIMEO_MAX_MS = 600_000;
@@ -100,6 +102,8 @@ export class VolumeManager {
   private readonly users = new Map<string, Set<string>>();
   private inUse: string[] = [];
   private readonly uniqueOf = new Map<string, string>();
+  /** ReadWriteOncePod PVs mounted (or being mounted) here: PV name -> the pod's uid. */
+  private readonly rwopHolders = new Map<string, string>();
 
   constructor(
     private readonly port: Port,
@@ -227,6 +231,15 @@ export class VolumeManager {
         if (!pres.ok || !pres.obj) return cb(`${prefix}: failed to fetch PV ${volumeName} from API server: ${pres.status?.message ?? 'error'}`);
         const pvObj = pres.obj as PersistentVolume & KObject;
         if (pvObj.spec?.claimRef?.uid && pvObj.spec.claimRef.uid !== claim.metadata.uid) return cb(`${prefix}: PV ${volumeName} is bound to another claim`);
+        // operation_generator.go GenerateMountVolumeFunc: a PV whose only access mode is
+        // ReadWriteOncePod is not mounted for a second pod on this node (the scheduler keeps
+        // such pods apart, but one with spec.nodeName set bypasses it).
+        const modes = pvObj.spec?.accessModes ?? [];
+        if (modes.length === 1 && modes[0] === 'ReadWriteOncePod') {
+          const holder = this.rwopHolders.get(volumeName);
+          if (holder !== undefined && holder !== pv.uid) return cb(`MountVolume.SetUp failed for volume "${volumeName}" : ${ERR_RWOP_IN_USE}`);
+          this.rwopHolders.set(volumeName, pv.uid);
+        }
         const readOnly = !!spec.persistentVolumeClaim!.readOnly;
         this.setUpSource(pv, v, volumeName, { ...(pvObj.spec ?? {}), ...(readOnly ? { readOnlyClaim: true } : {}) } as never, pvObj.spec?.mountOptions ?? [], cb);
       });
@@ -330,6 +343,7 @@ export class VolumeManager {
   /** Tears down a pod's volumes: NodeUnpublish, then NodeUnstage when no other pod uses it. */
   unmount(pv: PodVolumes): void {
     pv.torn = true;
+    for (const [volume, holder] of [...this.rwopHolders]) if (holder === pv.uid) this.rwopHolders.delete(volume);
     for (const v of pv.vols) {
       const b = v.backing;
       v.ready = false;

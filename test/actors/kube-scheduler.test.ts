@@ -17,7 +17,7 @@ spec:
 ${spec}`;
 }
 
-const PREEMPTION = ' preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.';
+const PREEMPTION = ' preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..';
 
 describe('kube-scheduler', () => {
   const rows: [string, string, string, string | null][] = [
@@ -100,6 +100,13 @@ describe('kube-scheduler', () => {
     expect(fitErrorMessage(0, new Map())).to.equal('no nodes available to schedule pods');
     expect(fitErrorMessage(3, new Map([['node(s) were unschedulable', 1], ["node(s) didn't match Pod's node affinity/selector", 2]]))).to.equal(
       `0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector.${PREEMPTION}`,
+    );
+  });
+
+  it('FailedScheduling: nodes rejected as Unschedulable (ReadWriteOncePod) have no preemption victims, the others are not helped', () => {
+    const rwop = 'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
+    expect(fitErrorMessage(3, new Map([['node(s) were unschedulable', 1], [rwop, 2]]), undefined, 2)).to.equal(
+      `0/3 nodes are available: 1 node(s) were unschedulable, 2 ${rwop}. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod..`,
     );
   });
 });

@@ -112,7 +112,7 @@ describe('storage in a running cluster', () => {
     const s = Simulation.fromYaml(yamlDocs(claim('data', 'missing-class'), pod('a', 'data'), scenarioDoc('duration: 1m')), { seed: 3 });
     s.runScenario();
     expect(events(s, 'FailedScheduling')[0]!.message).to.equal(
-      '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+      '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..',
     );
   });
 
@@ -184,8 +184,27 @@ spec:
     const t = Simulation.fromYaml(yamlDocs(cls, localPv('local-pv', 'node-3'), claim('data', 'local-storage'), pod('a', 'data', 'node-1'), scenarioDoc('duration: 1m')), { seed: 3 });
     t.runScenario();
     expect(events(t, 'FailedScheduling')[0]!.message).to.equal(
-      "0/3 nodes are available: 1 node(s) didn't find available persistent volumes to bind, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+      "0/3 nodes are available: 1 node(s) didn't find available persistent volumes to bind, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..",
     );
+  });
+
+  it('a ReadWriteOncePod claim on one node: a second pod placed there by nodeName waits (FailedMount) and starts once the first is gone', () => {
+    const cls = `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: csi}\nprovisioner: example.csi.vendor.io\n`;
+    const second = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/data' }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'data' } }] } };
+    const s = Simulation.fromYaml(
+      yamlDocs(cls, claim('data', 'csi', 'ReadWriteOncePod'), pod('a', 'data', 'node-1'), scenarioDoc(`duration: 6m\nbackends: [{name: example.csi.vendor.io, type: csi, accessModes: [SINGLE_NODE_SINGLE_WRITER, SINGLE_NODE_WRITER]}]\nactions:\n  - {at: 1m, apply: ${JSON.stringify(second)}}\n  - {at: 3m, delete: pod/a}`)),
+      { seed: 3 },
+    );
+    s.runFor('2m50s');
+    const pv = s.get('PersistentVolumeClaim', 'data')!.spec.volumeName;
+    expect(phase(s, 'Pod', 'a')).to.equal('Running');
+    expect(phase(s, 'Pod', 'b')).to.equal('Pending');
+    expect(s.get('Pod', 'b')!.status.containerStatuses[0].state.waiting.reason).to.equal('ContainerCreating');
+    const failed = events(s, 'FailedMount').filter((e) => e.involvedObject.name === 'b');
+    expect(failed.map((e) => e.message)).to.deep.equal([`MountVolume.SetUp failed for volume "${pv}" : volume uses the ReadWriteOncePod access mode and is already in use by another pod`]);
+    const r = s.runScenario();
+    expect(phase(s, 'Pod', 'b')).to.equal('Running');
+    expect(r.violations).to.deep.equal([]);
   });
 
   it('a ReadWriteOncePod claim is used by one pod only', () => {
@@ -198,7 +217,7 @@ spec:
     expect(phase(s, 'Pod', 'a')).to.equal('Running');
     expect(s.get('Pod', 'b')!.spec.nodeName ?? '').to.equal('');
     expect(events(s, 'FailedScheduling').find((e) => e.involvedObject.name === 'b')!.message).to.equal(
-      '0/3 nodes are available: node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+      '0/3 nodes are available: 3 node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..',
     );
     expect(r.violations).to.deep.equal([]);
   });
