@@ -19,7 +19,7 @@ import type { Port } from '../src/component.ts';
 import type { ApiClient } from '../src/api-client.ts';
 import { Calls } from '../src/calls.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
-import { joinPath, type MemFs } from '../src/fs.ts';
+import { joinPath, MemFs } from '../src/fs.ts';
 import { backendAddress, rpcError, toCsiAccessMode, GRPC, type CsiCall, type CsiResponse, type FileResponse, type FileOp } from '../backends/protocol.ts';
 import { backendForSource, uniqueVolumeName, volumeIdOf } from '../backends/registry.ts';
 import { checkHostPath, emptyDirPath, type NodeState } from './kubelet-volumes.ts';
@@ -70,7 +70,6 @@ export interface PodVolumes {
   uid: string;
   pod: Pod;
   vols: VolState[];
-  tmpfs: MemFs;
   /** The pod is being torn down: a mount still in flight must undo itself when it lands. */
   torn?: boolean;
 }
@@ -207,9 +206,12 @@ export class VolumeManager {
     const spec = (pv.pod.spec?.volumes ?? []).find((x) => x.name === v.name);
     if (!spec) return cb(`volume "${v.name}" not found`);
     if (spec.emptyDir) {
-      if (spec.emptyDir.medium === 'Memory') pv.tmpfs.mkdirAll(`/${v.name}`);
-      else this.o.node.disk.mkdirAll(emptyDirPath(pv.uid, v.name));
-      v.backing = spec.emptyDir.medium === 'Memory' ? { kind: 'local', fs: pv.tmpfs, root: `/${v.name}`, nodeLocal: false } : { kind: 'local', fs: this.o.node.disk, root: emptyDirPath(pv.uid, v.name), nodeLocal: false };
+      // Both media live at the same place on the node (empty_dir.go SetUpAt): a directory of
+      // the node's disk, or a tmpfs mounted on it for medium Memory, gone with the node's memory.
+      const dir = emptyDirPath(pv.uid, v.name);
+      if (spec.emptyDir.medium === 'Memory') this.o.node.disk.mount(dir, new MemFs());
+      else this.o.node.disk.mkdirAll(dir);
+      v.backing = { kind: 'local', fs: this.o.node.disk, root: dir, nodeLocal: false };
       v.ready = true;
       return cb();
     }
@@ -349,6 +351,8 @@ export class VolumeManager {
       v.ready = false;
       if (b && b.kind === 'remote') this.release(pv.uid, b);
     }
+    // TearDown unmounts each tmpfs before the pod's directory goes (empty_dir.go TearDownAt).
+    for (const spec of pv.pod.spec?.volumes ?? []) if (spec.emptyDir?.medium === 'Memory') this.o.node.disk.unmount(emptyDirPath(pv.uid, spec.name));
     this.o.node.disk.removeAll(`/var/lib/kubelet/pods/${pv.uid}`);
   }
 

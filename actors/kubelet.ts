@@ -7,7 +7,7 @@
  *           exec.request (proxied by the API server), node.request (a shell on the node),
  *           api.response for its own writes.
  * Sends:    pod status updates, the final pod delete (grace 0) after containers stop, Lease
- *           renewals, node status reports, Events (Pulled, Created, Started, Killing,
+ *           renewals, node status reports, Events (Pulling, Pulled, Created, Started, Killing,
  *           FailedMount) — all to the API server.
  *
  * Follows pkg/kubelet (kubelet.go syncPod / syncTerminatingPod, status/status_manager.go,
@@ -81,6 +81,19 @@ interface PodRec {
   mounting: boolean;
   /** Each container's writable layer. */
   layers: Map<string, MemFs>;
+  /** The pod's seeded start delay (drawn when its volumes are ready). */
+  startDelayMs: number;
+  /** The container being started (index into spec.containers). */
+  next: number;
+  pullStartedMs: number;
+}
+
+/**
+ * An image's size for the Pulled event (`Image size: N bytes.`): ksim has no registry, so a
+ * size between 2 and 200 MB derived from the image's name, the same in every run.
+ */
+export function imageSizeBytes(image: string): number {
+  return 2_000_000 + (parseInt(fnv1a(image), 16) % 198_000_000);
 }
 
 const SOURCE = 'kubelet';
@@ -266,8 +279,8 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
 
   function admit(pod: Pod): void {
     const uid = pod.metadata!.uid!;
-    const vols: PodVolumes = { uid, pod, tmpfs: new MemFs(), vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
-    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map() };
+    const vols: PodVolumes = { uid, pod, vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
+    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map(), startDelayMs: 0, next: 0, pullStartedMs: 0 };
     pods.set(uid, rec);
     port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} admitted`);
     writeStatus(rec, statusCreating(rec));
@@ -292,35 +305,67 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     });
   }
 
+  /**
+   * Starts the containers one after the other, as SyncPod does (kuberuntime_manager.go): for
+   * each, EnsureImageExists (images/image_manager.go: `Pulling`, then `Pulled` when the pull is
+   * done, or `Pulled` at once when the image is present and the policy allows), then `Created`
+   * and `Started`. The first container comes up after the pod's seeded start delay (sandbox and
+   * container creation, SPEC §2), which a pull of its image takes instead; a later container's
+   * pull takes a delay of its own.
+   */
   function pullAndStart(rec: PodRec): void {
     rec.stage = 'starting';
-    const delay = port.rng.int(delayMin, delayMax);
-    for (const c of containersOf(rec.pod)) {
-      const image = c.image ?? '';
-      if (node.images.has(image) && c.imagePullPolicy !== 'Always') {
-        event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
-      } else {
-        event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
-        const took = formatDuration(delay);
-        event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting)`);
-        node.images.add(image);
-      }
-    }
-    port.setTimer(`start/${rec.uid}`, delay);
+    rec.startDelayMs = port.rng.int(delayMin, delayMax);
+    rec.next = 0;
+    startNext(rec);
   }
 
-  function startContainers(rec: PodRec): void {
+  function needsPull(c: Container): boolean {
+    return !node.images.has(c.image ?? '') || c.imagePullPolicy === 'Always';
+  }
+
+  function startNext(rec: PodRec): void {
+    const c = containersOf(rec.pod)[rec.next];
+    if (!c) return podRunning(rec);
+    const image = c.image ?? '';
+    if (needsPull(c)) {
+      event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+      rec.pullStartedMs = port.now();
+      port.setTimer(`pull/${rec.uid}`, rec.next === 0 ? rec.startDelayMs : port.rng.int(delayMin, delayMax));
+      return;
+    }
+    event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+    if (rec.next === 0) port.setTimer(`start/${rec.uid}`, rec.startDelayMs);
+    else startContainer(rec);
+  }
+
+  function pulled(rec: PodRec): void {
     if (rec.stage !== 'starting') return;
+    const image = containersOf(rec.pod)[rec.next]?.image ?? '';
+    const took = formatDuration(port.now() - rec.pullStartedMs);
+    event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${imageSizeBytes(image)} bytes.`);
+    node.images.add(image);
+    startContainer(rec);
+  }
+
+  function startContainer(rec: PodRec): void {
+    if (rec.stage !== 'starting') return;
+    const c = containersOf(rec.pod)[rec.next];
+    if (!c) return podRunning(rec);
+    if (!rec.startedAt) rec.startedAt = port.nowIso();
+    rec.layers.set(c.name, new MemFs());
+    event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
+    event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
+    rec.next++;
+    startNext(rec);
+  }
+
+  function podRunning(rec: PodRec): void {
     rec.stage = 'running';
     rec.ip = `10.244.${opts.podCidrIndex}.${nextIp}`;
     // host-local IPAM hands addresses out in order and wraps at the end of the range.
     nextIp = nextIp >= 254 ? 2 : nextIp + 1;
-    rec.startedAt = port.nowIso();
-    for (const c of containersOf(rec.pod)) {
-      rec.layers.set(c.name, new MemFs());
-      event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
-      event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
-    }
+    rec.startedAt ??= port.nowIso();
     port.note(`pod ${rec.pod.metadata!.namespace}/${rec.pod.metadata!.name} running ip=${rec.ip}`);
     writeStatus(rec, statusRunning(rec));
   }
@@ -332,6 +377,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     port.cancelTimer(`mount/${rec.uid}`);
     port.cancelTimer(`mount-timeout/${rec.uid}`);
     port.cancelTimer(`start/${rec.uid}`);
+    port.cancelTimer(`pull/${rec.uid}`);
     let delay = 0;
     if (wasRunning) {
       for (const c of containersOf(rec.pod)) event(rec.pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
@@ -357,7 +403,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const rec = pods.get(uid);
     if (ev === 'DELETED') {
       if (rec) {
-        for (const k of ['mount', 'mount-timeout', 'start', 'stop']) port.cancelTimer(`${k}/${uid}`);
+        for (const k of ['mount', 'mount-timeout', 'pull', 'start', 'stop']) port.cancelTimer(`${k}/${uid}`);
         // Force-deleted (or deleted before we finished): the containers are killed now.
         if (rec.stage === 'running' || rec.stage === 'stopping') port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} stopped`);
         unmountAll(rec);
@@ -461,7 +507,9 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
         case 'mount':
           return tryMount(rec);
         case 'start':
-          return startContainers(rec);
+          return startContainer(rec);
+        case 'pull':
+          return pulled(rec);
         case 'stop':
           return finishStop(rec);
         case 'mount-timeout':
