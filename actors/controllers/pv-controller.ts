@@ -54,6 +54,7 @@ import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.t
 import { backendAddress, GRPC, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForProvisioner, backendForSource, DEFAULT_CEPH_MONITORS } from '../../backends/registry.ts';
 import { VolumeIndex } from './pv-index.ts';
+import { effectiveProvisioner, migratedCsiDriver } from '../../src/model/csi-translation.ts';
 import { deepCopy } from '../../src/model/objects.ts';
 import {
   ANN_BETA_STORAGE_PROVISIONER,
@@ -751,9 +752,10 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     }
     const provisioner = String(cls['provisioner'] ?? '');
     let plugin: string | undefined;
-    const err = provisionablePluginError(provisioner);
+    // findProvisionablePlugin: a migrated in-tree plugin is never looked up (CSI migration).
+    const err = migratedCsiDriver(provisioner) ? 'migrated' : provisionablePluginError(provisioner);
     if (err === undefined) plugin = provisioner;
-    else if (provisioner.startsWith('kubernetes.io/')) {
+    else if (provisioner.startsWith('kubernetes.io/') && err !== 'migrated') {
       // No in-tree plugin: retried on every sync, like upstream.
       event(claim, 'Warning', 'ProvisioningFailed', err);
       return;
@@ -770,13 +772,23 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     write('update', clone, fail, (o) => k(o as ClaimObj));
   }
 
+  /**
+   * provisionClaimOperationExternal: the claim is annotated with the provisioner that will
+   * serve it — for a migrated in-tree plugin, its CSI driver (GetCSINameFromInTreeName) — and
+   * waits for it, with v1.30's ExternalProvisioning text.
+   */
   function provisionClaimOperationExternal(claim: ClaimObj, cls: KObject, done: (err?: string) => void): void {
-    const provisioner = String(cls['provisioner'] ?? '');
+    const provisioner = effectiveProvisioner(String(cls['provisioner'] ?? ''));
     setClaimProvisioner(claim, provisioner, (err) => {
       event(claim, 'Warning', 'ProvisioningFailed', `Error saving claim: ${err}`);
       done(err);
     }, (c) => {
-      event(c, 'Normal', 'ExternalProvisioning', `waiting for a volume to be created, either by external provisioner "${provisioner}" or manually created by system administrator`);
+      event(
+        c,
+        'Normal',
+        'ExternalProvisioning',
+        `Waiting for a volume to be created either by the external provisioner '${provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+      );
       done();
     });
   }

@@ -257,3 +257,41 @@ spec:
     expect(phase(s, 'PersistentVolumeClaim', 'www-web-0')).to.equal('Bound');
   });
 });
+
+describe('CSI migration of in-tree provisioners (v1.30)', () => {
+  const MIGRATED: [string, string][] = [
+    ['kubernetes.io/aws-ebs', 'ebs.csi.aws.com'],
+    ['kubernetes.io/gce-pd', 'pd.csi.storage.gke.io'],
+    ['kubernetes.io/azure-disk', 'disk.csi.azure.com'],
+    ['kubernetes.io/azure-file', 'file.csi.azure.com'],
+    ['kubernetes.io/cinder', 'cinder.csi.openstack.org'],
+    ['kubernetes.io/vsphere-volume', 'csi.vsphere.vmware.com'],
+  ];
+  for (const [inTree, driver] of MIGRATED) {
+    it(`a StorageClass with ${inTree} is provisioned by ${driver}: ExternalProvisioning naming the driver, the claim annotated with it, then Bound`, () => {
+      // The walkthrough's `slow` class, with the in-tree provisioner of the row.
+      const slow = `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: slow}\nprovisioner: ${inTree}\nparameters: {type: io1, iopsPerGB: "10", fsType: ext4}\n`;
+      const s = Simulation.fromYaml(yamlDocs(slow, claim('data', 'slow'), scenarioDoc('duration: 1m')), { seed: 3 });
+      s.runScenario();
+      const c = s.get('PersistentVolumeClaim', 'data')!;
+      expect(c.metadata.annotations).to.include({ 'volume.kubernetes.io/storage-provisioner': driver, 'volume.beta.kubernetes.io/storage-provisioner': driver });
+      expect(events(s, 'ExternalProvisioning')[0]!.message).to.equal(
+        `Waiting for a volume to be created either by the external provisioner '${driver}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+      );
+      expect(events(s, 'ProvisioningFailed')).to.deep.equal([]);
+      expect(c.status.phase).to.equal('Bound');
+      const pv = s.get('PersistentVolume', c.spec.volumeName)!;
+      expect(pv.spec.csi.driver).to.equal(driver);
+      expect(pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by']).to.equal(driver);
+      expect(backendVolumes(s, driver)).to.deep.equal([pv.spec.csi.volumeHandle]);
+    });
+  }
+
+  it('kubernetes.io/rbd is not migrated in v1.30 (CSIMigrationRBD is off): the PV controller provisions it in-tree', () => {
+    const cls = `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: rbd-in-tree}\nprovisioner: kubernetes.io/rbd\nparameters: {monitors: "10.16.154.78:6789", pool: kube}\n`;
+    const s = Simulation.fromYaml(yamlDocs(cls, claim('data', 'rbd-in-tree'), scenarioDoc('duration: 1m')), { seed: 3 });
+    s.runScenario();
+    expect(events(s, 'ExternalProvisioning')).to.deep.equal([]);
+    expect(events(s, 'ProvisioningSucceeded')[0]!.message).to.match(/^Successfully provisioned volume pvc-[0-9a-f-]+ using kubernetes\.io\/rbd$/);
+  });
+});

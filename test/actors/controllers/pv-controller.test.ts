@@ -767,7 +767,8 @@ describe('persistentvolume-controller', () => {
       const c = new Cluster([sc('csi', 'rbd.csi.ceph.com'), pvc('claim-a', '1Gi', { cls: 'csi' })]);
       const claim = c.pvc('claim-a')!;
       expect(claim.metadata.annotations).to.deep.equal({ 'volume.beta.kubernetes.io/storage-provisioner': 'rbd.csi.ceph.com', 'volume.kubernetes.io/storage-provisioner': 'rbd.csi.ceph.com' });
-      const msg = 'Normal ExternalProvisioning waiting for a volume to be created, either by external provisioner "rbd.csi.ceph.com" or manually created by system administrator';
+      const msg =
+        "Normal ExternalProvisioning Waiting for a volume to be created either by the external provisioner 'rbd.csi.ceph.com' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.";
       expect(c.eventsFor('claim-a')).to.include(msg);
       const n = c.eventsFor('claim-a').length;
       c.run(15_000);
