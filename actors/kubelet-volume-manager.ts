@@ -84,6 +84,17 @@ interface PendingFile {
   attempt: number;
 }
 
+/**
+ * What an in-tree plugin reports where the storage system refused: the tool's own output. A
+ * missing RBD image fails `rbd status`, which AttachDisk runs before mapping (rbd_util.go:
+ * `fail to check rbd image status with: (%v), rbd output: (%s)`; the rbd CLI's text for ENOENT,
+ * without its trailing newline, is unverified).
+ */
+function inTreeError(src: { rbd?: { image: string } }, res: CsiResponse): string {
+  if (src.rbd && res.code === GRPC.NOT_FOUND) return `fail to check rbd image status with: (exit status 2), rbd output: (rbd: error opening image ${src.rbd.image}: (2) No such file or directory)`;
+  return res.message;
+}
+
 export interface VolumeManagerOptions {
   nodeName: string;
   node: NodeState;
@@ -289,10 +300,15 @@ export class VolumeManager {
     const volumeContext = (src?.csi?.volumeAttributes ?? {}) as Record<string, string>;
     const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${ref.name}/${volumeId.replace(/[/:]/g, '_')}/globalmount`;
     const targetPath = `/var/lib/kubelet/pods/${pv.uid}/volumes/kubernetes.io~csi/${volName}/mount`;
+    // An in-tree plugin (inline or PV `rbd`, `nfs`) runs the tools itself: its errors are their
+    // output, not a gRPC status, and the rbd plugin maps the image in WaitForAttach
+    // (pkg/volume/rbd/attacher.go, rbd_util.go AttachDisk).
+    const inTree = !src?.csi;
+    const why = (res: CsiResponse | 'timeout'): string =>
+      res === 'timeout' ? (inTree ? 'timed out waiting for the condition' : rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')) : inTree ? inTreeError(src ?? {}, res) : rpcError(res.code, res.message);
     const publish = () => {
       this.csi(backend, { method: 'NodePublishVolume', volumeId, nodeId, targetPath, capability, readonly, volumeContext }, (res) => {
-        if (res === 'timeout') return cb(`MountVolume.SetUp failed for volume "${volName}" : ${rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')}`);
-        if (res.code !== GRPC.OK) return cb(`MountVolume.SetUp failed for volume "${volName}" : ${rpcError(res.code, res.message)}`);
+        if (res === 'timeout' || res.code !== GRPC.OK) return cb(`MountVolume.SetUp failed for volume "${volName}" : ${why(res)}`);
         b.published = true;
         if (pv.torn) {
           // The pod went while this mount was in flight: undo it, or the node keeps the volume.
@@ -308,8 +324,8 @@ export class VolumeManager {
     const stage = () => {
       if (src?.nfs) return publish(); // NFS has no stage step (no STAGE_UNSTAGE_VOLUME capability).
       this.csi(backend, { method: 'NodeStageVolume', volumeId, nodeId, stagingPath, capability, volumeContext }, (res) => {
-        if (res === 'timeout') return cb(`MountVolume.MountDevice failed for volume "${volName}" : ${rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')}`);
-        if (res.code !== GRPC.OK) return cb(`MountVolume.MountDevice failed for volume "${volName}" : ${rpcError(res.code, res.message)}`);
+        const step = src?.rbd ? 'MountVolume.WaitForAttach failed' : 'MountVolume.MountDevice failed';
+        if (res === 'timeout' || res.code !== GRPC.OK) return cb(`${step} for volume "${volName}" : ${why(res)}`);
         b.staged = true;
         if (pv.torn) {
           this.release(pv.uid, b);

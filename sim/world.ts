@@ -250,7 +250,7 @@ export class World {
 
   /** One model per storage system the scenario names or implies (SPEC §3). */
   private createBackends(): void {
-    for (const { obj } of this.scenario.manifests) {
+    for (const obj of this.declaredObjects()) {
       if (obj.kind !== 'StorageClass' || typeof obj['provisioner'] !== 'string') continue;
       const ref = backendForProvisioner(obj['provisioner'], (obj['parameters'] ?? {}) as Record<string, string>);
       if (ref && ref.type !== 'csi' && !this.provisionerBackends.has(obj['provisioner'])) this.provisionerBackends.set(obj['provisioner'], ref.type);
@@ -268,7 +268,9 @@ export class World {
         if (typeof driver !== 'string') this.backends.set(spec.name, { type: 'csi', model: new CsiPlugin(driver) });
       }
     }
-    // Images that statically defined rbd volumes name exist in the cluster before the run.
+    // Images that statically defined rbd volumes name exist in the cluster before the run, as
+    // an administrator created them: for the manifests applied at the start and for those the
+    // actions apply later alike (the storage is there before anyone writes a manifest for it).
     const ceph = [...this.backends.values()].find((b) => b.type === 'rbd');
     if (ceph?.type !== 'rbd') return;
     const images = (spec: { rbd?: { pool?: string; image: string }; capacity?: { storage?: string } } | undefined) => {
@@ -276,11 +278,16 @@ export class World {
       const size = parseQuantity(spec.capacity?.storage ?? '1Gi');
       ceph.model.createImage(spec.rbd.pool ?? 'rbd', spec.rbd.image, typeof size === 'number' ? size : 2 ** 30);
     };
-    for (const { obj } of this.scenario.manifests) {
+    for (const obj of this.declaredObjects()) {
       if (obj.kind === 'PersistentVolume') images(obj.spec);
       if (obj.kind === 'Pod') for (const v of obj.spec?.volumes ?? []) images(v);
       if (obj.kind === 'StatefulSet') for (const v of obj.spec?.template?.spec?.volumes ?? []) images(v);
     }
+  }
+
+  /** Every object the scenario declares: its manifests, then what its `apply` actions apply. */
+  private declaredObjects(): KObject[] {
+    return [...this.scenario.manifests.map((m) => m.obj), ...this.scenario.actions.flatMap((a) => (a.kind === 'apply' ? [a.manifest] : []))];
   }
 
   /**
@@ -290,8 +297,7 @@ export class World {
    */
   private servesExternalProvisioner(): boolean {
     if (this.scenario.backends.some((b) => b.type === 'csi')) return true;
-    const objs = [...this.scenario.manifests.map((m) => m.obj), ...this.scenario.actions.flatMap((a) => (a.kind === 'apply' ? [a.manifest] : []))];
-    return objs.some((o) => {
+    return this.declaredObjects().some((o) => {
       const provisioner = o.kind === 'StorageClass' ? o['provisioner'] : o.kind === 'PersistentVolume' ? o.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] : undefined;
       return typeof provisioner === 'string' && !isInTree(provisioner);
     });

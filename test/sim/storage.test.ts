@@ -295,3 +295,41 @@ describe('CSI migration of in-tree provisioners (v1.30)', () => {
     expect(events(s, 'ProvisioningSucceeded')[0]!.message).to.match(/^Successfully provisioned volume pvc-[0-9a-f-]+ using kubernetes\.io\/rbd$/);
   });
 });
+
+describe('volumes implied by the manifests, whether applied at the start or by a later action', () => {
+  // The first walkthrough's Pod `rbd` (seeds 000/003): an inline, read-only Ceph RBD volume.
+  const RBD_POD = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'rbd' },
+    spec: {
+      containers: [{ image: 'kubernetes/pause', name: 'rbd-rw', volumeMounts: [{ name: 'rbdpd', mountPath: '/mnt/rbd' }] }],
+      volumes: [{ name: 'rbdpd', rbd: { monitors: ['10.16.154.78:6789'], pool: 'kube', image: 'foo', fsType: 'ext4', readOnly: true, user: 'admin', keyring: '/etc/ceph/keyring' } }],
+    },
+  };
+  const rows: [string, string][] = [
+    ['in the initial manifests', yamlDocs(JSON.stringify(RBD_POD) + '\n', scenarioDoc('duration: 2m'))],
+    ['applied by an action at 30s', scenarioDoc(`duration: 2m\nactions:\n  - {at: 30s, apply: ${JSON.stringify(RBD_POD)}}`)],
+  ];
+  for (const [when, yaml] of rows) {
+    it(`the walkthrough's inline rbd Pod ${when} runs: its image kube/foo exists in the Ceph cluster`, () => {
+      const s = Simulation.fromYaml(yaml, { seed: 3 });
+      s.runScenario();
+      expect(phase(s, 'Pod', 'rbd')).to.equal('Running');
+      expect(backendVolumes(s, 'ceph')).to.deep.equal(['kube/foo']);
+      expect(events(s, 'FailedMount')).to.deep.equal([]);
+    });
+  }
+
+  it('an in-tree rbd volume whose image is gone fails as the in-tree plugin words it (rbd status in WaitForAttach), not as ceph-csi would', () => {
+    const s = Simulation.fromYaml(yamlDocs(JSON.stringify(RBD_POD) + '\n', scenarioDoc('duration: 1m')), { seed: 3 });
+    // `rbd rm kube/foo` by an administrator before the pod comes.
+    const world = (s as unknown as { run: { world: { backends: Map<string, { model: { handle(c: unknown, now: number): unknown } }> } } }).run.world;
+    world.backends.get('ceph')!.model.handle({ method: 'DeleteVolume', volumeId: 'kube/foo' }, 0);
+    s.runScenario();
+    expect(phase(s, 'Pod', 'rbd')).to.equal('Pending');
+    expect(events(s, 'FailedMount')[0]!.message).to.equal(
+      'MountVolume.WaitForAttach failed for volume "rbdpd" : fail to check rbd image status with: (exit status 2), rbd output: (rbd: error opening image foo: (2) No such file or directory)',
+    );
+  });
+});
