@@ -22,6 +22,7 @@ import type { KObject, Msg } from '../src/protocol.ts';
 import { joinPath, MemFs } from '../src/fs.ts';
 import { backendAddress, rpcError, toCsiAccessMode, GRPC, type CsiCall, type CsiResponse, type FileResponse, type FileOp } from '../backends/protocol.ts';
 import { backendForSource, uniqueVolumeName, volumeIdOf } from '../backends/registry.ts';
+import { clearDir } from '../backends/volume-data.ts';
 import { checkHostPath, emptyDirPath, type NodeState } from './kubelet-volumes.ts';
 
 export const POD_ATTACH_MOUNT_TIMEOUT_MS = 123_000; // volume_manager.go podAttachAndMountTimeout 2m3s
@@ -186,6 +187,7 @@ export class VolumeManager {
         const err = b.fs.mkdirAll(full);
         return cb(err ? { ok: false, error: err } : { ok: true });
       }
+      if (op === 'clear') return cb(clearDir(b.fs, full));
       const err = b.fs.writeFile(full, data ?? '', append);
       return cb(err ? { ok: false, error: err } : { ok: true });
     }

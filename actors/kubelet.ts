@@ -11,8 +11,12 @@
  *           FailedMount) — all to the API server.
  *
  * Follows pkg/kubelet (kubelet.go syncPod / syncTerminatingPod, status/status_manager.go,
- * nodelease/controller.go, volumemanager). Pod lifecycle as `kubectl get pods -w` shows it:
- * Pending -> ContainerCreating -> Running (Ready) -> Terminating -> gone.
+ * nodelease/controller.go, volumemanager, active_deadline.go). Pod lifecycle as
+ * `kubectl get pods -w` shows it: Pending -> ContainerCreating -> Running (Ready) ->
+ * Terminating -> gone. Containers run until stopped, except the few processes ksim runs to
+ * their end (kubelet-processes.ts: the PV recycler's scrub), after which the pod is Succeeded
+ * or Failed and stays until deleted; a pod past its activeDeadlineSeconds is Failed
+ * (DeadlineExceeded).
  * Defaults: lease renewed every 10 s (40 s lease x renewIntervalFraction 0.25,
  * nodelease/controller.go); node status reported every 5 m when unchanged
  * (NodeStatusReportFrequency, kubelet config v1beta1 defaults); volume operation retries back
@@ -35,6 +39,7 @@ function hex64(text: string): string {
   return out;
 }
 import { mountFor, type NodeState } from './kubelet-volumes.ts';
+import { processOf } from './kubelet-processes.ts';
 
 export type { NodeState } from './kubelet-volumes.ts';
 import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
@@ -63,11 +68,15 @@ const LEASE_DURATION_S = 40;
 const LEASE_RENEW_MS = 10_000;
 // kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m.
 const STATUS_REPORT_MS = 300_000;
+// pkg/kubelet/active_deadline.go: the reason and message of a pod past activeDeadlineSeconds.
+const DEADLINE_EXCEEDED = 'DeadlineExceeded';
+const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline';
 // goroutinemap/exponentialbackoff: initialDurationBeforeRetry 500ms, maxDurationBeforeRetry 2m2s.
 const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 122_000;
 
-type Stage = 'mounting' | 'starting' | 'running' | 'stopping' | 'stopped';
+/** `completed`: every container has exited on its own (or the pod's deadline passed); the pod object stays. */
+type Stage = 'mounting' | 'starting' | 'running' | 'completed' | 'stopping' | 'stopped';
 
 interface PodRec {
   pod: Pod;
@@ -81,6 +90,10 @@ interface PodRec {
   mounting: boolean;
   /** Each container's writable layer. */
   layers: Map<string, MemFs>;
+  /** Volumes torn down (once: a completed pod is torn down before its deletion). */
+  unmounted: boolean;
+  /** The status a pod that ended by itself was given. */
+  final?: PodStatus;
   /** The pod's seeded start delay (drawn when its volumes are ready). */
   startDelayMs: number;
   /** The container being started (index into spec.containers). */
@@ -273,19 +286,94 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   function unmountAll(rec: PodRec): void {
+    if (rec.unmounted) return;
+    rec.unmounted = true;
     vm.unmount(rec.vols);
     rec.layers.clear();
+  }
+
+  /**
+   * A terminal pod's status (kubelet_pods.go getPhase: restartPolicy Never and every container
+   * exited — Succeeded when all exited 0, else Failed), with the reason and message of an
+   * eviction such as the active deadline.
+   */
+  function statusCompleted(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): PodStatus {
+    const now = port.nowIso();
+    const ok = [...exitCodes.values()].every((code) => code === 0);
+    return {
+      ...baseStatus(rec),
+      phase: ok && !why ? 'Succeeded' : 'Failed',
+      ...(why ? { reason: why.reason, message: why.message } : {}),
+      // status.GeneratePodReadyCondition: a terminal pod is not ready for reason PodCompleted.
+      conditions: conditions(rec, false, false).map((c) => {
+        if (c.type !== 'Ready' && c.type !== 'ContainersReady') return c;
+        const { message: _message, ...rest } = c;
+        return { ...rest, reason: 'PodCompleted' };
+      }),
+      containerStatuses: containersOf(rec.pod).map((c) => {
+        const code = exitCodes.get(c.name) ?? 137;
+        return {
+          name: c.name,
+          image: c.image ?? '',
+          imageID: rec.startedAt ? imageId(c.image ?? '') : '',
+          ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: rec.startedAt ?? now, finishedAt: now, ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}) } },
+          lastState: {},
+        };
+      }),
+    };
+  }
+
+  /** The pod has ended by itself: its final status is written, its volumes are torn down. */
+  function complete(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): void {
+    if (rec.stage === 'completed' || rec.stage === 'stopping' || rec.stage === 'stopped') return;
+    for (const k of ['mount', 'mount-timeout', 'pull', 'start', 'deadline']) port.cancelTimer(`${k}/${rec.uid}`);
+    rec.stage = 'completed';
+    rec.final = statusCompleted(rec, exitCodes, why);
+    const m = rec.pod.metadata!;
+    port.note(`pod ${m.namespace}/${m.name} ${rec.final.phase}`);
+    writeStatus(rec, rec.final);
+    unmountAll(rec);
+  }
+
+  /**
+   * Runs the containers' processes that ksim runs to their end (kubelet-processes.ts) when
+   * every container of the pod has one; the pod completes when the last one exits.
+   */
+  function runProcesses(rec: PodRec): void {
+    const cs = containersOf(rec.pod);
+    const procs = cs.map(processOf);
+    if (cs.length === 0 || procs.some((p) => p === undefined)) return;
+    const exitCodes = new Map<string, number>();
+    cs.forEach((c, i) => {
+      const proc = procs[i]!;
+      const exit = (code: number) => {
+        exitCodes.set(c.name, code);
+        if (exitCodes.size === cs.length && rec.stage === 'running') complete(rec, exitCodes);
+      };
+      // scrub: `find <path> -mindepth 1 -delete` through the volume mounted there.
+      const hit = mountFor(c.volumeMounts, proc.path);
+      const vol = hit && rec.vols.vols.find((v) => v.name === hit.mount.name);
+      if (!hit || !vol?.backing) return exit(1);
+      vm.io(vol.backing, 'clear', joinPath(hit.mount.subPath ?? '', hit.rel), undefined, false, (r) => exit(r.ok ? 0 : 1));
+    });
   }
 
   function admit(pod: Pod): void {
     const uid = pod.metadata!.uid!;
     const vols: PodVolumes = { uid, pod, vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
-    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map(), startDelayMs: 0, next: 0, pullStartedMs: 0 };
+    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map(), unmounted: false, startDelayMs: 0, next: 0, pullStartedMs: 0 };
     pods.set(uid, rec);
     port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} admitted`);
     writeStatus(rec, statusCreating(rec));
     port.setTimer(`mount/${uid}`, 0);
     port.setTimer(`mount-timeout/${uid}`, POD_ATTACH_MOUNT_TIMEOUT_MS);
+    // activeDeadlineSeconds counts from the pod's start (active_deadline.go).
+    const deadlineS = pod.spec?.activeDeadlineSeconds;
+    if (typeof deadlineS === 'number') port.setTimer(`deadline/${uid}`, deadlineS * 1000);
   }
 
   function tryMount(rec: PodRec): void {
@@ -368,10 +456,12 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     rec.startedAt ??= port.nowIso();
     port.note(`pod ${rec.pod.metadata!.namespace}/${rec.pod.metadata!.name} running ip=${rec.ip}`);
     writeStatus(rec, statusRunning(rec));
+    runProcesses(rec);
   }
 
   function beginStop(rec: PodRec): void {
     if (rec.stage === 'stopping' || rec.stage === 'stopped') return;
+    port.cancelTimer(`deadline/${rec.uid}`);
     const wasRunning = rec.stage === 'running';
     rec.stage = 'stopping';
     port.cancelTimer(`mount/${rec.uid}`);
@@ -391,7 +481,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   function finishStop(rec: PodRec): void {
     if (rec.stage !== 'stopping') return;
     rec.stage = 'stopped';
-    writeStatus(rec, statusTerminated(rec));
+    writeStatus(rec, rec.final ?? statusTerminated(rec));
     unmountAll(rec);
     const m = rec.pod.metadata!;
     port.note(`pod ${m.namespace}/${m.name} stopped`);
@@ -403,7 +493,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const rec = pods.get(uid);
     if (ev === 'DELETED') {
       if (rec) {
-        for (const k of ['mount', 'mount-timeout', 'pull', 'start', 'stop']) port.cancelTimer(`${k}/${uid}`);
+        for (const k of ['mount', 'mount-timeout', 'pull', 'start', 'stop', 'deadline']) port.cancelTimer(`${k}/${uid}`);
         // Force-deleted (or deleted before we finished): the containers are killed now.
         if (rec.stage === 'running' || rec.stage === 'stopping') port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} stopped`);
         unmountAll(rec);
@@ -512,6 +602,10 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
           return pulled(rec);
         case 'stop':
           return finishStop(rec);
+        case 'deadline':
+          // active_deadline.go ShouldEvict: the pod is failed, its containers killed.
+          event(rec.pod, 'Normal', DEADLINE_EXCEEDED, DEADLINE_MESSAGE);
+          return complete(rec, new Map(), { reason: DEADLINE_EXCEEDED, message: DEADLINE_MESSAGE });
         case 'mount-timeout':
           if (rec.stage !== 'mounting') return;
           event(rec.pod, 'Warning', 'FailedMount', vm.timeoutMessage(rec.vols));

@@ -42,9 +42,10 @@
  *   to be retried; ticks keep the 15 s grid counted from the controller's start.
  * - The in-tree hostPath provisioner is enabled (kube-controller-manager's
  *   --enable-hostpath-provisioner, off by default upstream), and its PVs get node affinity to
- *   the selected node. The hostPath deleter and the NFS/hostPath recyclers wipe no data in this
- *   version (upstream they remove files on the controller-manager's own host, or run a
- *   recycler pod): Delete removes the PV object, Recycle makes the PV Available again.
+ *   the selected node. The hostPath deleter wipes no data in this version (upstream it removes
+ *   files on the controller-manager's own host): Delete removes the PV object. Recycle runs the
+ *   plugin's recycler pod (`recycler-for-<pv>`), which the scheduler places and a kubelet runs:
+ *   it empties the volume, and only then is the PV made Available again.
  */
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
@@ -66,6 +67,7 @@ import {
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
   HOSTPATH_TMP,
+  capacityBytes,
   checkVolumeModeMismatches,
   checkVolumeSatisfyClaim,
   claimHasClass,
@@ -88,6 +90,7 @@ import {
   podClaimNames,
   provisionablePluginError,
   recyclerForSource,
+  recyclerPod,
   reclaimPolicy,
   requestedBytes,
   rvOf,
@@ -249,6 +252,8 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   const ops = new Map<string, Operation>();
   const csiCalls = new Calls<CsiResponse>(port, 'csi');
   const later = new Map<string, () => void>();
+  /** Recycler pods (ns/name) being waited for, and what to do when each finishes. */
+  const recyclers = new Map<string, (err?: string) => void>();
   let seq = 0;
   let synced = false;
   let startMs = 0;
@@ -734,10 +739,58 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
         // No recycler: Failed, and every sync tries again.
         return updateVolumePhaseWithEvent(current, 'Failed', 'Warning', 'VolumeFailedRecycle', 'No recycler plugin found for the volume!', () => done(), () => done());
       }
-      // The recycler pod would empty the volume (rm -rf); this version wipes nothing.
-      event(current, 'Normal', 'VolumeRecycled', 'Volume recycled');
-      unbindVolume(current, () => done(), () => done());
+      runRecycler(current, (err) => {
+        if (err) {
+          const strerr = `Recycle failed: ${err}`;
+          return updateVolumePhaseWithEvent(current, 'Failed', 'Warning', 'VolumeFailedRecycle', strerr, () => done(strerr), () => done(strerr));
+        }
+        event(current, 'Normal', 'VolumeRecycled', 'Volume recycled');
+        // Make the volume available again (re-read: the phase may have moved meanwhile).
+        get('PersistentVolume', undefined, name, (again) => {
+          if (!again.ok || !again.obj) return done();
+          unbindVolume(again.obj as PvObj, () => done(), () => done());
+        });
+      });
     });
+  }
+
+  /**
+   * RecycleVolumeByWatchingPodUntilCompletion (volume/util/recyclerclient): create the
+   * plugin's recycler pod, wait for it to succeed or fail (it empties the volume), delete it.
+   * The pod's own events are not forwarded to the PV as `RecyclerPod` events (ksim has no watch
+   * on Events).
+   */
+  function runRecycler(pv: PvObj, cb: (err?: string) => void): void {
+    const pod = recyclerPod(pv, capacityBytes(pv));
+    const key = `default/${pod.metadata.name}`;
+    call({ verb: 'create', kind: 'Pod', namespace: 'default', name: pod.metadata.name!, obj: pod }, (res) => {
+      if (!res.ok) {
+        if (res.status?.code === 409) {
+          // Someone's pod of that name (an old recycler, or one forged to block recycling) goes.
+          call({ verb: 'delete', kind: 'Pod', namespace: 'default', name: pod.metadata.name! }, () => cb('old recycler pod found, will retry later'));
+          return;
+        }
+        return cb(`unexpected error creating recycler pod:  ${errText(res)}`);
+      }
+      recyclers.set(key, (err) => {
+        recyclers.delete(key);
+        // In all cases delete the recycler pod.
+        call({ verb: 'delete', kind: 'Pod', namespace: 'default', name: pod.metadata.name! }, () => cb(err === undefined ? undefined : `failed to recycle volume: ${err}`));
+      });
+      // The watch may have shown the pod's end already.
+      const seen = cache.get<PodObj>('Pod', 'default', pod.metadata.name!);
+      if (seen && seen.metadata.uid === res.obj?.metadata.uid) watchRecycler('MODIFIED', seen);
+    });
+  }
+
+  /** waitForPod: the recycler pod's watch events until it finishes. */
+  function watchRecycler(ev: WatchEvent['event'], pod: PodObj): void {
+    const finish = recyclers.get(`${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`);
+    if (!finish) return;
+    if (ev === 'DELETED') return finish('recycler pod was deleted');
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded') return finish();
+    if (phase === 'Failed') return finish(pod.status?.message || 'pod failed, pod.Status.Message unknown.');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -987,6 +1040,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
       }
       case 'Pod':
         indexPod(ev);
+        if (recyclers.size > 0) watchRecycler(ev.event, obj as PodObj);
         return;
       default:
         return;

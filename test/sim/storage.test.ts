@@ -333,3 +333,46 @@ describe('volumes implied by the manifests, whether applied at the start or by a
     );
   });
 });
+
+describe('Recycle scrubs the volume before it is Available again', () => {
+  const RECYCLED: { name: string; nodes: number; source: string }[] = [
+    { name: 'an NFS volume', nodes: 3, source: '  nfs: {server: nfs-1, path: /exports/pv-recycle}' },
+    // The recycler pod has no node affinity: in a one-node cluster it lands where the data is.
+    { name: 'a hostPath volume (one-node cluster: the recycler pod scrubs the node the data is on)', nodes: 1, source: '  hostPath: {path: /srv/pv-recycle}' },
+  ];
+  for (const row of RECYCLED) {
+    it(`${row.name}: the next claim's pod does not read the old file`, () => {
+      const volume = `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-recycle}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Recycle
+  storageClassName: ""
+${row.source}
+`;
+      const pvcDoc = (name: string) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name }, spec: { storageClassName: '', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+      const podDoc = (name: string, claimName: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/data' }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName } }] } });
+      const s = Simulation.fromYaml(
+        yamlDocs(
+          volume,
+          JSON.stringify(pvcDoc('first')) + '\n',
+          JSON.stringify(podDoc('a', 'first')) + '\n',
+          scenarioDoc(
+            `duration: 6m\ncluster: {nodes: ${row.nodes}}\nactions:\n  - {at: 1m, write: {pod: a, path: /data/secret, data: "first tenant"}}\n  - {at: 2m, delete: pod/a}\n  - {at: 2m30s, delete: persistentvolumeclaim/first}\n  - {at: 4m, apply: ${JSON.stringify(pvcDoc('second'))}}\n  - {at: 4m, apply: ${JSON.stringify(podDoc('b', 'second'))}}\n  - {at: 5m, read: {pod: b, path: /data/secret}, expect: error}`,
+          ),
+        ),
+        { seed: 3 },
+      );
+      s.runFor('2m40s');
+      // The recycler pod ran (and is gone again) only after the claim went.
+      const r = s.runScenario();
+      expect(events(s, 'VolumeRecycled').map((e) => [e.involvedObject.name, e.message])).to.deep.equal([['pv-recycle', 'Volume recycled']]);
+      expect(s.get('PersistentVolumeClaim', 'second')!.spec.volumeName).to.equal('pv-recycle');
+      expect(r.results.at(-1)).to.include({ action: 'read', ok: false, error: 'No such file or directory' });
+      expect(s.get('Pod', 'recycler-for-pv-recycle')).to.equal(undefined);
+      expect(r.violations).to.deep.equal([]);
+    });
+  }
+});

@@ -648,13 +648,36 @@ describe('persistentvolume-controller', () => {
       expect(c.port.timers.has('resync')).to.equal(false);
     });
 
-    it('6-1 - Recycle makes an NFS volume Available again with VolumeRecycled', () => {
+    it('6-1 - Recycle runs the recycler pod; once it succeeded the pod is deleted and the volume is Available again with VolumeRecycled', () => {
       const c = new Cluster(boundPair('pv-a', 'claim-a', { policy: 'Recycle' }));
       c.delete('PersistentVolumeClaim', 'claim-a');
       c.run();
+      // NewPersistentVolumeRecyclerPodTemplate with the NFS plugin's overrides.
+      const recycler = c.get('Pod', 'default', 'recycler-for-pv-a')!;
+      expect(recycler.spec).to.deep.include({ activeDeadlineSeconds: 300, restartPolicy: 'Never', volumes: [{ name: 'vol', nfs: { server: 'nfs-server', path: '/exports/pv-a' } }] });
+      expect(recycler.spec.containers[0]).to.deep.include({ name: 'pv-recycler', command: ['/bin/sh'], args: ['-c', 'test -e /scrub && find /scrub -mindepth 1 -delete && test -z "$(ls -A /scrub)" || exit 1'], volumeMounts: [{ name: 'vol', mountPath: '/scrub' }] });
+      expect(recycler.spec.nodeName ?? recycler.spec.affinity).to.equal(undefined);
+      // Nothing is recycled before the pod has scrubbed the volume.
+      expect(c.pv('pv-a')!.status.phase).to.equal('Released');
+      expect(c.eventsFor('pv-a')).to.deep.equal([]);
+      c.change('Pod', 'recycler-for-pv-a', (p) => (p.status = { phase: 'Succeeded' }));
+      c.run();
+      expect(c.get('Pod', 'default', 'recycler-for-pv-a')).to.equal(undefined);
       expect(c.eventsFor('pv-a')).to.deep.equal(['Normal VolumeRecycled Volume recycled']);
       expect(c.pv('pv-a')!.status.phase).to.equal('Available');
       expect(c.pv('pv-a')!.spec.claimRef).to.equal(undefined);
+    });
+
+    it('6-5 - a recycler pod that fails fails the volume: Recycle failed, the pod is deleted', () => {
+      const c = new Cluster(boundPair('pv-a', 'claim-a', { policy: 'Recycle', source: { hostPath: { path: '/srv/a' } } }));
+      c.delete('PersistentVolumeClaim', 'claim-a');
+      c.run();
+      expect(c.get('Pod', 'default', 'recycler-for-pv-a')!.spec).to.deep.include({ activeDeadlineSeconds: 60, volumes: [{ name: 'vol', hostPath: { path: '/srv/a' } }] });
+      c.change('Pod', 'recycler-for-pv-a', (p) => (p.status = { phase: 'Failed', reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' }));
+      c.run();
+      expect(c.get('Pod', 'default', 'recycler-for-pv-a')).to.equal(undefined);
+      expect(c.pv('pv-a')!.status.phase).to.equal('Failed');
+      expect(c.eventsFor('pv-a')).to.deep.equal(['Warning VolumeFailedRecycle Recycle failed: failed to recycle volume: Pod was active on the node longer than the specified deadline']);
     });
 
     it('6-11 - Recycle waits while a running pod still uses the volume', () => {
