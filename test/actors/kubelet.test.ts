@@ -6,6 +6,10 @@
 import { expect } from 'chai';
 import { Simulation } from '../../sim/index.ts';
 import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
+import { FakePort } from '../helpers/fake-port.ts';
+import { kubelet } from '../../actors/kubelet.ts';
+import { MemFs } from '../../src/fs.ts';
+import type { KObject } from '../../src/protocol.ts';
 
 function podWith(volume: string, mountPath = '/data', extra = ''): string {
   return `apiVersion: v1
@@ -142,6 +146,37 @@ spec:
     expect(s.get('Pod', 'box')).to.equal(undefined);
     expect(s.events().some((e) => e.reason === 'Killing' && e.message === 'Stopping container box')).to.equal(true);
   });
+
+  // The containers get SIGTERM and are killed when the grace period ends; this kubelet's
+  // containers would take 1.5 s to exit (the seeded draw forced to its maximum), so a shorter
+  // grace period shows. The grace period is the deletion's (deletionGracePeriodSeconds) when
+  // there is one, else the pod's terminationGracePeriodSeconds (kuberuntime killPod).
+  const graces: { name: string; terminationGracePeriodSeconds?: number; deletionGracePeriodSeconds: number; stopsAfterMs: number }[] = [
+    { name: 'a delete with gracePeriodSeconds 1, shorter than terminationGracePeriodSeconds 30, stops the containers within 1 s', terminationGracePeriodSeconds: 30, deletionGracePeriodSeconds: 1, stopsAfterMs: 1000 },
+    { name: 'a delete with the default grace period lets the containers exit by themselves (1.5 s)', deletionGracePeriodSeconds: 30, stopsAfterMs: 1500 },
+    { name: 'terminationGracePeriodSeconds 1 (the delete defaulted to it) stops the containers within 1 s', terminationGracePeriodSeconds: 1, deletionGracePeriodSeconds: 1, stopsAfterMs: 1000 },
+  ];
+  for (const g of graces) {
+    it(g.name, () => {
+      const port = new FakePort('kubelet/node-1', 3);
+      const k = kubelet(port, { nodeName: 'node-1', podCidrIndex: 1, node: { disk: MemFs.nodeDisk(), images: new Set(['busybox']) } });
+      k.start?.();
+      const pod: KObject = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'box', namespace: 'default', uid: 'uid-box', resourceVersion: '1' },
+        spec: { nodeName: 'node-1', containers: [{ name: 'box', image: 'busybox' }], ...(g.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: g.terminationGracePeriodSeconds } : {}) },
+        status: { phase: 'Pending' },
+      };
+      k.receive({ type: 'watch', event: 'ADDED', obj: pod }, 'apiserver');
+      while (port.fireDue(k, 60_000));
+      expect(port.notes).to.include('pod default/box running ip=10.244.1.2');
+      port.rng.int = (_lo: number, hi: number) => hi;
+      const deleting = { ...pod, metadata: { ...pod.metadata, resourceVersion: '2', deletionTimestamp: port.nowIso(), deletionGracePeriodSeconds: g.deletionGracePeriodSeconds } };
+      k.receive({ type: 'watch', event: 'MODIFIED', obj: deleting }, 'apiserver');
+      expect(port.timers.get('stop/uid-box')! - port.nowMs).to.equal(g.stopsAfterMs);
+    });
+  }
 
   it('renews its node Lease every 10 s', () => {
     const s = Simulation.fromYaml(podWith('    emptyDir: {}\n'), { seed: 1 });

@@ -478,11 +478,22 @@ describe('persistentvolume-controller', () => {
       expect(c.eventsFor('claim-a')).to.deep.equal([]);
     });
 
-    it('2-9 - a claim prebound to an unbound volume that is too small gets VolumeMismatch', () => {
-      const c = new Cluster([pv('pv-a', '1Gi'), pvc('claim-a', '10Gi', { volumeName: 'pv-a' })]);
-      expect(c.eventsFor('claim-a')[0]).to.equal('Warning VolumeMismatch Cannot bind to requested volume "pv-a": requested PV is too small');
-      expect(c.pvc('claim-a')!.status.phase).to.equal('Pending');
-    });
+    // checkVolumeSatisfyClaim, in its order: deletion, size, class, volumeMode, access modes.
+    const mismatches: { name: string; volume: KObject; claim: KObject; why: string }[] = [
+      { name: '2-9 - a claim prebound to an unbound volume that is too small', volume: pv('pv-a', '1Gi'), claim: pvc('claim-a', '10Gi', { volumeName: 'pv-a' }), why: 'requested PV is too small' },
+      { name: '2-10 - a claim prebound to an unbound volume of another storage class', volume: pv('pv-a', '10Gi', { cls: 'gold' }), claim: pvc('claim-a', '1Gi', { volumeName: 'pv-a', cls: 'silver' }), why: 'storageClassName does not match' },
+      { name: 'a claim with no class prebound to a volume of a class', volume: pv('pv-a', '10Gi', { cls: 'gold' }), claim: pvc('claim-a', '1Gi', { volumeName: 'pv-a', cls: '' }), why: 'storageClassName does not match' },
+      { name: 'a Block claim prebound to a Filesystem volume', volume: pv('pv-a', '10Gi'), claim: pvc('claim-a', '1Gi', { volumeName: 'pv-a', volumeMode: 'Block' }), why: 'incompatible volumeMode' },
+      { name: 'an RWX claim prebound to an RWO volume', volume: pv('pv-a', '10Gi'), claim: pvc('claim-a', '1Gi', { volumeName: 'pv-a', modes: ['ReadWriteMany'] }), why: 'incompatible accessMode' },
+    ];
+    for (const m of mismatches) {
+      it(`${m.name} stays Pending with VolumeMismatch "${m.why}"`, () => {
+        const c = new Cluster([m.volume, m.claim]);
+        expect(c.eventsFor('claim-a')[0]).to.equal(`Warning VolumeMismatch Cannot bind to requested volume "pv-a": ${m.why}`);
+        expect(c.pvc('claim-a')!.status.phase).to.equal('Pending');
+        expect(c.pv('pv-a')!.spec.claimRef).to.equal(undefined);
+      });
+    }
 
     it('2-8 - a claim prebound to a volume binds even when its selector does not match', () => {
       const claim = pvc('claim-a', '1Gi', { volumeName: 'pv-a' });
