@@ -48,6 +48,9 @@ export interface ReportEvent {
 }
 
 export interface Report {
+  /** Every JSON document ksim writes names its version and kind (SPEC §5). */
+  apiVersion: 'ksim/v1';
+  kind: 'Report';
   scenario: string;
   seed: number;
   durationMs: number;
@@ -233,6 +236,8 @@ export class Run {
       involvedObject: { kind: e.involvedObject.kind, ...(e.involvedObject.namespace ? { namespace: e.involvedObject.namespace } : {}), name: e.involvedObject.name },
     }));
     return {
+      apiVersion: 'ksim/v1',
+      kind: 'Report',
       scenario: this.scenario.name,
       seed: w.seed,
       durationMs: Math.min(w.nowMs, this.endMs),
