@@ -604,6 +604,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
           return finishStop(rec);
         case 'deadline':
           // active_deadline.go ShouldEvict: the pod is failed, its containers killed.
+          if (rec.stage !== 'mounting' && rec.stage !== 'starting' && rec.stage !== 'running') return;
           event(rec.pod, 'Normal', DEADLINE_EXCEEDED, DEADLINE_MESSAGE);
           return complete(rec, new Map(), { reason: DEADLINE_EXCEEDED, message: DEADLINE_MESSAGE });
         case 'mount-timeout':

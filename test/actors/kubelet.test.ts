@@ -178,6 +178,18 @@ spec:
     });
   }
 
+  it('a pod past its activeDeadlineSeconds is Failed with DeadlineExceeded, its containers killed, the object kept', () => {
+    const s = run(podWith('    emptyDir: {}\n', '/data', '  activeDeadlineSeconds: 30\n'));
+    s.runFor('29s');
+    expect(s.get('Pod', 'box')!.status.phase).to.equal('Running');
+    s.runFor('2s');
+    const pod = s.get('Pod', 'box')!;
+    expect(pod.status).to.include({ phase: 'Failed', reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' });
+    expect(pod.status.containerStatuses[0].state.terminated).to.include({ exitCode: 137, reason: 'Error' });
+    expect(s.events().filter((e) => e.reason === 'DeadlineExceeded').map((e) => e.message)).to.deep.equal(['Pod was active on the node longer than the specified deadline']);
+    expect(s.act({ kind: 'read', pod: 'box', path: '/data/x', namespace: 'default', pos: { file: 't', line: 0, col: 0 } } as never)).to.include({ ok: false, error: 'pod "box" is not running' });
+  });
+
   it('renews its node Lease every 10 s', () => {
     const s = Simulation.fromYaml(podWith('    emptyDir: {}\n'), { seed: 1 });
     s.runFor('1m');

@@ -335,6 +335,19 @@ describe('volumes implied by the manifests, whether applied at the start or by a
 });
 
 describe('Recycle scrubs the volume before it is Available again', () => {
+  it('a recycler pod that cannot reach its NFS server fails at its deadline (300 s) and fails the volume', () => {
+    const volume = 'apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv-recycle}\nspec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Recycle\n  storageClassName: ""\n  nfs: {server: nfs-1, path: /exports/pv-recycle}\n';
+    const pvcDoc = 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: first}\nspec: {storageClassName: "", accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n';
+    const s = Simulation.fromYaml(yamlDocs(volume, pvcDoc, scenarioDoc('duration: 8m\nactions:\n  - {at: 1m, delete: persistentvolumeclaim/first}')), { seed: 3 });
+    s.runFor('30s');
+    const world = (s as unknown as { run: { world: { backends: Map<string, { model: { outage(): void } }> } } }).run.world;
+    world.backends.get('nfs-1')!.model.outage();
+    s.runScenario();
+    expect(phase(s, 'PersistentVolume', 'pv-recycle')).to.equal('Failed');
+    expect(events(s, 'VolumeFailedRecycle').map((e) => e.message)).to.deep.equal(['Recycle failed: failed to recycle volume: Pod was active on the node longer than the specified deadline']);
+    expect(events(s, 'VolumeRecycled')).to.deep.equal([]);
+  });
+
   const RECYCLED: { name: string; nodes: number; source: string }[] = [
     { name: 'an NFS volume', nodes: 3, source: '  nfs: {server: nfs-1, path: /exports/pv-recycle}' },
     // The recycler pod has no node affinity: in a one-node cluster it lands where the data is.
