@@ -3,7 +3,8 @@
  * containers' writable layers, the node's disk (kept across a crash, lost on a wipe) and the
  * node's Lease.
  *
- * Receives: watch events for the pods bound to its node (field selector spec.nodeName),
+ * Receives: its informer's list and watch events for the pods bound to its node (field selector
+ *           spec.nodeName; the kubelet's pod source resyncs nothing),
  *           exec.request (proxied by the API server), node.request (a shell on the node),
  *           api.response for its own writes.
  * Sends:    pod status updates, the final pod delete (grace 0) after containers stop, Lease
@@ -27,6 +28,7 @@ import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
 import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
+import { Informers } from '../src/informer.ts';
 import { deepCopy } from '../src/model/objects.ts';
 import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
 import { formatDuration } from '../src/duration.ts';
@@ -68,6 +70,9 @@ const LEASE_DURATION_S = 40;
 const LEASE_RENEW_MS = 10_000;
 // kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m.
 const STATUS_REPORT_MS = 300_000;
+// RunPodSandbox (the pause container, its image on every node) takes at most this long of a
+// pod's start delay: ksim's choice, a fraction of a second as on a node with the image cached.
+const SANDBOX_MS = 500;
 // pkg/kubelet/active_deadline.go: the reason and message of a pod past activeDeadlineSeconds.
 const DEADLINE_EXCEEDED = 'DeadlineExceeded';
 const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline';
@@ -114,6 +119,7 @@ const SOURCE = 'kubelet';
 export function kubelet(port: Port, opts: KubeletOptions): Component {
   const api = new ApiClient(port);
   const { nodeName, node } = opts;
+  const informers = new Informers(port, api, { kinds: ['Pod'], nodeName, onChange: (type, obj) => onPodEvent(type, obj as Pod) });
   const pods = new Map<string, PodRec>();
   const leaseRenewMs = opts.leaseRenewMs ?? LEASE_RENEW_MS;
   const statusReportMs = opts.statusReportMs ?? STATUS_REPORT_MS;
@@ -330,7 +336,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   /** The pod has ended by itself: its final status is written, its volumes are torn down. */
   function complete(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): void {
     if (rec.stage === 'completed' || rec.stage === 'stopping' || rec.stage === 'stopped') return;
-    for (const k of ['mount', 'mount-timeout', 'pull', 'start', 'deadline']) port.cancelTimer(`${k}/${rec.uid}`);
+    for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'deadline']) port.cancelTimer(`${k}/${rec.uid}`);
     rec.stage = 'completed';
     rec.final = statusCompleted(rec, exitCodes, why);
     const m = rec.pod.metadata!;
@@ -394,18 +400,21 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   /**
-   * Starts the containers one after the other, as SyncPod does (kuberuntime_manager.go): for
-   * each, EnsureImageExists (images/image_manager.go: `Pulling`, then `Pulled` when the pull is
-   * done, or `Pulled` at once when the image is present and the policy allows), then `Created`
-   * and `Started`. The first container comes up after the pod's seeded start delay (sandbox and
-   * container creation, SPEC §2), which a pull of its image takes instead; a later container's
-   * pull takes a delay of its own.
+   * Starts the containers one after the other, as SyncPod does (kuberuntime_manager.go): the
+   * pod's sandbox first (RunPodSandbox), then for each container EnsureImageExists
+   * (images/image_manager.go: `Pulling`, then `Pulled` when the pull is done, or `Pulled` at once
+   * when the image is present and the policy allows), then `Created` and `Started`. The first
+   * container is up after the pod's seeded start delay (SPEC §2): the sandbox takes its first
+   * part (half, at most SANDBOX_MS), the image pull or the container's creation the rest; a later
+   * container's pull takes a delay of its own.
    */
   function pullAndStart(rec: PodRec): void {
     rec.stage = 'starting';
     rec.startDelayMs = port.rng.int(delayMin, delayMax);
     rec.next = 0;
-    startNext(rec);
+    const sandboxMs = Math.min(SANDBOX_MS, Math.floor(rec.startDelayMs / 2));
+    rec.startDelayMs -= sandboxMs;
+    port.setTimer(`sandbox/${rec.uid}`, sandboxMs);
   }
 
   function needsPull(c: Container): boolean {
@@ -466,6 +475,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     rec.stage = 'stopping';
     port.cancelTimer(`mount/${rec.uid}`);
     port.cancelTimer(`mount-timeout/${rec.uid}`);
+    port.cancelTimer(`sandbox/${rec.uid}`);
     port.cancelTimer(`start/${rec.uid}`);
     port.cancelTimer(`pull/${rec.uid}`);
     let delay = 0;
@@ -493,7 +503,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const rec = pods.get(uid);
     if (ev === 'DELETED') {
       if (rec) {
-        for (const k of ['mount', 'mount-timeout', 'pull', 'start', 'stop', 'deadline']) port.cancelTimer(`${k}/${uid}`);
+        for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'stop', 'deadline']) port.cancelTimer(`${k}/${uid}`);
         // Force-deleted (or deleted before we finished): the containers are killed now.
         if (rec.stage === 'running' || rec.stage === 'stopping') port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} stopped`);
         unmountAll(rec);
@@ -565,16 +575,13 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
 
   return {
     start(): void {
-      api.watch(['Pod'], nodeName);
+      informers.start();
       renewLease();
       port.setTimer('node-status', statusReportMs);
     },
     receive(msg: Msg, from: string): void {
-      if (api.handle(msg) || vm.handle(msg)) return;
+      if (api.handle(msg) || vm.handle(msg) || informers.handle(msg)) return;
       switch (msg.type) {
-        case 'watch':
-          if (msg.obj.kind === 'Pod') onPodEvent(msg.event, msg.obj as Pod);
-          return;
         case 'exec.request':
           exec(msg, from);
           return;
@@ -588,14 +595,15 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     timer(key: string): void {
       if (key === 'lease') return renewLease();
       if (key === 'node-status') return reportNodeStatus();
-      // A request deadline (none today: the kubelet's requests are sent without one).
-      if (vm.timer(key) || api.timer(key)) return;
+      if (vm.timer(key) || api.timer(key) || informers.timer(key)) return;
       const slash = key.indexOf('/');
       const rec = pods.get(key.slice(slash + 1));
       if (!rec) return;
       switch (key.slice(0, slash)) {
         case 'mount':
           return tryMount(rec);
+        case 'sandbox':
+          return rec.stage === 'starting' ? startNext(rec) : undefined;
         case 'start':
           return startContainer(rec);
         case 'pull':

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { Simulation } from '../../sim/index.ts';
 import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
 import { FakePort } from '../helpers/fake-port.ts';
+import { listAndWatch, watchEvent } from '../helpers/list-and-watch.ts';
 import { kubelet } from '../../actors/kubelet.ts';
 import { MemFs } from '../../src/fs.ts';
 import type { KObject } from '../../src/protocol.ts';
@@ -161,6 +162,7 @@ spec:
       const port = new FakePort('kubelet/node-1', 3);
       const k = kubelet(port, { nodeName: 'node-1', podCidrIndex: 1, node: { disk: MemFs.nodeDisk(), images: new Set(['busybox']) } });
       k.start?.();
+      const watches = listAndWatch(k, port);
       const pod: KObject = {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -168,12 +170,12 @@ spec:
         spec: { nodeName: 'node-1', containers: [{ name: 'box', image: 'busybox' }], ...(g.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: g.terminationGracePeriodSeconds } : {}) },
         status: { phase: 'Pending' },
       };
-      k.receive({ type: 'watch', event: 'ADDED', obj: pod }, 'apiserver');
+      k.receive(watchEvent(watches, 'ADDED', pod), 'apiserver');
       while (port.fireDue(k, 60_000));
       expect(port.notes).to.include('pod default/box running ip=10.244.1.2');
       port.rng.int = (_lo: number, hi: number) => hi;
       const deleting = { ...pod, metadata: { ...pod.metadata, resourceVersion: '2', deletionTimestamp: port.nowIso(), deletionGracePeriodSeconds: g.deletionGracePeriodSeconds } };
-      k.receive({ type: 'watch', event: 'MODIFIED', obj: deleting }, 'apiserver');
+      k.receive(watchEvent(watches, 'MODIFIED', deleting), 'apiserver');
       expect(port.timers.get('stop/uid-box')! - port.nowMs).to.equal(g.stopsAfterMs);
     });
   }
