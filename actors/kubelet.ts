@@ -8,12 +8,16 @@
  *           exec.request (proxied by the API server), node.request (a shell on the node),
  *           api.response for its own writes.
  * Sends:    pod status updates, the final pod delete (grace 0) after containers stop, Lease
- *           renewals, node status reports, Events (Pulled, Created, Started, Killing,
+ *           renewals, node status reports, Events (Pulling, Pulled, Created, Started, Killing,
  *           FailedMount) — all to the API server.
  *
  * Follows pkg/kubelet (kubelet.go syncPod / syncTerminatingPod, status/status_manager.go,
- * nodelease/controller.go, volumemanager). Pod lifecycle as `kubectl get pods -w` shows it:
- * Pending -> ContainerCreating -> Running (Ready) -> Terminating -> gone.
+ * nodelease/controller.go, volumemanager, active_deadline.go). Pod lifecycle as
+ * `kubectl get pods -w` shows it: Pending -> ContainerCreating -> Running (Ready) ->
+ * Terminating -> gone. Containers run until stopped, except the few processes ksim runs to
+ * their end (kubelet-processes.ts: the PV recycler's scrub), after which the pod is Succeeded
+ * or Failed and stays until deleted; a pod past its activeDeadlineSeconds is Failed
+ * (DeadlineExceeded).
  * Defaults: lease renewed every 10 s (40 s lease x renewIntervalFraction 0.25,
  * nodelease/controller.go); node status reported every 5 m when unchanged
  * (NodeStatusReportFrequency, kubelet config v1beta1 defaults); volume operation retries back
@@ -37,6 +41,7 @@ function hex64(text: string): string {
   return out;
 }
 import { mountFor, type NodeState } from './kubelet-volumes.ts';
+import { processOf } from './kubelet-processes.ts';
 
 export type { NodeState } from './kubelet-volumes.ts';
 import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
@@ -66,11 +71,18 @@ const LEASE_RENEW_MS = 10_000;
 // kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m, NodeStatusUpdateFrequency 10s.
 const STATUS_REPORT_MS = 300_000;
 const STATUS_UPDATE_MS = 10_000;
+// RunPodSandbox (the pause container, its image on every node) takes at most this long of a
+// pod's start delay: ksim's choice, a fraction of a second as on a node with the image cached.
+const SANDBOX_MS = 500;
+// pkg/kubelet/active_deadline.go: the reason and message of a pod past activeDeadlineSeconds.
+const DEADLINE_EXCEEDED = 'DeadlineExceeded';
+const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline';
 // goroutinemap/exponentialbackoff: initialDurationBeforeRetry 500ms, maxDurationBeforeRetry 2m2s.
 const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 122_000;
 
-type Stage = 'mounting' | 'starting' | 'running' | 'stopping' | 'stopped';
+/** `completed`: every container has exited on its own (or the pod's deadline passed); the pod object stays. */
+type Stage = 'mounting' | 'starting' | 'running' | 'completed' | 'stopping' | 'stopped';
 
 interface PodRec {
   pod: Pod;
@@ -91,6 +103,23 @@ interface PodRec {
   mounting: boolean;
   /** Each container's writable layer. */
   layers: Map<string, MemFs>;
+  /** Volumes torn down (once: a completed pod is torn down before its deletion). */
+  unmounted: boolean;
+  /** The status a pod that ended by itself was given. */
+  final?: PodStatus;
+  /** The pod's seeded start delay (drawn when its volumes are ready). */
+  startDelayMs: number;
+  /** The container being started (index into spec.containers). */
+  next: number;
+  pullStartedMs: number;
+}
+
+/**
+ * An image's size for the Pulled event (`Image size: N bytes.`): ksim has no registry, so a
+ * size between 2 and 200 MB derived from the image's name, the same in every run.
+ */
+export function imageSizeBytes(image: string): number {
+  return 2_000_000 + (parseInt(fnv1a(image), 16) % 198_000_000);
 }
 
 const SOURCE = 'kubelet';
@@ -316,13 +345,85 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   function unmountAll(rec: PodRec): void {
+    if (rec.unmounted) return;
+    rec.unmounted = true;
     vm.unmount(rec.vols);
     rec.layers.clear();
   }
 
+  /**
+   * A terminal pod's status (kubelet_pods.go getPhase: restartPolicy Never and every container
+   * exited — Succeeded when all exited 0, else Failed), with the reason and message of an
+   * eviction such as the active deadline.
+   */
+  function statusCompleted(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): PodStatus {
+    const now = port.nowIso();
+    const ok = [...exitCodes.values()].every((code) => code === 0);
+    return {
+      ...baseStatus(rec),
+      phase: ok && !why ? 'Succeeded' : 'Failed',
+      ...(why ? { reason: why.reason, message: why.message } : {}),
+      // status.GeneratePodReadyCondition: a terminal pod is not ready for reason PodCompleted.
+      conditions: conditions(rec, false, false).map((c) => {
+        if (c.type !== 'Ready' && c.type !== 'ContainersReady') return c;
+        const { message: _message, ...rest } = c;
+        return { ...rest, reason: 'PodCompleted' };
+      }),
+      containerStatuses: containersOf(rec.pod).map((c) => {
+        const code = exitCodes.get(c.name) ?? 137;
+        return {
+          name: c.name,
+          image: c.image ?? '',
+          imageID: rec.startedAt ? imageId(c.image ?? '') : '',
+          ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: rec.startedAt ?? now, finishedAt: now, ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}) } },
+          lastState: {},
+        };
+      }),
+    };
+  }
+
+  /** The pod has ended by itself: its final status is written, its volumes are torn down. */
+  function complete(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): void {
+    if (rec.stage === 'completed' || rec.stage === 'stopping' || rec.stage === 'stopped') return;
+    for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'deadline']) port.cancelTimer(`${k}/${rec.uid}`);
+    rec.stage = 'completed';
+    rec.final = statusCompleted(rec, exitCodes, why);
+    const m = rec.pod.metadata!;
+    port.note(`pod ${m.namespace}/${m.name} ${rec.final.phase}`);
+    writeStatus(rec, rec.final);
+    unmountAll(rec);
+  }
+
+  /**
+   * Runs the containers' processes that ksim runs to their end (kubelet-processes.ts) when
+   * every container of the pod has one; the pod completes when the last one exits.
+   */
+  function runProcesses(rec: PodRec): void {
+    const cs = containersOf(rec.pod);
+    const procs = cs.map(processOf);
+    if (cs.length === 0 || procs.some((p) => p === undefined)) return;
+    const exitCodes = new Map<string, number>();
+    cs.forEach((c, i) => {
+      const proc = procs[i]!;
+      const exit = (code: number) => {
+        exitCodes.set(c.name, code);
+        if (exitCodes.size === cs.length && rec.stage === 'running') complete(rec, exitCodes);
+      };
+      // scrub: `find <path> -mindepth 1 -delete` through the volume mounted there.
+      const hit = mountFor(c.volumeMounts, proc.path);
+      const vol = hit && rec.vols.vols.find((v) => v.name === hit.mount.name);
+      if (!hit || !vol?.backing) return exit(1);
+      vm.io(vol.backing, 'clear', joinPath(hit.mount.subPath ?? '', hit.rel), undefined, false, (r) => exit(r.ok ? 0 : 1));
+    });
+  }
+
   function admit(pod: Pod): void {
     const uid = pod.metadata!.uid!;
-    const vols: PodVolumes = { uid, pod, tmpfs: new MemFs(), vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
+    const vols: PodVolumes = { uid, pod, vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
     // A pod the API shows with running containers that this kubelet does not run: the node went
     // down under it (a kubelet's memory does not outlive its node here), so its containers are
     // gone and start again, one restart more (kuberuntime: the sandbox changed).
@@ -330,7 +431,10 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const wasRunning = statuses.some((c) => c.state?.running);
     const restarts = wasRunning ? Math.max(...statuses.map((c) => c.restartCount ?? 0)) + 1 : 0;
     const previousStartedAt = statuses.find((c) => c.state?.running)?.state?.running?.startedAt;
-    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map(), restarts, previousStartedAt };
+    const rec: PodRec = {
+      pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map(),
+      unmounted: false, startDelayMs: 0, next: 0, pullStartedMs: 0, restarts, previousStartedAt,
+    };
     pods.set(uid, rec);
     port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} admitted`);
     if (pod.metadata!.deletionTimestamp) return;
@@ -338,6 +442,9 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     writeStatus(rec, statusCreating(rec));
     port.setTimer(`mount/${uid}`, 0);
     port.setTimer(`mount-timeout/${uid}`, POD_ATTACH_MOUNT_TIMEOUT_MS);
+    // activeDeadlineSeconds counts from the pod's start (active_deadline.go).
+    const deadlineS = pod.spec?.activeDeadlineSeconds;
+    if (typeof deadlineS === 'number') port.setTimer(`deadline/${uid}`, deadlineS * 1000);
   }
 
   function tryMount(rec: PodRec): void {
@@ -357,46 +464,85 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     });
   }
 
+  /**
+   * Starts the containers one after the other, as SyncPod does (kuberuntime_manager.go): the
+   * pod's sandbox first (RunPodSandbox), then for each container EnsureImageExists
+   * (images/image_manager.go: `Pulling`, then `Pulled` when the pull is done, or `Pulled` at once
+   * when the image is present and the policy allows), then `Created` and `Started`. The first
+   * container is up after the pod's seeded start delay (SPEC §2): the sandbox takes its first
+   * part (half, at most SANDBOX_MS), the image pull or the container's creation the rest; a later
+   * container's pull takes a delay of its own.
+   */
   function pullAndStart(rec: PodRec): void {
     rec.stage = 'starting';
-    const delay = port.rng.int(delayMin, delayMax);
-    for (const c of containersOf(rec.pod)) {
-      const image = c.image ?? '';
-      if (node.images.has(image) && c.imagePullPolicy !== 'Always') {
-        event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
-      } else {
-        event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
-        const took = formatDuration(delay);
-        event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting)`);
-        node.images.add(image);
-      }
-    }
-    port.setTimer(`start/${rec.uid}`, delay);
+    rec.startDelayMs = port.rng.int(delayMin, delayMax);
+    rec.next = 0;
+    const sandboxMs = Math.min(SANDBOX_MS, Math.floor(rec.startDelayMs / 2));
+    rec.startDelayMs -= sandboxMs;
+    port.setTimer(`sandbox/${rec.uid}`, sandboxMs);
   }
 
-  function startContainers(rec: PodRec): void {
+  function needsPull(c: Container): boolean {
+    return !node.images.has(c.image ?? '') || c.imagePullPolicy === 'Always';
+  }
+
+  function startNext(rec: PodRec): void {
+    const c = containersOf(rec.pod)[rec.next];
+    if (!c) return podRunning(rec);
+    const image = c.image ?? '';
+    if (needsPull(c)) {
+      event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+      rec.pullStartedMs = port.now();
+      port.setTimer(`pull/${rec.uid}`, rec.next === 0 ? rec.startDelayMs : port.rng.int(delayMin, delayMax));
+      return;
+    }
+    event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+    if (rec.next === 0) port.setTimer(`start/${rec.uid}`, rec.startDelayMs);
+    else startContainer(rec);
+  }
+
+  function pulled(rec: PodRec): void {
     if (rec.stage !== 'starting') return;
+    const image = containersOf(rec.pod)[rec.next]?.image ?? '';
+    const took = formatDuration(port.now() - rec.pullStartedMs);
+    event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${imageSizeBytes(image)} bytes.`);
+    node.images.add(image);
+    startContainer(rec);
+  }
+
+  function startContainer(rec: PodRec): void {
+    if (rec.stage !== 'starting') return;
+    const c = containersOf(rec.pod)[rec.next];
+    if (!c) return podRunning(rec);
+    if (!rec.startedAt) rec.startedAt = port.nowIso();
+    rec.layers.set(c.name, new MemFs());
+    event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
+    event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
+    rec.next++;
+    startNext(rec);
+  }
+
+  function podRunning(rec: PodRec): void {
     rec.stage = 'running';
     rec.ip = `10.244.${opts.podCidrIndex}.${nextIp}`;
     // host-local IPAM hands addresses out in order and wraps at the end of the range.
     nextIp = nextIp >= 254 ? 2 : nextIp + 1;
-    rec.startedAt = port.nowIso();
-    for (const c of containersOf(rec.pod)) {
-      rec.layers.set(c.name, new MemFs());
-      event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
-      event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
-    }
+    rec.startedAt ??= port.nowIso();
     port.note(`pod ${rec.pod.metadata!.namespace}/${rec.pod.metadata!.name} running ip=${rec.ip}`);
     writeStatus(rec, statusRunning(rec));
+    runProcesses(rec);
   }
 
   function beginStop(rec: PodRec): void {
     if (rec.stage === 'stopping' || rec.stage === 'stopped') return;
+    port.cancelTimer(`deadline/${rec.uid}`);
     const wasRunning = rec.stage === 'running';
     rec.stage = 'stopping';
     port.cancelTimer(`mount/${rec.uid}`);
     port.cancelTimer(`mount-timeout/${rec.uid}`);
+    port.cancelTimer(`sandbox/${rec.uid}`);
     port.cancelTimer(`start/${rec.uid}`);
+    port.cancelTimer(`pull/${rec.uid}`);
     let delay = 0;
     if (wasRunning) {
       for (const c of containersOf(rec.pod)) event(rec.pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
@@ -410,7 +556,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   function finishStop(rec: PodRec): void {
     if (rec.stage !== 'stopping') return;
     rec.stage = 'stopped';
-    writeStatus(rec, statusTerminated(rec));
+    writeStatus(rec, rec.final ?? statusTerminated(rec));
     unmountAll(rec);
     const m = rec.pod.metadata!;
     port.note(`pod ${m.namespace}/${m.name} stopped`);
@@ -422,7 +568,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const rec = pods.get(uid);
     if (ev === 'DELETED') {
       if (rec) {
-        for (const k of ['mount', 'mount-timeout', 'start', 'stop']) port.cancelTimer(`${k}/${uid}`);
+        for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'stop', 'deadline']) port.cancelTimer(`${k}/${uid}`);
         // Force-deleted (or deleted before we finished): the containers are killed now.
         if (rec.stage === 'running' || rec.stage === 'stopping') port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} stopped`);
         unmountAll(rec);
@@ -528,10 +674,19 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       switch (key.slice(0, slash)) {
         case 'mount':
           return tryMount(rec);
+        case 'sandbox':
+          return rec.stage === 'starting' ? startNext(rec) : undefined;
         case 'start':
-          return startContainers(rec);
+          return startContainer(rec);
+        case 'pull':
+          return pulled(rec);
         case 'stop':
           return finishStop(rec);
+        case 'deadline':
+          // active_deadline.go ShouldEvict: the pod is failed, its containers killed.
+          if (rec.stage !== 'mounting' && rec.stage !== 'starting' && rec.stage !== 'running') return;
+          event(rec.pod, 'Normal', DEADLINE_EXCEEDED, DEADLINE_MESSAGE);
+          return complete(rec, new Map(), { reason: DEADLINE_EXCEEDED, message: DEADLINE_MESSAGE });
         case 'mount-timeout':
           if (rec.stage !== 'mounting') return;
           event(rec.pod, 'Warning', 'FailedMount', vm.timeoutMessage(rec.vols));

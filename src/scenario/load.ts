@@ -28,6 +28,7 @@ import {
 } from './actions.ts';
 import { monitorNames, parseChaos, parseFaults, type FaultContext } from './faults.ts';
 import type { BackendSpec, LoadWarning, Manifest, Scenario, SourcePos } from './types.ts';
+import { effectiveProvisioner } from '../model/csi-translation.ts';
 
 export type LoadResult = { ok: true; scenario: Scenario; warnings: LoadWarning[] } | { ok: false; errors: string[]; warnings: LoadWarning[] };
 
@@ -638,7 +639,7 @@ export function impliedBackends(objs: readonly KObject[], spec: readonly Backend
         const isNfs = isMap(params) && params.server !== undefined && (params.path !== undefined || params.share !== undefined);
         if (RBD_DRIVERS.has(provisioner)) add(rbdName, 'rbd');
         else if (provisioner === NFS_CSI_DRIVER || isNfs) add(isMap(params) ? params.server : undefined, 'nfs');
-        else add(provisioner, 'csi');
+        else add(effectiveProvisioner(provisioner), 'csi');
         break;
       }
     }
