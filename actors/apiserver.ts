@@ -100,6 +100,8 @@ interface KindWatchers {
 export interface ApiServerOptions {
   store: ObjectStore;
   events: EventLog;
+  /** DefaultTolerationSeconds admission: --default-not-ready/unreachable-toleration-seconds. */
+  tolerationSeconds?: { notReady?: number; unreachable?: number };
 }
 
 /** `kubectl apply` takes these top-level fields from the manifest (metadata is merged, status kept). */
@@ -312,7 +314,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
 
   /** Mutating admission plugins, in the order kube-apiserver runs them. */
   function admit(obj: KObject): void {
-    if (obj.kind === 'Pod') defaultTolerationSeconds(obj);
+    if (obj.kind === 'Pod') defaultTolerationSeconds(obj, opts.tolerationSeconds);
     if (obj.kind === 'PersistentVolumeClaim') defaultStorageClass(obj, store.list('StorageClass'));
     if (obj.kind === 'PersistentVolumeClaim' || obj.kind === 'PersistentVolume') addProtectionFinalizers(obj);
   }

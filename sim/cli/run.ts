@@ -63,8 +63,6 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
   if (typeof scenario === 'number') return scenario;
   const seed = parseSeed(o['seed']);
   const untilMs = parseUntil(o['until']);
-  if (scenario.faults.length > 0 || scenario.chaos)
-    io.err(`${file}: warning: spec.faults and spec.chaos are checked but not injected by this version of ksim (fault injection comes next)`);
   const output = o['output'] ?? 'table';
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: unsupported output format "${output}" (table, json)`);
   const traceFormat = o['traceFormat'] ?? 'jsonl';

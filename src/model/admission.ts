@@ -25,14 +25,17 @@ export const TAINT_NODE_UNREACHABLE = 'node.kubernetes.io/unreachable';
  * NoExecute taint, by key or by an empty key, with effect NoExecute or any effect, gets
  * `{key, operator: Exists, effect: NoExecute, tolerationSeconds: 300}` appended.
  */
-export function defaultTolerationSeconds(pod: KObject): void {
+export function defaultTolerationSeconds(pod: KObject, secs: { notReady?: number; unreachable?: number } = {}): void {
   const spec: Obj = (pod.spec ??= {});
   const tolerations: Obj[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
   const tolerates = (key: string): boolean =>
     tolerations.some((t) => isObj(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
   const add: Obj[] = [];
-  for (const key of [TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE])
-    if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+  const seconds: [string, number][] = [
+    [TAINT_NODE_NOT_READY, secs.notReady ?? DEFAULT_TOLERATION_SECONDS],
+    [TAINT_NODE_UNREACHABLE, secs.unreachable ?? DEFAULT_TOLERATION_SECONDS],
+  ];
+  for (const [key, s] of seconds) if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: s });
   if (add.length) spec.tolerations = [...tolerations, ...add];
 }
 

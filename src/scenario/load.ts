@@ -83,6 +83,7 @@ export const TIMING_DEFAULTS_MS: Readonly<Record<string, number>> = {
   nfsTimeo: 60_000, // nfs(5) timeo for TCP
   kubeletStartDelayMin: 1_000, // ksim's seeded container start delay (SPEC §2)
   kubeletStartDelayMax: 5_000, // same
+  settle: 600_000, // SPEC §6 converges: how long after the last heal the cluster must have converged
 };
 
 /** The modelled kinds and the apiVersion that serves each. */
