@@ -23,8 +23,10 @@ import { ObjectStore } from '../src/store.ts';
 import { deepCopy, isNamespaced, qualifiedResource, RESOURCES } from '../src/model/objects.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
 import { invalidMessage, validateObject, validateUpdate } from '../src/model/validation.ts';
-import { addProtectionFinalizers, checkPvcResize, defaultStorageClass, defaultTolerationSeconds } from '../src/model/admission.ts';
-import { applyPatch } from '../src/model/patch.ts';
+import { addProtectionFinalizers, checkPvcResize, clusterIPAllocationProblem, defaultStorageClass, defaultTolerationSeconds, ksimObjectLimits } from '../src/model/admission.ts';
+import { applyPatch, patchDecodeFailure } from '../src/model/patch.ts';
+import { decodeObject, strictDecodingMessage } from '../src/model/decode.ts';
+import { goQuote } from '../src/model/validation.ts';
 
 export const APISERVER_ADDRESS = 'apiserver';
 
@@ -119,6 +121,8 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   // Every commit fans out to the watchers of its kind, in subscription order. The event is one
   // immutable message shared by every watcher it goes to.
   store.onCommit((event, obj, old) => {
+    // A deleted Service gives its ClusterIP back to the allocator.
+    if (event === 'DELETED' && obj.kind === 'Service' && obj.spec?.clusterIP && obj.spec.clusterIP !== 'None') usedClusterIPs.delete(obj.spec.clusterIP);
     let shared: WatchEvent | undefined;
     const ws = watchersOf.get(obj.kind);
     if (!ws) return;
@@ -145,11 +149,12 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     }
   }
 
-  function reply(to: string, reqId: string, ok: boolean, out: { obj?: KObject; status?: ApiStatus; items?: KObject[] }): void {
+  function reply(to: string, reqId: string, ok: boolean, out: { obj?: KObject; status?: ApiStatus; items?: KObject[]; warnings?: string[] }): void {
     const res: ApiResponse = { type: 'api.response', reqId, ok };
     if (out.obj !== undefined) res.obj = out.obj;
     if (out.status !== undefined) res.status = out.status;
     if (out.items !== undefined) res.items = out.items;
+    if (out.warnings !== undefined) res.warnings = out.warnings;
     port.send(to, res);
   }
 
@@ -164,6 +169,8 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   }
 
   function create(input: KObject): { obj?: KObject; status?: ApiStatus } {
+    // rest.BeforeCreate: a create is not a conditional write.
+    if (input.metadata?.resourceVersion) return { status: { code: 400, reason: 'BadRequest', message: 'resourceVersion should not be set on objects to be created' } };
     const obj = deepCopy(input);
     const meta = obj.metadata ?? (obj.metadata = {});
     if (isNamespaced(obj.kind)) meta.namespace = meta.namespace || 'default';
@@ -173,7 +180,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     if (res) obj.apiVersion = res.apiVersion;
     applyDefaults(obj);
     admit(obj);
-    const errs = validateObject(obj);
+    const errs = [...validateObject(obj), ...ksimObjectLimits(obj)];
     if (errs.length) return { status: invalid(obj, errs) };
     const nsErr = namespaceProblem(obj);
     if (nsErr) return { status: nsErr };
@@ -184,6 +191,11 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     delete meta.deletionTimestamp;
     delete meta.resourceVersion;
     if (obj.kind === 'StatefulSet') meta.generation = 1;
+    if (obj.kind === 'Service' && obj.spec.clusterIP && obj.spec.clusterIP !== 'None') {
+      // The ClusterIP allocator (pkg/registry/core/service/storage/alloc.go): in the range, once.
+      const why = clusterIPAllocationProblem(obj.spec.clusterIP, usedClusterIPs);
+      if (why) return { status: invalid(obj, [{ path: 'spec.clusterIPs', message: `Invalid value: []string{${goQuote(obj.spec.clusterIP)}}: ${why}` }]) };
+    }
     if (obj.kind === 'Service' && !obj.spec.clusterIP) {
       obj.spec.clusterIP = allocateClusterIP();
       obj.spec.clusterIPs = [obj.spec.clusterIP];
@@ -222,7 +234,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     if (!statusOnly) {
       if (STATUS_SUBRESOURCE.has(old.kind) && old.status !== undefined) merged.status = deepCopy(old.status);
       applyDefaults(merged);
-      const createErrs = validateObject(merged);
+      const createErrs = [...validateObject(merged), ...ksimObjectLimits(merged)];
       const updateErrs = validateUpdate(old, merged);
       if (createErrs.length || updateErrs.length) return { status: invalid(merged, [...createErrs, ...updateErrs]) };
       if (old.kind === 'PersistentVolumeClaim') {
@@ -277,10 +289,45 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     return new Date(Date.parse(port.nowIso()) + seconds * 1000).toISOString().replace('.000Z', 'Z');
   }
 
+  /**
+   * PATCH (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go): the patch applied to
+   * the stored object, the result decoded into its type as the strict decoder does it (a wrong
+   * type is refused whatever the field validation; unknown fields per fieldValidation), the
+   * name and namespace checked against the request (checkName), then the update's admission
+   * and validation. A patch whose result is invalid is never stored.
+   */
+  function patch(req: ApiRequest, old: KObject, name: string, ns: string | undefined): { obj?: KObject; status?: ApiStatus; warnings?: string[] } {
+    const type = req.patchType ?? 'strategic';
+    const patched = applyPatch(old, type, req.patch);
+    if (!patched.ok) return { status: { code: patched.code, reason: patched.reason, message: patched.message } };
+    const validation = req.fieldValidation ?? 'strict';
+    const decoded = decodeObject(patched.obj, old.kind, validation);
+    if (decoded.errors.length > 0) {
+      const f = patchDecodeFailure(type, req.patch, patched.obj, decoded.errors[0]!.message);
+      return { status: { code: f.code, reason: f.reason, message: f.message } };
+    }
+    let warnings: string[] | undefined;
+    if (decoded.unknown.length > 0) {
+      if (validation === 'strict') {
+        const f = patchDecodeFailure(type, req.patch, patched.obj, strictDecodingMessage(decoded.unknown));
+        return { status: { code: f.code, reason: f.reason, message: f.message } };
+      }
+      if (validation === 'warn') warnings = decoded.unknown.map((u) => `unknown field ${JSON.stringify(u.field)}`);
+    }
+    const newName = patched.obj.metadata?.name;
+    if (newName !== name) return { status: { code: 400, reason: 'BadRequest', message: `the name of the object (${typeof newName === 'string' ? newName : ''}) does not match the name on the URL (${name})` } };
+    const newNs = patched.obj.metadata?.namespace;
+    if (ns !== undefined && typeof newNs === 'string' && newNs !== '' && newNs !== ns) {
+      return { status: { code: 400, reason: 'BadRequest', message: `the namespace of the object (${newNs}) does not match the namespace on the request (${ns})` } };
+    }
+    const out = commitUpdate(old, patched.obj, false, true);
+    return warnings ? { ...out, warnings } : out;
+  }
+
   function handleRequest(req: ApiRequest, from: string): void {
     const ns = isNamespaced(req.kind) ? (req.namespace ?? req.obj?.metadata.namespace ?? 'default') : undefined;
     const name = req.name ?? req.obj?.metadata.name ?? '';
-    let out: { obj?: KObject; status?: ApiStatus; items?: KObject[] };
+    let out: { obj?: KObject; status?: ApiStatus; items?: KObject[]; warnings?: string[] };
     switch (req.verb) {
       case 'create':
         out = create(req.obj!);
@@ -317,8 +364,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
           out = { status: notFound(req.kind, name) };
           break;
         }
-        const patched = applyPatch(old, req.patchType ?? 'strategic', req.patch);
-        out = patched.ok ? commitUpdate(old, patched.obj, false, true) : { status: { code: 422, reason: 'Invalid', message: patched.message } };
+        out = patch(req, old, name, ns);
         break;
       }
       case 'apply': {
@@ -327,6 +373,12 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
         const old = store.get(req.kind, ns, name);
         if (!old) {
           out = create(m);
+          break;
+        }
+        // A resourceVersion in the manifest is a precondition of the update.
+        const rv = m.metadata?.resourceVersion;
+        if (rv && rv !== old.metadata.resourceVersion) {
+          out = { status: conflict(req.kind, name) };
           break;
         }
         // The stored object's fields, with the manifest's desired fields in place of its own

@@ -21,7 +21,7 @@ export interface KObject {
 /** Kubernetes' metav1.Status, as an API error travels. */
 export interface ApiStatus {
   code: number;
-  reason: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'Forbidden' | 'BadRequest' | 'Timeout';
+  reason: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'Forbidden' | 'BadRequest' | 'Timeout' | 'InternalError';
   message: string;
 }
 
@@ -46,6 +46,11 @@ export interface ApiRequest {
   nodeName?: string;
   /** list: only objects on this node (pods' spec.nodeName). */
   fieldNodeName?: string;
+  /**
+   * patch: the fieldValidation directive (kubectl's --validate: `strict` by default). Unknown
+   * fields in the patched object are an error under strict, a warning under warn.
+   */
+  fieldValidation?: 'strict' | 'warn' | 'ignore';
 }
 
 export interface ApiResponse {
@@ -55,6 +60,8 @@ export interface ApiResponse {
   obj?: KObject;
   items?: KObject[];
   status?: ApiStatus;
+  /** Warning headers of the response (unknown fields under fieldValidation=warn). */
+  warnings?: string[];
 }
 
 /** Subscribes the sender to changes of `kinds`; the API server first replays what exists. */
