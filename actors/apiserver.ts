@@ -96,6 +96,9 @@ const STATUS_SUBRESOURCE = new Set(['Pod', 'StatefulSet', 'PersistentVolumeClaim
 const SERVICE_NET_BASE = (10 << 24) | (96 << 16);
 const SERVICE_NET_SIZE = 1 << 20;
 
+/** 9999-12-31T23:59:59Z, the last instant RFC 3339 can write. */
+const MAX_RFC3339_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+
 function ipString(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
@@ -284,9 +287,14 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     return { obj: store.put(next) };
   }
 
-  /** deletionTimestamp = now + grace period (pkg/registry/rest/delete.go BeforeDelete). */
+  /**
+   * deletionTimestamp = now + grace period (pkg/registry/rest/delete.go BeforeDelete). A grace
+   * period is any int64: past year 9999, which RFC 3339 (and metav1.Time) cannot write, the
+   * timestamp stays at the last second of 9999; the grace period itself is kept as given.
+   */
   function isoIn(seconds: number): string {
-    return new Date(Date.parse(port.nowIso()) + seconds * 1000).toISOString().replace('.000Z', 'Z');
+    const ms = Date.parse(port.nowIso()) + seconds * 1000;
+    return new Date(Math.min(ms, MAX_RFC3339_MS)).toISOString().replace('.000Z', 'Z');
   }
 
   /**

@@ -61,6 +61,8 @@ export function renderTables(run: Run, report: Report, file: string): string {
       out.push(`    replay: ksim run ${file} --seed ${report.seed}${run.opts.bug ? ` --bug ${run.opts.bug}` : ''}`);
     }
     out.push('');
+  } else if (report.crash) {
+    out.push(`ksim itself failed at ${formatDuration(report.crash.atMs)} (actor ${report.crash.actor}): invariants were not judged (exit 3).`);
   } else out.push(`All invariants hold (${run.scenario.invariants.length} checked). traceHash ${report.traceHash.slice(0, 16)}`);
   return out.join('\n');
 }
