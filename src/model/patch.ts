@@ -106,7 +106,7 @@ function finish(orig: KObject, out: unknown): PatchResult {
 export function patchDecodeFailure(type: PatchType, patch: unknown, patched: unknown, cause: string): PatchFailure {
   let value = type === 'strategic' ? goFmt(typeof patch === 'string' ? safeParse(patch) : patch) : JSON.stringify(patched) ?? '';
   if (value.length > 200) value = `${value.slice(0, 197)}...`;
-  return fail(422, 'Invalid', ` "" is invalid: patch: Invalid value: ${JSON.stringify(value)}: ${cause}`);
+  return fail(422, 'Invalid', `"" is invalid: patch: Invalid value: ${JSON.stringify(value)}: ${cause}`);
 }
 
 function safeParse(s: string): unknown {

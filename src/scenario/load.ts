@@ -254,7 +254,7 @@ class Loader {
     // quadratic in the keys of a mapping); warnings are collected, never printed by the library.
     const docs = parseAllDocuments(this.text, { lineCounter: this.lc, prettyErrors: false, merge: true, uniqueKeys: false, logLevel: 'silent' });
     if ('empty' in docs) {
-      for (const e of docs.errors) this.problem(this.pos(e.pos[0]), `yaml: ${oneLine(e.message)}`);
+      for (const e of docs.errors) this.problem(this.pos(e.pos[0]), this.yamlMessage(e.message));
     }
     const manifests: Manifest[] = [];
     const seen = new Map<string, SourcePos>();
@@ -308,7 +308,7 @@ class Loader {
   private toValue(doc: Document.Parsed): Doc | undefined {
     for (const w of doc.warnings) this.warnings.push({ pos: this.pos(w.pos[0]), message: `yaml: ${oneLine(w.message)}` });
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) this.problem(this.pos(e.pos[0]), `yaml: ${oneLine(e.message)}`);
+      for (const e of doc.errors) this.problem(this.pos(e.pos[0]), this.yamlMessage(e.message));
       return undefined;
     }
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return undefined;
@@ -317,7 +317,8 @@ class Loader {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIASES });
     } catch (e) {
-      this.problem(this.posIn(doc, []), `yaml: ${oneLine((e as Error).message)} (aliases are limited to ${MAX_ALIASES} expansions)`);
+      const msg = (e as Error).message;
+      this.problem(this.posIn(doc, []), /call stack/i.test(msg) ? this.yamlMessage(msg) : `yaml: ${oneLine(msg)} (aliases are limited to ${MAX_ALIASES} expansions)`);
       return undefined;
     }
     return { doc, value };
@@ -380,7 +381,7 @@ class Loader {
     for (const seg of path) {
       if (isAlias(node)) node = node.resolve(doc);
       if (isYamlMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(seg));
+        const pair = this.pairOf(node, String(seg));
         if (!pair) break;
         if (isNode(pair.key) && pair.key.range) best = pair.key.range[0];
         node = pair.value;
@@ -396,8 +397,31 @@ class Loader {
     return this.pos(best);
   }
 
+  /** The pairs of each mapping by key, built on first use: a lookup per problem stays O(1). */
+  private readonly pairIndex = new WeakMap<object, Map<string, { key: unknown; value: unknown }>>();
+
+  private pairOf(node: { items: { key: unknown; value: unknown }[] }, key: string): { key: unknown; value: unknown } | undefined {
+    if (node.items.length < 16) return node.items.find((p) => keyText(p.key) === key);
+    let idx = this.pairIndex.get(node);
+    if (!idx) {
+      idx = new Map();
+      for (const p of node.items) {
+        const k = keyText(p.key);
+        if (!idx.has(k)) idx.set(k, p);
+      }
+      this.pairIndex.set(node, idx);
+    }
+    return idx.get(key);
+  }
+
   private problem(pos: SourcePos, text: string): void {
     this.problems.push({ pos, text: `${fmtPos(pos)}: ${text}` });
+  }
+
+  /** A YAML library message for the user; its own stack overflow on deep nesting is ksim's depth limit. */
+  private yamlMessage(message: string): string {
+    if (/call stack/i.test(message)) return `yaml: mappings and lists are nested more than ${MAX_DEPTH} deep, the most ksim reads (docs/input.md)`;
+    return `yaml: ${oneLine(message)}`;
   }
 
   /** ksim's warnings of the loader, one line each. */
