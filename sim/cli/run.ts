@@ -21,11 +21,16 @@ import { KNOWN_BUGS, StepBudgetExceeded } from '../world.ts';
 import { describeTarget, renderTables, renderDescribe } from '../tables.ts';
 import { UsageError, terminalSafe, type Io } from './io.ts';
 
+/** One problem, one line: a newline inside a user's string is shown as \n. */
+function line(s: string): string {
+  return terminalSafe(s.replace(/\r?\n/g, '\\n'));
+}
+
 function loadOrExit(file: string, validate: FieldValidation, io: Io): Scenario | number {
   const res = loadScenarioFile(file, { validate });
-  for (const w of res.warnings) io.err(terminalSafe(`${quoteUnsafe(w.pos.file)}:${w.pos.line}:${w.pos.col}: warning: ${w.message}`));
+  for (const w of res.warnings) io.err(line(`${quoteUnsafe(w.pos.file)}:${w.pos.line}:${w.pos.col}: warning: ${w.message}`));
   if (!res.ok) {
-    for (const e of res.errors) io.err(terminalSafe(e));
+    for (const e of res.errors) io.err(line(e));
     return 2;
   }
   return res.scenario;

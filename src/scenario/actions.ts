@@ -233,7 +233,7 @@ function targetAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): { kind: s
   const name = s.slice(slash + 1);
   const kind = targetKind(resource);
   if (!kind) {
-    ctx.error(path, `the server doesn't have a resource type "${resource}"`);
+    ctx.error(path, `the server doesn't have a resource type ${JSON.stringify(resource)}`);
     return undefined;
   }
   if (name === '' || name.includes('/')) {
@@ -261,7 +261,7 @@ function namedAt(ctx: SpecContext, v: unknown, path: readonly Seg[], kind: strin
 
 function nodeExists(ctx: SpecContext, name: string, path: readonly Seg[]): boolean {
   if (ctx.nodes.includes(name) || ctx.extraNodes.has(name)) return true;
-  ctx.error(path, `node "${name}" does not exist (nodes: ${ctx.nodes.join(', ')})`);
+  ctx.error(path, `node ${JSON.stringify(name)} does not exist (nodes: ${ctx.nodes.join(', ')})`);
   return false;
 }
 
@@ -281,7 +281,7 @@ function backendAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): string |
   }
   if (!ctx.backends.includes(name)) {
     const known = ctx.backends.length ? ctx.backends.join(', ') : 'none: no manifest uses nfs, rbd or csi storage';
-    ctx.error(path, `backend "${name}" does not exist (backends: ${known})`);
+    ctx.error(path, `backend ${JSON.stringify(name)} does not exist (backends: ${known})`);
     return undefined;
   }
   return name;

@@ -125,7 +125,7 @@ describe('fuzz: mutated examples end in exit 0, 1 or 2, with no stack trace, in 
 
   it('holds for generated mutations of every example', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: SEEDS.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: Number(process.env["KSIM_FUZZ_MUTATIONS"] ?? 3) }), async (seed, muts) => {
+      fc.asyncProperty(fc.nat({ max: SEEDS.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: Number(process.env['KSIM_FUZZ_MUTATIONS'] ?? 3) }), async (seed, muts) => {
         const text = mutate(SEEDS[seed]!, muts);
         const r = await runCase(text);
         expect([0, 1, 2], `exit ${r.code}\n${r.err}`).to.include(r.code);
@@ -137,7 +137,28 @@ describe('fuzz: mutated examples end in exit 0, 1 or 2, with no stack trace, in 
         expect(Object.getOwnPropertyNames(Object.prototype).sort()).to.deep.equal(protoKeys);
         expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
       }),
-      { numRuns: Number(process.env["KSIM_FUZZ_RUNS"] ?? 30) },
+      { numRuns: Number(process.env['KSIM_FUZZ_RUNS'] ?? 30) },
+    );
+  });
+
+  /** Flags with what a careless or hostile user passes them (no --trace: it writes files). */
+  const FLAG_VALUES = ['', '0', '-1', '7', '1e3', '9007199254740993', '99999999h', '30s', 'constructor', '__proto__', 'pod/web-0', 'constructor/x', 'bogus', 'json', 'table', 'chrome', 'strict', 'warn', 'ignore', '\u001b[2J', 'a\nb'];
+  const FLAGS = ['--seed', '--until', '--describe', '--bug', '--validate', '--max-steps', '-o', '--trace-format', '--bogus'];
+
+  it('holds for generated command lines', async () => {
+    const web = join(DIR, 'web.yaml');
+    writeFileSync(web, readFileSync(join(EXAMPLES, 'statefulset-web.yaml'), 'utf8'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...FLAGS), fc.constantFrom(...FLAG_VALUES)), { maxLength: 4 }), async (flags) => {
+        let out = '';
+        let err = '';
+        const argv = ['run', web, '--until', '30s', ...flags.flat()];
+        const code = await main(argv, { out: (s) => void (out += s), err: (s) => void (err += s), wallMs: () => 0 });
+        expect([0, 1, 2], `${argv.join(' ')}: exit ${code}\n${err}`).to.include(code);
+        expect(err).to.not.match(/\n\s+at .+:\d+:\d+/);
+        expect(out + err).to.not.match(CONTROL);
+      }),
+      { numRuns: Number(process.env['KSIM_FUZZ_RUNS'] ?? 30) },
     );
   });
 });

