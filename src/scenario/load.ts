@@ -285,6 +285,7 @@ class Loader {
         continue;
       }
       seen.set(key, m.pos);
+      this.docOf.set(m.obj, doc);
       manifests.push({ obj: m.obj, pos: m.pos });
     }
     this.checkClusterIPs(manifests);
@@ -398,6 +399,9 @@ class Loader {
   }
 
   /** The pairs of each mapping by key, built on first use: a lookup per problem stays O(1). */
+  /** The document each manifest came from, for positions of checks across documents. */
+  private readonly docOf = new Map<KObject, Document.Parsed>();
+
   private readonly pairIndex = new WeakMap<object, Map<string, { key: unknown; value: unknown }>>();
 
   private pairOf(node: { items: { key: unknown; value: unknown }[] }, key: string): { key: unknown; value: unknown } | undefined {
@@ -486,8 +490,9 @@ class Loader {
       this.problem(at(['metadata']), `${label}: metadata: Invalid value: ${show(meta)}: must be a mapping`);
       return undefined;
     }
-    if (isMap(meta) && meta.resourceVersion !== undefined && meta.resourceVersion !== null && meta.resourceVersion !== '') {
-      // rest.BeforeCreate: kubectl apply creates the object, and a create may not carry one.
+    if (mode === 'document' && isMap(meta) && meta.resourceVersion !== undefined && meta.resourceVersion !== null && meta.resourceVersion !== '') {
+      // rest.BeforeCreate: the file's objects are created, and a create may not carry one (on
+      // an `apply` action of an existing object it is a precondition, for the API server).
       this.problem(at(['metadata', 'resourceVersion']), `${label}: metadata.resourceVersion: resourceVersion should not be set on objects to be created`);
       return undefined;
     }
@@ -536,10 +541,10 @@ class Loader {
       const ip = m.obj.spec?.clusterIP;
       if (typeof ip !== 'string' || ip === '' || ip === 'None') continue;
       const why = clusterIPAllocationProblem(ip, used);
-      if (why) {
-        const doc = m.pos;
-        this.problems.push({ pos: doc, text: `${fmtPos(doc)}: Service ${goQuote(m.obj.metadata.name ?? '')}: spec.clusterIPs: Invalid value: []string{${goQuote(ip)}}: ${why}` });
-      } else used.add(ip);
+      const doc = this.docOf.get(m.obj);
+      const pos = doc ? this.posIn(doc, ['spec', 'clusterIP']) : m.pos;
+      if (why) this.problem(pos, `Service ${goQuote(m.obj.metadata.name ?? '')}: spec.clusterIPs: Invalid value: []string{${goQuote(ip)}}: ${why}`);
+      else used.add(ip);
     }
   }
 

@@ -163,6 +163,23 @@ describe('ksim run on hostile input (in-process)', function () {
     expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
   });
 
+  it('the API server allocates ClusterIPs and refuses a resourceVersion on create, for objects applied during the run', async () => {
+    const svc = (name: string, extra: string) => `{apiVersion: v1, kind: Service, metadata: {name: ${name}${extra}}, spec: {ports: [{port: 80}]CLUSTERIP}}`;
+    const p = file(scenario(`    - {at: 1m, apply: ${svc('a', '').replace('CLUSTERIP', ', clusterIP: 10.96.0.10')}}
+    - {at: 1m, apply: ${svc('b', '').replace('CLUSTERIP', ', clusterIP: 10.96.7.7')}}
+    - {at: 1m, apply: ${svc('c', '').replace('CLUSTERIP', ', clusterIP: 10.96.7.7')}}
+    - {at: 1m, apply: ${svc('d', ', resourceVersion: "12"').replace('CLUSTERIP', '')}}
+`));
+    const report = JSON.parse((await ksim('run', p, '-o', 'json')).out);
+    const results = report.results.map((x: { ok: boolean; error?: string }) => (x.ok ? 'ok' : x.error));
+    expect(results).to.deep.equal([
+      'Service "a" is invalid: spec.clusterIPs: Invalid value: []string{"10.96.0.10"}: failed to allocate IP 10.96.0.10: provided IP is already allocated',
+      'ok',
+      'Service "c" is invalid: spec.clusterIPs: Invalid value: []string{"10.96.7.7"}: failed to allocate IP 10.96.7.7: provided IP is already allocated',
+      'resourceVersion should not be set on objects to be created',
+    ]);
+  });
+
   it('--validate=warn lets a patch with an unknown field through with a warning, dropping the field', async () => {
     const p = file(scenario('    - {at: 1m, patch: {target: statefulset/web, type: merge, patch: {spec: {replicaz: 3}}}}\n'));
     const strict = JSON.parse((await ksim('run', p, '-o', 'json')).out);
