@@ -13,6 +13,9 @@
  * (pkg/apis/<group>/v1/defaults.go), DefaultStorageClass, DefaultTolerationSeconds,
  * StorageObjectInUseProtection, PVC resize; validation (pkg/apis/.../validation). Writes with a
  * stale resourceVersion get 409 Conflict, as optimistic concurrency in the registry does.
+ * A patch's result passes the strict decoder (src/model/decode.ts) and checkName before the
+ * update's checks (endpoints/handlers/patch.go); a create may not carry a resourceVersion
+ * (rest.BeforeCreate); a requested ClusterIP is allocated as service/storage/alloc.go does.
  * Graceful deletion follows pkg/registry/rest/delete.go: a pod bound to a node gets a
  * deletionTimestamp and stays until its kubelet confirms; objects with finalizers stay until
  * the last finalizer is removed.

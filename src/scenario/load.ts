@@ -5,10 +5,16 @@
  * The YAML is parsed with `parseAllDocuments` so that a syntax error in one document is reported
  * with its line and column without hiding the others' problems; each semantic problem carries a
  * field path that is walked back through the YAML node tree to its line:col (falling back to the
- * nearest enclosing node). Manifests are checked as the API server would on create (a defaulted
- * copy through src/model/validation.ts) but kept as written. Kinds ksim does not model are
- * skipped with a warning, as SPEC §1 asks; an apiVersion that does not serve a modelled kind is
- * kubectl's `no matches for kind "X" in version "Y"`.
+ * nearest enclosing node). Manifests pass the strict decoder first (src/model/decode.ts:
+ * types, int32, unknown fields per `--validate`), then are checked as the API server would on
+ * create (a defaulted copy through src/model/validation.ts) but kept as written. Kinds ksim
+ * does not model are skipped with a warning, as SPEC §1 asks; an apiVersion that does not serve
+ * a modelled kind is kubectl's `no matches for kind "X" in version "Y"`.
+ *
+ * Input is read as kubectl reads it (sigs.k8s.io/yaml) and bounded by ksim's limits
+ * (src/scenario/limits.ts, docs/input.md): control characters, duplicate and complex keys and
+ * nesting are checked on the node tree in one pass; at most MAX_PROBLEMS lines are returned.
+ * Every message stays on one line (user strings quoted as Go's strconv.Quote does).
  *
  * loadScenarioText is pure (no fs), so the core can load scenarios in a browser; only
  * loadScenarioFile touches node:fs, looked up at call time rather than imported. Nothing here
@@ -22,7 +28,7 @@ import { applyDefaults } from '../model/defaults.ts';
 import { formatDuration } from '../duration.ts';
 import { deepCopy, isNamespaced, qualifiedResource } from '../model/objects.ts';
 import { goQuote, isDNS1123Subdomain, validateObject, validateStatefulSetTemplates } from '../model/validation.ts';
-import { decodeObject, hasSchema, rfc3339Problem, type FieldValidation } from '../model/decode.ts';
+import { decodeObject, rfc3339Problem, type FieldValidation } from '../model/decode.ts';
 import { BOOTSTRAP_CLUSTER_IPS, clusterIPAllocationProblem, ksimObjectLimits } from '../model/admission.ts';
 import { MAX_DEPTH, MAX_DOCUMENTS, MAX_DURATION_MS, MAX_FILE_BYTES, MAX_PROBLEMS, MIN_PERIOD_MS } from './limits.ts';
 import type { KObject } from '../protocol.ts';
