@@ -13,7 +13,8 @@
  * (pkg/apis/<group>/v1/defaults.go), DefaultStorageClass, DefaultTolerationSeconds,
  * StorageObjectInUseProtection, PVC resize; validation (pkg/apis/.../validation). Writes with a
  * stale resourceVersion get 409 Conflict, as optimistic concurrency in the registry does.
- * A patch's result passes the strict decoder (src/model/decode.ts) and checkName before the
+ * A patch's result passes the strict decoder (src/model/decode.ts; as the unstructured
+ * converter for a strategic merge patch, as encoding/json otherwise) and checkName before the
  * update's checks (endpoints/handlers/patch.go); a create may not carry a resourceVersion
  * (rest.BeforeCreate); a requested ClusterIP is allocated as service/storage/alloc.go does.
  * Graceful deletion follows pkg/registry/rest/delete.go: a pod bound to a node gets a
@@ -312,7 +313,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     const patched = applyPatch(old, type, req.patch);
     if (!patched.ok) return { status: { code: patched.code, reason: patched.reason, message: patched.message } };
     const validation = req.fieldValidation ?? 'strict';
-    const decoded = decodeObject(patched.obj, old.kind, validation);
+    const decoded = decodeObject(patched.obj, old.kind, validation, { flavor: type === 'strategic' ? 'unstructured' : 'json' });
     if (decoded.errors.length > 0) {
       const f = patchDecodeFailure(type, req.patch, patched.obj, decoded.errors[0]!.message);
       return { status: { code: f.code, reason: f.reason, message: f.message } };

@@ -65,13 +65,27 @@ export function hasSchema(kind: string, schema: Schema = SCHEMA_V1_30): boolean 
  * fields are removed from `obj` (the only change made to it). A kind without a schema decodes
  * as is.
  */
-export function decodeObject(obj: unknown, kind: string, validation: FieldValidation = 'strict', schema: Schema = SCHEMA_V1_30): DecodeResult {
+export function decodeObject(obj: unknown, kind: string, validation: FieldValidation = 'strict', opts: { flavor?: DecodeFlavor; schema?: Schema } = {}): DecodeResult {
+  const schema = opts.schema ?? SCHEMA_V1_30;
   const res: DecodeResult = { errors: [], unknown: [] };
   if (!Object.hasOwn(schema.kinds, kind)) return res;
   const root = schema.types[schema.kinds[kind]!]!;
-  new Walker(schema, res, validation !== 'strict').struct(obj, root, [], []);
+  const flavor = opts.flavor ?? 'json';
+  new Walker(schema, res, validation !== 'strict', flavor).struct(obj, root, [], []);
+  // The unstructured converter reports unknown fields sorted (FromUnstructuredWithValidation).
+  if (flavor === 'unstructured') res.unknown.sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0));
   return res;
 }
+
+/**
+ * How the object reaches its Go struct: `json` is encoding/json (manifests, JSON and merge
+ * patches); `unstructured` is runtime.DefaultUnstructuredConverter, which the API server uses on
+ * the result of a strategic merge patch (patch.go applyPatchToObject). The converter words its
+ * errors otherwise (`unrecognized type: int32`, `cannot restore slice from int64`) and converts
+ * an integer into a narrower one as Go's reflect.Value.Convert does: 2147483648 becomes
+ * -2147483648, which validation then refuses.
+ */
+export type DecodeFlavor = 'json' | 'unstructured';
 
 /** `strict decoding error: unknown field "a", unknown field "b"` (runtime.NewStrictDecodingError). */
 export function strictDecodingMessage(unknown: readonly UnknownField[]): string {
@@ -151,12 +165,61 @@ export function fieldPathText(path: readonly PathSeg[]): string {
   return out;
 }
 
+/** The Go kind of a decoded JSON value, as the unstructured converter names it. */
+function unstructuredKind(v: unknown): string {
+  if (Array.isArray(v)) return 'slice';
+  switch (typeof v) {
+    case 'string':
+      return 'string';
+    case 'number':
+      return Number.isInteger(v) ? 'int64' : 'float64';
+    case 'boolean':
+      return 'bool';
+    default:
+      return 'map';
+  }
+}
+
 class Walker {
   constructor(
     private readonly schema: Schema,
     private readonly res: DecodeResult,
     private readonly prune: boolean,
+    private readonly flavor: DecodeFlavor,
   ) {}
+
+  /**
+   * fromUnstructured for the kinds it converts itself: true when it handled `v` (an error
+   * reported, or accepted); the custom unmarshalers (Quantity, IntOrString, Time) go through
+   * JSON and are left to the json checks.
+   */
+  private converted(v: unknown, t: FieldType, path: PathSeg[], set: (nv: unknown) => void): boolean {
+    const fail = (message: string) => {
+      this.res.errors.push({ path, message });
+      return true;
+    };
+    if (typeof t === 'string') {
+      switch (t) {
+        case 'string':
+          if (typeof v === 'string') return true;
+          if (typeof v === 'number') return fail(`cannot convert ${unstructuredKind(v)} to string`);
+          return fail('unrecognized type: string');
+        case 'bool':
+          return typeof v === 'boolean' ? true : fail('unrecognized type: bool');
+        case 'int32':
+        case 'int64':
+          if (typeof v !== 'number') return fail(`unrecognized type: ${t}`);
+          if (!Number.isInteger(v)) return fail(`cannot convert float64 to ${t}`);
+          if (t === 'int32' && (v < INT32_MIN || v > INT32_MAX) && Number.isSafeInteger(v)) set(Number(BigInt.asIntN(32, BigInt(v))));
+          return true;
+        default:
+          return false;
+      }
+    }
+    if ('list' in t) return Array.isArray(v) ? false : fail(`cannot restore slice from ${unstructuredKind(v)}`);
+    if ('map' in t) return typeof v === 'object' && !Array.isArray(v) ? false : fail(`cannot restore map from ${unstructuredKind(v)}`);
+    return typeof v === 'object' && !Array.isArray(v) ? false : fail(`cannot restore struct from: ${unstructuredKind(v)}`);
+  }
 
   /** `names`: the JSON field names from the root (no indices), as Go's errorContext keeps them. */
   struct(v: unknown, st: StructType, path: PathSeg[], names: string[]): void {
@@ -169,7 +232,7 @@ class Walker {
         if (this.prune) delete obj[key];
         continue;
       }
-      this.value(obj[key], t, fieldPath, [...names, key], goStructName(st));
+      this.value(obj[key], t, fieldPath, [...names, key], goStructName(st), (nv) => (obj[key] = nv));
     }
   }
 
@@ -179,12 +242,13 @@ class Walker {
     this.res.errors.push({ path, message: `json: cannot unmarshal ${what} into ${field} of type ${goType(t, this.schema)}` });
   }
 
-  private value(v: unknown, t: FieldType, path: PathSeg[], names: string[], structName: string): void {
+  private value(v: unknown, t: FieldType, path: PathSeg[], names: string[], structName: string, set: (nv: unknown) => void): void {
     if (v === null || v === undefined) return;
     if (typeof v === 'number' && !Number.isFinite(v)) {
       this.res.errors.push({ path, message: `error converting YAML to JSON: json: unsupported value: ${Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf'}` });
       return;
     }
+    if (this.flavor === 'unstructured' && this.converted(v, t, path, set)) return;
     if (typeof t === 'string') {
       switch (t) {
         case 'string':
@@ -221,13 +285,13 @@ class Walker {
     }
     if ('list' in t) {
       if (!Array.isArray(v)) return this.typeError(v, t, path, names, structName);
-      for (let i = 0; i < v.length; i++) this.value(v[i], t.list, [...path, i], names, structName);
+      for (let i = 0; i < v.length; i++) this.value(v[i], t.list, [...path, i], names, structName, (nv) => (v[i] = nv));
       return;
     }
     if ('map' in t) {
       if (typeof v !== 'object' || Array.isArray(v)) return this.typeError(v, t, path, names, structName);
       const m = v as Record<string, unknown>;
-      for (const k of Object.keys(m)) this.value(m[k], t.map, [...path, k], names, structName);
+      for (const k of Object.keys(m)) this.value(m[k], t.map, [...path, k], names, structName, (nv) => (m[k] = nv));
       return;
     }
     const st = this.schema.types[t.ref];

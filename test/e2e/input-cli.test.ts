@@ -142,6 +142,8 @@ describe('ksim run on hostile input (in-process)', function () {
     - {at: 1m, patch: {target: statefulset/web, type: merge, patch: '{"__proto__": {"polluted": true}}'}}
     - {at: 1m, patch: {target: statefulset/web, patch: '{"spec": {"__proto__": {"replicas": 9}}}'}}
     - {at: 1m, patch: {target: statefulset/web, type: merge, patch: {metadata: {labels: {__proto__: x}}}}}
+    - {at: 1m, patch: {target: statefulset/web, patch: {spec: {replicas: abc}}}}
+    - {at: 1m, patch: {target: statefulset/web, patch: {spec: {replicas: 2147483648}}}}
 `));
     const r = await ksim('run', p, '-o', 'json');
     expect(r.code, r.err).to.equal(0);
@@ -156,6 +158,9 @@ describe('ksim run on hostile input (in-process)', function () {
     expect(errors[6]).to.match(/strict decoding error: unknown field "__proto__"$/);
     expect(errors[7]).to.match(/^"" is invalid: patch: Invalid value: "map\[spec:map\[__proto__:map\[replicas:9\]\]\]": strict decoding error: unknown field "spec\.__proto__"$/);
     expect(errors[8]).to.match(/^StatefulSet\.apps "web" is invalid: metadata\.labels: Invalid value: "__proto__"/);
+    // A strategic merge patch's result goes through the unstructured converter, in its words.
+    expect(errors[9]).to.equal('"" is invalid: patch: Invalid value: "map[spec:map[replicas:abc]]": unrecognized type: int32');
+    expect(errors[10]).to.equal('StatefulSet.apps "web" is invalid: spec.replicas: Invalid value: -2147483648: must be greater than or equal to 0');
     const web = report.objects.items.find((o: { kind: string }) => o.kind === 'StatefulSet');
     expect(web.spec.replicas).to.equal(1);
     expect(web.metadata.name).to.equal('web');

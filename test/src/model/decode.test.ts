@@ -46,6 +46,23 @@ describe('the strict decoder (kube-apiserver v1.30 decoding into the typed struc
     it(`accepts ${name}`, () => expect(decodeObject(obj, kind)).to.deep.equal({ errors: [], unknown: [] }));
   }
 
+  const converter: [string, unknown, string, string][] = [
+    ['a string replicas (unstructured converter)', sts({ replicas: 'abc' }), 'StatefulSet', 'unrecognized type: int32'],
+    ['replicas 2.5 (unstructured converter)', sts({ replicas: 2.5 }), 'StatefulSet', 'cannot convert float64 to int32'],
+    ['Node taints that are a number (unstructured converter)', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, spec: { taints: 5 } }, 'Node', 'cannot restore slice from int64'],
+    ['a Service spec that is a string (unstructured converter)', { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: 'clus' }, 'Service', 'cannot restore struct from: string'],
+    ['an image that is a number (unstructured converter)', pod({ containers: [{ name: 'c', image: 5 }] }), 'Pod', 'cannot convert int64 to string'],
+  ];
+  for (const [name, obj, kind, message] of converter) {
+    it(name, () => expect(decodeObject(obj, kind, 'strict', { flavor: 'unstructured' }).errors.map((e) => e.message)).to.deep.equal([message]));
+  }
+
+  it('the unstructured converter narrows an int64 into an int32 as Go converts it (2147483648 becomes -2147483648)', () => {
+    const obj = sts({ replicas: 2147483648 });
+    expect(decodeObject(obj, 'StatefulSet', 'strict', { flavor: 'unstructured' }).errors).to.deep.equal([]);
+    expect(obj.spec.replicas).to.equal(-2147483648);
+  });
+
   it('names unknown fields by their path, with list indices, in document order', () => {
     const obj = pod({ containers: [{ name: 'c', image: 'x', imagePullPolcy: 'Always' }], volumes: [{ name: 'v', rbd: { monitors: ['m'], image: 'i', imageformat: '2' } }] });
     const r = decodeObject(obj, 'Pod');
