@@ -60,7 +60,7 @@ describe('the strict decoder (kube-apiserver v1.30 decoding into the typed struc
   it('the unstructured converter narrows an int64 into an int32 as Go converts it (2147483648 becomes -2147483648)', () => {
     const obj = sts({ replicas: 2147483648 });
     expect(decodeObject(obj, 'StatefulSet', 'strict', { flavor: 'unstructured' }).errors).to.deep.equal([]);
-    expect(obj.spec.replicas).to.equal(-2147483648);
+    expect((obj.spec as { replicas?: number }).replicas).to.equal(-2147483648);
   });
 
   it('names unknown fields by their path, with list indices, in document order', () => {
