@@ -1,5 +1,5 @@
 /**
- * A generated corpus of careless and hostile scenarios (issue 13): the examples, mutated the way
+ * A generated corpus of careless and hostile scenarios (issue 13): the examples and fixtures, mutated the way
  * a fuzzer mutates them (a value replaced by a hostile one, a key added or removed, the text cut
  * or a character slipped in), each run in-process through main(argv, io). Whatever the input,
  * ksim ends with exit 0, 1 or 2 within bounded time and memory, prints no stack trace and no raw
@@ -16,7 +16,9 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { main } from '../../sim/cli/main.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
-const SEEDS = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')).sort().map((f) => readFileSync(join(EXAMPLES, f), 'utf8'));
+const FIXTURES = fileURLToPath(new URL('../fixtures/scenarios/', import.meta.url));
+/** The examples, and the fixtures (faults and chaos among them). */
+const SEEDS = [EXAMPLES, FIXTURES].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => readFileSync(join(dir, f), 'utf8')));
 const DIR = mkdtempSync(join(tmpdir(), 'ksim-fuzz-'));
 
 /** What a careless or hostile user writes where a value belongs. */
