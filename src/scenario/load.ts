@@ -214,7 +214,7 @@ export function oneLine(s: string, max = 300): string {
 
 /** A file name or other user text printed as is unless it holds characters a terminal would act on. */
 export function quoteUnsafe(s: string): string {
-  return /[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(s) ? goQuote(s) : s;
+  return s === '' || /[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(s) ? goQuote(s) : s;
 }
 
 // ---------------------------------------------------------------------------------------------
