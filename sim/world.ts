@@ -50,19 +50,24 @@ import { parseQuantity } from '../src/quantity.ts';
 /** A storage system of the world: its pure model (for faults and invariants) and its type. */
 export type BackendModelRef = { type: 'nfs'; model: NfsServer } | { type: 'rbd'; model: CephCluster } | { type: 'csi'; model: CsiPlugin };
 import { deepCopy } from '../src/model/objects.ts';
+import { nullProto } from '../src/scenario/actions.ts';
 
 /** Failure modes `--bug` can re-introduce, each in one component. */
-export const KNOWN_BUGS: Readonly<Record<string, string>> = {
+export const KNOWN_BUGS: Readonly<Record<string, string>> = nullProto({
   'sts-force-delete': 'the StatefulSet controller deletes and recreates a pod on an unreachable node without waiting (two pods with one identity)',
   'informer-no-relist': "the StatefulSet controller's informers never re-establish a watch that broke (its view freezes after a partition or lost message)",
   'kubelet-skip-mount': 'the kubelet sets up a claim\'s volume but does not mount it into the container (writes land in the container layer and are lost)',
-};
+});
 
 export interface WorldOptions {
   seed?: number;
   hasher: () => Hasher;
   bug?: string;
   traceSink?: (e: TraceEvent) => void;
+  /** kubectl's --validate for the run's patches (default strict). */
+  validate?: 'strict' | 'warn' | 'ignore';
+  /** Most simulation steps the run may take (DEFAULT_MAX_STEPS); past it runUntil throws StepBudgetExceeded. */
+  maxSteps?: number;
 }
 
 export interface RunWarning {
@@ -72,9 +77,33 @@ export interface RunWarning {
   objects: string[];
 }
 
-/** Thrown when an actor fails: the run cannot go on. Carries what is needed to replay it. */
+/**
+ * Thrown when an actor fails: the run cannot go on. Carries what is needed to report and replay
+ * it (SPEC §5 `crash`); `detail` has the last trace lines and the stack, for a bug report.
+ */
 export class WorldCrash extends Error {
   override name = 'WorldCrash';
+  constructor(
+    readonly atMs: number,
+    readonly actor: string,
+    readonly seed: number,
+    readonly reason: string,
+    readonly replay: string,
+    readonly detail: string,
+  ) {
+    super(`actor ${actor} failed at ${atMs}ms (seed ${seed}): ${reason}\nreplay: ${replay}\n${detail}`);
+  }
+}
+
+/** Thrown when a run takes more simulation steps than its budget (WorldOptions.maxSteps). */
+export class StepBudgetExceeded extends Error {
+  override name = 'StepBudgetExceeded';
+  constructor(
+    readonly atMs: number,
+    readonly maxSteps: number,
+  ) {
+    super(`the run took more than ${maxSteps} simulation steps (at ${atMs}ms of simulated time)`);
+  }
 }
 
 export class World {
@@ -95,6 +124,7 @@ export class World {
   faultsInjected = 0;
   private readonly actors = new Map<string, ComponentActor>();
   private failure: { address: string; err: unknown } | undefined;
+  private aborted: Error | undefined;
   private readonly bootIds: Ids;
   private readonly isoNow: () => string;
 
@@ -133,12 +163,23 @@ export class World {
   /** Runs the simulation up to `limitMs` (absolute). Stops early when `stop` holds. */
   runUntil(limitMs: number, stop?: () => boolean): boolean {
     if (this.failure) this.crash();
+    const maxSteps = this.opts.maxSteps ?? Infinity;
     while (this.clock.step(limitMs)) {
       if (this.failure) this.crash();
+      if (this.aborted) throw this.aborted;
+      if (this.clock.steps > maxSteps) throw new StepBudgetExceeded(this.clock.nowMs, maxSteps);
       if (stop && stop()) return true;
     }
     if (this.clock.nowMs < limitMs) this.clock.nowMs = limitMs;
     return false;
+  }
+
+  /**
+   * Stops the run at the next step with `err` (the edge's own failures, such as a trace file
+   * that can no longer be written): runUntil throws it.
+   */
+  abort(err: Error): void {
+    this.aborted ??= err;
   }
 
   /** Delivers a message to an actor from outside the cluster (the user, the fault injector). */
@@ -284,10 +325,8 @@ export class World {
   private crash(): never {
     const f = this.failure!;
     const err = f.err instanceof Error ? f.err : new Error(String(f.err));
-    throw new WorldCrash(
-      `actor ${f.address} failed at ${this.clock.nowMs}ms (seed ${this.seed}): ${err.message}\n` +
-        `replay: ksim run ${this.scenario.file} --seed ${this.seed}\nlast trace lines:\n  ${this.trace.lastLines(15).join('\n  ')}\n${err.stack ?? ''}`,
-    );
+    const replay = `ksim run ${this.scenario.file} --seed ${this.seed}${this.opts.bug ? ` --bug ${this.opts.bug}` : ''}`;
+    throw new WorldCrash(this.clock.nowMs, f.address, this.seed, err.message, replay, `last trace lines:\n  ${this.trace.lastLines(15).join('\n  ')}\n${err.stack ?? ''}`);
   }
 
   private boot(obj: KObject): KObject {
@@ -533,6 +572,7 @@ export class World {
           this.results.push(r);
           for (const l of this.resultListeners) l(r);
         },
+        ...(this.opts.validate ? { validate: this.opts.validate } : {}),
         onManifestRejected: (obj, message) =>
           this.warnings.push({ warning: 'manifest-rejected', atMs: this.clock.nowMs, message, objects: [`${obj.kind}/${obj.metadata.name ?? ''}`] }),
       }),

@@ -121,7 +121,8 @@ export async function bench(o: { json?: boolean; claims?: string }, io: Io): Pro
     ratioToRawSend: Math.round((raw / (median1.messages / (median1.wallMs / 1000))) * 100) / 100,
   };
   if (o.json) {
-    io.out(JSON.stringify({ web: f, binderMatcher: matcher, worldBinding: world }, null, 2));
+    // SPEC §5: every JSON document ksim writes carries apiVersion ksim/v1 and its kind.
+    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, binderMatcher: matcher, worldBinding: world }, null, 2));
     return 0;
   }
   const line = (label: string, value: string): void => io.out(`  ${label.padEnd(29)}${value}`);
