@@ -30,6 +30,8 @@ export const STILL_BLOCKED = 'still blocked';
 const RECLAIM_SETTLE_MS = 60_000;
 /** converges: how often the liveness phase looks whether the desired state holds yet. */
 const LIVENESS_CHECK_MS = 5_000;
+/** converges: after the last heal, a desired state that held this long is taken as reached. */
+const CONVERGED_FOR_MS = 30_000;
 /** converges: a run in which nothing but leases changed this long is stuck (SPEC §6). */
 const STUCK_MS = 3 * 60_000;
 
@@ -217,10 +219,20 @@ export class Run {
     const judgeAt = Math.max(w.nowMs, lastFaultMs + settleMs);
     let pending = this.pendingItems();
     let stuckSinceMs: number | undefined;
-    while (pending.length > 0 && w.nowMs < judgeAt) {
-      if (w.nowMs > lastFaultMs && w.nowMs - this.lastChangeMs >= STUCK_MS) {
-        stuckSinceMs = this.lastChangeMs;
-        break;
+    // After the last heal the judge stops as soon as the desired state has held for a while.
+    let heldSinceMs: number | undefined;
+    while (w.nowMs < judgeAt) {
+      if (w.nowMs >= lastFaultMs) {
+        if (pending.length === 0) {
+          heldSinceMs ??= w.nowMs;
+          if (w.nowMs - heldSinceMs >= CONVERGED_FOR_MS) break;
+        } else {
+          heldSinceMs = undefined;
+          if (w.nowMs - this.lastChangeMs >= STUCK_MS) {
+            stuckSinceMs = this.lastChangeMs;
+            break;
+          }
+        }
       }
       w.runUntil(Math.min(judgeAt, w.nowMs + LIVENESS_CHECK_MS));
       pending = this.pendingItems();
