@@ -414,6 +414,11 @@ export class VolumeManager {
     this.csi(b.backend, { method: 'NodeUnpublishVolume', volumeId: b.volumeId, nodeId, targetPath }, unstage);
   }
 
+  /** What the kubelet reports as node.status.volumesInUse now (GetVolumesInUse). */
+  volumesInUse(): string[] {
+    return this.inUse;
+  }
+
   /** Attachable volumes still mounted here: what the kubelet reports as node.status.volumesInUse. */
   private reportInUse(): void {
     const next: string[] = [];

@@ -197,6 +197,12 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
    */
   function postConditions(n: KObject): void {
     const now = port.nowIso();
+    // The volumes in use as this kubelet knows them (a kubelet back after its node went down
+    // knows of none: what its previous life reported is stale).
+    const inUse = vm.volumesInUse();
+    const status = (n.status ??= {});
+    if (inUse.length > 0) status.volumesInUse = [...inUse];
+    else delete status.volumesInUse;
     const want: [string, string, string, string][] = [
       ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
       ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
@@ -575,7 +581,31 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     unmountAll(rec);
     const m = rec.pod.metadata!;
     port.note(`pod ${m.namespace}/${m.name} stopped`);
-    api.request({ verb: 'delete', kind: 'Pod', namespace: m.namespace!, name: m.name!, gracePeriodSeconds: 0, uid: rec.uid });
+    deletePod(rec);
+  }
+
+  /**
+   * The status manager's final delete of a terminated pod (grace 0, with the pod's uid as
+   * precondition): one that fails or gets no answer is sent again at the next sync, syncPeriod
+   * later (status_manager.go syncPod: canBeDeleted), until the pod is gone.
+   */
+  function deletePod(rec: PodRec): void {
+    const m = rec.pod.metadata!;
+    api.request({ verb: 'delete', kind: 'Pod', namespace: m.namespace!, name: m.name!, gracePeriodSeconds: 0, uid: rec.uid }, (res) => {
+      if (res.ok || res.status?.code === 404 || res.status?.code === 409 || pods.get(rec.uid) !== rec) return;
+      port.setTimer(`delete/${rec.uid}`, STATUS_SYNC_MS);
+    });
+  }
+
+  function finishedDeleting(pod: Pod): void {
+    const uid = pod.metadata!.uid!;
+    const rec: PodRec = {
+      pod, uid, stage: 'stopped', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined,
+      vols: { uid, pod, vols: [] }, mounting: false, layers: new Map(), unmounted: true, startDelayMs: 0, next: 0,
+      pullStartedMs: 0, restarts: 0, previousStartedAt: undefined, statusSeq: 0,
+    };
+    pods.set(uid, rec);
+    deletePod(rec);
   }
 
   function onPodEvent(ev: 'ADDED' | 'MODIFIED' | 'DELETED', pod: Pod): void {
@@ -583,7 +613,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const rec = pods.get(uid);
     if (ev === 'DELETED') {
       if (rec) {
-        for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'stop', 'deadline']) port.cancelTimer(`${k}/${uid}`);
+        for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'stop', 'deadline', 'status', 'delete']) port.cancelTimer(`${k}/${uid}`);
         // Force-deleted (or deleted before we finished): the containers are killed now.
         if (rec.stage === 'running' || rec.stage === 'stopping') port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} stopped`);
         unmountAll(rec);
@@ -593,7 +623,12 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     }
     if (!rec) {
       const phase = pod.status?.phase;
-      if (phase === 'Succeeded' || phase === 'Failed') return;
+      if (phase === 'Succeeded' || phase === 'Failed') {
+        // A finished pod being deleted: its containers are long gone (a kubelet that restarted
+        // before its final delete got through sends it now).
+        if (pod.metadata!.deletionTimestamp) finishedDeleting(pod);
+        return;
+      }
       admit(pod);
       if (pod.metadata!.deletionTimestamp) beginStop(pods.get(uid)!);
       return;
@@ -698,6 +733,8 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
           return pulled(rec);
         case 'stop':
           return finishStop(rec);
+        case 'delete':
+          return deletePod(rec);
         case 'deadline':
           // active_deadline.go ShouldEvict: the pod is failed, its containers killed.
           if (rec.stage !== 'mounting' && rec.stage !== 'starting' && rec.stage !== 'running') return;

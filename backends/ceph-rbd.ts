@@ -306,7 +306,8 @@ export class CephCluster implements BackendModel {
     return this.aliases.get(volumeId) ?? `rbd/${volumeId}`;
   }
 
-  private clientOf(nodeId: string): string {
+  /** The node's current client instance (`<node>#<generation>`). */
+  clientOf(nodeId: string): string {
     return `${nodeId}#${this.generation.get(nodeId) ?? 0}`;
   }
 
@@ -452,11 +453,17 @@ export class CephCluster implements BackendModel {
  */
 export function cephRbdBackend(port: Port, opts: { name: string; model: CephCluster }): Component {
   const model = opts.model;
-  const waits = new Map<string, { req: CsiRequest; from: string; startMs: number; check: number }>();
+  const waits = new Map<string, { req: CsiRequest; from: string; startMs: number; check: number; client: string }>();
   const keyOf = (volumeId: string, nodeId: string) => `watchers/${nodeId}/${volumeId}`;
 
   const attempt = (key: string): void => {
     const w = waits.get(key)!;
+    // The node plugin doing the wait runs on the node: a node lost meanwhile took it along, and
+    // no map happens for it.
+    if (model.clientOf((w.req.call as { nodeId: string }).nodeId) !== w.client) {
+      waits.delete(key);
+      return;
+    }
     const a = model.handle(w.req.call, port.now());
     if (a === 'unavailable') {
       waits.delete(key);
@@ -480,7 +487,7 @@ export function cephRbdBackend(port: Port, opts: { name: string; model: CephClus
       return true;
     }
     if (c.method !== 'NodeStageVolume') return false;
-    waits.set(key, { req: m, from, startMs: port.now(), check: 0 });
+    waits.set(key, { req: m, from, startMs: port.now(), check: 0, client: model.clientOf(c.nodeId) });
     attempt(key);
     return true;
   });

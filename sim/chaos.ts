@@ -25,7 +25,7 @@ interface Span {
   toMs: number;
 }
 
-/** What a drawn fault takes from the budget: nodes it removes, whether it takes the API server. */
+/** What a fault takes from the budget: nodes it removes, whether it takes the API server. */
 interface Cost {
   nodes: string[];
   apiserver: boolean;
@@ -33,51 +33,54 @@ interface Cost {
 
 const CONTROL_PLANE_HOSTS = ['apiserver', 'kube-controller-manager', 'kube-scheduler', 'cluster-dns'];
 
+/**
+ * Whether `f` fits the budget beside the faults already planned: the API server away for at most
+ * a quarter of the run in all, and at every instant some node neither down nor cut off from it.
+ */
+export function fitsBudget(scenario: Scenario, planned: readonly Fault[], f: Fault): boolean {
+  const nodes = scenario.nodes.map((n) => `node/${n}`);
+  const spanOf = (x: Fault): Span => ({ fromMs: x.atMs, toMs: x.atMs + Math.max(x.forMs ?? (isInstant(x) ? 1 : scenario.durationMs), 1) });
+  const span = spanOf(f);
+  const cost = costOf(f, nodes);
+  const taken = planned.map((x) => ({ span: spanOf(x), cost: costOf(x, nodes) }));
+  if (cost.apiserver) {
+    const apiMs = taken.filter((x) => x.cost.apiserver).reduce((sum, x) => sum + (x.span.toMs - x.span.fromMs), 0);
+    if (apiMs + (span.toMs - span.fromMs) > scenario.durationMs / 4) return false;
+  }
+  if (cost.nodes.length === 0) return true;
+  // Checked where a fault starts: the only instants at which the set of nodes out grows.
+  const starts = [span.fromMs, ...taken.map((x) => x.span.fromMs).filter((t) => t > span.fromMs && t < span.toMs)];
+  return starts.every((t) => {
+    const out = new Set(cost.nodes);
+    for (const x of taken) if (x.span.fromMs <= t && t < x.span.toMs) for (const n of x.cost.nodes) out.add(n);
+    return out.size < nodes.length;
+  });
+}
+
+function isInstant(f: { kind: FaultKind }): boolean {
+  return f.kind === 'restart' || f.kind === 'wipeDisk' || f.kind === 'crashMidReconcile';
+}
+
 export function drawChaos(scenario: Scenario, rng: Rng): Fault[] {
   const chaos = scenario.chaos;
   if (!chaos || chaos.faults === 0) return [];
   const end = Math.floor(scenario.durationMs * 0.75);
   if (end < MIN_FOR_MS * 2) return [];
   const nodes = scenario.nodes.map((n) => `node/${n}`);
-  const backends = scenario.backends.map((b) => b);
-  const kinds = chaos.kinds.filter((k) => drawable(k, backends.length > 0, backends.some((b) => b.type === 'csi' || b.type === 'rbd')));
+  const kinds = chaos.kinds.filter((k) => drawable(k, scenario.backends.length > 0, scenario.backends.some((b) => b.type === 'csi' || b.type === 'rbd')));
   if (kinds.length === 0) return [];
   const out: Fault[] = [];
-  const taken: { span: Span; cost: Cost }[] = [];
-  let apiserverMs = 0;
-
-  const nodesOutAt = (t: number): Set<string> => {
-    const s = new Set<string>();
-    for (const x of taken) if (x.span.fromMs <= t && t < x.span.toMs) for (const n of x.cost.nodes) s.add(n);
-    return s;
-  };
-  const fits = (span: Span, cost: Cost): boolean => {
-    if (cost.apiserver && apiserverMs + (span.toMs - span.fromMs) > scenario.durationMs / 4) return false;
-    if (cost.nodes.length === 0) return true;
-    // Checked where a fault starts: the only instants at which the set of nodes out grows.
-    const starts = [span.fromMs, ...taken.map((x) => x.span.fromMs).filter((t) => t > span.fromMs && t < span.toMs)];
-    return starts.every((t) => {
-      const out = nodesOutAt(t);
-      for (const n of cost.nodes) out.add(n);
-      return out.size < nodes.length;
-    });
-  };
-
   for (let i = 0; i < chaos.faults; i++) {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const kind = rng.pick(kinds);
-      const instant = kind === 'restart' || kind === 'wipeDisk' || kind === 'crashMidReconcile';
+      const instant = isInstant({ kind });
       const forMs = instant ? 0 : roundTo(rng.int(MIN_FOR_MS, Math.min(MAX_FOR_MS, Math.floor(end / 2))), 1000);
       const atMs = roundTo(rng.int(0, end - forMs), 1000);
-      const span = { fromMs: atMs, toMs: atMs + Math.max(forMs, 1) };
       const drawn = drawBody(kind, rng, scenario, nodes);
       if (!drawn) continue;
-      const cost = costOf(drawn, nodes);
-      if (!fits(span, cost)) continue;
-      taken.push({ span, cost });
-      if (cost.apiserver) apiserverMs += span.toMs - span.fromMs;
       const f = { ...drawn, atMs, index: scenario.faults.length + out.length, pos: { file: '<chaos>', line: 0, col: 0 }, drawn: true } as Fault;
       if (!instant) f.forMs = forMs;
+      if (!fitsBudget(scenario, [...scenario.faults, ...out], f)) continue;
       out.push(f);
       break;
     }

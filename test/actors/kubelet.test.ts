@@ -180,6 +180,47 @@ spec:
     });
   }
 
+  // status_manager.go syncPod: the final delete of a terminated pod is part of every sync, so
+  // one that fails or is lost is sent again (syncPeriod 10 s) until the pod is gone.
+  const finalDeletes: { name: string; phase: string; answer: 'lost' | 'error' }[] = [
+    { name: 'a final pod delete that gets no answer is sent again at the next sync after the request deadline', phase: 'Running', answer: 'lost' },
+    { name: 'a final pod delete that fails is sent again at the next sync', phase: 'Running', answer: 'error' },
+    { name: 'a restarted kubelet deletes a finished pod that is being deleted (its earlier delete was lost)', phase: 'Succeeded', answer: 'error' },
+  ];
+  for (const f of finalDeletes) {
+    it(f.name, () => {
+      const port = new FakePort('kubelet/node-1', 3);
+      const k = kubelet(port, { nodeName: 'node-1', podCidrIndex: 1, node: { disk: MemFs.nodeDisk(), images: new Set(['busybox']) } });
+      k.start?.();
+      const pod: KObject = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'box', namespace: 'default', uid: 'uid-box', resourceVersion: '1', deletionTimestamp: port.nowIso(), deletionGracePeriodSeconds: 0 },
+        spec: { nodeName: 'node-1', containers: [{ name: 'box', image: 'busybox' }] },
+        status: { phase: f.phase },
+      };
+      const watches = listAndWatch(k, port);
+      k.receive(watchEvent(watches, 'ADDED', pod), 'apiserver');
+      const deletes = () => port.take().filter(({ msg }) => msg.type === 'api.request' && msg.verb === 'delete').map(({ msg }) => msg as { reqId: string; uid?: string });
+      let first: { reqId: string; uid?: string } | undefined;
+      for (let i = 0; i < 10 && !first; i++) {
+        first = deletes()[0];
+        if (!first) port.fireDue(k, port.nowMs + 5_000);
+      }
+      expect(first?.uid).to.equal('uid-box');
+      const sentAt = port.nowMs;
+      if (f.answer === 'error') k.receive({ type: 'api.response', reqId: first!.reqId, ok: false, status: { code: 500, reason: 'InternalError', message: 'etcdserver: request timed out' } } as never, 'apiserver');
+      let again: { reqId: string }[] = [];
+      while (again.length === 0 && port.fireDue(k, sentAt + 120_000)) again = deletes();
+      expect(again.length).to.equal(1);
+      expect(port.nowMs - sentAt).to.equal(f.answer === 'lost' ? 70_000 : 10_000);
+      // Once the pod is gone nothing more is sent.
+      k.receive({ type: 'api.response', reqId: again[0]!.reqId, ok: true } as never, 'apiserver');
+      const end = port.nowMs + 60_000;
+      while (port.fireDue(k, end)) expect(deletes()).to.deep.equal([]);
+    });
+  }
+
   it('a pod past its activeDeadlineSeconds is Failed with DeadlineExceeded, its containers killed, the object kept', () => {
     const s = run(podWith('    emptyDir: {}\n', '/data', '  activeDeadlineSeconds: 30\n'));
     s.runFor('29s');

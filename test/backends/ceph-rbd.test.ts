@@ -245,4 +245,26 @@ describe('backends/ceph-rbd', () => {
       { to: 'kubelet/node-2', msg: { type: 'csi.response', reqId: 's1', code: GRPC.INTERNAL, message: `rbd image ${id} is still being used` } },
     ]);
   });
+
+  it('a node lost while its NodeStage waits for watchers maps nothing: its stale wait leaves no watch behind', () => {
+    const { ceph, id } = mappedOnNode1();
+    const port = new FakePort('backend/ceph');
+    const c = cephRbdBackend(port, { name: 'ceph', model: ceph });
+    ceph.nodeLost('node-1', 0);
+    port.nowMs = 1_000;
+    c.receive({ type: 'csi.request', reqId: 's1', call: stage(id, 'node-2') } as unknown as Msg, 'kubelet/node-2');
+    // node-2 goes down during the wait, before node-1's dead watch expires.
+    port.nowMs = 3_000;
+    ceph.nodeLost('node-2', 3_000);
+    while (port.timers.size > 0) {
+      const [key, at] = [...port.timers.entries()][0]!;
+      port.timers.delete(key);
+      port.nowMs = at;
+      c.timer!(key);
+    }
+    expect(port.take()).to.deep.equal([]);
+    expect(ceph.watchers(id, port.nowMs + 60_000)).to.deep.equal([]);
+    // node-3 maps it once node-1's watch has expired.
+    expect(answer(ceph, stage(id, 'node-3'), 40_000).code).to.equal(GRPC.OK);
+  });
 });
