@@ -31,9 +31,44 @@ export const NOT_ATTACHED_YET = 'not attached yet';
 /** operation_generator.go: the mount of a ReadWriteOncePod volume that another pod here uses. */
 export const ERR_RWOP_IN_USE = 'volume uses the ReadWriteOncePod access mode and is already in use by another pod';
 const CSI_TIMEOUT_MS = 120_000; // pkg/volume/csi/csi_plugin.go csiTimeout
-const NFS_TIMEO_MS = 60_000; // nfs(5): timeo=600 deciseconds for TCP
+// nfs(5): for TCP timeo defaults to 600 deciseconds, grows linearly by timeo after each
+// retransmission up to 600 s, and retrans defaults to 2.
+const NFS_TIMEO_DS = 600;
 const NFS_TIMEO_MAX_MS = 600_000;
 const NFS_RETRANS = 2;
+
+/** How an NFS client retries (nfs(5)): `hard` (the default) forever, `soft` `retrans` times. */
+export interface NfsMountOptions {
+  soft: boolean;
+  timeoMs: number;
+  retrans: number;
+}
+
+/**
+ * The nfs(5) options of a mount: `soft`/`hard` (the last one given wins, as mount.nfs parses its
+ * option string), `timeo=<deciseconds>`, `retrans=<n>`. Entries may hold several options
+ * separated by commas; the kubelet joins mountOptions with commas. Other options are ignored.
+ */
+export function nfsMountOptions(mountOptions: readonly string[]): NfsMountOptions {
+  const o: NfsMountOptions = { soft: false, timeoMs: NFS_TIMEO_DS * 100, retrans: NFS_RETRANS };
+  for (const opt of mountOptions.flatMap((m) => m.split(',')).map((m) => m.trim())) {
+    if (opt === 'soft') o.soft = true;
+    else if (opt === 'hard') o.soft = false;
+    const [k, v] = opt.split('=');
+    const n = v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+    if (n === undefined) continue;
+    if (k === 'timeo' && n > 0) o.timeoMs = n * 100;
+    else if (k === 'retrans') o.retrans = n;
+  }
+  return o;
+}
+
+/** How long a soft mount tries before `Input/output error`: 1 + retrans transmissions. */
+export function nfsSoftTimeoutMs(o: NfsMountOptions): number {
+  let total = 0;
+  for (let attempt = 0; attempt <= o.retrans; attempt++) total += Math.min(o.timeoMs * (attempt + 1), NFS_TIMEO_MAX_MS);
+  return total;
+}
 
 export interface LocalBacking {
   kind: 'local';
@@ -49,8 +84,8 @@ export interface RemoteBacking {
   backend: string;
   volumeId: string;
   pvName: string;
-  /** NFS `soft` mount option. */
-  soft: boolean;
+  /** How I/O is retried when the storage system does not answer (nfs(5) for NFS; hard otherwise). */
+  retry: NfsMountOptions;
   attachable: boolean;
   unique: string | undefined;
   staged: boolean;
@@ -151,7 +186,7 @@ export class VolumeManager {
       const p = this.filePending.get(id);
       if (!p) return true;
       this.filePending.delete(id);
-      if (p.backing.soft && p.attempt >= NFS_RETRANS) {
+      if (p.backing.retry.soft && p.attempt >= p.backing.retry.retrans) {
         p.cb({ ok: false, error: 'Input/output error' });
         return true;
       }
@@ -172,7 +207,7 @@ export class VolumeManager {
     const reqId = `${this.port.address}/io#${++this.seq}`;
     this.filePending.set(reqId, { backing: b, req, cb, attempt });
     this.port.send(b.backend, { type: 'file.request', reqId, volumeId: b.volumeId, nodeId: this.o.nodeName, ...req } as unknown as Msg);
-    this.port.setTimer(`nfs-timeo/${reqId}`, Math.min(NFS_TIMEO_MS * (attempt + 1), NFS_TIMEO_MAX_MS));
+    this.port.setTimer(`nfs-timeo/${reqId}`, Math.min(b.retry.timeoMs * (attempt + 1), NFS_TIMEO_MAX_MS));
   }
 
   /** A container's file operation on a volume that is ready. */
@@ -318,9 +353,10 @@ export class VolumeManager {
     const accessModes: readonly string[] = src?.accessModes ?? (src?.nfs ? ['ReadWriteMany'] : ['ReadWriteOnce']);
     const mode = toCsiAccessMode(accessModes);
     const capability = { accessMode: (mode.includes(' ') ? 'SINGLE_NODE_WRITER' : mode) as never, accessType: src?.volumeMode === 'Block' ? ('block' as const) : ('mount' as const) };
-    const soft = mountOptions.includes('soft');
+    // A block device (RBD, a CSI disk) waits for its storage as a hard mount does.
+    const retry = ref.type === 'nfs' ? nfsMountOptions(mountOptions) : nfsMountOptions([]);
     const unique = uniqueVolumeName({ ...(src?.csi ? { csi: src.csi } : {}), ...(src?.rbd ? { rbd: { image: src.rbd.image, ...(src.rbd.pool ? { pool: src.rbd.pool } : {}) } } : {}) });
-    const b: RemoteBacking = { kind: 'remote', backend, volumeId, pvName: volName, soft, attachable, unique, staged: false, published: false };
+    const b: RemoteBacking = { kind: 'remote', backend, volumeId, pvName: volName, retry, attachable, unique, staged: false, published: false };
     const readonly = !!(src as { readOnly?: boolean })?.readOnly || !!src?.rbd?.readOnly || !!src?.csi?.readOnly || !!(src as { readOnlyClaim?: boolean }).readOnlyClaim;
     const volumeContext = (src?.csi?.volumeAttributes ?? {}) as Record<string, string>;
     const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${ref.name}/${volumeId.replace(/[/:]/g, '_')}/globalmount`;
@@ -365,10 +401,12 @@ export class VolumeManager {
     this.api.request({ verb: 'list', kind: 'VolumeAttachment' }, (res) => {
       const va = (res.items ?? []).find((a) => a.spec?.nodeName === nodeId && (a.spec?.source?.persistentVolumeName === volName || a.spec?.source?.inlineVolumeSpec?.rbd?.image === src?.rbd?.image));
       if (!va || va.status?.attached !== true) {
-        const err = va?.status?.attachError?.message;
-        // Not attached yet: the kubelet waits without an event (VerifyControllerAttachedVolume
-        // only logs); the 2m3s podAttachAndMountTimeout event reports a wait that lasts.
-        return cb(err ? `AttachVolume.Attach failed for volume "${volName}" : ${err}` : NOT_ATTACHED_YET);
+        // Not attached yet, or the attach failed (status.attachError): the kubelet waits without
+        // an event — VerifyControllerAttachedVolume waits for node.status.volumesAttached, which
+        // only a successful attach fills, and only logs; the attach-detach controller reports
+        // the failure (FailedAttachVolume) and the 2m3s podAttachAndMountTimeout event reports a
+        // wait that lasts.
+        return cb(NOT_ATTACHED_YET);
       }
       v.unattached = false;
       stage();
