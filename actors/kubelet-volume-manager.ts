@@ -31,6 +31,9 @@ export const NOT_ATTACHED_YET = 'not attached yet';
 /** operation_generator.go: the mount of a ReadWriteOncePod volume that another pod here uses. */
 export const ERR_RWOP_IN_USE = 'volume uses the ReadWriteOncePod access mode and is already in use by another pod';
 const CSI_TIMEOUT_MS = 120_000; // pkg/volume/csi/csi_plugin.go csiTimeout
+// goroutinemap/exponentialbackoff: a failed volume operation is retried after 500 ms, doubling up to 2m2s.
+const OP_BACKOFF_INITIAL_MS = 500;
+const OP_BACKOFF_MAX_MS = 122_000;
 // nfs(5): for TCP timeo defaults to 600 deciseconds, grows linearly by timeo after each
 // retransmission up to 600 s, and retrans defaults to 2.
 const NFS_TIMEO_DS = 600;
@@ -150,6 +153,10 @@ export class VolumeManager {
   private readonly uniqueOf = new Map<string, string>();
   /** ReadWriteOncePod PVs mounted (or being mounted) here: PV name -> the pod's uid. */
   private readonly rwopHolders = new Map<string, string>();
+  /** Tear-down calls that failed, waiting for their retry (timer `teardown/...`). */
+  private readonly teardowns = new Map<string, { backend: string; call: CsiCall; done: () => void; backoffMs: number }>();
+  /** Volumes still staged here while their NodeUnstage is retried: still in use for the controller. */
+  private readonly unstaging = new Set<string>();
 
   constructor(
     private readonly port: Port,
@@ -194,7 +201,34 @@ export class VolumeManager {
       this.sendFile(p.backing, p.req, p.cb, p.attempt + 1);
       return true;
     }
+    if (key.startsWith('teardown/')) {
+      const t = this.teardowns.get(key);
+      if (!t) return true;
+      this.teardowns.delete(key);
+      // A pod here uses the volume again: its device stays staged.
+      if (t.call.method === 'NodeUnstageVolume' && (this.users.get(t.call.volumeId)?.size ?? 0) > 0) {
+        this.unstaging.delete(t.call.volumeId);
+        this.reportInUse();
+        return true;
+      }
+      this.teardown(t.backend, t.call, t.done, Math.min(t.backoffMs * 2, OP_BACKOFF_MAX_MS));
+      return true;
+    }
     return false;
+  }
+
+  /**
+   * NodeUnpublish / NodeUnstage until it succeeds: the volume manager's reconciler retries a
+   * failed UnmountVolume / UnmountDevice with the operation backoff (the CSI calls are
+   * idempotent). NOT_FOUND counts as done: the plugin has no such volume left to unmount.
+   */
+  private teardown(backend: string, call: CsiCall, done: () => void, backoffMs = OP_BACKOFF_INITIAL_MS): void {
+    this.csi(backend, call, (res) => {
+      if (res !== 'timeout' && (res.code === GRPC.OK || res.code === GRPC.NOT_FOUND)) return done();
+      const key = `teardown/${call.method}/${'volumeId' in call ? call.volumeId : ''}/${'targetPath' in call ? call.targetPath : ''}`;
+      this.teardowns.set(key, { backend, call, done, backoffMs });
+      this.port.setTimer(key, backoffMs);
+    });
   }
 
   private csi(backend: string, call: CsiCall, cb: CsiCb): void {
@@ -443,13 +477,17 @@ export class VolumeManager {
     const last = !users || users.size === 0;
     if (last) this.users.delete(b.volumeId);
     const unstage = () => {
-      if (!last || !b.staged) return this.reportInUse();
+      if (!last || !b.staged || (this.users.get(b.volumeId)?.size ?? 0) > 0) return this.reportInUse();
       const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${b.backend.slice('backend/'.length)}/${b.volumeId.replace(/[/:]/g, '_')}/globalmount`;
-      this.csi(b.backend, { method: 'NodeUnstageVolume', volumeId: b.volumeId, nodeId, stagingPath }, () => this.reportInUse());
+      this.unstaging.add(b.volumeId);
+      this.teardown(b.backend, { method: 'NodeUnstageVolume', volumeId: b.volumeId, nodeId, stagingPath }, () => {
+        this.unstaging.delete(b.volumeId);
+        this.reportInUse();
+      });
     };
     if (!b.published) return unstage();
     const targetPath = `/var/lib/kubelet/pods/${podUid}/volumes/kubernetes.io~csi/${b.pvName}/mount`;
-    this.csi(b.backend, { method: 'NodeUnpublishVolume', volumeId: b.volumeId, nodeId, targetPath }, unstage);
+    this.teardown(b.backend, { method: 'NodeUnpublishVolume', volumeId: b.volumeId, nodeId, targetPath }, unstage);
   }
 
   /** Attachable volumes still mounted here: what the kubelet reports as node.status.volumesInUse. */
@@ -458,6 +496,10 @@ export class VolumeManager {
     for (const [volumeId, pods] of this.users) {
       const u = this.uniqueOf.get(volumeId);
       if (u && pods.size > 0) next.push(u);
+    }
+    for (const volumeId of this.unstaging) {
+      const u = this.uniqueOf.get(volumeId);
+      if (u && !next.includes(u)) next.push(u);
     }
     next.sort();
     if (next.join('\n') === this.inUse.join('\n')) return;

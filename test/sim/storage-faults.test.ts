@@ -134,6 +134,18 @@ spec:
       expect(events(s, 'ProvisioningFailed')).to.deep.equal([]);
     });
 
+    it('the whole Ceph cluster out answers nothing: a write to a mapped image blocks until it is back, then is acknowledged', () => {
+      const s = Simulation.fromYaml(
+        yamlDocs(RBD_CLASS, claim('data', 'rbd'), pod('app', ['data']), scenarioDoc('duration: 5m\nfaults:\n  - {at: 1m, outage: backend/ceph, for: 1m}\nactions:\n  - {at: 70s, write: {pod: app, path: /data/f, data: late}, expect: ok}\n  - {at: 4m, read: {pod: app, path: /data/f}, expect: late}')),
+        { seed: 1 },
+      );
+      s.runFor('2m');
+      expect(s.report().results[0]).to.include({ ok: false, error: 'still blocked' });
+      const r = s.runScenario();
+      expect(r.results.map((x) => x.ok)).to.deep.equal([true, true]);
+      expect(r.violations).to.deep.equal([]);
+    });
+
     it('two of three down: no quorum, ProvisioningFailed (the hung CreateVolume, then its lock), Bound once quorum is back, exactly one volume', () => {
       const s = ceph('  - {at: 30s, outage: backend/ceph/mon-a, for: 2m}\n  - {at: 30s, outage: backend/ceph/mon-b, for: 2m}');
       s.runFor('2m25s');
@@ -179,6 +191,20 @@ spec:
         `MountVolume.MountDevice failed for volume "${pv}" : rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix /csi/csi.sock: connect: connection refused"`,
       ]);
       expect(phase(s, 'Pod', 'app')).to.equal('Running');
+      expect(r.violations).to.deep.equal([]);
+    });
+
+    it('NodeUnstageVolume failing: the kubelet retries the unmount and keeps the volume in use meanwhile; the pod that wants it on another node gets it after the heal', () => {
+      const b = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { nodeSelector: { 'kubernetes.io/hostname': 'node-2' }, containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'data', mountPath: '/data' }] }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] } });
+      const s = Simulation.fromYaml(
+        yamlDocs(RBD_CLASS, claim('data', 'rbd'), pod('a', ['data'], 'node-1'), scenarioDoc(`duration: 8m\nfaults:\n  - {at: 50s, csiError: {backend: backend/ceph, rpc: NodeUnstageVolume, code: INTERNAL}, for: 2m}\nactions:\n  - {at: 1m, write: {pod: a, path: /data/f, data: from-a}, expect: ok}\n  - {at: 1m, delete: pod/a}\n  - {at: 1m, apply: ${b}}\n  - {at: 7m, read: {pod: b, path: /data/f}, expect: from-a}`)),
+        { seed: 1 },
+      );
+      s.runFor('2m30s');
+      expect(s.get('Node', 'node-1')!.status.volumesInUse, 'still staged on node-1').to.have.length(1);
+      expect(phase(s, 'Pod', 'b')).to.equal('Pending');
+      const r = s.runScenario();
+      expect(phase(s, 'Pod', 'b')).to.equal('Running');
       expect(r.violations).to.deep.equal([]);
     });
 
