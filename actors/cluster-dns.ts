@@ -19,6 +19,15 @@
  * - ndots 5 and the search list `<ns>.svc.cluster.local svc.cluster.local cluster.local`, which
  *   the kubelet writes into every ClusterFirst pod's resolv.conf (the query carries the list).
  *
+ * dnsFailure (SPEC §1), a fault signal `dnsFailure/<key>` {mode, rate}: the server breaks behind its
+ * cache. In SERVFAIL mode what the cache holds is still answered from it, and each lookup that
+ * reaches the kubernetes plugin fails with SERVFAIL with chance `rate`; the cache keeps a
+ * SERVFAIL 5 s (the cache plugin's `servfail` default, plugin/cache/README.md). The stub resolver
+ * moves on to the next search name after a SERVFAIL and reports SERVFAIL when no name answered
+ * and none was NODATA (glibc res_query.c __res_context_search: got_servfail). In timeout mode
+ * each query goes unanswered with chance `rate` (the server is unreachable or overloaded): the
+ * client's own timeout decides (actors/kubectl.ts). Each fault draws from its own stream.
+ *
  * Departures: no upstream (names outside the zone are NXDOMAIN), no AAAA, an ExternalName
  * Service answers nothing (its CNAME would need an upstream), a namespace counts as existing when
  * one of its Services is known (CoreDNS asks its Namespace informer), and the cache keeps an
@@ -26,7 +35,8 @@
  */
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { Component, Port } from '../src/component.ts';
+import type { Component, FaultSignal, Port } from '../src/component.ts';
+import type { Rng } from '../src/rng.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { Informers } from '../src/informer.ts';
 import type { DnsAnswer, DnsQuery, KObject, Msg } from '../src/protocol.ts';
@@ -36,6 +46,8 @@ export const CLUSTER_DNS = 'cluster-dns';
 const DEFAULT_TTL_SECONDS = 5;
 const DEFAULT_ZONE = 'cluster.local';
 const NDOTS = 5;
+/** The cache plugin keeps a SERVFAIL this long unless told otherwise (`servfail` option). */
+const SERVFAIL_CACHE_MS = 5_000;
 /** Expired entries are swept once the cache holds this many (the cache plugin's capacity is 9984). */
 const CACHE_SWEEP_SIZE = 9984;
 const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
@@ -136,6 +148,15 @@ export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component 
   const zone = `${(opts.zone ?? DEFAULT_ZONE).replace(/\.$/, '').toLowerCase()}.`;
   /** The cache plugin: (qname, qtype) → answer, until it expires. */
   const answerCache = new Map<string, Result & { expiresAtMs: number }>();
+  /** dnsFailure faults in force, in the order they started (each with its own stream). */
+  let failures: { key: string; mode: 'SERVFAIL' | 'timeout'; rate: number; rng: Rng }[] = [];
+
+  /** Whether a dnsFailure of `mode` strikes this query (one draw per fault in force). */
+  function struck(mode: 'SERVFAIL' | 'timeout'): boolean {
+    let hit = false;
+    for (const f of failures) if (f.mode === mode && f.rng.chance(f.rate)) hit = true;
+    return hit;
+  }
 
   function namespaceExposed(ns: string): boolean {
     return informer.list('Service', ns).length > 0;
@@ -264,33 +285,52 @@ export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component 
       const hit = answerCache.get(key);
       if (hit && now < hit.expiresAtMs) return { rcode: hit.rcode, answers: hit.answers };
     }
-    const res = serve(fqdn, qtype);
+    const res: Result = struck('SERVFAIL') ? { rcode: 'SERVFAIL', answers: [] } : serve(fqdn, qtype);
     if (ttlMs > 0) {
       if (answerCache.size >= CACHE_SWEEP_SIZE) for (const [k, v] of answerCache) if (v.expiresAtMs <= now) answerCache.delete(k);
-      answerCache.set(key, { ...res, expiresAtMs: now + ttlMs });
+      answerCache.set(key, { ...res, expiresAtMs: now + (res.rcode === 'SERVFAIL' ? SERVFAIL_CACHE_MS : ttlMs) });
     }
     return res;
   }
 
-  /** The pod's stub resolver: first name with answers wins; NXDOMAIN only if every name was. */
+  /**
+   * The pod's stub resolver: first name with answers wins; then NODATA if a name had no
+   * records of the type, SERVFAIL if a name failed, NXDOMAIN only if every name was.
+   */
   function resolve(q: DnsQuery): Result {
     let gotNodata = false;
+    let gotServfail = false;
     for (const name of searchNames(q.name.toLowerCase(), q.search.map((s) => s.toLowerCase()))) {
       const res = lookup(name, q.qtype);
       if (res.rcode === 'NOERROR' && res.answers.length > 0) return res;
       if (res.rcode === 'NOERROR') gotNodata = true;
+      if (res.rcode === 'SERVFAIL') gotServfail = true;
     }
-    return gotNodata ? { rcode: 'NOERROR', answers: [] } : { rcode: 'NXDOMAIN', answers: [] };
+    if (gotNodata) return { rcode: 'NOERROR', answers: [] };
+    return { rcode: gotServfail ? 'SERVFAIL' : 'NXDOMAIN', answers: [] };
+  }
+
+  function fault(f: FaultSignal): void {
+    if (f.name !== 'dnsFailure' && !f.name.startsWith('dnsFailure/')) return;
+    if (!f.on) {
+      failures = f.streamKey === undefined ? [] : failures.filter((x) => x.key !== f.streamKey);
+      return;
+    }
+    const key = f.streamKey ?? f.name;
+    const mode = f['mode'] === 'timeout' ? 'timeout' : 'SERVFAIL';
+    failures = [...failures.filter((x) => x.key !== key), { key, mode, rate: typeof f['rate'] === 'number' ? f['rate'] : 1, rng: port.rng.fork(key) }];
   }
 
   return {
     start() {
       informers.start();
     },
+    fault,
     receive(msg: Msg, from: string) {
       if (api.handle(msg) || informers.handle(msg)) return;
       switch (msg.type) {
         case 'dns.query': {
+          if (struck('timeout')) return;
           const res = resolve(msg);
           port.send(from, { type: 'dns.answer', reqId: msg.reqId, rcode: res.rcode, answers: res.answers });
           return;

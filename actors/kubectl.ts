@@ -9,12 +9,22 @@
  * `delete` (graceful unless --force / --grace-period), `scale`, `patch` (strategic by default),
  * `cordon`/`uncordon` (spec.unschedulable), `drain` (cordon, then evict every pod on the node),
  * `taint` (get, edit spec.taints, update; retried on conflict).
+ *
+ * nslookup asks as the pod's stub resolver does with Kubernetes' resolv.conf (no timeout or
+ * attempts options: glibc's RES_TIMEOUT 5 s and RES_DFLRETRY 2, resolv/resolv.h): a query not
+ * answered in 5 s is sent again, and after the second the result is `timed out`; an answer of
+ * SERVFAIL is the error `SERVFAIL`.
  */
 import type { Component, Port } from '../src/component.ts';
 import type { ApiResponse, DnsAnswer, KObject, Msg, ShellResponse } from '../src/protocol.ts';
 import type { Action } from '../src/scenario/types.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { deepCopy } from '../src/model/objects.ts';
+
+const DNS_TIMEOUT_MS = 5_000;
+const DNS_ATTEMPTS = 2;
+/** The nslookup error when cluster DNS never answered. */
+export const DNS_TIMED_OUT = 'timed out';
 
 export interface ActionResult {
   atMs: number;
@@ -67,6 +77,8 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
   const api = new ApiClient(port);
   const zone = opts.zone ?? 'cluster.local';
   const waiting = new Map<string, (msg: ShellResponse | DnsAnswer) => void>();
+  /** DNS queries waiting for an answer: what to do when their 5 s are up. */
+  const dnsTimeouts = new Map<string, () => void>();
   let seq = 0;
 
   function finish(a: Action, ok: boolean, extra: Record<string, unknown>): void {
@@ -177,12 +189,15 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
         return;
       }
       case 'nslookup': {
-        const query = () => {
+        const query = (attempt = 1) => {
           const reqId = expectReply((r) => {
+            port.cancelTimer(`dns/${reqId}`);
             const d = r as DnsAnswer;
             const ok = d.rcode === 'NOERROR' && d.answers.length > 0;
             finish(a, ok, ok ? { answers: d.answers } : { answers: [], error: d.rcode === 'NOERROR' ? 'NODATA' : d.rcode });
           });
+          dnsTimeouts.set(reqId, () => (attempt < DNS_ATTEMPTS ? query(attempt + 1) : finish(a, false, { answers: [], error: DNS_TIMED_OUT })));
+          port.setTimer(`dns/${reqId}`, DNS_TIMEOUT_MS);
           // resolv.conf of a pod in namespace `ns` (kubelet's dns.go): search <ns>.svc.<zone> svc.<zone> <zone>.
           port.send('cluster-dns', { type: 'dns.query', reqId, name: a.name, qtype: a.qtype, search: [`${ns}.svc.${zone}`, `svc.${zone}`, zone] });
         };
@@ -224,6 +239,7 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
           const cb = waiting.get(msg.reqId);
           if (cb) {
             waiting.delete(msg.reqId);
+            dnsTimeouts.delete(msg.reqId);
             cb(msg);
           }
           return;
@@ -231,6 +247,15 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
         default:
           return;
       }
+    },
+    timer(key: string): void {
+      if (!key.startsWith('dns/')) return;
+      const reqId = key.slice('dns/'.length);
+      const onTimeout = dnsTimeouts.get(reqId);
+      if (!onTimeout) return;
+      dnsTimeouts.delete(reqId);
+      waiting.delete(reqId);
+      onTimeout();
     },
   };
 }

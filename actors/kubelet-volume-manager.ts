@@ -31,9 +31,47 @@ export const NOT_ATTACHED_YET = 'not attached yet';
 /** operation_generator.go: the mount of a ReadWriteOncePod volume that another pod here uses. */
 export const ERR_RWOP_IN_USE = 'volume uses the ReadWriteOncePod access mode and is already in use by another pod';
 const CSI_TIMEOUT_MS = 120_000; // pkg/volume/csi/csi_plugin.go csiTimeout
-const NFS_TIMEO_MS = 60_000; // nfs(5): timeo=600 deciseconds for TCP
+// goroutinemap/exponentialbackoff: a failed volume operation is retried after 500 ms, doubling up to 2m2s.
+const OP_BACKOFF_INITIAL_MS = 500;
+const OP_BACKOFF_MAX_MS = 122_000;
+// nfs(5): for TCP timeo defaults to 600 deciseconds, grows linearly by timeo after each
+// retransmission up to 600 s, and retrans defaults to 2.
+const NFS_TIMEO_DS = 600;
 const NFS_TIMEO_MAX_MS = 600_000;
 const NFS_RETRANS = 2;
+
+/** How an NFS client retries (nfs(5)): `hard` (the default) forever, `soft` `retrans` times. */
+export interface NfsMountOptions {
+  soft: boolean;
+  timeoMs: number;
+  retrans: number;
+}
+
+/**
+ * The nfs(5) options of a mount: `soft`/`hard` (the last one given wins, as mount.nfs parses its
+ * option string), `timeo=<deciseconds>`, `retrans=<n>`. Entries may hold several options
+ * separated by commas; the kubelet joins mountOptions with commas. Other options are ignored.
+ */
+export function nfsMountOptions(mountOptions: readonly string[]): NfsMountOptions {
+  const o: NfsMountOptions = { soft: false, timeoMs: NFS_TIMEO_DS * 100, retrans: NFS_RETRANS };
+  for (const opt of mountOptions.flatMap((m) => m.split(',')).map((m) => m.trim())) {
+    if (opt === 'soft') o.soft = true;
+    else if (opt === 'hard') o.soft = false;
+    const [k, v] = opt.split('=');
+    const n = v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+    if (n === undefined) continue;
+    if (k === 'timeo' && n > 0) o.timeoMs = n * 100;
+    else if (k === 'retrans') o.retrans = n;
+  }
+  return o;
+}
+
+/** How long a soft mount tries before `Input/output error`: 1 + retrans transmissions. */
+export function nfsSoftTimeoutMs(o: NfsMountOptions): number {
+  let total = 0;
+  for (let attempt = 0; attempt <= o.retrans; attempt++) total += Math.min(o.timeoMs * (attempt + 1), NFS_TIMEO_MAX_MS);
+  return total;
+}
 
 export interface LocalBacking {
   kind: 'local';
@@ -49,8 +87,8 @@ export interface RemoteBacking {
   backend: string;
   volumeId: string;
   pvName: string;
-  /** NFS `soft` mount option. */
-  soft: boolean;
+  /** How I/O is retried when the storage system does not answer (nfs(5) for NFS; hard otherwise). */
+  retry: NfsMountOptions;
   attachable: boolean;
   unique: string | undefined;
   staged: boolean;
@@ -115,6 +153,10 @@ export class VolumeManager {
   private readonly uniqueOf = new Map<string, string>();
   /** ReadWriteOncePod PVs mounted (or being mounted) here: PV name -> the pod's uid. */
   private readonly rwopHolders = new Map<string, string>();
+  /** Tear-down calls that failed, waiting for their retry (timer `teardown/...`). */
+  private readonly teardowns = new Map<string, { backend: string; call: CsiCall; done: () => void; backoffMs: number }>();
+  /** Volumes still staged here while their NodeUnstage is retried: still in use for the controller. */
+  private readonly unstaging = new Set<string>();
 
   constructor(
     private readonly port: Port,
@@ -151,7 +193,7 @@ export class VolumeManager {
       const p = this.filePending.get(id);
       if (!p) return true;
       this.filePending.delete(id);
-      if (p.backing.soft && p.attempt >= NFS_RETRANS) {
+      if (p.backing.retry.soft && p.attempt >= p.backing.retry.retrans) {
         p.cb({ ok: false, error: 'Input/output error' });
         return true;
       }
@@ -159,7 +201,34 @@ export class VolumeManager {
       this.sendFile(p.backing, p.req, p.cb, p.attempt + 1);
       return true;
     }
+    if (key.startsWith('teardown/')) {
+      const t = this.teardowns.get(key);
+      if (!t) return true;
+      this.teardowns.delete(key);
+      // A pod here uses the volume again: its device stays staged.
+      if (t.call.method === 'NodeUnstageVolume' && (this.users.get(t.call.volumeId)?.size ?? 0) > 0) {
+        this.unstaging.delete(t.call.volumeId);
+        this.reportInUse();
+        return true;
+      }
+      this.teardown(t.backend, t.call, t.done, Math.min(t.backoffMs * 2, OP_BACKOFF_MAX_MS));
+      return true;
+    }
     return false;
+  }
+
+  /**
+   * NodeUnpublish / NodeUnstage until it succeeds: the volume manager's reconciler retries a
+   * failed UnmountVolume / UnmountDevice with the operation backoff (the CSI calls are
+   * idempotent). NOT_FOUND counts as done: the plugin has no such volume left to unmount.
+   */
+  private teardown(backend: string, call: CsiCall, done: () => void, backoffMs = OP_BACKOFF_INITIAL_MS): void {
+    this.csi(backend, call, (res) => {
+      if (res !== 'timeout' && (res.code === GRPC.OK || res.code === GRPC.NOT_FOUND)) return done();
+      const key = `teardown/${call.method}/${'volumeId' in call ? call.volumeId : ''}/${'targetPath' in call ? call.targetPath : ''}`;
+      this.teardowns.set(key, { backend, call, done, backoffMs });
+      this.port.setTimer(key, backoffMs);
+    });
   }
 
   private csi(backend: string, call: CsiCall, cb: CsiCb): void {
@@ -172,7 +241,7 @@ export class VolumeManager {
     const reqId = `${this.port.address}/io#${++this.seq}`;
     this.filePending.set(reqId, { backing: b, req, cb, attempt });
     this.port.send(b.backend, { type: 'file.request', reqId, volumeId: b.volumeId, nodeId: this.o.nodeName, ...req } as unknown as Msg);
-    this.port.setTimer(`nfs-timeo/${reqId}`, Math.min(NFS_TIMEO_MS * (attempt + 1), NFS_TIMEO_MAX_MS));
+    this.port.setTimer(`nfs-timeo/${reqId}`, Math.min(b.retry.timeoMs * (attempt + 1), NFS_TIMEO_MAX_MS));
   }
 
   /** A container's file operation on a volume that is ready. */
@@ -318,9 +387,10 @@ export class VolumeManager {
     const accessModes: readonly string[] = src?.accessModes ?? (src?.nfs ? ['ReadWriteMany'] : ['ReadWriteOnce']);
     const mode = toCsiAccessMode(accessModes);
     const capability = { accessMode: (mode.includes(' ') ? 'SINGLE_NODE_WRITER' : mode) as never, accessType: src?.volumeMode === 'Block' ? ('block' as const) : ('mount' as const) };
-    const soft = mountOptions.includes('soft');
+    // A block device (RBD, a CSI disk) waits for its storage as a hard mount does.
+    const retry = ref.type === 'nfs' ? nfsMountOptions(mountOptions) : nfsMountOptions([]);
     const unique = uniqueVolumeName({ ...(src?.csi ? { csi: src.csi } : {}), ...(src?.rbd ? { rbd: { image: src.rbd.image, ...(src.rbd.pool ? { pool: src.rbd.pool } : {}) } } : {}) });
-    const b: RemoteBacking = { kind: 'remote', backend, volumeId, pvName: volName, soft, attachable, unique, staged: false, published: false };
+    const b: RemoteBacking = { kind: 'remote', backend, volumeId, pvName: volName, retry, attachable, unique, staged: false, published: false };
     const readonly = !!(src as { readOnly?: boolean })?.readOnly || !!src?.rbd?.readOnly || !!src?.csi?.readOnly || !!(src as { readOnlyClaim?: boolean }).readOnlyClaim;
     const volumeContext = (src?.csi?.volumeAttributes ?? {}) as Record<string, string>;
     const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${ref.name}/${volumeId.replace(/[/:]/g, '_')}/globalmount`;
@@ -365,10 +435,12 @@ export class VolumeManager {
     this.api.request({ verb: 'list', kind: 'VolumeAttachment' }, (res) => {
       const va = (res.items ?? []).find((a) => a.spec?.nodeName === nodeId && (a.spec?.source?.persistentVolumeName === volName || a.spec?.source?.inlineVolumeSpec?.rbd?.image === src?.rbd?.image));
       if (!va || va.status?.attached !== true) {
-        const err = va?.status?.attachError?.message;
-        // Not attached yet: the kubelet waits without an event (VerifyControllerAttachedVolume
-        // only logs); the 2m3s podAttachAndMountTimeout event reports a wait that lasts.
-        return cb(err ? `AttachVolume.Attach failed for volume "${volName}" : ${err}` : NOT_ATTACHED_YET);
+        // Not attached yet, or the attach failed (status.attachError): the kubelet waits without
+        // an event — VerifyControllerAttachedVolume waits for node.status.volumesAttached, which
+        // only a successful attach fills, and only logs; the attach-detach controller reports
+        // the failure (FailedAttachVolume) and the 2m3s podAttachAndMountTimeout event reports a
+        // wait that lasts.
+        return cb(NOT_ATTACHED_YET);
       }
       v.unattached = false;
       stage();
@@ -405,13 +477,17 @@ export class VolumeManager {
     const last = !users || users.size === 0;
     if (last) this.users.delete(b.volumeId);
     const unstage = () => {
-      if (!last || !b.staged) return this.reportInUse();
+      if (!last || !b.staged || (this.users.get(b.volumeId)?.size ?? 0) > 0) return this.reportInUse();
       const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${b.backend.slice('backend/'.length)}/${b.volumeId.replace(/[/:]/g, '_')}/globalmount`;
-      this.csi(b.backend, { method: 'NodeUnstageVolume', volumeId: b.volumeId, nodeId, stagingPath }, () => this.reportInUse());
+      this.unstaging.add(b.volumeId);
+      this.teardown(b.backend, { method: 'NodeUnstageVolume', volumeId: b.volumeId, nodeId, stagingPath }, () => {
+        this.unstaging.delete(b.volumeId);
+        this.reportInUse();
+      });
     };
     if (!b.published) return unstage();
     const targetPath = `/var/lib/kubelet/pods/${podUid}/volumes/kubernetes.io~csi/${b.pvName}/mount`;
-    this.csi(b.backend, { method: 'NodeUnpublishVolume', volumeId: b.volumeId, nodeId, targetPath }, unstage);
+    this.teardown(b.backend, { method: 'NodeUnpublishVolume', volumeId: b.volumeId, nodeId, targetPath }, unstage);
   }
 
   /** What the kubelet reports as node.status.volumesInUse now (GetVolumesInUse). */
@@ -425,6 +501,10 @@ export class VolumeManager {
     for (const [volumeId, pods] of this.users) {
       const u = this.uniqueOf.get(volumeId);
       if (u && pods.size > 0) next.push(u);
+    }
+    for (const volumeId of this.unstaging) {
+      const u = this.uniqueOf.get(volumeId);
+      if (u && !next.includes(u)) next.push(u);
     }
     next.sort();
     if (next.join('\n') === this.inUse.join('\n')) return;

@@ -18,6 +18,13 @@
  * their end (kubelet-processes.ts: the PV recycler's scrub), after which the pod is Succeeded
  * or Failed and stays until deleted; a pod past its activeDeadlineSeconds is Failed
  * (DeadlineExceeded).
+ * clockSkew (SPEC §1), a fault signal {byMs}: the node's clock runs off by byMs, so every time
+ * this kubelet writes — the Lease's renewTime (nodelease/controller.go stamps c.clock.Now()), its
+ * node conditions' heartbeat and transition times, its pods' status times (conditions,
+ * startTime, containers' startedAt and finishedAt from the runtime on the same node) — is
+ * skewed; its timers, which count durations, are not. The node lifecycle controller judges the
+ * node only by whether those times change (a lease renewTime earlier than the one it saw counts
+ * as no renewal), so a clock jumping back looks like a kubelet that stopped renewing.
  * Defaults: lease renewed every 10 s (40 s lease x renewIntervalFraction 0.25,
  * nodelease/controller.go); node status reported every 5 m when unchanged
  * (NodeStatusReportFrequency, kubelet config v1beta1 defaults); volume operation retries back
@@ -146,7 +153,11 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   const delayMin = opts.startDelayMsMin ?? 1000;
   const delayMax = opts.startDelayMsMax ?? 5000;
   let nextIp = 2;
-  const micro = () => port.nowIso().replace('Z', '.000000Z');
+  /** How far this node's clock is off (a clockSkew fault), in ms. */
+  let skewMs = 0;
+  /** RFC 3339 (seconds) of the node's own clock: the simulated instant, off by the skew. */
+  const nowIso = (): string => (skewMs === 0 ? port.nowIso() : new Date(Date.parse(port.nowIso()) + skewMs).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  const micro = () => nowIso().replace('Z', '.000000Z');
   const vm = new VolumeManager(port, api, {
     nodeName,
     node,
@@ -196,7 +207,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
    * pressure False and Ready True; a condition whose status changes gets a new transition time.
    */
   function postConditions(n: KObject): void {
-    const now = port.nowIso();
+    const now = nowIso();
     // The volumes in use as this kubelet knows them (a kubelet back after its node went down
     // knows of none: what its previous life reported is stale).
     const inUse = vm.volumesInUse();
@@ -258,7 +269,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   function conditions(rec: PodRec, ready: boolean, sandbox: boolean): NonNullable<PodStatus['conditions']> {
-    const now = port.nowIso();
+    const now = nowIso();
     const names = containersOf(rec.pod).map((c) => c.name);
     const notReady = ready ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${names.join(' ')}]` };
     const scheduled = (rec.pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
@@ -277,7 +288,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       phase: 'Pending',
       hostIP: nodeIp,
       hostIPs: [{ ip: nodeIp }],
-      startTime: rec.pod.status?.startTime ?? port.nowIso(),
+      startTime: rec.pod.status?.startTime ?? nowIso(),
       qosClass: 'BestEffort',
     };
     if (rec.ip) {
@@ -307,7 +318,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   /** The previous containers after a node restart: gone without an exit status (containerd: 255, Unknown). */
   function lastState(rec: PodRec, name: string): ContainerState {
     if (rec.restarts === 0) return {};
-    const startedAt = rec.previousStartedAt ?? rec.pod.status?.startTime ?? port.nowIso();
+    const startedAt = rec.previousStartedAt ?? rec.pod.status?.startTime ?? nowIso();
     return { terminated: { exitCode: 255, reason: 'Unknown', startedAt, finishedAt: startedAt, containerID: containerId(rec, `${name}#${rec.restarts - 1}`) } };
   }
 
@@ -343,7 +354,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   function statusTerminated(rec: PodRec): PodStatus {
-    const now = port.nowIso();
+    const now = nowIso();
     return {
       ...baseStatus(rec),
       // A deleted pod whose containers all exited 0 ends Succeeded (v1.27+ kubelet sets a terminal phase).
@@ -378,7 +389,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
    * eviction such as the active deadline.
    */
   function statusCompleted(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): PodStatus {
-    const now = port.nowIso();
+    const now = nowIso();
     const ok = [...exitCodes.values()].every((code) => code === 0);
     return {
       ...baseStatus(rec),
@@ -475,7 +486,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       rec.mounting = false;
       if (rec.stage !== 'mounting') return;
       if (err) {
-        if (err !== NOT_ATTACHED_YET) event(rec.pod, 'Warning', err.startsWith('AttachVolume.') ? 'FailedAttachVolume' : 'FailedMount', err);
+        if (err !== NOT_ATTACHED_YET) event(rec.pod, 'Warning', 'FailedMount', err);
         port.setTimer(`mount/${rec.uid}`, rec.backoffMs);
         rec.backoffMs = Math.min(rec.backoffMs * 2, BACKOFF_MAX_MS);
         return;
@@ -535,7 +546,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     if (rec.stage !== 'starting') return;
     const c = containersOf(rec.pod)[rec.next];
     if (!c) return podRunning(rec);
-    if (!rec.startedAt) rec.startedAt = port.nowIso();
+    if (!rec.startedAt) rec.startedAt = nowIso();
     rec.layers.set(c.name, new MemFs());
     event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
     event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
@@ -548,7 +559,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     rec.ip = `10.244.${opts.podCidrIndex}.${nextIp}`;
     // host-local IPAM hands addresses out in order and wraps at the end of the range.
     nextIp = nextIp >= 254 ? 2 : nextIp + 1;
-    rec.startedAt ??= port.nowIso();
+    rec.startedAt ??= nowIso();
     port.note(`pod ${rec.pod.metadata!.namespace}/${rec.pod.metadata!.name} running ip=${rec.ip}`);
     writeStatus(rec, statusRunning(rec));
     runProcesses(rec);
@@ -693,6 +704,9 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   return {
+    fault(f): void {
+      if (f.name === 'clockSkew') skewMs = f.on && typeof f['byMs'] === 'number' ? f['byMs'] : 0;
+    },
     start(): void {
       startMs = port.now();
       informers.start();

@@ -35,15 +35,16 @@
  *
  * Monitors: without quorum (more than half of the monitors up, floor(n/2)+1) nothing that needs
  * the cluster maps answers: CreateVolume, DeleteVolume and NodeStage (map) get no answer
- * ('unavailable'), while I/O of an already mapped client keeps going to the OSDs (case 120,
- * unverified). A blocklisted client's I/O fails with `Input/output error`; its maps fail.
+ * ('unavailable': cephRbdBackend holds them until quorum returns), while I/O of an already
+ * mapped client keeps going to the OSDs (case 120, unverified). A blocklisted client's I/O fails with `Input/output error`; its maps fail.
  * ControllerPublish/Unpublish are answered OK without touching the cluster (ceph-csi has no
  * PUBLISH_UNPUBLISH: the external-attacher attaches trivially). GetCapacity is UNIMPLEMENTED.
  */
-import type { Component, Port } from '../src/component.ts';
+import type { Component, FaultSignal, Port } from '../src/component.ts';
 import { MemFs } from '../src/fs.ts';
 import { GRPC, type CsiCall, type CsiRequest, type GrpcCode, type VolumeCapability } from './protocol.ts';
 import {
+  CsiErrorFaults,
   EIO,
   EROFS,
   InjectedErrors,
@@ -448,13 +449,47 @@ export class CephCluster implements BackendModel {
 /**
  * Serves a CephCluster. NodeStage waits for foreign watchers as ceph-csi does: the check is
  * repeated at WATCHER_CHECKS_MS after the request and the reply goes out when a check passes or
- * after the last one. While that wait runs, another node RPC for the same volume on the same node
- * gets ABORTED (ceph-csi's per-volume lock, internal/util/idlocker.go).
+ * after the last one.
+ *
+ * Without monitor quorum a call that needs the cluster maps hangs (librados and krbd wait for a
+ * map; rados_mon_op_timeout is 0, no limit, by default) while it holds ceph-csi's per-volume lock
+ * (internal/util/idlocker.go: the controller locks CreateVolume by request name, DeleteVolume by
+ * volume id; the node plugin locks its calls by volume id): a retry of the same operation meanwhile
+ * — the caller's deadline passed — gets ABORTED `an operation with the given Volume ID <id>
+ * already exists`. The hung calls go on when quorum returns (the `outage/<monitor>` fault signal
+ * says a monitor came back), in the order they arrived; their callers have usually given up by
+ * then, so what they created is found again by the retry (CreateVolume is idempotent by name).
  */
 export function cephRbdBackend(port: Port, opts: { name: string; model: CephCluster }): Component {
   const model = opts.model;
+  const faults = new CsiErrorFaults(port.rng);
   const waits = new Map<string, { req: CsiRequest; from: string; startMs: number; check: number; client: string }>();
+  /** Calls hung without quorum, by lock key, in arrival order. */
+  const hung = new Map<string, { req: CsiRequest; from: string }>();
   const keyOf = (volumeId: string, nodeId: string) => `watchers/${nodeId}/${volumeId}`;
+
+  /** The lock ceph-csi takes for a call, undefined for calls it answers without one. */
+  const lockOf = (c: CsiCall): string | undefined => {
+    switch (c.method) {
+      case 'CreateVolume':
+        return `create/${c.name}`;
+      case 'DeleteVolume':
+        return `delete/${c.volumeId}`;
+      case 'NodeStageVolume':
+      case 'NodeUnstageVolume':
+      case 'NodePublishVolume':
+      case 'NodeUnpublishVolume':
+        return keyOf(c.volumeId, c.nodeId);
+      default:
+        return undefined;
+    }
+  };
+
+  const aborted = (m: CsiRequest, from: string): void => {
+    const c = m.call;
+    const id = c.method === 'CreateVolume' ? c.name : 'volumeId' in c ? c.volumeId : '';
+    port.send(from, csiResponse(m.reqId, fail(GRPC.ABORTED, `an operation with the given Volume ID ${id} already exists`)));
+  };
 
   const attempt = (key: string): void => {
     const w = waits.get(key)!;
@@ -467,6 +502,7 @@ export function cephRbdBackend(port: Port, opts: { name: string; model: CephClus
     const a = model.handle(w.req.call, port.now());
     if (a === 'unavailable') {
       waits.delete(key);
+      hung.set(key, { req: w.req, from: w.from });
       return;
     }
     if (CephCluster.isStillBeingUsed(a) && w.check < WATCHER_CHECKS_MS.length - 1) {
@@ -478,22 +514,49 @@ export function cephRbdBackend(port: Port, opts: { name: string; model: CephClus
     port.send(w.from, csiResponse(w.req.reqId, a));
   };
 
-  const inner = serveModel(port, model, (m, from) => {
+  /** A call the cluster can answer now (or that hangs until it can). */
+  const serve = (m: CsiRequest, from: string, key: string | undefined): void => {
     const c = m.call;
-    if (!('nodeId' in c) || c.method === 'ControllerPublishVolume' || c.method === 'ControllerUnpublishVolume') return false;
-    const key = keyOf(c.volumeId, c.nodeId);
-    if (waits.has(key)) {
-      port.send(from, csiResponse(m.reqId, fail(GRPC.ABORTED, `an operation with the given Volume ID ${c.volumeId} already exists`)));
-      return true;
+    if (c.method === 'NodeStageVolume' && key !== undefined) {
+      waits.set(key, { req: m, from, startMs: port.now(), check: 0, client: model.clientOf(c.nodeId) });
+      return attempt(key);
     }
-    if (c.method !== 'NodeStageVolume') return false;
-    waits.set(key, { req: m, from, startMs: port.now(), check: 0, client: model.clientOf(c.nodeId) });
-    attempt(key);
-    return true;
-  });
+    const a = model.handle(c, port.now());
+    if (a !== 'unavailable') port.send(from, csiResponse(m.reqId, a));
+    else if (key !== undefined) hung.set(key, { req: m, from });
+  };
+
+  /** Quorum may be back: the hung calls go on, oldest first. */
+  const resume = (): void => {
+    if (hung.size === 0 || !model.hasQuorum()) return;
+    const calls = [...hung];
+    hung.clear();
+    for (const [key, h] of calls) serve(h.req, h.from, key);
+  };
+
+  const inner = serveModel(
+    port,
+    model,
+    (m, from) => {
+      const key = lockOf(m.call);
+      if (key === undefined) return false;
+      if (waits.has(key) || hung.has(key)) {
+        aborted(m, from);
+        return true;
+      }
+      serve(m, from, key);
+      return true;
+    },
+    faults,
+  );
 
   return {
     receive: (msg, from) => inner.receive(msg, from),
+    fault(f: FaultSignal): void {
+      if (faults.signal(f)) return;
+      // A monitor went down or came back (the world has told the model already).
+      if (f.name.startsWith('outage/') && !f.on) resume();
+    },
     timer(key: string): void {
       if (waits.has(key)) attempt(key);
     },

@@ -31,6 +31,8 @@ export const GRPC = {
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
 } as const;
 export type GrpcCode = (typeof GRPC)[keyof typeof GRPC];
 
@@ -38,8 +40,18 @@ export type GrpcCode = (typeof GRPC)[keyof typeof GRPC];
 export const GRPC_NAMES: Record<number, string> = {
   0: 'OK', 1: 'Canceled', 2: 'Unknown', 3: 'InvalidArgument', 4: 'DeadlineExceeded', 5: 'NotFound', 6: 'AlreadyExists',
   7: 'PermissionDenied', 8: 'ResourceExhausted', 9: 'FailedPrecondition', 10: 'Aborted', 11: 'OutOfRange',
-  12: 'Unimplemented', 13: 'Internal', 14: 'Unavailable',
+  12: 'Unimplemented', 13: 'Internal', 14: 'Unavailable', 15: 'DataLoss', 16: 'Unauthenticated',
 };
+
+/**
+ * A code by its name in the proto's spelling (`DEADLINE_EXCEEDED`; `CANCELED` as the scenario's
+ * csiError writes it, grpc's codes.Canceled), or undefined.
+ */
+export function grpcCodeOf(name: string): GrpcCode | undefined {
+  if (name === 'CANCELED') return GRPC.CANCELLED;
+  if (name === 'OK' || !Object.hasOwn(GRPC, name)) return undefined;
+  return GRPC[name as keyof typeof GRPC];
+}
 
 /** `rpc error: code = Internal desc = <message>`: how a CSI error reaches kubelet events. */
 export function rpcError(code: number, message: string): string {

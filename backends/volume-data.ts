@@ -10,12 +10,12 @@
  * monitor quorum): the Component then stays silent and the caller's own timeout decides, as a
  * hard NFS mount or a hung `rbd map` would.
  */
-import type { Component, Port } from '../src/component.ts';
+import type { Component, FaultSignal, Port } from '../src/component.ts';
 import type { Msg } from '../src/protocol.ts';
 import { joinPath, type MemFs } from '../src/fs.ts';
 import { Ids } from '../src/ids.ts';
 import { Rng } from '../src/rng.ts';
-import { GRPC, type CsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type CsiResult, type FileOp, type FileRequest, type FileResponse, type GrpcCode } from './protocol.ts';
+import { GRPC, grpcCodeOf, type CsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type CsiResult, type FileOp, type FileRequest, type FileResponse, type GrpcCode } from './protocol.ts';
 
 export type CsiAnswer = { code: GrpcCode; message: string; result?: CsiResult };
 export type FileAnswer = { ok: boolean; data?: string; error?: string };
@@ -162,19 +162,98 @@ export function fileCallOf(m: FileRequest): FileCall {
   return c;
 }
 
+/** One csiError fault in force (SPEC §1): calls of `rpc` fail with `code`, each with chance `rate`. */
+interface CsiErrorFault {
+  key: string;
+  rpc: string;
+  code: GrpcCode;
+  rate: number;
+  rng: Rng;
+}
+
+/** What a csiError does to one call: an answer in its place, or `late` (see CsiErrorFaults). */
+export type Strike = { answer: CsiAnswer } | 'late' | undefined;
+
+/**
+ * The csiError faults a backend's CSI endpoints are under. Each fault draws from its own stream
+ * (the port's stream forked by the fault's key), one draw per matching call, so a fault changes
+ * no one else's draws. A struck call:
+ * - DEADLINE_EXCEEDED: the plugin does the work but its answer comes too late — no answer, so
+ *   the caller's own gRPC deadline expires (`context deadline exceeded`; external-provisioner
+ *   --timeout 10 s, external-attacher 15 s, kubelet csiTimeout 2 m) and its retry must be
+ *   idempotent (CSI spec: a repeated CreateVolume finds the volume it created);
+ * - any other code: answered at once with that code, nothing done. Texts: ABORTED is the
+ *   drivers' per-volume lock (`an operation with the given Volume ID <id> already exists`,
+ *   ceph-csi internal/util/idlocker.go, csi-driver-nfs, csi-driver-host-path), CANCELED grpc's
+ *   `context canceled`, UNAVAILABLE what grpc says of a driver socket that refuses connections;
+ *   the others say they were injected (a real plugin's text for them is its own).
+ */
+export class CsiErrorFaults {
+  private active: CsiErrorFault[] = [];
+
+  constructor(private readonly rng: Rng) {}
+
+  /** Takes a `csiError` fault signal (true), or leaves another kind of fault alone (false). */
+  signal(f: FaultSignal): boolean {
+    if (f.name !== 'csiError' && !f.name.startsWith('csiError/')) return false;
+    if (!f.on) {
+      // A heal names its fault by stream key; one without heals every csiError here.
+      this.active = f.streamKey === undefined ? [] : this.active.filter((a) => a.key !== f.streamKey);
+      return true;
+    }
+    const code = grpcCodeOf(String(f['code']));
+    const key = f.streamKey ?? f.name;
+    if (code === undefined || typeof f['rpc'] !== 'string') return true;
+    this.active = this.active.filter((a) => a.key !== key);
+    this.active.push({ key, rpc: f['rpc'], code, rate: typeof f['rate'] === 'number' ? f['rate'] : 1, rng: this.rng.fork(key) });
+    return true;
+  }
+
+  /** Whether a matching fault strikes this call (faults in the order they started). */
+  strike(call: CsiCall): Strike {
+    for (const a of this.active) {
+      if (a.rpc !== call.method || !a.rng.chance(a.rate)) continue;
+      if (a.code === GRPC.DEADLINE_EXCEEDED) return 'late';
+      return { answer: fail(a.code, injectedMessage(a.code, call)) };
+    }
+    return undefined;
+  }
+}
+
+function injectedMessage(code: GrpcCode, call: CsiCall): string {
+  switch (code) {
+    case GRPC.ABORTED:
+      return `an operation with the given Volume ID ${call.method === 'CreateVolume' ? call.name : 'volumeId' in call ? call.volumeId : ''} already exists`;
+    case GRPC.CANCELLED:
+      return 'context canceled';
+    case GRPC.UNAVAILABLE:
+      return 'connection error: desc = "transport: Error while dialing: dial unix /csi/csi.sock: connect: connection refused"';
+    default:
+      return `${call.method} failed: injected by a csiError fault`;
+  }
+}
+
 /**
  * The Component around a model: every request is answered at once from the model, or not at
- * all when the model is unavailable. `csi` may take over a call (ceph-rbd's watcher wait).
+ * all when the model is unavailable. csiError faults strike first; `csi` may take over a call
+ * (ceph-rbd's watcher wait and its calls hung without monitor quorum).
  */
 export function serveModel(
   port: Port,
   model: BackendModel,
   csi?: (m: CsiRequest, from: string) => boolean,
+  faults: CsiErrorFaults = new CsiErrorFaults(port.rng),
 ): Component {
   return {
     receive(msg: Msg, from: string): void {
       if (msg.type === 'csi.request') {
         const m = msg as unknown as CsiRequest;
+        const struck = faults.strike(m.call);
+        if (struck === 'late') {
+          model.handle(m.call, port.now());
+          return;
+        }
+        if (struck) return port.send(from, csiResponse(m.reqId, struck.answer));
         if (csi?.(m, from)) return;
         const a = model.handle(m.call, port.now());
         if (a !== 'unavailable') port.send(from, csiResponse(m.reqId, a));
@@ -183,6 +262,9 @@ export function serveModel(
         const a = model.file(fileCallOf(m), port.now());
         if (a !== 'unavailable') port.send(from, fileResponse(m.reqId, a));
       }
+    },
+    fault(f: FaultSignal): void {
+      faults.signal(f);
     },
   };
 }

@@ -47,9 +47,10 @@ export interface FaultTarget {
   storageCut(groups: readonly (readonly string[])[], on: boolean): void;
   outage(backend: string, on: boolean): void;
   wipeDisk(node: string): void;
-  dnsFailure(cfg: { mode: string; rate: number; streamKey: string } | undefined): void;
+  /** `streamKey` on a heal names the fault that heals (several may overlap). */
+  dnsFailure(cfg: { mode: string; rate: number; streamKey: string } | undefined, streamKey?: string): void;
   clockSkew(node: string, byMs: number): void;
-  csiError(backend: string, cfg: { rpc: string; code: string; rate: number; streamKey: string } | undefined): void;
+  csiError(backend: string, cfg: { rpc: string; code: string; rate: number; streamKey: string } | undefined, streamKey?: string): void;
 }
 
 /** API verbs that write (crashMidReconcile counts these). */
@@ -153,11 +154,11 @@ export class FaultInjector implements FaultHook {
       case 'outage':
         return w.outage(f.backend, false);
       case 'dnsFailure':
-        return w.dnsFailure(undefined);
+        return w.dnsFailure(undefined, this.streamKeyOf(f));
       case 'clockSkew':
         return w.clockSkew(f.node, 0);
       case 'csiError':
-        return w.csiError(f.backend, undefined);
+        return w.csiError(f.backend, undefined, this.streamKeyOf(f));
       case 'dropWatch':
         this.active = this.active.filter((a) => a.id !== id);
         // Its informers re-list, as after 410 Gone: the final state, never the steps missed.

@@ -127,12 +127,18 @@ export class Run {
     if (this.enabled.has('sts-identity-unique')) this.world.trace.listeners.push((atMs, kind, actor, detail) => this.identity.observe(atMs, kind, actor, detail));
     if (this.enabled.has('ordered-ready')) this.world.store.onCommit((ev, obj, old) => this.ordered.observe(ev, obj, old, this.world.nowMs));
     const w = this.world;
-    this.storage = new StorageMonitor({ store: w.store, get nowMs() { return w.nowMs; }, csiAttachRequired: (d) => w.csiAttachRequired(d), backendType: (n) => w.backends.get(n)?.type });
+    this.storage = new StorageMonitor({
+      store: w.store,
+      get nowMs() { return w.nowMs; },
+      csiAttachRequired: (d) => w.csiAttachRequired(d),
+      backendType: (n) => w.backends.get(n)?.type,
+      storageBackSinceMs: (ref) => w.storageBackSinceMs(ref),
+    });
     w.store.onCommit((ev, obj, old) => this.storage.onCommit(ev, obj, old, w.nowMs));
     w.store.onCommit((_ev, obj) => {
       if (obj.kind !== 'Lease' && obj.kind !== 'Event') this.lastChangeMs = w.nowMs;
     });
-    this.data = new DataMonitor(w.store);
+    this.data = new DataMonitor(w.store, () => w.wipes);
     w.resultListeners.push((r) => {
       const a = this.actions.find((x) => x.index === r.index);
       if (a) this.data.observe(a, r);
@@ -193,7 +199,10 @@ export class Run {
     const report = this.report();
     if (judged) {
       if (this.enabled.has('dns-consistent')) this.endChecks.push(...this.probeDns());
-      if (this.enabled.has('no-data-loss')) this.endChecks.push(...this.readBack());
+      if (this.enabled.has('no-data-loss')) {
+        this.data.reportExpectedLosses(this.world.nowMs);
+        this.endChecks.push(...this.readBack());
+      }
       if (this.enabled.has('reclaim-policy')) this.storage.checkReclaim(this.endMs - RECLAIM_SETTLE_MS);
     }
     report.violations = this.violations();

@@ -202,6 +202,34 @@ export class World {
   private readonly processFaults = new Map<string, Map<string, FaultSignal>>();
   /** Node disks wiped on purpose, for no-data-loss: `node -> instants`. */
   readonly wipes: { node: string; atMs: number }[] = [];
+  /**
+   * When each storage system could not delete volumes (an outage of it or of one of its
+   * monitors, a csiError on DeleteVolume), for reclaim-policy: a Delete volume is not blamed
+   * for staying while its storage could not delete it. `toMs` undefined: still in force.
+   */
+  readonly storageTrouble: { backend: string; key: string; fromMs: number; toMs: number | undefined }[] = [];
+
+  private troubleBegins(backend: string, key: string): void {
+    this.storageTrouble.push({ backend, key, fromMs: this.clock.nowMs, toMs: undefined });
+  }
+
+  private troubleEnds(key: string): void {
+    for (const t of this.storageTrouble) if (t.toMs === undefined && (t.key === key || t.key.startsWith(`${key}/`))) t.toMs = this.clock.nowMs;
+  }
+
+  /**
+   * Since when the storage system behind a volume source has been able to delete volumes: 0
+   * when it always could, Infinity while it cannot.
+   */
+  storageBackSinceMs(ref: { type: string; name: string }): number {
+    let since = 0;
+    for (const t of this.storageTrouble) {
+      const b = this.backends.get(t.backend);
+      if (t.backend !== ref.name && !(ref.type === 'rbd' && b?.type === 'rbd')) continue;
+      since = Math.max(since, t.toMs ?? Infinity);
+    }
+    return since;
+  }
 
   /** Addresses of the actors on `host`, in the order they were spawned. */
   addressesOn(host: string): string[] {
@@ -268,13 +296,21 @@ export class World {
 
   /**
    * A storage system (or one Ceph monitor: `backend/ceph/mon-a`) answers nothing until it
-   * recovers; its data stays.
+   * recovers; its data stays. A whole backend goes off the network (every request to it is
+   * lost: NFS hard mounts retransmit, callers' deadlines expire). A monitor is taken out of the
+   * model at once, whatever its component's state, and the component is told (calls it holds
+   * hung for want of quorum go on when quorum returns).
    */
   outage(backend: string, on: boolean): void {
     const [, name, monitor] = backend.split('/');
     const b = this.backends.get(name!);
+    if (on) this.troubleBegins(name!, `outage/${backend}`);
+    else this.troubleEnds(`outage/${backend}`);
     if (monitor !== undefined) {
-      if (b?.type === 'rbd') (on ? b.model.monitorDown(monitor) : b.model.monitorUp(monitor));
+      if (b?.type !== 'rbd') return;
+      if (on) b.model.monitorDown(monitor);
+      else b.model.monitorUp(monitor);
+      this.processFault(`backend/${name}`, { name: `outage/${monitor}`, on, monitor });
       return;
     }
     if (on) this.bus.hostDown(`backend/${name}`);
@@ -282,25 +318,37 @@ export class World {
     if (b?.type === 'nfs') (on ? b.model.outage() : b.model.recover());
   }
 
-  /** The node's local data is gone: its disk holds only what a fresh node's has. */
+  /**
+   * The node's local data is gone: its disk holds only what a fresh node's has — no hostPath,
+   * local or node-local provisioned volume data, no emptyDir, no pulled image (the next start
+   * pulls again). What is in memory stays: a tmpfs emptyDir, the kubelet's own state.
+   */
   wipeDisk(node: string): void {
     const name = node.startsWith('node/') ? node.slice('node/'.length) : node;
-    this.nodes.get(name)?.disk.wipe();
+    const state = this.nodes.get(name);
+    state?.disk.wipe();
+    state?.images.clear();
     this.wipes.push({ node: name, atMs: this.clock.nowMs });
   }
 
-  /** Strikes (or heals) a process fault in one actor, remembered across its restarts. */
+  /**
+   * Strikes (or heals) a process fault in one actor, remembered across its restarts. Faults of
+   * one kind that may overlap are named `<kind>/<streamKey>`; a heal without a stream key heals
+   * every fault of its kind there.
+   */
   private processFault(address: string, f: FaultSignal): void {
     let m = this.processFaults.get(address);
     if (!m) this.processFaults.set(address, (m = new Map()));
     if (f.on) m.set(f.name, f);
-    else m.delete(f.name);
+    else if (m.has(f.name)) m.delete(f.name);
+    else for (const k of [...m.keys()]) if (k.startsWith(`${f.name}/`)) m.delete(k);
     this.actors.get(address)?.send({ type: 'fault', fault: f });
     if (this.failure) this.crash();
   }
 
-  dnsFailure(cfg: { mode: string; rate: number; streamKey: string } | undefined): void {
-    this.processFault('cluster-dns', cfg ? { name: 'dnsFailure', on: true, ...cfg } : { name: 'dnsFailure', on: false });
+  dnsFailure(cfg: { mode: string; rate: number; streamKey: string } | undefined, streamKey?: string): void {
+    if (cfg) this.processFault('cluster-dns', { name: `dnsFailure/${cfg.streamKey}`, on: true, ...cfg });
+    else this.processFault('cluster-dns', streamKey === undefined ? { name: 'dnsFailure', on: false } : { name: `dnsFailure/${streamKey}`, on: false, streamKey });
   }
 
   clockSkew(node: string, byMs: number): void {
@@ -308,8 +356,20 @@ export class World {
     this.processFault(`kubelet/${name}`, { name: 'clockSkew', on: byMs !== 0, byMs });
   }
 
-  csiError(backend: string, cfg: { rpc: string; code: string; rate: number; streamKey: string } | undefined): void {
-    this.processFault(backend, cfg ? { name: `csiError/${cfg.rpc}`, on: true, ...cfg } : { name: 'csiError', on: false });
+  csiError(backend: string, cfg: { rpc: string; code: string; rate: number; streamKey: string } | undefined, streamKey?: string): void {
+    const address = this.backendAddress(backend);
+    if (cfg?.rpc === 'DeleteVolume') this.troubleBegins(address.slice('backend/'.length), `csiError/${cfg.streamKey}`);
+    else if (!cfg) this.troubleEnds(streamKey === undefined ? 'csiError' : `csiError/${streamKey}`);
+    if (cfg) this.processFault(address, { name: `csiError/${cfg.streamKey}`, on: true, ...cfg });
+    else this.processFault(address, streamKey === undefined ? { name: 'csiError', on: false } : { name: `csiError/${streamKey}`, on: false, streamKey });
+  }
+
+  /** `backend/<name>` of a storage system's actor (the registry's `ceph` alias resolved). */
+  private backendAddress(backend: string): string {
+    const name = backend.split('/')[1] ?? '';
+    if (this.actors.has(`backend/${name}`)) return `backend/${name}`;
+    const ceph = name === DEFAULT_CEPH ? [...this.backends].find(([, b]) => b.type === 'rbd') : undefined;
+    return ceph ? `backend/${ceph[0]}` : `backend/${name}`;
   }
 
   addresses(): string[] {

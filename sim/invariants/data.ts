@@ -1,9 +1,14 @@
 /**
  * Data the user wrote (SPEC §6):
  * - no-data-loss: an acknowledged write through a claim stays readable through that claim,
- *   unless the run destroyed that storage on purpose (the claim deleted with its volume, a disk
- *   wipe). Writes are recorded as kubectl reports them; at the end each surviving claim is read
- *   back through a running pod that mounts it, the way a user would check.
+ *   unless the run destroyed that storage on purpose. Only writes kubectl reported as
+ *   acknowledged count (a write that failed, or is still blocked on a hard NFS mount, stored
+ *   nothing the user was promised). At the end each surviving claim is read back through a
+ *   running pod that mounts it, the way a user would check. Losses caused on purpose are told
+ *   apart and reported as `expected-data-loss` warnings, never as violations: a write to
+ *   node-local storage (hostPath, local, a node-local provisioner's volume) of a node whose
+ *   disk was wiped after it (wipeDisk), and a write through a claim that was deleted while its
+ *   volume's reclaim policy was Delete (the volume is gone) or Recycle (its files scrubbed).
  * - hostpath-elsewhere (a warning): a pod reads an inline hostPath volume on another node than
  *   the one its data was written on — it sees that node's files, not the ones written.
  */
@@ -26,7 +31,21 @@ interface Written {
   /** The node the write was made on, and whether the claim's PV is a hostPath (per-node data). */
   node: string;
   hostPath: boolean;
+  /** Node-local storage (hostPath, local, a node-local provisioner's volume): gone with a wiped disk. */
+  nodeLocal: boolean;
+  /** The claim's PV when written, and its reclaim policy then. */
+  pvName: string | undefined;
+  reclaimPolicy: string | undefined;
 }
+
+/** A disk wiped on purpose (world.wipes). */
+export interface Wipe {
+  node: string;
+  atMs: number;
+}
+
+/** Drivers and provisioners whose volumes live on one node's disk (backends/registry.ts). */
+const NODE_LOCAL_DRIVERS = new Set(['rancher.io/local-path', 'kubernetes.io/host-path', 'hostpath.csi.k8s.io']);
 
 export interface ReadBack {
   pod: string;
@@ -53,7 +72,11 @@ export class DataMonitor {
   private readonly hostPathWrites = new Map<string, string>();
   private readonly warned = new Set<string>();
 
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    /** The disks the run wiped so far. */
+    private readonly wipes: () => readonly Wipe[] = () => [],
+  ) {}
 
   /** Called with each kubectl result as it arrives. */
   observe(a: Action, r: ActionResult): void {
@@ -103,19 +126,70 @@ export class DataMonitor {
         return;
       }
     }
-    const data = a.append && prev && sameCopy ? prev.data + a.data : a.data;
-    this.written.set(key, { namespace: a.namespace, claim: claimName, claimUid: claim.metadata.uid!, path: at.inside, data, atMs: r.atMs, node, hostPath: !!pv?.spec?.hostPath });
+    // An append after a wipe of that copy starts a new file.
+    const wipedSince = prev && prev.nodeLocal && this.wipes().some((x) => x.node === prev.node && x.atMs >= prev.atMs);
+    const data = a.append && prev && sameCopy && !wipedSince ? prev.data + a.data : a.data;
+    const spec = pv?.spec;
+    const nodeLocal = !!spec && (!!spec.hostPath || !!spec.local || (!!spec.csi && NODE_LOCAL_DRIVERS.has(spec.csi.driver)));
+    this.written.set(key, {
+      namespace: a.namespace, claim: claimName, claimUid: claim.metadata.uid!, path: at.inside, data, atMs: r.atMs, node, hostPath: !!spec?.hostPath,
+      nodeLocal, pvName: pv?.metadata.name, reclaimPolicy: spec?.persistentVolumeReclaimPolicy,
+    });
+  }
+
+  /** The wipe of the write's node after it, when the write went to node-local storage. */
+  private wipedAfter(w: Written): Wipe | undefined {
+    if (!w.nodeLocal) return undefined;
+    return this.wipes().find((x) => x.node === w.node && x.atMs >= w.atMs);
+  }
+
+  /** Why the run destroyed a written file on purpose, or undefined when it did not. */
+  private destroyedOnPurpose(w: Written): string | undefined {
+    const wipe = this.wipedAfter(w);
+    if (wipe) return `${w.node}'s disk was wiped at ${wipe.atMs}ms`;
+    const claim = this.store.get('PersistentVolumeClaim', w.namespace, w.claim);
+    if (claim && claim.metadata.uid === w.claimUid && !claim.metadata.deletionTimestamp) return undefined;
+    if (!w.pvName) return undefined;
+    const pv = this.store.get('PersistentVolume', undefined, w.pvName);
+    const policy = pv?.spec?.persistentVolumeReclaimPolicy ?? w.reclaimPolicy;
+    // Delete: the volume went with its PV. Recycle: its files were scrubbed once the PV let go of the claim.
+    if (policy === 'Delete' && !pv) return `claim ${w.namespace}/${w.claim} was deleted and its volume ${w.pvName} (reclaim policy Delete) was deleted with it`;
+    if (policy === 'Recycle' && pv && pv.spec?.claimRef?.uid !== w.claimUid) return `claim ${w.namespace}/${w.claim} was deleted and its volume ${w.pvName} (reclaim policy Recycle) was scrubbed`;
+    return undefined;
+  }
+
+  /**
+   * Reports every acknowledged write the run destroyed on purpose as an `expected-data-loss`
+   * warning (once, at the end of the run); checks() then leaves those files alone.
+   */
+  reportExpectedLosses(atMs: number): void {
+    for (const w of this.sortedWrites()) {
+      const why = this.destroyedOnPurpose(w);
+      if (!why) continue;
+      this.warnings.push({
+        warning: 'expected-data-loss',
+        atMs,
+        message: `${w.path} written through claim ${w.namespace}/${w.claim} on ${w.node} at ${w.atMs}ms (${JSON.stringify(w.data)}) is gone on purpose: ${why}`,
+        objects: [`PersistentVolumeClaim/${w.namespace}/${w.claim}`],
+      });
+    }
+  }
+
+  private sortedWrites(): Written[] {
+    return [...this.written.values()].sort((a, b) => (a.claim + a.path < b.claim + b.path ? -1 : 1));
   }
 
   /**
    * The reads to make at the end: one per written file whose claim still exists (same uid)
-   * and is mounted by a running pod. Files of deleted claims were destroyed on purpose.
+   * and is mounted by a running pod, and whose node-local storage was not wiped since. Files of
+   * deleted claims are either kept by a Retain volume or destroyed on purpose.
    */
   checks(): ReadBack[] {
     const out: ReadBack[] = [];
-    for (const w of [...this.written.values()].sort((a, b) => (a.claim + a.path < b.claim + b.path ? -1 : 1))) {
+    for (const w of this.sortedWrites()) {
       const claim = this.store.get('PersistentVolumeClaim', w.namespace, w.claim);
       if (!claim || claim.metadata.uid !== w.claimUid || claim.metadata.deletionTimestamp) continue;
+      if (this.wipedAfter(w)) continue;
       for (const pod of this.store.list('Pod', w.namespace) as Pod[]) {
         if (pod.status?.phase !== 'Running' || pod.metadata!.deletionTimestamp) continue;
         const vol = (pod.spec?.volumes ?? []).find((v) => v.persistentVolumeClaim?.claimName === w.claim);

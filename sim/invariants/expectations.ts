@@ -1,9 +1,13 @@
 /**
  * expectations (SPEC §6): every `expect` of the scenario's actions holds. For read the data,
- * for nslookup the sorted list of answers or `NXDOMAIN`, for the others `ok` / `error`.
+ * for nslookup the sorted list of answers or the failure (`NXDOMAIN`, `SERVFAIL`, `timed out`),
+ * for the others `ok` / `error`.
  */
 import type { Action } from '../../src/scenario/types.ts';
-import type { ActionResult } from '../../actors/kubectl.ts';
+import { DNS_TIMED_OUT, type ActionResult } from '../../actors/kubectl.ts';
+
+/** What an nslookup `expect` may name instead of answers: the resolver's failures. */
+const DNS_FAILURES: ReadonlySet<string> = new Set(['NXDOMAIN', 'SERVFAIL', DNS_TIMED_OUT]);
 import type { Violation } from './types.ts';
 
 export function expectationHolds(a: Action, r: ActionResult): boolean {
@@ -13,7 +17,7 @@ export function expectationHolds(a: Action, r: ActionResult): boolean {
   if (want === 'error') return !r.ok;
   if (a.kind === 'read' || a.kind === 'readNode') return r.ok && r['data'] === want;
   if (a.kind === 'nslookup') {
-    if (want === 'NXDOMAIN') return r['error'] === 'NXDOMAIN';
+    if (typeof want === 'string' && DNS_FAILURES.has(want)) return r['error'] === want;
     const wantList = (Array.isArray(want) ? want : [want]).map(String).sort();
     const got = ((r['answers'] as string[] | undefined) ?? []).slice().sort();
     return r.ok && JSON.stringify(wantList) === JSON.stringify(got);

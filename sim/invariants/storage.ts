@@ -7,7 +7,9 @@
  * - pv-pvc-one-to-one: a PV is bound to at most one claim, a claim to at most one PV;
  * - protection: a claim used by a scheduled pod, or a Bound PV, is never removed;
  * - hostpath-affinity: a pod whose PV has node affinity runs only where it allows;
- * - reclaim-policy: a Released Retain PV stays (Released) with its data; a Delete PV goes;
+ * - reclaim-policy: a Released Retain PV stays (Released) with its data; a Delete PV goes (once
+ *   its storage system can delete it: a volume released during an outage is retried, so it is
+ *   judged only 5 min after the storage came back);
  * warnings rwo-not-enforced (non-attachable RWO volume used from two nodes) and
  * rwx-hostpath-split (RWX hostPath used from two nodes: each sees its own copy).
  */
@@ -16,7 +18,7 @@ import type { KObject } from '../../src/protocol.ts';
 import type { ObjectStore } from '../../src/store.ts';
 import { matchesNodeSelector } from '../../src/model/selectors.ts';
 import type { Attachment } from '../../backends/volume-data.ts';
-import { volumeIdOf } from '../../backends/registry.ts';
+import { backendForSource, volumeIdOf } from '../../backends/registry.ts';
 import type { Violation, Warning } from './types.ts';
 
 interface StorageView {
@@ -24,7 +26,16 @@ interface StorageView {
   nowMs: number;
   csiAttachRequired(driver: string): boolean;
   backendType(name: string): string | undefined;
+  /** Since when the storage behind a source could delete volumes (0: always; Infinity: not now). */
+  storageBackSinceMs?(ref: { type: string; name: string }): number;
 }
+
+/**
+ * How long after its storage system came back a Delete volume may take to go: the
+ * external-provisioner retries a failed delete at most 5 min apart (--retry-interval-max 5m,
+ * cmd/csi-provisioner/csi-provisioner.go).
+ */
+const DELETE_RETRY_MAX_MS = 300_000;
 
 function claimsOf(pod: Pod): string[] {
   return (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
@@ -204,7 +215,7 @@ export class StorageMonitor {
           message: `PersistentVolume ${pv.metadata!.name} (Retain) lost its claim but is ${pv.status?.phase}, not Released`,
           objects: [`PersistentVolume/${pv.metadata!.name}`],
         });
-      if (policy === 'Delete' && pv.status?.phase !== 'Failed' && !pv.metadata!.deletionTimestamp && this.releasedAt(pv) < settledBeforeMs)
+      if (policy === 'Delete' && pv.status?.phase !== 'Failed' && !pv.metadata!.deletionTimestamp && this.releasedAt(pv) < settledBeforeMs && this.storageBackSince(pv) + DELETE_RETRY_MAX_MS < settledBeforeMs)
         this.violate(`reclaim/${pv.metadata!.name}`, {
           invariant: 'reclaim-policy',
           atMs: this.view.nowMs,
@@ -212,6 +223,14 @@ export class StorageMonitor {
           objects: [`PersistentVolume/${pv.metadata!.name}`],
         });
     }
+  }
+
+  /** Since when the PV's storage could delete it (a volume whose storage was out is given time). */
+  private storageBackSince(pv: PersistentVolume): number {
+    const ref = pv.spec ? backendForSource(pv.spec) : undefined;
+    if (!ref || ref.type === 'node-local' || !this.view.storageBackSinceMs) return 0;
+    const since = this.view.storageBackSinceMs(ref);
+    return since === 0 ? -DELETE_RETRY_MAX_MS : since;
   }
 
   private readonly released = new Map<string, number>();

@@ -295,4 +295,46 @@ describe('cluster-dns', () => {
     expect(d.at(4000).resolve('web')).to.deep.equal(['10.96.12.34']);
     expect(d.at(5000).resolve('web')).to.equal('NXDOMAIN');
   });
+
+  describe('dnsFailure (SPEC §1)', () => {
+    const fail = (d: Dns, mode: string, rate = 1, key = 'k1') => d.c.fault!({ name: `dnsFailure/${key}`, on: true, streamKey: key, mode, rate });
+    const heal = (d: Dns, key = 'k1') => d.c.fault!({ name: `dnsFailure/${key}`, on: false, streamKey: key });
+
+    it('SERVFAIL mode: what the cache holds is still answered, anything else is SERVFAIL', () => {
+      const d = tutorial();
+      expect(d.at(1_000).resolve('web-0.nginx')).to.deep.equal(['10.244.10.2']);
+      fail(d, 'SERVFAIL');
+      expect(d.at(3_000).resolve('web-0.nginx'), 'cached until 6 s').to.deep.equal(['10.244.10.2']);
+      expect(d.at(3_000).resolve('web-1.nginx')).to.equal('SERVFAIL');
+      expect(d.at(7_000).resolve('web-0.nginx'), 'expired').to.equal('SERVFAIL');
+    });
+
+    it('a SERVFAIL is cached 5 s: after the heal it is answered from the cache until then', () => {
+      const d = tutorial();
+      fail(d, 'SERVFAIL');
+      expect(d.at(1_000).resolve('web-1.nginx')).to.equal('SERVFAIL');
+      heal(d);
+      expect(d.at(5_000).resolve('web-1.nginx')).to.equal('SERVFAIL');
+      expect(d.at(6_000).resolve('web-1.nginx')).to.deep.equal(['10.244.2.3']);
+    });
+
+    it('timeout mode: the query gets no answer at all', () => {
+      const d = tutorial();
+      fail(d, 'timeout');
+      d.port.take();
+      d.c.receive({ type: 'dns.query', reqId: 'q', name: 'web-0.nginx', qtype: 'A', search: SEARCH('default') }, 'pod/curl');
+      expect(d.port.take()).to.deep.equal([]);
+      heal(d);
+      expect(d.resolve('web-0.nginx')).to.deep.equal(['10.244.10.2']);
+    });
+
+    it('rate is per query, drawn from the fault\'s own stream', () => {
+      const d = tutorial({ ttlSeconds: 0 });
+      fail(d, 'SERVFAIL', 0.5);
+      const got = Array.from({ length: 40 }, () => d.resolve('nginx'));
+      const failed = got.filter((x) => x === 'SERVFAIL').length;
+      expect(failed).to.be.within(10, 30);
+      expect(got.filter((x) => x !== 'SERVFAIL').every((x) => JSON.stringify(x) === JSON.stringify(['10.244.2.3', '10.244.10.2']))).to.equal(true);
+    });
+  });
 });

@@ -9,6 +9,7 @@ import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
 import { FakePort } from '../helpers/fake-port.ts';
 import { listAndWatch, watchEvent } from '../helpers/list-and-watch.ts';
 import { kubelet } from '../../actors/kubelet.ts';
+import { nfsMountOptions, nfsSoftTimeoutMs } from '../../actors/kubelet-volume-manager.ts';
 import { MemFs } from '../../src/fs.ts';
 import type { KObject } from '../../src/protocol.ts';
 
@@ -243,4 +244,23 @@ spec:
     expect(lease.spec.leaseDurationSeconds).to.equal(40);
     expect(lease.spec.holderIdentity).to.equal('node-1');
   });
+});
+
+describe('NFS mount options (nfs(5))', () => {
+  const rows: [string, string[], { soft: boolean; timeoMs: number; retrans: number }, number][] = [
+    ['no options: hard, timeo 60 s, retrans 2', [], { soft: false, timeoMs: 60_000, retrans: 2 }, 360_000],
+    ['soft with the TCP defaults: 60 + 120 + 180 s', ['soft'], { soft: true, timeoMs: 60_000, retrans: 2 }, 360_000],
+    ['timeo is in deciseconds', ['soft', 'timeo=100', 'retrans=3'], { soft: true, timeoMs: 10_000, retrans: 3 }, 100_000],
+    ['options joined with commas in one entry', ['soft,timeo=50,retrans=1'], { soft: true, timeoMs: 5_000, retrans: 1 }, 15_000],
+    ['the last of soft and hard wins', ['soft', 'hard'], { soft: false, timeoMs: 60_000, retrans: 2 }, 360_000],
+    ['each retransmission waits at most 600 s', ['soft', 'timeo=3000', 'retrans=2'], { soft: true, timeoMs: 300_000, retrans: 2 }, 300_000 + 600_000 + 600_000],
+    ['options that are not numbers are ignored', ['timeo=x', 'retrans=', 'nfsvers=4.1'], { soft: false, timeoMs: 60_000, retrans: 2 }, 360_000],
+  ];
+  for (const [name, options, want, softMs] of rows) {
+    it(name, () => {
+      const o = nfsMountOptions(options);
+      expect(o).to.deep.equal(want);
+      expect(nfsSoftTimeoutMs(o)).to.equal(softMs);
+    });
+  }
 });

@@ -267,4 +267,25 @@ describe('backends/ceph-rbd', () => {
     // node-3 maps it once node-1's watch has expired.
     expect(answer(ceph, stage(id, 'node-3'), 40_000).code).to.equal(GRPC.OK);
   });
+
+  it('without monitor quorum a CreateVolume hangs holding its lock: the retry is ABORTED; the hung call goes on when quorum returns, and the retry finds the one image', () => {
+    const ceph = new CephCluster('ceph');
+    const port = new FakePort('backend/ceph');
+    const c = cephRbdBackend(port, { name: 'ceph', model: ceph });
+    const call = (reqId: string) => c.receive({ type: 'csi.request', reqId, call: create('pvc-1') } as unknown as Msg, 'external-provisioner');
+    ceph.monitorDown('mon-a');
+    call('c0');
+    expect(port.take().map((s) => (s.msg as unknown as { code: number }).code), 'one monitor of three down: quorum').to.deep.equal([GRPC.OK]);
+    ceph.monitorDown('mon-b');
+    call('c1');
+    expect(port.take(), 'no quorum: no answer').to.deep.equal([]);
+    call('c2');
+    expect(port.take().map((s) => s.msg)).to.deep.equal([{ type: 'csi.response', reqId: 'c2', code: GRPC.ABORTED, message: 'an operation with the given Volume ID pvc-1 already exists' }]);
+    ceph.monitorUp('mon-b');
+    c.fault!({ name: 'outage/mon-b', on: false, monitor: 'mon-b' });
+    expect(port.take().map((s) => [(s.msg as unknown as { reqId: string }).reqId, (s.msg as unknown as { code: number }).code])).to.deep.equal([['c1', GRPC.OK]]);
+    call('c3');
+    expect(port.take().map((s) => (s.msg as unknown as { code: number }).code)).to.deep.equal([GRPC.OK]);
+    expect(ceph.volumes()).to.have.length(1);
+  });
 });

@@ -199,4 +199,52 @@ describe('backends/csi-driver', () => {
       { to: 'kubelet/node-1', msg: { type: 'file.response', reqId: 'f1', ok: false, error: 'Input/output error' } },
     ]);
   });
+
+  describe('a csiError fault on the plugin (SPEC §1)', () => {
+    const codes = (port: FakePort) => port.take().map((s) => [(s.msg as unknown as { code: number }).code, (s.msg as unknown as { message: string }).message]);
+    const struck = (fault: Record<string, unknown>) => {
+      const model = new CsiPlugin(spec());
+      const port = new FakePort('backend/disk.csi.example.com');
+      const c = csiDriverBackend(port, { model });
+      c.fault!({ name: 'csiError/k1', on: true, streamKey: 'k1', rpc: 'CreateVolume', rate: 1, ...fault });
+      c.receive({ type: 'csi.request', reqId: 'c1', call: create('pvc-1') } as unknown as Msg, 'external-provisioner');
+      return { model, port, c };
+    };
+    const rows: [string, string, [number, string][]][] = [
+      ['INTERNAL fails at once and creates nothing', 'INTERNAL', [[GRPC.INTERNAL, 'CreateVolume failed: injected by a csiError fault']]],
+      ['ABORTED says an operation on the volume is in progress', 'ABORTED', [[GRPC.ABORTED, 'an operation with the given Volume ID pvc-1 already exists']]],
+      ['UNAVAILABLE is what a driver socket that refuses connections answers', 'UNAVAILABLE', [[GRPC.UNAVAILABLE, 'connection error: desc = "transport: Error while dialing: dial unix /csi/csi.sock: connect: connection refused"']]],
+      ['CANCELED is the canceled context', 'CANCELED', [[GRPC.CANCELLED, 'context canceled']]],
+    ];
+    for (const [name, code, want] of rows) {
+      it(name, () => {
+        const { model, port } = struck({ code });
+        expect(codes(port)).to.deep.equal(want);
+        expect(model.volumes()).to.deep.equal([]);
+      });
+    }
+
+    it('DEADLINE_EXCEEDED: the volume is created but no answer comes; after the heal the retry finds the same volume', () => {
+      const { model, port, c } = struck({ code: 'DEADLINE_EXCEEDED' });
+      expect(port.take()).to.deep.equal([]);
+      expect(model.volumes().map((v) => v.name)).to.deep.equal(['pvc-1']);
+      c.fault!({ name: 'csiError/k1', on: false, streamKey: 'k1' });
+      c.receive({ type: 'csi.request', reqId: 'c2', call: create('pvc-1') } as unknown as Msg, 'external-provisioner');
+      expect(codes(port)).to.deep.equal([[GRPC.OK, '']]);
+      expect(model.volumes()).to.have.length(1);
+    });
+
+    it('only the named RPC is struck, and a rate draws per call from the fault\'s own stream', () => {
+      const model = new CsiPlugin(spec());
+      const port = new FakePort('backend/disk.csi.example.com');
+      const c = csiDriverBackend(port, { model });
+      c.fault!({ name: 'csiError/k2', on: true, streamKey: 'k2', rpc: 'GetCapacity', code: 'INTERNAL', rate: 0.5 });
+      for (let i = 0; i < 40; i++) c.receive({ type: 'csi.request', reqId: `g${i}`, call: { method: 'GetCapacity', parameters: {} } } as unknown as Msg, 'external-provisioner');
+      c.receive({ type: 'csi.request', reqId: 'c1', call: create('pvc-1') } as unknown as Msg, 'external-provisioner');
+      const got = codes(port).map(([code]) => code);
+      const failed = got.slice(0, 40).filter((x) => x === GRPC.INTERNAL).length;
+      expect(failed).to.be.within(10, 30);
+      expect(got[40]).to.equal(GRPC.OK);
+    });
+  });
 });

@@ -62,4 +62,34 @@ describe('examples', () => {
     expect(sim.get('Pod', 'rbd')!.status.phase).to.equal('Running');
     expect(sim.report().results[1]).to.include({ ok: false, error: 'Read-only file system' });
   });
+
+  it('nfs-outage: the claim created during the outage fails to provision, is retried, and is Bound once the server answers', () => {
+    const sim = Simulation.load(`${DIR}nfs-outage.yaml`);
+    sim.runScenario();
+    const failed = sim.events().filter((e) => e.involvedObject.name === 'late' && e.reason === 'ProvisioningFailed');
+    expect(failed.map((e) => e.message)).to.deep.equal(['failed to provision volume with StorageClass "nfs-hard": rpc error: code = DeadlineExceeded desc = context deadline exceeded']);
+    expect(sim.get('PersistentVolumeClaim', 'late')!.status.phase).to.equal('Bound');
+  });
+
+  it('ceph-monitor-outage: without quorum www-web-1 fails to provision (deadline, then the hung call\'s lock), then is Bound to one volume', () => {
+    const sim = Simulation.load(`${DIR}ceph-monitor-outage.yaml`);
+    sim.runScenario();
+    const uid = sim.get('PersistentVolumeClaim', 'www-web-1')!.metadata.uid;
+    const failed = sim.events().filter((e) => e.involvedObject.name === 'www-web-1' && e.reason === 'ProvisioningFailed');
+    expect(failed.map((e) => e.message.replace(/^failed to provision volume with StorageClass "rook-ceph-block": /, ''))).to.deep.equal([
+      'rpc error: code = DeadlineExceeded desc = context deadline exceeded',
+      `rpc error: code = Aborted desc = an operation with the given Volume ID pvc-${uid} already exists`,
+    ]);
+    expect(failed.every((e) => e.lastAtMs < 180_000)).to.equal(true);
+    expect(sim.list('PersistentVolume').map((pv) => pv.spec.claimRef.name).sort()).to.deep.equal(['www-web-0', 'www-web-1']);
+    expect(sim.get('Pod', 'web-1')!.status.phase).to.equal('Running');
+  });
+
+  it('wiped-local-path: the pod starts again on node-1 with an empty volume; the lost write is an expected-data-loss warning', () => {
+    const sim = Simulation.load(`${DIR}wiped-local-path.yaml`);
+    const r = sim.runScenario();
+    const app = sim.get('Pod', 'app')!;
+    expect([app.spec.nodeName, app.status.phase, app.status.containerStatuses[0].restartCount]).to.deep.equal(['node-1', 'Running', 1]);
+    expect(r.warnings.map((w) => w.warning)).to.deep.equal(['expected-data-loss']);
+  });
 });
