@@ -7,6 +7,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { cmdRun } from './run.ts';
+import { cmdSweep } from './sweep.ts';
+import { cmdMerge } from './merge.ts';
 import { defaultIo, UsageError, type Io } from './io.ts';
 
 export type { Io } from './io.ts';
@@ -32,6 +34,30 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .exitOverride()
     .action(async (file: string, o: Record<string, string | undefined>) => {
       code = await cmdRun(file, o, io);
+    });
+  program
+    .command('sweep')
+    .description('run many seeds of a scenario on worker threads and summarize the failing ones')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--seeds <n>', 'how many seeds to run')
+    .option('--start <s>', 'first seed (default 1)')
+    .option('--workers <w>', 'worker threads (default: one per core)')
+    .option('--shard <i/n>', 'run only the seeds whose offset from the first is I modulo N')
+    .option('--jsonl <file>', 'write one JSON line per seed as it finishes')
+    .option('--bug <name>', 're-introduce a known failure mode into one component')
+    .addOption(new Option('-o, --output <format>', 'text or json').default('text'))
+    .exitOverride()
+    .action(async (file: string, o: Record<string, string | undefined>) => {
+      code = await cmdSweep(file, o, io);
+    });
+  program
+    .command('merge')
+    .description('merge the --jsonl files of a sweep\'s shards into the summary of the whole sweep')
+    .argument('<files...>', 'JSONL files written by ksim sweep --jsonl')
+    .addOption(new Option('-o, --output <format>', 'text or json').default('text'))
+    .exitOverride()
+    .action(async (files: string[], o: { output?: string }) => {
+      code = await cmdMerge(files, o, io);
     });
   program
     .command('bench')

@@ -1,0 +1,196 @@
+/**
+ * The sweep's worker pool (SPEC §4 `ksim sweep`): runs many seeds of one scenario on
+ * worker_threads, each worker loading the scenario once (sim/sweep-worker.ts). Seeds are handed
+ * out one at a time as workers finish, two in flight per worker so that none waits for the next
+ * message; results come back in whatever order the workers finish, and everything a sweep
+ * reports is sorted by seed afterwards (sim/sweep-summary.ts), so that it does not depend on the
+ * number of workers. An edge: Node's worker_threads and the wall clock live here.
+ *
+ * The worker is TypeScript today: when this file runs as .ts (through tsx, as bin/ksim.js and
+ * mocha run it), each worker first registers tsx's loader (as bin/ksim.js does), then imports
+ * sweep-worker.ts; once the sources ship compiled, sweep.js starts sweep-worker.js directly.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { SeedOutcome } from './sweep-summary.ts';
+import { replayCommand } from './sweep-summary.ts';
+import type { FromWorker, ToWorker, WorkerInput } from './sweep-worker.ts';
+
+/** Seeds handed to a worker before it answered the first: it never waits for the next one. */
+const IN_FLIGHT_PER_WORKER = 2;
+
+const SELF = import.meta.url;
+const TYPESCRIPT = SELF.endsWith('.ts');
+const WORKER_URL = new URL(TYPESCRIPT ? './sweep-worker.ts' : './sweep-worker.js', SELF);
+
+/** The machine's cores: the default number of workers. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}
+
+/**
+ * The URL of tsx's `tsx/esm/api` (ES module build), where ksim is installed. Read from tsx's own
+ * package.json: `import.meta.resolve` is not there when this module runs as CommonJS (under
+ * mocha's tsx require hook), and tsx's CommonJS build of the API cannot register from a worker.
+ */
+function tsxApiUrl(): string {
+  const pkgFile = createRequire(SELF).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  return pathToFileURL(join(dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
+}
+
+function startWorker(input: WorkerInput): Worker {
+  if (!TYPESCRIPT) return new Worker(WORKER_URL, { workerData: input });
+  // A worker does not inherit the loader hooks tsx registered in this thread: register them
+  // first (an absolute URL, so that it resolves wherever ksim is installed), then import.
+  const boot = `import(${JSON.stringify(tsxApiUrl())}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(boot, { eval: true, workerData: input });
+}
+
+/** A scenario that the workers could not load (it loaded in the main thread, so rarely seen). */
+export class SweepLoadError extends Error {
+  override name = 'SweepLoadError';
+}
+
+interface Slot {
+  worker: Worker;
+  /** Seeds handed to this worker and not answered yet, oldest first. */
+  inFlight: number[];
+  ready: boolean;
+}
+
+export interface PoolOptions {
+  /** The scenario file as the user named it (for replay commands) and its text. */
+  file: string;
+  text: string;
+  bug?: string;
+  workers: number;
+}
+
+export interface PoolRun {
+  /** Ctrl-C: the run stopped before every seed was done. */
+  interrupted: boolean;
+}
+
+/**
+ * W workers, each with the scenario loaded. `run` may be called several times (bench warms the
+ * workers up with one run and measures the next); `close` ends the workers.
+ */
+export class SweepPool {
+  private readonly slots: Slot[] = [];
+  private onMessage: ((slot: Slot, m: FromWorker) => void) | undefined;
+  private onFailure: ((slot: Slot, err: Error) => void) | undefined;
+  private closed = false;
+
+  private constructor(private readonly opts: PoolOptions) {}
+
+  get workers(): number {
+    return this.slots.length;
+  }
+
+  /** Starts the workers and waits until each has loaded the scenario. */
+  static async start(opts: PoolOptions): Promise<SweepPool> {
+    const pool = new SweepPool(opts);
+    const n = Math.max(1, opts.workers);
+    await Promise.all(Array.from({ length: n }, () => pool.addWorker()));
+    return pool;
+  }
+
+  private addWorker(): Promise<Slot> {
+    const input: WorkerInput = { file: this.opts.file, text: this.opts.text, ...(this.opts.bug ? { bug: this.opts.bug } : {}) };
+    const slot: Slot = { worker: startWorker(input), inFlight: [], ready: false };
+    this.slots.push(slot);
+    return new Promise((resolve, reject) => {
+      slot.worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          slot.ready = true;
+          resolve(slot);
+        } else if (m.type === 'fatal') reject(new SweepLoadError(m.message));
+        else this.onMessage?.(slot, m);
+      });
+      slot.worker.on('error', (err) => {
+        if (!slot.ready) reject(err);
+        else this.onFailure?.(slot, err);
+      });
+      slot.worker.on('exit', (code) => {
+        if (this.closed) return;
+        const err = new Error(`worker thread exited with code ${code}`);
+        if (!slot.ready) reject(err);
+        else this.onFailure?.(slot, err);
+      });
+    });
+  }
+
+  /**
+   * Runs `seeds`, calling `onResult` for each as it finishes (in finishing order). Stops
+   * handing out seeds when `signal` aborts and resolves at once; the seeds then in flight are
+   * not reported. A worker that dies (out of memory, a native crash) reports its seeds in flight
+   * as crashes and is replaced.
+   */
+  run(seeds: readonly number[], onResult: (o: SeedOutcome) => void, signal?: AbortSignal): Promise<PoolRun> {
+    const queue = [...seeds];
+    let pending = seeds.length;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (r: PoolRun) => {
+        if (settled) return;
+        settled = true;
+        this.onMessage = undefined;
+        this.onFailure = undefined;
+        signal?.removeEventListener('abort', onAbort);
+        resolve(r);
+      };
+      const onAbort = () => finish({ interrupted: true });
+      if (signal?.aborted) return finish({ interrupted: true });
+      signal?.addEventListener('abort', onAbort);
+      const feed = (slot: Slot) => {
+        while (slot.inFlight.length < IN_FLIGHT_PER_WORKER && queue.length > 0) {
+          const seed = queue.shift()!;
+          slot.inFlight.push(seed);
+          slot.worker.postMessage({ type: 'run', seed } satisfies ToWorker);
+        }
+      };
+      const done = (o: SeedOutcome) => {
+        onResult(o);
+        pending--;
+        if (pending === 0) finish({ interrupted: false });
+      };
+      this.onMessage = (slot, m) => {
+        if (m.type !== 'result' || settled) return;
+        const i = slot.inFlight.indexOf(m.outcome.seed);
+        if (i >= 0) slot.inFlight.splice(i, 1);
+        done(m.outcome);
+        if (!settled) feed(slot);
+      };
+      this.onFailure = (slot, err) => {
+        if (settled) return;
+        const lost = slot.inFlight.splice(0);
+        this.slots.splice(this.slots.indexOf(slot), 1);
+        void slot.worker.terminate();
+        for (const seed of lost) {
+          done({ seed, traceHash: '', violations: [], faults: [], wallMs: 0, crash: { message: `the worker running this seed failed: ${err.message}`, replay: replayCommand(this.opts.file, seed, this.opts.bug) } });
+        }
+        if (settled) return;
+        this.addWorker().then(
+          (fresh) => feed(fresh),
+          (e: unknown) => {
+            if (this.slots.length === 0) reject(e instanceof Error ? e : new Error(String(e)));
+          },
+        );
+      };
+      if (pending === 0) return finish({ interrupted: false });
+      for (const slot of this.slots) feed(slot);
+    });
+  }
+
+  /** Ends every worker (seeds still running are abandoned). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * `ksim sweep` and `ksim merge` as a user runs them: the failing seeds with their replay
+ * commands, Ctrl-C keeping what was done, usage errors, merging partial or bad input. (The
+ * shards of the shipped Indexed Job merged into what one sweep prints, with 1 and 2 workers:
+ * sweep-job.test.ts.) Seed counts are small: each seed is a whole simulated run.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ksimInProcess } from '../helpers/cli.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+type Json = Record<string, any>;
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'ksim-sweep-'));
+}
+
+function jsonl(file: string): Json[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+}
+
+
+
+
+
+describe('ksim sweep and merge', function () {
+  this.timeout(180_000);
+
+  it('a failing seed makes the sweep exit 1 and is listed under its invariant with its replay command', async () => {
+    const r = await ksimInProcess('sweep', 'examples/statefulset-storage.yaml', '--seeds', '2', '--workers', '1', '--bug', 'kubelet-skip-mount');
+    expect(r.code, r.err).to.equal(1);
+    expect(r.out).to.include('2 seeds broke an invariant');
+    expect(r.out).to.include('no-data-loss: 2 seeds');
+    expect(r.out).to.include('replay: ksim run examples/statefulset-storage.yaml --seed 1 --bug kubelet-skip-mount');
+    expect(r.out).to.include('replay: ksim run examples/statefulset-storage.yaml --seed 2 --bug kubelet-skip-mount');
+  });
+
+  it('Ctrl-C stops the sweep with a summary of the seeds done, each of them in the JSONL file', async () => {
+    const file = join(tmp(), 'seeds.jsonl');
+    const child = spawn(process.execPath, ['bin/ksim.js', 'sweep', 'examples/statefulset-web.yaml', '--seeds', '100000', '--workers', '1', '--jsonl', file, '-o', 'json'], { cwd: ROOT });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && (!existsSync(file) || jsonl(file).length < 2)) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    expect(await exited).to.equal(130);
+    const summary = JSON.parse(out);
+    const lines = jsonl(file);
+    expect(summary).to.include({ kind: 'SweepSummary', interrupted: true });
+    expect(summary.seeds.expected).to.equal(100000);
+    expect(summary.seeds.done).to.be.at.least(2).and.equal(lines.length);
+    expect(summary.passed).to.equal(lines.length);
+  });
+
+  const usage: [string, string[], RegExp][] = [
+    ['--seeds is required', ['sweep', 'examples/statefulset-web.yaml'], /--seeds: required/],
+    ['--seeds 0', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '0'], /--seeds: "0" is not a positive integer/],
+    ['--shard 4/4 (I from 0 to N-1)', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '8', '--shard', '4/4'], /--shard: "4\/4": I must be less than N/],
+    ['--shard 1-4', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '8', '--shard', '1-4'], /--shard: "1-4" is not I\/N/],
+    ['--workers 0', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '8', '--workers', '0'], /--workers: "0" is not a positive integer/],
+    ['an unknown --bug', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '8', '--bug', 'nope'], /--bug: unknown failure mode "nope"/],
+    ['a scenario that does not exist', ['sweep', 'examples/nope.yaml', '--seeds', '8'], /examples\/nope\.yaml: no such file/],
+  ];
+  for (const [name, args, message] of usage) {
+    it(`sweep with ${name} exits 2 with one line saying why`, async () => {
+      const r = await ksimInProcess(...args);
+      expect(r.code).to.equal(2);
+      expect(r.err).to.match(message);
+      expect(r.err).to.not.match(/\n\s+at /);
+    });
+  }
+
+  it('a shard beyond the seeds runs none and says so', async () => {
+    const r = await ksimInProcess('sweep', 'examples/statefulset-web.yaml', '--seeds', '2', '--shard', '3/4', '-o', 'json');
+    expect(r.code, r.err).to.equal(0);
+    expect(JSON.parse(r.out).seeds).to.deep.equal({ start: 1, count: 2, shard: '3/4', expected: 0, done: 0 });
+  });
+});
+
+describe('ksim merge of bad or partial input', () => {
+  const line = (seed: number, o: Json = {}) =>
+    JSON.stringify({ apiVersion: 'ksim/v1', kind: 'SeedResult', scenario: 'web', file: 'web.yaml', seed, traceHash: `h${seed}`, violations: [], faults: [], wallMs: 3, sweep: { start: 1, seeds: 4, shard: `${(seed - 1) % 2}/2` }, ...o });
+  const files = (...texts: string[]) => {
+    const dir = tmp();
+    return texts.map((t, i) => {
+      const p = join(dir, `shard-${i}.jsonl`);
+      writeFileSync(p, t);
+      return p;
+    });
+  };
+
+  it('shards of one sweep merge; a seed broken in one shard is listed with its replay command (exit 1)', async () => {
+    const broken = { violations: [{ invariant: 'rwo-single-node', atMs: 61_000, message: 'pv-1 attached to node-1 and node-2', objects: ['PersistentVolume/pv-1'] }] };
+    const r = await ksimInProcess('merge', ...files(`${line(1)}\n${line(3, broken)}\n`, `${line(2)}\n${line(4)}\n`), '-o', 'json');
+    expect(r.code, r.err).to.equal(1);
+    const s = JSON.parse(r.out);
+    expect(s.seeds).to.deep.equal({ start: 1, count: 4, expected: 4, done: 4 });
+    expect(s.invariants).to.deep.equal([{ invariant: 'rwo-single-node', seeds: 1, first: [{ seed: 3, atMs: 61_000, message: 'pv-1 attached to node-1 and node-2', replay: 'ksim run web.yaml --seed 3' }] }]);
+  });
+
+  it('a missing shard is named, and the seeds it held are counted as not run', async () => {
+    const r = await ksimInProcess('merge', ...files(`${line(1)}\n${line(3)}\n`));
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.include('missing: no file holds shard 1/2 (2 seeds not run)');
+    expect(r.err).to.include('2 of the sweep\'s 4 seeds are in no file');
+  });
+
+  it('a last line cut by a stopped sweep is skipped with a warning; the lines before it count', async () => {
+    const r = await ksimInProcess('merge', ...files(`${line(1)}\n${line(3).slice(0, 40)}`), '-o', 'json');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.err).to.match(/shard-0\.jsonl:2: warning: the last line is incomplete/);
+    expect(JSON.parse(r.out).seeds.done).to.equal(1);
+  });
+
+  const bad: [string, string[], RegExp][] = [
+    ['one seed with two trace hashes', [`${line(1)}\n`, `${line(1, { traceHash: 'other' })}\n`], /shard-1\.jsonl:1: seed 1 has trace hash other here and h1 at .*shard-0\.jsonl:1/],
+    ['lines of two sweeps', [`${line(1)}\n`, `${line(2, { scenario: 'db' })}\n`], /shard-1\.jsonl:1: from another sweep \(scenario db/],
+    ['a line that is not JSON before the last', [`{oops\n${line(1)}\n`], /shard-0\.jsonl:1: not valid JSON/],
+    ['a line of another kind', [`${JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Report' })}\n`], /shard-0\.jsonl:1: not a ksim sweep line/],
+  ];
+  for (const [name, texts, message] of bad) {
+    it(`merge rejects ${name} (exit 2)`, async () => {
+      const r = await ksimInProcess('merge', ...files(...texts));
+      expect(r.code).to.equal(2);
+      expect(r.err).to.match(message);
+    });
+  }
+
+  it('merge of a file that does not exist exits 2', async () => {
+    const r = await ksimInProcess('merge', 'nope.jsonl');
+    expect(r.code).to.equal(2);
+    expect(r.err).to.include('nope.jsonl: no such file');
+  });
+});
