@@ -123,7 +123,8 @@ export class Bus {
     this.placed.set(address, host);
   }
 
-  private hostFor(address: string): string {
+  /** The host `address` runs on (see hostOf and place). */
+  hostFor(address: string): string {
     return this.placed.get(address) ?? hostOf(address);
   }
 

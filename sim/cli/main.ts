@@ -29,6 +29,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .addOption(new Option('-o, --output <format>', 'table or json').default('table'))
     .option('--trace <file>', 'write the trace to FILE')
     .addOption(new Option('--trace-format <format>', 'jsonl or chrome').default('jsonl'))
+    .option('--trace-messages', 'with --trace-format chrome: every bus message as a flow arrow')
     .option('--describe <kind/name>', 'print kubectl describe for an object, with its Events')
     .option('--bug <name>', 're-introduce a known failure mode into one component')
     .exitOverride()

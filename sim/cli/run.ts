@@ -12,6 +12,7 @@ import type { TraceEvent } from '../../src/trace.ts';
 import { Run, type Report } from '../run.ts';
 import { KNOWN_BUGS } from '../world.ts';
 import { renderTables, renderDescribe } from '../tables.ts';
+import { ChromeTraceExporter } from '../exporters/chrome-trace.ts';
 import { UsageError, type Io } from './io.ts';
 
 function loadOrExit(file: string, out: { err: (s: string) => void }): Scenario | number {
@@ -37,22 +38,35 @@ function parseUntil(v: string | undefined): number | undefined {
   return ms;
 }
 
-/** Writes the trace as JSON lines or Chrome trace-event JSON, streaming. */
-function traceWriter(file: string, format: string): { sink: (e: TraceEvent) => void; close: () => void } {
-  const fd = openSync(file, 'w');
-  let first = true;
-  if (format === 'chrome') writeSync(fd, '{"traceEvents":[\n');
+/** Bytes gathered before each write to the trace file: one write per event costs far more. */
+const TRACE_CHUNK = 1 << 16;
+
+/**
+ * Writes the trace as JSON lines or as Chrome trace-event JSON (sim/exporters/chrome-trace.ts),
+ * streaming: at most one chunk is held in memory.
+ */
+function traceWriter(file: string, format: string, messages: boolean): { sink: (e: TraceEvent) => void; attach: (run: Run) => void; close: (run: Run, report?: Report) => void } {
+  let fd: number;
+  try {
+    fd = openSync(file, 'w');
+  } catch (e) {
+    throw new UsageError(`--trace: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let buf = '';
+  const write = (s: string) => {
+    buf += s;
+    if (buf.length >= TRACE_CHUNK) {
+      writeSync(fd, buf);
+      buf = '';
+    }
+  };
+  const chrome = format === 'chrome' ? new ChromeTraceExporter({ write, messages }) : undefined;
   return {
-    sink: (e) => {
-      if (format === 'chrome') {
-        const tid = e.kind === 'D' || e.kind === 'X' ? e.actor.split('>')[1] ?? e.actor : e.actor;
-        const ev = { name: e.detail.split(' ')[0], cat: e.kind, ph: 'i', s: e.kind === 'F' || e.kind === 'V' ? 'g' : 't', ts: e.atMs * 1000, pid: 1, tid, args: { detail: e.detail, from: e.actor } };
-        writeSync(fd, (first ? '' : ',\n') + JSON.stringify(ev));
-      } else writeSync(fd, JSON.stringify(e) + '\n');
-      first = false;
-    },
-    close: () => {
-      if (format === 'chrome') writeSync(fd, '\n]}\n');
+    sink: chrome ? (e) => chrome.event(e) : (e) => write(JSON.stringify(e) + '\n'),
+    attach: (run) => chrome?.attach(run.world),
+    close: (run, report) => {
+      chrome?.finish(run.world.nowMs, { scenario: run.scenario.name, seed: run.world.seed, ...(report ? { violations: report.violations, traceHash: report.traceHash } : {}) });
+      writeSync(fd, buf);
       closeSync(fd);
     },
   };
@@ -71,7 +85,8 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
   if (traceFormat !== 'jsonl' && traceFormat !== 'chrome') throw new UsageError(`--trace-format: "${traceFormat}" (jsonl, chrome)`);
   if (o['bug'] !== undefined && !(o['bug'] in KNOWN_BUGS))
     throw new UsageError(`--bug: unknown failure mode "${o['bug']}" (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
-  const tw = o['trace'] ? traceWriter(o['trace'], traceFormat) : undefined;
+  if (o['traceMessages'] && traceFormat !== 'chrome') throw new UsageError('--trace-messages: needs --trace-format chrome');
+  const tw = o['trace'] ? traceWriter(o['trace'], traceFormat, Boolean(o['traceMessages'])) : undefined;
   const t0 = io.wallMs();
   const run = new Run(scenario, {
     hasher: sha256Hasher,
@@ -80,11 +95,12 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
     ...(o['bug'] ? { bug: o['bug'] } : {}),
     ...(tw ? { traceSink: tw.sink } : {}),
   });
-  let report: Report;
+  tw?.attach(run);
+  let report: Report | undefined;
   try {
     report = run.run();
   } finally {
-    tw?.close();
+    tw?.close(run, report);
   }
   report.stats.wallMs = Math.round(io.wallMs() - t0);
   if (output === 'json') {
