@@ -65,9 +65,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .description('measure simulation speed')
     .option('--json', 'print the figures as JSON')
     .option('--claims <n>', 'claims and volumes in the binding benchmark', '10000')
+    .option('--sweep-seeds <n>', 'seeds per worker in the sweep benchmark', '100')
     .exitOverride()
-    .action(async (o: { json?: boolean; claims?: string }) => {
+    .action(async (o: { json?: boolean; claims?: string; sweepSeeds?: string }) => {
       if (o.claims !== undefined && !/^[1-9]\d*$/.test(o.claims)) throw new UsageError(`--claims: "${o.claims}" is not a positive integer`);
+      if (o.sweepSeeds !== undefined && !/^[1-9]\d*$/.test(o.sweepSeeds)) throw new UsageError(`--sweep-seeds: "${o.sweepSeeds}" is not a positive integer`);
       const { bench } = await import('./bench.ts');
       code = await bench(o, io);
     });
