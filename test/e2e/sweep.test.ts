@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ksimInProcess } from '../helpers/cli.ts';
+import { main } from '../../sim/cli/main.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -56,6 +57,16 @@ describe('ksim sweep and merge', function () {
     expect(summary.seeds.expected).to.equal(100000);
     expect(summary.seeds.done).to.be.at.least(2).and.equal(lines.length);
     expect(summary.passed).to.equal(lines.length);
+  });
+
+  it('on a terminal a progress bar on stderr shows seeds done, failing so far, seeds/s and ETA; stdout holds only the JSON', async () => {
+    let drawn = '';
+    let out = '';
+    const terminal = { isTTY: true, columns: 120, write: (s: string) => ((drawn += s), true) } as unknown as NodeJS.WriteStream;
+    const code = await main(['sweep', 'examples/statefulset-storage.yaml', '--seeds', '2', '--workers', '1', '--bug', 'kubelet-skip-mount', '-o', 'json'], { out: (s) => (out += s), err: () => {}, wallMs: () => performance.now(), terminal });
+    expect(code).to.equal(1);
+    expect(JSON.parse(out)).to.include({ kind: 'SweepSummary', failed: 2 });
+    expect(drawn).to.match(/seeds \S+ \d\/2 \| failing \d \| [\d.]+ seeds\/s \| ETA /);
   });
 
   const usage: [string, string[], RegExp][] = [
