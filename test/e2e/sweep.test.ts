@@ -5,8 +5,8 @@
  * sweep-job.test.ts.) Seed counts are small: each seed is a whole simulated run.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,23 @@ describe('ksim sweep and merge', function () {
     expect(code).to.equal(1);
     expect(JSON.parse(out)).to.include({ kind: 'SweepSummary', failed: 2 });
     expect(drawn).to.match(/seeds \S+ \d\/2 \| failing \d \| [\d.]+ seeds\/s \| ETA /);
+  });
+
+  it('compiled to JavaScript, the sweep starts its workers from sweep-worker.js without tsx and gets the same hashes', async () => {
+    const out = tmp();
+    // The command line and the worker, compiled as a release would ship them (.ts imports become .js).
+    const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--ignoreConfig', 'sim/cli/main.ts', 'sim/sweep-worker.ts', '--outDir', out, '--rootDir', '.', '--target', 'es2022', '--module', 'nodenext', '--rewriteRelativeImportExtensions', '--verbatimModuleSyntax', '--skipLibCheck', '--types', 'node'], { cwd: ROOT, encoding: 'utf8' });
+    expect(tsc.status, tsc.stdout + tsc.stderr).to.equal(0);
+    symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'));
+    copyFileSync(join(ROOT, 'package.json'), join(out, 'package.json'));
+    // What bin/ksim.js would be without tsx: a plain node process, where a .ts file would not load.
+    writeFileSync(join(out, 'ksim.mjs'), `const { main } = await import('./sim/cli/main.js');\nprocess.exitCode = await main(process.argv.slice(2));\n`);
+    const r = spawnSync(process.execPath, [join(out, 'ksim.mjs'), 'sweep', 'examples/statefulset-web.yaml', '--seeds', '2', '--workers', '1', '--jsonl', join(out, 'seeds.jsonl'), '-o', 'json'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.include({ kind: 'SweepSummary', passed: 2 });
+    const compiled = new Map(jsonl(join(out, 'seeds.jsonl')).map((l) => [l.seed, l.traceHash]));
+    const run = await ksimInProcess('run', 'examples/statefulset-web.yaml', '--seed', '2', '-o', 'json');
+    expect(compiled.get(2)).to.equal(JSON.parse(run.out).traceHash);
   });
 
   const usage: [string, string[], RegExp][] = [
