@@ -58,9 +58,11 @@ export class SweepLoadError extends Error {
 
 interface Slot {
   worker: Worker;
-  /** Seeds handed to this worker and not answered yet, oldest first. */
+  /** Seeds handed to this worker and not answered yet, oldest (the one running) first. */
   inFlight: number[];
   ready: boolean;
+  /** It failed or exited: its events are ignored from then on. */
+  dead: boolean;
 }
 
 export interface PoolOptions {
@@ -92,63 +94,73 @@ export class SweepPool {
     return this.slots.length;
   }
 
-  /** Starts the workers and waits until each has loaded the scenario. */
+  /** Starts the workers and waits until each has loaded the scenario; if one cannot, ends them all. */
   static async start(opts: PoolOptions): Promise<SweepPool> {
     const pool = new SweepPool(opts);
     const n = Math.max(1, opts.workers);
-    await Promise.all(Array.from({ length: n }, () => pool.addWorker()));
+    try {
+      await Promise.all(Array.from({ length: n }, () => pool.addWorker()));
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
     return pool;
   }
 
   private addWorker(): Promise<Slot> {
     const input: WorkerInput = { file: this.opts.file, text: this.opts.text, ...(this.opts.bug ? { bug: this.opts.bug } : {}) };
-    const slot: Slot = { worker: startWorker(input), inFlight: [], ready: false };
+    const slot: Slot = { worker: startWorker(input), inFlight: [], ready: false, dead: false };
     this.slots.push(slot);
     return new Promise((resolve, reject) => {
+      const lost = (err: Error) => {
+        if (slot.dead || this.closed) return;
+        slot.dead = true;
+        const i = this.slots.indexOf(slot);
+        if (i >= 0) this.slots.splice(i, 1);
+        void slot.worker.terminate();
+        if (!slot.ready) reject(err);
+        else this.onFailure?.(slot, err);
+      };
       slot.worker.on('message', (m: FromWorker) => {
+        if (slot.dead) return;
         if (m.type === 'ready') {
           slot.ready = true;
           resolve(slot);
-        } else if (m.type === 'fatal') reject(new SweepLoadError(m.message));
+        } else if (m.type === 'fatal') lost(new SweepLoadError(m.message));
         else this.onMessage?.(slot, m);
       });
-      slot.worker.on('error', (err) => {
-        if (!slot.ready) reject(err);
-        else this.onFailure?.(slot, err);
-      });
-      slot.worker.on('exit', (code) => {
-        if (this.closed) return;
-        const err = new Error(`worker thread exited with code ${code}`);
-        if (!slot.ready) reject(err);
-        else this.onFailure?.(slot, err);
-      });
+      slot.worker.on('error', (err) => lost(err));
+      slot.worker.on('exit', (code) => lost(new Error(`worker thread exited with code ${code}`)));
     });
   }
 
   /**
    * Runs `seeds`, calling `onResult` for each as it finishes (in finishing order). Stops
    * handing out seeds when `signal` aborts and resolves at once; the seeds then in flight are
-   * not reported. A worker that dies (out of memory, a native crash) reports its seeds in flight
-   * as crashes and is replaced.
+   * not reported. A worker that dies (out of memory, a native crash) reports the seed it was
+   * running as a crash, hands its other seeds back to the queue, and is replaced.
    */
   run(seeds: readonly number[], onResult: (o: SeedOutcome) => void, signal?: AbortSignal): Promise<PoolRun> {
     const queue = [...seeds];
     let pending = seeds.length;
     return new Promise((resolve, reject) => {
       let settled = false;
-      const finish = (r: PoolRun) => {
+      const finish = (r: PoolRun | Error) => {
         if (settled) return;
         settled = true;
         this.onMessage = undefined;
         this.onFailure = undefined;
         signal?.removeEventListener('abort', onAbort);
-        resolve(r);
+        if (r instanceof Error) reject(r);
+        else resolve(r);
       };
       const onAbort = () => finish({ interrupted: true });
       if (signal?.aborted) return finish({ interrupted: true });
+      if (pending === 0) return finish({ interrupted: false });
+      if (this.slots.length === 0) return finish(new Error('the sweep has no worker left'));
       signal?.addEventListener('abort', onAbort);
       const feed = (slot: Slot) => {
-        while (slot.inFlight.length < IN_FLIGHT_PER_WORKER && queue.length > 0) {
+        while (!settled && slot.inFlight.length < IN_FLIGHT_PER_WORKER && queue.length > 0) {
           const seed = queue.shift()!;
           slot.inFlight.push(seed);
           slot.worker.postMessage({ type: 'run', seed } satisfies ToWorker);
@@ -164,25 +176,22 @@ export class SweepPool {
         const i = slot.inFlight.indexOf(m.outcome.seed);
         if (i >= 0) slot.inFlight.splice(i, 1);
         done(m.outcome);
-        if (!settled) feed(slot);
+        feed(slot);
       };
       this.onFailure = (slot, err) => {
-        if (settled) return;
-        const lost = slot.inFlight.splice(0);
-        this.slots.splice(this.slots.indexOf(slot), 1);
-        void slot.worker.terminate();
-        for (const seed of lost) {
-          done({ seed, traceHash: '', violations: [], faults: [], wallMs: 0, crash: { message: `the worker running this seed failed: ${err.message}`, replay: replayCommand(this.opts.file, seed, this.opts.bug) } });
+        const [running, ...waiting] = slot.inFlight.splice(0);
+        queue.unshift(...waiting);
+        if (running !== undefined) {
+          done({ seed: running, traceHash: '', violations: [], faults: [], wallMs: 0, crash: { message: `the worker thread running this seed failed: ${err.message}`, replay: replayCommand(this.opts.file, running, this.opts.bug) } });
         }
         if (settled) return;
         this.addWorker().then(
           (fresh) => feed(fresh),
           (e: unknown) => {
-            if (this.slots.length === 0) reject(e instanceof Error ? e : new Error(String(e)));
+            if (this.slots.length === 0) finish(e instanceof Error ? e : new Error(String(e)));
           },
         );
       };
-      if (pending === 0) return finish({ interrupted: false });
       for (const slot of this.slots) feed(slot);
     });
   }
