@@ -140,9 +140,20 @@ export class SweepPool {
    * not reported. A worker that dies (out of memory, a native crash) reports the seed it was
    * running as a crash, hands its other seeds back to the queue, and is replaced.
    */
-  run(seeds: readonly number[], onResult: (o: SeedOutcome) => void, signal?: AbortSignal): Promise<PoolRun> {
-    const queue = [...seeds];
-    let pending = seeds.length;
+  run(seeds: Iterable<number>, onResult: (o: SeedOutcome) => void, signal?: AbortSignal): Promise<PoolRun> {
+    // Seeds are drawn as workers need them (a sweep may have millions); a dead worker's
+    // unstarted seeds come back through `again`.
+    const source = seeds[Symbol.iterator]();
+    const again: number[] = [];
+    let exhausted = false;
+    let inFlight = 0;
+    const next = (): number | undefined => {
+      if (again.length > 0) return again.shift();
+      if (exhausted) return undefined;
+      const n = source.next();
+      if (n.done) exhausted = true;
+      return n.done ? undefined : n.value;
+    };
     return new Promise((resolve, reject) => {
       let settled = false;
       const finish = (r: PoolRun | Error) => {
@@ -156,20 +167,21 @@ export class SweepPool {
       };
       const onAbort = () => finish({ interrupted: true });
       if (signal?.aborted) return finish({ interrupted: true });
-      if (pending === 0) return finish({ interrupted: false });
       if (this.slots.length === 0) return finish(new Error('the sweep has no worker left'));
       signal?.addEventListener('abort', onAbort);
       const feed = (slot: Slot) => {
-        while (!settled && slot.inFlight.length < IN_FLIGHT_PER_WORKER && queue.length > 0) {
-          const seed = queue.shift()!;
+        while (!settled && slot.inFlight.length < IN_FLIGHT_PER_WORKER) {
+          const seed = next();
+          if (seed === undefined) break;
           slot.inFlight.push(seed);
+          inFlight++;
           slot.worker.postMessage({ type: 'run', seed } satisfies ToWorker);
         }
+        if (inFlight === 0 && again.length === 0 && exhausted) finish({ interrupted: false });
       };
       const done = (o: SeedOutcome) => {
+        inFlight--;
         onResult(o);
-        pending--;
-        if (pending === 0) finish({ interrupted: false });
       };
       this.onMessage = (slot, m) => {
         if (m.type !== 'result' || settled) return;
@@ -180,11 +192,14 @@ export class SweepPool {
       };
       this.onFailure = (slot, err) => {
         const [running, ...waiting] = slot.inFlight.splice(0);
-        queue.unshift(...waiting);
+        inFlight -= waiting.length;
+        again.unshift(...waiting);
         if (running !== undefined) {
           done({ seed: running, traceHash: '', violations: [], faults: [], wallMs: 0, crash: { message: `the worker thread running this seed failed: ${err.message}`, replay: replayCommand(this.opts.file, running, this.opts.bug) } });
         }
         if (settled) return;
+        if (inFlight === 0 && again.length === 0 && exhausted) return finish({ interrupted: false });
+        for (const other of this.slots) feed(other);
         this.addWorker().then(
           (fresh) => feed(fresh),
           (e: unknown) => {

@@ -7,7 +7,7 @@
  * invariant, 2 bad input, 3 ksim itself failed on a seed.
  */
 import { readFileSync } from 'node:fs';
-import { exitCodeOf, renderSummary, seedsOf, summarize, type SeedOutcome, type SeedResult, type SweepIdentity } from '../sweep-summary.ts';
+import { exitCodeOf, renderSummary, seedCount, summarize, type SeedOutcome, type SeedResult, type SweepIdentity } from '../sweep-summary.ts';
 import { UsageError, type Io } from './io.ts';
 
 type Json = Record<string, unknown>;
@@ -99,10 +99,10 @@ export async function cmdMerge(files: string[], o: { output?: string }, io: Io):
   }
   const l0 = first!.line;
   const id: SweepIdentity = { scenario: l0.scenario, file: l0.file, ...(l0.bug ? { bug: l0.bug } : {}), range: { start: l0.sweep.start, seeds: l0.sweep.seeds } };
-  const expected = new Set(seedsOf(id.range));
+  const last = id.range.start + id.range.seeds - 1;
   const outcomes: SeedOutcome[] = [];
   for (const { line, where } of bySeed.values()) {
-    if (!expected.has(line.seed)) {
+    if (line.seed < id.range.start || line.seed > last) {
       io.err(`${where}: seed ${line.seed} is outside the sweep's seeds ${id.range.start}..${id.range.start + id.range.seeds - 1}`);
       return 2;
     }
@@ -112,7 +112,7 @@ export async function cmdMerge(files: string[], o: { output?: string }, io: Io):
   const counts = new Set(lines.map((f) => f.line.sweep.shard?.split('/')[1]));
   let missingShards: string[] = [];
   const n = counts.size === 1 ? [...counts][0] : undefined;
-  if (n !== undefined && outcomes.length < expected.size) {
+  if (n !== undefined && outcomes.length < seedCount(id.range)) {
     const seen = new Set(lines.map((f) => f.line.sweep.shard));
     missingShards = Array.from({ length: Number(n) }, (_, i) => `${i}/${n}`).filter((s) => !seen.has(s));
   }

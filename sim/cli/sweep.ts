@@ -13,7 +13,7 @@ import cliProgress from 'cli-progress';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { KNOWN_BUGS } from '../world.ts';
 import { SweepLoadError, SweepPool, defaultWorkers } from '../sweep.ts';
-import { exitCodeOf, parseShard, renderSummary, seedResult, seedsOf, summarize, type SeedOutcome, type SeedRange, type SweepIdentity } from '../sweep-summary.ts';
+import { exitCodeOf, parseShard, renderSummary, seedCount, seedResult, seedsOf, summarize, type SeedOutcome, type SeedRange, type SweepIdentity } from '../sweep-summary.ts';
 import { UsageError, type Io } from './io.ts';
 
 /** What a shell reports for a program stopped by Ctrl-C (128 + SIGINT). */
@@ -68,8 +68,8 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
     io.err(`${file}: warning: spec.faults and spec.chaos are checked but not injected by this version of ksim (fault injection comes next)`);
   const text = readFileSync(file, 'utf8');
   const id: SweepIdentity = { scenario: scenario.name, file, ...(o.bug ? { bug: o.bug } : {}), range };
-  const seeds = seedsOf(range);
-  const workers = Math.max(1, Math.min(asked ?? defaultWorkers(), seeds.length));
+  const total = seedCount(range);
+  const workers = Math.max(1, Math.min(asked ?? defaultWorkers(), total));
 
   let jsonl: number | undefined;
   if (o.jsonl !== undefined) {
@@ -82,7 +82,7 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
   const outcomes: SeedOutcome[] = [];
   let failing = 0;
   const t0 = io.wallMs();
-  const bar = io.terminal && seeds.length > 0
+  const bar = io.terminal && total > 0
     ? new cliProgress.SingleBar(
         { stream: io.terminal, format: 'seeds {bar} {value}/{total} | failing {failing} | {rate} seeds/s | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, etaBuffer: 100 },
         cliProgress.Presets.shades_classic,
@@ -94,7 +94,7 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
   let interrupted = false;
   let pool: SweepPool | undefined;
   try {
-    if (seeds.length > 0) {
+    if (total > 0) {
       try {
         pool = await SweepPool.start({ file, text, workers, ...(o.bug ? { bug: o.bug } : {}) });
       } catch (e) {
@@ -104,9 +104,9 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
         }
         throw e;
       }
-      bar?.start(seeds.length, 0, { failing: 0, rate: '0.0' });
+      bar?.start(total, 0, { failing: 0, rate: '0.0' });
       const r = await pool.run(
-        seeds,
+        seedsOf(range),
         (out) => {
           outcomes.push(out);
           if (out.crash || out.violations.length > 0) failing++;

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
-import { exitCodeOf, parseShard, renderSummary, replayCommand, seedsOf, summarize, type SeedOutcome, type SweepIdentity } from '../../sim/sweep-summary.ts';
+import { exitCodeOf, parseShard, renderSummary, replayCommand, seedCount, seedsOf, summarize, type SeedOutcome, type SweepIdentity } from '../../sim/sweep-summary.ts';
 import { runSeed } from '../../sim/sweep-worker.ts';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { Run } from '../../sim/run.ts';
@@ -28,12 +28,17 @@ describe('sweep summary', () => {
     ['shard 1/4 from seed 100', { start: 100, seeds: 8, shard: { index: 1, count: 4 } }, [101, 105]],
     ['a shard beyond the seeds runs none', { start: 1, seeds: 2, shard: { index: 3, count: 4 } }, []],
   ];
-  for (const [name, range, seeds] of shards) it(`seeds of ${name}`, () => expect(seedsOf(range)).to.deep.equal(seeds));
+  for (const [name, range, seeds] of shards) {
+    it(`seeds of ${name}`, () => {
+      expect([...seedsOf(range)]).to.deep.equal(seeds);
+      expect(seedCount(range)).to.equal(seeds.length);
+    });
+  }
 
   it('the N shards of a range are disjoint and together are the range', () => {
     for (const count of [1, 2, 3, 7, 16]) {
-      const all = Array.from({ length: count }, (_, index) => seedsOf({ start: 5, seeds: 50, shard: { index, count } })).flat().sort((a, b) => a - b);
-      expect(all).to.deep.equal(seedsOf({ start: 5, seeds: 50 }));
+      const all = Array.from({ length: count }, (_, index) => [...seedsOf({ start: 5, seeds: 50, shard: { index, count } })]).flat().sort((a, b) => a - b);
+      expect(all).to.deep.equal([...seedsOf({ start: 5, seeds: 50 })]);
     }
   });
 
