@@ -50,7 +50,7 @@ function parseFlags(o: SweepFlags): { range: SeedRange; workers: number | undefi
   }
   const output = o.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError(`-o: unsupported output format "${output}" (text, json)`);
-  if (o.bug !== undefined && !(o.bug in KNOWN_BUGS)) throw new UsageError(`--bug: unknown failure mode "${o.bug}" (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
+  if (o.bug !== undefined && !Object.hasOwn(KNOWN_BUGS, o.bug)) throw new UsageError(`--bug: unknown failure mode "${o.bug}" (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
   return { range: { start, seeds, ...(shard ? { shard } : {}) }, workers, output };
 }
 

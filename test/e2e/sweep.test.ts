@@ -93,6 +93,7 @@ describe('ksim sweep and merge', function () {
     ['--shard 1-4', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '8', '--shard', '1-4'], /--shard: "1-4" is not I\/N/],
     ['--workers 0', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '8', '--workers', '0'], /--workers: "0" is not a positive integer/],
     ['an unknown --bug', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '8', '--bug', 'nope'], /--bug: unknown failure mode "nope"/],
+    ['--bug toString (not a failure mode, though every object has it)', ['sweep', 'examples/statefulset-web.yaml', '--seeds', '8', '--bug', 'toString'], /--bug: unknown failure mode "toString"/],
     ['a scenario that does not exist', ['sweep', 'examples/nope.yaml', '--seeds', '8'], /examples\/nope\.yaml: no such file/],
   ];
   for (const [name, args, message] of usage) {
