@@ -7,7 +7,7 @@
  * once merged, exactly what one sweep of all the seeds gives, with 1 or 2 workers.
  */
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -170,4 +170,21 @@ describe('a sweep as a Kubernetes Indexed Job', function () {
     expect(existsSync(join(ROOT, env.find((e) => e.name === 'SCENARIO')!.value))).to.equal(true);
   });
 
+
+  it('the image installs only dependencies (npm ci --omit=dev): no source it runs imports a devDependency', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const problems: string[] = [];
+    const walk = (dir: string): string[] => readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(`${dir}/${d.name}`) : /\.(ts|js)$/.test(d.name) ? [`${dir}/${d.name}`] : []));
+    for (const file of ['bin', 'src', 'actors', 'backends', 'sim'].flatMap(walk)) {
+      const code = readFileSync(join(ROOT, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      // Imports that stay at run time: not `import type`, not `export type`.
+      for (const m of code.matchAll(/(?:^|[\s;])(?:import|export)\s+(?!type\b)(?:[\w*{}\s,$]+\s+from\s+)?'([^'.][^']*)'|\bimport\(\s*'([^'.][^']*)'\s*\)/g)) {
+        const spec = m[1] ?? m[2]!;
+        if (spec.startsWith('node:')) continue;
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        if (!Object.hasOwn(pkg.dependencies, name)) problems.push(`${file}: imports ${spec}, not a dependency`);
+      }
+    }
+    expect(problems).to.deep.equal([]);
+  });
 });
