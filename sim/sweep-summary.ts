@@ -1,9 +1,10 @@
 /**
  * What a sweep reports (SPEC §4 `sweep` and `merge`): one `SeedResult` per seed, written as a
  * JSON line as each seed finishes (`--jsonl`), and the summary over them that both `ksim sweep`
- * and `ksim merge` print. The summary is a pure function of the seed results, sorted by seed, so
- * that it is the same whatever the number of workers and whether the seeds ran in one sweep or
- * in shards on several machines; only `speed` depends on the wall clock.
+ * and `ksim merge` print. The summary is a pure function of the set of seed results, whatever
+ * order they came in, so that it is the same whatever the number of workers and whether the
+ * seeds ran in one sweep or in shards on several machines; only `speed` depends on the wall
+ * clock. It is built one result at a time in bounded memory (a sweep may have millions of seeds).
  *
  * Pure: no Node APIs, no wall clock (the caller measures and hands in wall times).
  */
@@ -108,7 +109,7 @@ export interface SweepSummary {
   crashes: (SeedCrash & { seed: number })[];
   /** Faults injected over all seeds, by kind (SPEC §1 fault forms). */
   faults: { total: number; byKind: Record<string, number> };
-  /** sha256 of every seed's `seed traceHash` line in seed order: two sweeps agree iff it does. */
+  /** The sum mod 2^256 of sha256("seed traceHash") over the seeds: two sweeps that ran the same seeds to the same trace hashes agree on it. */
   digest: string;
   interrupted?: boolean;
   /** Shards of the sweep that no merged file held. */
@@ -179,71 +180,104 @@ function faultKind(f: Record<string, unknown>): string {
   return Object.keys(f).find((k) => k !== 'at' && k !== 'for') ?? 'unknown';
 }
 
+/** Adds two 256-bit numbers given as 64 hex digits, modulo 2^256. */
+function add256(a: string, b: string): string {
+  return ((BigInt(`0x${a}`) + BigInt(`0x${b}`)) & ((1n << 256n) - 1n)).toString(16).padStart(64, '0');
+}
+
+/** Keeps the FIRST_FAILING entries with the lowest seeds, sorted by seed. */
+function keepLowest<T extends { seed: number }>(list: T[], item: T, max: number): void {
+  if (list.length >= max && item.seed > list[list.length - 1]!.seed) return;
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.seed > item.seed) i--;
+  list.splice(i, 0, item);
+  if (list.length > max) list.pop();
+}
+
 /**
- * The summary of a sweep's results (any order; one per seed). `speed` is handed in by the
- * caller, `meanRunMs` computed here.
+ * The summary of a sweep, built one seed result at a time in any order (the order workers or
+ * shards finish in) with memory that does not grow with the number of seeds: counts, and the
+ * lowest failing seeds per invariant. `digest` is the sum modulo 2^256 of sha256("seed
+ * traceHash") over the seeds, so it does not depend on the order either, and two sweeps have
+ * the same digest when they ran the same seeds with the same trace hashes. Add each seed once.
  */
-export function summarize(id: SweepIdentity, results: readonly SeedOutcome[], extra: { wallMs?: number; workers?: number; interrupted?: boolean; missingShards?: string[] } = {}): SweepSummary {
-  const sorted = [...results].sort((a, b) => a.seed - b.seed);
-  const byInvariant = new Map<string, InvariantSummary>();
-  const crashes: (SeedCrash & { seed: number })[] = [];
-  const byKind = new Map<string, number>();
-  let failed = 0;
-  let crashed = 0;
-  let totalFaults = 0;
-  let runMs = 0;
-  let digestText = '';
-  for (const r of sorted) {
-    digestText += `${r.seed} ${r.traceHash}\n`;
-    runMs += r.wallMs;
+export class SummaryBuilder {
+  private readonly byInvariant = new Map<string, InvariantSummary>();
+  private readonly crashes: (SeedCrash & { seed: number })[] = [];
+  private readonly byKind = new Map<string, number>();
+  private done = 0;
+  private failed = 0;
+  private crashed = 0;
+  private totalFaults = 0;
+  private runMs = 0;
+  private digest = '0'.repeat(64);
+
+  constructor(private readonly id: SweepIdentity) {}
+
+  add(r: SeedOutcome): void {
+    this.done++;
+    this.digest = add256(this.digest, sha256Hex(`${r.seed} ${r.traceHash}`));
+    this.runMs += r.wallMs;
     for (const f of r.faults) {
-      totalFaults++;
+      this.totalFaults++;
       const k = faultKind(f);
-      byKind.set(k, (byKind.get(k) ?? 0) + 1);
+      this.byKind.set(k, (this.byKind.get(k) ?? 0) + 1);
     }
     if (r.crash) {
-      crashed++;
-      if (crashes.length < FIRST_FAILING * 4) crashes.push({ seed: r.seed, ...r.crash });
-      continue;
+      this.crashed++;
+      keepLowest(this.crashes, { seed: r.seed, ...r.crash }, FIRST_FAILING * 4);
+      return;
     }
-    if (r.violations.length === 0) continue;
-    failed++;
+    if (r.violations.length === 0) return;
+    this.failed++;
     const seen = new Set<string>();
     for (const v of r.violations) {
       if (seen.has(v.invariant)) continue;
       seen.add(v.invariant);
-      let s = byInvariant.get(v.invariant);
-      if (!s) byInvariant.set(v.invariant, (s = { invariant: v.invariant, seeds: 0, first: [] }));
+      let s = this.byInvariant.get(v.invariant);
+      if (!s) this.byInvariant.set(v.invariant, (s = { invariant: v.invariant, seeds: 0, first: [] }));
       s.seeds++;
-      if (s.first.length < FIRST_FAILING) s.first.push({ seed: r.seed, atMs: v.atMs, message: v.message, replay: replayCommand(id.file, r.seed, id.bug) });
+      keepLowest(s.first, { seed: r.seed, atMs: v.atMs, message: v.message, replay: replayCommand(this.id.file, r.seed, this.id.bug) }, FIRST_FAILING);
     }
   }
-  const invariants = [...byInvariant.values()].sort((a, b) => (a.invariant < b.invariant ? -1 : a.invariant > b.invariant ? 1 : 0));
-  const shard = shardName(id.range.shard);
-  const speed: SweepSpeed = { meanRunMs: sorted.length ? Math.round((runMs / sorted.length) * 10) / 10 : 0 };
-  if (extra.wallMs !== undefined) {
-    speed.wallMs = Math.round(extra.wallMs);
-    speed.seedsPerSecond = extra.wallMs > 0 ? Math.round((sorted.length / (extra.wallMs / 1000)) * 10) / 10 : 0;
+
+  /** The summary of the seeds added so far; `extra` carries what the wall clock and the caller know. */
+  build(extra: { wallMs?: number; workers?: number; interrupted?: boolean; missingShards?: string[] } = {}): SweepSummary {
+    const id = this.id;
+    const invariants = [...this.byInvariant.values()].sort((a, b) => (a.invariant < b.invariant ? -1 : a.invariant > b.invariant ? 1 : 0)).map((i) => ({ ...i, first: [...i.first] }));
+    const shard = shardName(id.range.shard);
+    const speed: SweepSpeed = { meanRunMs: this.done ? Math.round((this.runMs / this.done) * 10) / 10 : 0 };
+    if (extra.wallMs !== undefined) {
+      speed.wallMs = Math.round(extra.wallMs);
+      speed.seedsPerSecond = extra.wallMs > 0 ? Math.round((this.done / (extra.wallMs / 1000)) * 10) / 10 : 0;
+    }
+    if (extra.workers !== undefined) speed.workers = extra.workers;
+    return {
+      apiVersion: API_VERSION,
+      kind: 'SweepSummary',
+      scenario: id.scenario,
+      file: id.file,
+      ...(id.bug ? { bug: id.bug } : {}),
+      seeds: { start: id.range.start, count: id.range.seeds, ...(shard ? { shard } : {}), expected: seedCount(id.range), done: this.done },
+      passed: this.done - this.failed - this.crashed,
+      failed: this.failed,
+      crashed: this.crashed,
+      invariants,
+      crashes: [...this.crashes],
+      faults: { total: this.totalFaults, byKind: Object.fromEntries([...this.byKind.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) },
+      digest: this.digest,
+      ...(extra.interrupted ? { interrupted: true } : {}),
+      ...(extra.missingShards?.length ? { missingShards: extra.missingShards } : {}),
+      speed,
+    };
   }
-  if (extra.workers !== undefined) speed.workers = extra.workers;
-  return {
-    apiVersion: API_VERSION,
-    kind: 'SweepSummary',
-    scenario: id.scenario,
-    file: id.file,
-    ...(id.bug ? { bug: id.bug } : {}),
-    seeds: { start: id.range.start, count: id.range.seeds, ...(shard ? { shard } : {}), expected: seedCount(id.range), done: sorted.length },
-    passed: sorted.length - failed - crashed,
-    failed,
-    crashed,
-    invariants,
-    crashes,
-    faults: { total: totalFaults, byKind: Object.fromEntries([...byKind.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) },
-    digest: sha256Hex(digestText),
-    ...(extra.interrupted ? { interrupted: true } : {}),
-    ...(extra.missingShards?.length ? { missingShards: extra.missingShards } : {}),
-    speed,
-  };
+}
+
+/** The summary of a list of seed results (any order; one per seed). */
+export function summarize(id: SweepIdentity, results: readonly SeedOutcome[], extra: Parameters<SummaryBuilder['build']>[0] = {}): SweepSummary {
+  const b = new SummaryBuilder(id);
+  for (const r of results) b.add(r);
+  return b.build(extra);
 }
 
 /** Exit code of a sweep or merge: 3 if ksim failed on a seed, else 1 if a seed failed, else 0. */
@@ -286,6 +320,6 @@ export function renderSummary(s: SweepSummary, verb: 'sweep' | 'merge'): string 
       lines.push(`      replay: ${c.replay}`);
     }
   }
-  lines.push(`  digest ${s.digest} (sha256 of every seed's trace hash)`);
+  lines.push(`  digest ${s.digest} (of every seed's trace hash)`);
   return lines.join('\n') + '\n';
 }

@@ -4,10 +4,10 @@
  * all the seeds would print. The files must come from one sweep (same scenario, file, bug, start
  * and seed count); a seed found twice must carry one trace hash. Seeds that no file holds are
  * reported (a missing shard, an interrupted one). Exit codes as `sweep`: 0, 1 a seed broke an
- * invariant, 2 bad input, 3 ksim itself failed on a seed.
+ * invariant, 2 bad input, 3 ksim itself failed on a seed. The files are read as streams.
  */
-import { readFileSync } from 'node:fs';
-import { exitCodeOf, renderSummary, seedCount, summarize, type SeedOutcome, type SeedResult, type SweepIdentity } from '../sweep-summary.ts';
+import { createReadStream } from 'node:fs';
+import { SummaryBuilder, exitCodeOf, renderSummary, type SeedResult } from '../sweep-summary.ts';
 import { UsageError, type Io } from './io.ts';
 
 type Json = Record<string, unknown>;
@@ -36,88 +36,111 @@ function problemOf(v: unknown): string | undefined {
   return undefined;
 }
 
-interface Found {
-  line: SeedResult;
+/** Where a seed's line was, and what identifies its run. */
+interface Seen {
   where: string;
+  traceHash: string;
+  crashed: boolean;
 }
+
+/** The lines of a file, one at a time, with their numbers; `last` says the line had no newline. */
+async function* linesOf(file: string): AsyncGenerator<{ n: number; text: string; last: boolean }> {
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  let buf = '';
+  let n = 0;
+  for await (const chunk of stream) {
+    buf += chunk as string;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      yield { n: ++n, text: buf.slice(0, i), last: false };
+      buf = buf.slice(i + 1);
+    }
+  }
+  if (buf !== '') yield { n: ++n, text: buf, last: true };
+}
+
+/** A file that cannot be read, in a user's words. */
+function unreadable(file: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return `${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? (e as Error).message)}`;
+}
+
+const MAX_ERRORS = 20;
 
 export async function cmdMerge(files: string[], o: { output?: string }, io: Io): Promise<number> {
   const output = o.output ?? 'text';
   if (output !== 'text' && output !== 'json') throw new UsageError(`-o: unsupported output format "${output}" (text, json)`);
   const errors: string[] = [];
-  const lines: Found[] = [];
-  for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      errors.push(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ?? (e as Error).message}`);
-      continue;
-    }
-    const rows = text.split('\n');
-    rows.forEach((row, i) => {
-      if (row.trim() === '') return;
-      const where = `${file}:${i + 1}`;
-      let v: unknown;
-      try {
-        v = JSON.parse(row);
-      } catch {
-        // A sweep killed while writing leaves its last line cut: what came before still counts.
-        if (i === rows.length - 1) io.err(`${where}: warning: the last line is incomplete (the sweep was stopped while writing it); skipped`);
-        else errors.push(`${where}: not valid JSON`);
-        return;
-      }
-      const problem = problemOf(v);
-      if (problem) errors.push(`${where}: ${problem}`);
-      else lines.push({ line: v as SeedResult, where });
-    });
-  }
-  if (errors.length === 0 && lines.length === 0) errors.push(`${files.join(', ')}: no seed results`);
-  // One sweep: the same scenario, file, bug, start and seed count on every line.
-  const first = lines[0];
+  // Lines are read as a stream and summed up as they come: a merge of millions of seeds keeps
+  // one small entry per seed (to find a seed given twice), not the lines.
+  let first: { line: SeedResult; where: string } | undefined;
+  let summary: SummaryBuilder | undefined;
+  const bySeed = new Map<number, Seen>();
+  const shardsSeen = new Set<string | undefined>();
   const key = (l: SeedResult) => JSON.stringify([l.scenario, l.file, l.bug ?? null, l.sweep.start, l.sweep.seeds]);
-  if (first) {
-    for (const f of lines) {
-      if (key(f.line) !== key(first.line)) {
-        const d = (l: SeedResult) => `scenario ${l.scenario} (${l.file})${l.bug ? ` --bug ${l.bug}` : ''}, seeds ${l.sweep.start}..${l.sweep.start + l.sweep.seeds - 1}`;
-        errors.push(`${f.where}: from another sweep (${d(f.line)}) than ${first.where} (${d(first.line)})`);
-        break;
+  const describe = (l: SeedResult) => `scenario ${l.scenario} (${l.file})${l.bug ? ` --bug ${l.bug}` : ''}, seeds ${l.sweep.start}..${l.sweep.start + l.sweep.seeds - 1}`;
+  for (const file of files) {
+    try {
+      for await (const { n, text, last } of linesOf(file)) {
+        if (errors.length >= MAX_ERRORS) break;
+        if (text.trim() === '') continue;
+        const where = `${file}:${n}`;
+        let v: unknown;
+        try {
+          v = JSON.parse(text);
+        } catch {
+          // A sweep killed while writing leaves its last line cut: what came before still counts.
+          if (last) io.err(`${where}: warning: the last line is incomplete (the sweep was stopped while writing it); skipped`);
+          else errors.push(`${where}: not valid JSON`);
+          continue;
+        }
+        const problem = problemOf(v);
+        if (problem) {
+          errors.push(`${where}: ${problem}`);
+          continue;
+        }
+        const line = v as SeedResult;
+        if (!first) {
+          first = { line, where };
+          summary = new SummaryBuilder({ scenario: line.scenario, file: line.file, ...(line.bug ? { bug: line.bug } : {}), range: { start: line.sweep.start, seeds: line.sweep.seeds } });
+        } else if (key(line) !== key(first.line)) {
+          errors.push(`${where}: from another sweep (${describe(line)}) than ${first.where} (${describe(first.line)})`);
+          continue;
+        }
+        const { start, seeds } = first.line.sweep;
+        if (line.seed < start || line.seed > start + seeds - 1) {
+          errors.push(`${where}: seed ${line.seed} is outside the sweep's seeds ${start}..${start + seeds - 1}`);
+          continue;
+        }
+        const had = bySeed.get(line.seed);
+        if (had) {
+          if (had.traceHash !== line.traceHash || had.crashed !== Boolean(line.crash))
+            errors.push(`${where}: seed ${line.seed} has trace hash ${line.traceHash || '(none)'} here and ${had.traceHash || '(none)'} at ${had.where}: the same seed must give the same run (another ksim version, or a determinism bug)`);
+          continue;
+        }
+        bySeed.set(line.seed, { where, traceHash: line.traceHash, crashed: Boolean(line.crash) });
+        shardsSeen.add(line.sweep.shard);
+        summary!.add({ seed: line.seed, traceHash: line.traceHash, violations: line.violations, faults: line.faults, wallMs: line.wallMs, ...(line.crash ? { crash: line.crash } : {}) });
       }
+    } catch (e) {
+      errors.push(unreadable(file, e));
     }
   }
-  const bySeed = new Map<number, Found>();
-  for (const f of lines) {
-    const had = bySeed.get(f.line.seed);
-    if (!had) bySeed.set(f.line.seed, f);
-    else if (had.line.traceHash !== f.line.traceHash || Boolean(had.line.crash) !== Boolean(f.line.crash))
-      errors.push(`${f.where}: seed ${f.line.seed} has trace hash ${f.line.traceHash || '(none)'} here and ${had.line.traceHash || '(none)'} at ${had.where}: the same seed must give the same run (another ksim version, or a determinism bug)`);
-  }
+  if (errors.length === 0 && !first) errors.push(`${files.join(', ')}: no seed results`);
   if (errors.length > 0) {
-    for (const e of errors) io.err(e);
+    for (const e of errors.slice(0, MAX_ERRORS)) io.err(e);
+    if (errors.length >= MAX_ERRORS) io.err(`ksim merge: stopped after ${MAX_ERRORS} problems`);
     return 2;
   }
-  const l0 = first!.line;
-  const id: SweepIdentity = { scenario: l0.scenario, file: l0.file, ...(l0.bug ? { bug: l0.bug } : {}), range: { start: l0.sweep.start, seeds: l0.sweep.seeds } };
-  const last = id.range.start + id.range.seeds - 1;
-  const outcomes: SeedOutcome[] = [];
-  for (const { line, where } of bySeed.values()) {
-    if (line.seed < id.range.start || line.seed > last) {
-      io.err(`${where}: seed ${line.seed} is outside the sweep's seeds ${id.range.start}..${id.range.start + id.range.seeds - 1}`);
-      return 2;
-    }
-    outcomes.push({ seed: line.seed, traceHash: line.traceHash, violations: line.violations, faults: line.faults, wallMs: line.wallMs, ...(line.crash ? { crash: line.crash } : {}) });
-  }
   // Shards that no file holds a line of, when the files are shards of one count.
-  const counts = new Set(lines.map((f) => f.line.sweep.shard?.split('/')[1]));
-  let missingShards: string[] = [];
+  const counts = new Set([...shardsSeen].map((s) => s?.split('/')[1]));
   const n = counts.size === 1 ? [...counts][0] : undefined;
-  if (n !== undefined && outcomes.length < seedCount(id.range)) {
-    const seen = new Set(lines.map((f) => f.line.sweep.shard));
-    missingShards = Array.from({ length: Number(n) }, (_, i) => `${i}/${n}`).filter((s) => !seen.has(s));
+  let built = summary!.build();
+  if (n !== undefined && built.seeds.done < built.seeds.expected) {
+    const missingShards = Array.from({ length: Number(n) }, (_, i) => `${i}/${n}`).filter((sh) => !shardsSeen.has(sh));
+    if (missingShards.length) built = summary!.build({ missingShards });
   }
-  const summary = summarize(id, outcomes, missingShards.length ? { missingShards } : {});
-  if (summary.seeds.done < summary.seeds.expected) io.err(`ksim merge: warning: ${summary.seeds.expected - summary.seeds.done} of the sweep's ${summary.seeds.expected} seeds are in no file`);
-  io.out(output === 'json' ? JSON.stringify(summary, null, 2) : renderSummary(summary, 'merge'));
-  return exitCodeOf(summary);
+  if (built.seeds.done < built.seeds.expected) io.err(`ksim merge: warning: ${built.seeds.expected - built.seeds.done} of the sweep's ${built.seeds.expected} seeds are in no file`);
+  io.out(output === 'json' ? JSON.stringify(built, null, 2) : renderSummary(built, 'merge'));
+  return exitCodeOf(built);
 }

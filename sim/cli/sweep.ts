@@ -13,7 +13,7 @@ import cliProgress from 'cli-progress';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { KNOWN_BUGS } from '../world.ts';
 import { SweepLoadError, SweepPool, defaultWorkers } from '../sweep.ts';
-import { exitCodeOf, parseShard, renderSummary, seedCount, seedResult, seedsOf, summarize, type SeedOutcome, type SeedRange, type SweepIdentity } from '../sweep-summary.ts';
+import { SummaryBuilder, exitCodeOf, parseShard, renderSummary, seedCount, seedResult, seedsOf, type SeedRange, type SweepIdentity } from '../sweep-summary.ts';
 import { UsageError, type Io } from './io.ts';
 
 /** What a shell reports for a program stopped by Ctrl-C (128 + SIGINT). */
@@ -79,7 +79,9 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
       throw new UsageError(`--jsonl: cannot write ${o.jsonl}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
-  const outcomes: SeedOutcome[] = [];
+  // The summary is built as seeds finish: nothing per seed is kept (a sweep may have millions).
+  const summary = new SummaryBuilder(id);
+  let done = 0;
   let failing = 0;
   const t0 = io.wallMs();
   const bar = io.terminal && total > 0
@@ -108,11 +110,12 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
       const r = await pool.run(
         seedsOf(range),
         (out) => {
-          outcomes.push(out);
+          summary.add(out);
+          done++;
           if (out.crash || out.violations.length > 0) failing++;
           if (jsonl !== undefined) writeSync(jsonl, JSON.stringify(seedResult(id, out)) + '\n');
           const s = (io.wallMs() - t0) / 1000;
-          bar?.update(outcomes.length, { failing, rate: s > 0 ? (outcomes.length / s).toFixed(1) : '0.0' });
+          bar?.update(done, { failing, rate: s > 0 ? (done / s).toFixed(1) : '0.0' });
         },
         abort.signal,
       );
@@ -124,7 +127,7 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
     await pool?.close();
     if (jsonl !== undefined) closeSync(jsonl);
   }
-  const summary = summarize(id, outcomes, { wallMs: io.wallMs() - t0, workers, ...(interrupted ? { interrupted } : {}) });
-  io.out(output === 'json' ? JSON.stringify(summary, null, 2) : renderSummary(summary, 'sweep'));
-  return interrupted ? INTERRUPTED_EXIT_CODE : exitCodeOf(summary);
+  const result = summary.build({ wallMs: io.wallMs() - t0, workers, ...(interrupted ? { interrupted } : {}) });
+  io.out(output === 'json' ? JSON.stringify(result, null, 2) : renderSummary(result, 'sweep'));
+  return interrupted ? INTERRUPTED_EXIT_CODE : exitCodeOf(result);
 }
