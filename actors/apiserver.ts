@@ -2,12 +2,19 @@
  * kube-apiserver: the only actor that owns cluster state. It wraps the ObjectStore (etcd) and
  * serves the API over the bus.
  *
- * Receives: api.request (create, update, updateStatus, patch, apply, delete, get, list, bind),
- *           api.watch (subscribe; existing objects are replayed as ADDED first, like an
- *           informer's list+watch), api.event (EventRecorder output, aggregated here),
- *           exec.request (proxied to the pod's kubelet, as `kubectl exec` goes through the
- *           API server) and the kubelet's shell.response for it.
- * Sends:    api.response to the requester, watch events to every subscriber of the kind.
+ * Receives: api.request (create, update, updateStatus, patch, apply, delete, get, list, bind;
+ *           a list answers with the collection's resourceVersion), api.watch (one kind from a
+ *           resourceVersion: the changes after it are sent from the watch cache, then every new
+ *           change; a revision the cache no longer holds gets an ERROR event, 410 Expired),
+ *           watch.broken (a watch's connection was lost: the watch is forgotten),
+ *           api.event (EventRecorder output, aggregated here), exec.request (proxied to the
+ *           pod's kubelet, as `kubectl exec` goes through the API server) and the kubelet's
+ *           shell.response for it.
+ * Sends:    api.response to the requester, watch events to every watcher of the kind.
+ *
+ * The objects and their resourceVersions live in the ObjectStore (etcd) and survive a crash of
+ * the API server; its watch cache (src/watch-cache.ts, one per kind, built at start from the
+ * store's current revision) and its watches do not.
  *
  * Admission as v1.30 does it for what ksim models (plugin/pkg/admission/...): defaulting
  * (pkg/apis/<group>/v1/defaults.go), DefaultStorageClass, DefaultTolerationSeconds,
@@ -18,13 +25,14 @@
  * the last finalizer is removed.
  */
 import type { Component, Port } from '../src/component.ts';
-import type { ApiRequest, ApiResponse, ApiStatus, EventReport, ExecRequest, KObject, Msg, ShellResponse, WatchEvent } from '../src/protocol.ts';
+import type { ApiRequest, ApiResponse, ApiStatus, EventReport, ExecRequest, KObject, Msg, ShellResponse, WatchEvent, WatchRequest } from '../src/protocol.ts';
 import { ObjectStore } from '../src/store.ts';
 import { deepCopy, isNamespaced, qualifiedResource, RESOURCES } from '../src/model/objects.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
 import { invalidMessage, validateObject, validateUpdate } from '../src/model/validation.ts';
 import { addProtectionFinalizers, checkPvcResize, defaultStorageClass, defaultTolerationSeconds } from '../src/model/admission.ts';
 import { applyPatch } from '../src/model/patch.ts';
+import { WatchCache, type ChangeType } from '../src/watch-cache.ts';
 
 export const APISERVER_ADDRESS = 'apiserver';
 
@@ -74,8 +82,15 @@ export class EventLog {
 
 interface Watcher {
   address: string;
-  kinds: Set<string>;
+  watchId: string;
+  kind: string;
   nodeName: string | undefined;
+}
+
+/** The watchers of one kind: all of its objects, or (pods) one node's. */
+interface KindWatchers {
+  all: Map<string, Watcher>;
+  byNode: Map<string, Map<string, Watcher>>;
 }
 
 export interface ApiServerOptions {
@@ -100,9 +115,13 @@ function ipString(n: number): string {
 
 export function apiServer(port: Port, opts: ApiServerOptions): Component {
   const { store, events } = opts;
-  const watchers: Watcher[] = [];
-  /** The watchers of each kind, in subscription order (rebuilt when a watch is opened). */
-  let watchersOf = new Map<string, Watcher[]>();
+  /** Watchers by kind, each map keyed by the watching address (one watch per kind each). */
+  const watchers = new Map<string, KindWatchers>();
+  /** Open watches by watch id. */
+  const byWatchId = new Map<string, Watcher>();
+  /** The watch cache of each kind, all starting at the store's revision when we started. */
+  const startRv = store.resourceVersion;
+  const caches = new Map<string, WatchCache>();
   const proxied = new Map<string, { to: string; reqId: string }>();
   let proxySeq = 0;
   const ipRng = port.rng.fork('cluster-ip');
@@ -116,24 +135,109 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   });
   const invalid = (obj: KObject, errs: ReturnType<typeof validateObject>): ApiStatus => ({ code: 422, reason: 'Invalid', message: invalidMessage(obj, errs) });
 
-  // Every commit fans out to the watchers of its kind, in subscription order. The event is one
-  // immutable message shared by every watcher it goes to.
-  store.onCommit((event, obj, old) => {
-    let shared: WatchEvent | undefined;
-    const ws = watchersOf.get(obj.kind);
+  function cacheOf(kind: string): WatchCache {
+    let c = caches.get(kind);
+    if (!c) caches.set(kind, (c = new WatchCache(startRv)));
+    return c;
+  }
+
+  function watchersOf(kind: string): KindWatchers {
+    let w = watchers.get(kind);
+    if (!w) watchers.set(kind, (w = { all: new Map(), byNode: new Map() }));
+    return w;
+  }
+
+  /**
+   * What a node-filtered watcher sees of a change (cacheWatcher.convertToWatchEvent): a pod that
+   * comes onto its node is ADDED, one that leaves it DELETED, one that stays MODIFIED.
+   */
+  function filtered(type: ChangeType, obj: KObject, old: KObject | undefined, node: string): ChangeType | undefined {
+    const now = obj.spec?.nodeName === node;
+    const before = old?.spec?.nodeName === node;
+    if (type === 'DELETED') return now || before ? 'DELETED' : undefined;
+    if (now) return before ? 'MODIFIED' : 'ADDED';
+    return before ? 'DELETED' : undefined;
+  }
+
+  function sendEvent(w: Watcher, event: ChangeType, obj: KObject): void {
+    port.send(w.address, { type: 'watch', watchId: w.watchId, event, obj } satisfies WatchEvent);
+  }
+
+  // Every commit goes into its kind's watch cache and out to the kind's watchers: those of every
+  // object in the order they started watching, then (pods) those of the pod's node.
+  const unsubscribe = store.onCommit((event, obj, old) => {
+    cacheOf(obj.kind).add(event, obj, old, port.now());
+    const ws = watchers.get(obj.kind);
     if (!ws) return;
-    for (const w of ws) {
-      if (w.nodeName !== undefined && obj.kind === 'Pod') {
-        const now = obj.spec?.nodeName === w.nodeName;
-        const before = old?.spec?.nodeName === w.nodeName;
-        if (!now && !before) continue;
-        const ev = event === 'DELETED' ? 'DELETED' : before ? 'MODIFIED' : 'ADDED';
-        port.send(w.address, ev === event ? (shared ??= { type: 'watch', event, obj }) : { type: 'watch', event: ev, obj });
-        continue;
-      }
-      port.send(w.address, (shared ??= { type: 'watch', event, obj }));
+    for (const w of ws.all.values()) sendEvent(w, event, obj);
+    if (ws.byNode.size === 0) return;
+    const nodes = new Set<string>();
+    if (typeof obj.spec?.nodeName === 'string') nodes.add(obj.spec.nodeName);
+    if (typeof old?.spec?.nodeName === 'string') nodes.add(old.spec.nodeName);
+    for (const node of nodes) {
+      const byNode = ws.byNode.get(node);
+      if (!byNode) continue;
+      const type = filtered(event, obj, old, node);
+      if (type) for (const w of byNode.values()) sendEvent(w, type, obj);
     }
   });
+
+  function forgetWatch(w: Watcher): void {
+    byWatchId.delete(w.watchId);
+    const ws = watchers.get(w.kind)!;
+    if (w.nodeName === undefined) {
+      if (ws.all.get(w.address) === w) ws.all.delete(w.address);
+      return;
+    }
+    const m = ws.byNode.get(w.nodeName);
+    if (m?.get(w.address) !== w) return;
+    m.delete(w.address);
+    if (m.size === 0) ws.byNode.delete(w.nodeName);
+  }
+
+  /** The watch `address` has open on `kind`, if any. */
+  function currentWatch(address: string, kind: string, nodeName: string | undefined): Watcher | undefined {
+    const ws = watchers.get(kind);
+    if (!ws) return undefined;
+    return nodeName === undefined ? ws.all.get(address) : ws.byNode.get(nodeName)?.get(address);
+  }
+
+  /** api.watch: the changes after `resourceVersion` (or the current state from 0), then live. */
+  function openWatch(req: WatchRequest, from: string): void {
+    const prev = currentWatch(from, req.kind, req.nodeName);
+    if (prev) forgetWatch(prev);
+    const w: Watcher = { address: from, watchId: req.watchId, kind: req.kind, nodeName: req.nodeName };
+    const fromRv = Number(req.resourceVersion || '0');
+    if (fromRv === 0) {
+      // resourceVersion 0 (or none): the current state as ADDED events, then changes.
+      for (const obj of store.list(req.kind)) if (w.nodeName === undefined || obj.spec?.nodeName === w.nodeName) sendEvent(w, 'ADDED', obj);
+    } else {
+      const since = cacheOf(req.kind).since(fromRv);
+      if ('tooOld' in since) {
+        const status: KObject = { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message: since.tooOld, reason: 'Expired', code: 410 };
+        port.send(from, { type: 'watch', watchId: req.watchId, event: 'ERROR', obj: status } satisfies WatchEvent);
+        return;
+      }
+      for (const e of since.events) {
+        const type = w.nodeName === undefined ? e.type : filtered(e.type, e.obj, e.old, w.nodeName);
+        if (type) sendEvent(w, type, e.obj);
+      }
+    }
+    const ws = watchersOf(req.kind);
+    byWatchId.set(w.watchId, w);
+    if (w.nodeName === undefined) ws.all.set(from, w);
+    else {
+      let m = ws.byNode.get(w.nodeName);
+      if (!m) ws.byNode.set(w.nodeName, (m = new Map()));
+      m.set(from, w);
+    }
+  }
+
+  /** A watch whose connection broke is forgotten (unless a newer watch replaced it). */
+  function watchBroken(watchId: string): void {
+    const w = byWatchId.get(watchId);
+    if (w) forgetWatch(w);
+  }
 
   function allocateClusterIP(): string {
     for (;;) {
@@ -145,11 +249,12 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     }
   }
 
-  function reply(to: string, reqId: string, ok: boolean, out: { obj?: KObject; status?: ApiStatus; items?: KObject[] }): void {
+  function reply(to: string, reqId: string, ok: boolean, out: { obj?: KObject; status?: ApiStatus; items?: KObject[]; resourceVersion?: string }): void {
     const res: ApiResponse = { type: 'api.response', reqId, ok };
     if (out.obj !== undefined) res.obj = out.obj;
     if (out.status !== undefined) res.status = out.status;
     if (out.items !== undefined) res.items = out.items;
+    if (out.resourceVersion !== undefined) res.resourceVersion = out.resourceVersion;
     port.send(to, res);
   }
 
@@ -280,7 +385,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   function handleRequest(req: ApiRequest, from: string): void {
     const ns = isNamespaced(req.kind) ? (req.namespace ?? req.obj?.metadata.namespace ?? 'default') : undefined;
     const name = req.name ?? req.obj?.metadata.name ?? '';
-    let out: { obj?: KObject; status?: ApiStatus; items?: KObject[] };
+    let out: { obj?: KObject; status?: ApiStatus; items?: KObject[]; resourceVersion?: string };
     switch (req.verb) {
       case 'create':
         out = create(req.obj!);
@@ -293,7 +398,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
       case 'list': {
         let items = store.list(req.kind, req.namespace);
         if (req.fieldNodeName !== undefined) items = items.filter((p) => p.spec?.nodeName === req.fieldNodeName);
-        out = { items };
+        out = { items, resourceVersion: String(store.resourceVersion) };
         break;
       }
       case 'update':
@@ -385,32 +490,20 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   }
 
   return {
+    stop(): void {
+      unsubscribe();
+    },
     receive(msg: Msg, from: string): void {
       switch (msg.type) {
         case 'api.request':
           handleRequest(msg, from);
           return;
-        case 'api.watch': {
-          const w: Watcher = { address: from, kinds: new Set(msg.kinds), nodeName: msg.nodeName };
-          const existing = watchers.findIndex((x) => x.address === from);
-          if (existing >= 0) watchers.splice(existing, 1);
-          watchers.push(w);
-          watchersOf = new Map();
-          for (const x of watchers) {
-            for (const kind of x.kinds) {
-              const list = watchersOf.get(kind);
-              if (list) list.push(x);
-              else watchersOf.set(kind, [x]);
-            }
-          }
-          for (const kind of [...w.kinds].sort()) {
-            for (const obj of store.list(kind)) {
-              if (w.nodeName !== undefined && kind === 'Pod' && obj.spec?.nodeName !== w.nodeName) continue;
-              port.send(from, { type: 'watch', event: 'ADDED', obj });
-            }
-          }
+        case 'api.watch':
+          openWatch(msg, from);
           return;
-        }
+        case 'watch.broken':
+          watchBroken(msg.watchId);
+          return;
         case 'api.event':
           events.record(msg, port.now());
           return;

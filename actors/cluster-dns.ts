@@ -2,9 +2,9 @@
  * Cluster DNS: CoreDNS with the `kubernetes` plugin behind the `cache` plugin, plus the stub
  * resolver of the asking pod (resolv.conf search list, ndots:5).
  *
- * Owns: its watch-fed view of Services and EndpointSlices (never pods: CoreDNS publishes only
- * what the EndpointSlice controller wrote) and its answer cache. Receives: watch events and
- * `dns.query` {name, qtype A|SRV, search}; replies `dns.answer` {rcode, answers} to the sender.
+ * Owns: its informers' view of Services and EndpointSlices (never pods: CoreDNS publishes only
+ * what the EndpointSlice controller wrote; slices indexed by their Service) and its answer cache.
+ * Receives: its informers' lists and watch events, and `dns.query` {name, qtype A|SRV, search}; replies `dns.answer` {rcode, answers} to the sender.
  *
  * Follows coredns plugin/kubernetes (parse.go parseRequest, kubernetes.go Records/findServices/
  * endpointHostname, object/endpoint.go EndpointSliceToEndpoints and endpointsliceReady),
@@ -28,7 +28,7 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Component, Port } from '../src/component.ts';
 import { ApiClient } from '../src/api-client.ts';
-import { Cache } from '../src/informer.ts';
+import { Informers } from '../src/informer.ts';
 import type { DnsAnswer, DnsQuery, KObject, Msg } from '../src/protocol.ts';
 
 export const CLUSTER_DNS = 'cluster-dns';
@@ -39,6 +39,8 @@ const NDOTS = 5;
 /** Expired entries are swept once the cache holds this many (the cache plugin's capacity is 9984). */
 const CACHE_SWEEP_SIZE = 9984;
 const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
+/** EndpointSlices by `namespace/service` (coredns object/endpoint.go indexes slices by service). */
+const SLICE_SERVICE_INDEX = 'service';
 
 type Rcode = DnsAnswer['rcode'];
 type QType = DnsQuery['qtype'];
@@ -123,7 +125,13 @@ function cmp(a: string, b: string): number {
 
 export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component {
   const api = new ApiClient(port);
-  const informer = new Cache();
+  // CoreDNS's own informers (plugin/kubernetes controller.go) resync nothing: resyncPeriod 0.
+  const informers = new Informers(port, api, { kinds: ['Service', 'EndpointSlice'], onChange: () => {} });
+  const informer = informers.cache;
+  informer.addIndex('EndpointSlice', SLICE_SERVICE_INDEX, (o) => {
+    const svc = o.metadata.labels?.[LABEL_SERVICE_NAME];
+    return svc ? [`${o.metadata.namespace ?? ''}/${svc}`] : [];
+  });
   const ttlMs = (opts.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000;
   const zone = `${(opts.zone ?? DEFAULT_ZONE).replace(/\.$/, '').toLowerCase()}.`;
   /** The cache plugin: (qname, qtype) → answer, until it expires. */
@@ -135,7 +143,7 @@ export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component 
 
   /** Slices of a Service, by their kubernetes.io/service-name label, sorted by name. */
   function slicesOf(ns: string, svc: string): SliceObj[] {
-    return informer.list<SliceObj>('EndpointSlice', ns).filter((s) => s.metadata.labels?.[LABEL_SERVICE_NAME] === svc);
+    return informer.byIndex<SliceObj>('EndpointSlice', SLICE_SERVICE_INDEX, `${ns}/${svc}`);
   }
 
   /** parseRequest; undefined stands for errInvalidRequest (a name error). */
@@ -277,14 +285,11 @@ export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component 
 
   return {
     start() {
-      api.watch(['Service', 'EndpointSlice']);
+      informers.start();
     },
     receive(msg: Msg, from: string) {
-      if (api.handle(msg)) return;
+      if (api.handle(msg) || informers.handle(msg)) return;
       switch (msg.type) {
-        case 'watch':
-          if (msg.obj.kind === 'Service' || msg.obj.kind === 'EndpointSlice') informer.apply(msg);
-          return;
         case 'dns.query': {
           const res = resolve(msg);
           port.send(from, { type: 'dns.answer', reqId: msg.reqId, rcode: res.rcode, answers: res.answers });
@@ -293,6 +298,9 @@ export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component 
         default:
           return;
       }
+    },
+    timer(key: string) {
+      if (!api.timer(key)) informers.timer(key);
     },
   };
 }

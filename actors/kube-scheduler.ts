@@ -1,7 +1,9 @@
 /**
  * kube-scheduler (default profile, for what ksim models). Address `kube-scheduler`.
  *
- * Receives: watch events for Pods and Nodes; api.response for its bindings.
+ * Receives: its informers' lists and watch events for Nodes, PersistentVolumes, claims, Pods and
+ *           StorageClasses (no resync: the scheduler's informer factory has none);
+ *           api.response for its bindings.
  * Sends:    pods/binding requests and Scheduled / FailedScheduling Events to the API server.
  *
  * Follows pkg/scheduler: filter plugins NodeUnschedulable, NodeAffinity (nodeSelector and
@@ -17,7 +19,7 @@ import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
-import { Cache } from '../src/informer.ts';
+import { Informers, type ChangeType } from '../src/informer.ts';
 import { matchesNodeSelector, toleratesTaint } from '../src/model/selectors.ts';
 import { controllerOf, deepCopy } from '../src/model/objects.ts';
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
@@ -81,7 +83,9 @@ interface Backoff {
 
 export function kubeScheduler(port: Port): Component {
   const api = new ApiClient(port);
-  const cache = new Cache();
+  // The scheduling loop starts once every informer listed (scheduler.go WaitForCacheSync).
+  const informers = new Informers(port, api, { kinds: ['Node', 'PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'StorageClass'], onChange, onSynced: () => kick() });
+  const cache = informers.cache;
   /** Pods bound by us whose binding the watch has not shown yet: uid -> node. */
   const assumed = new Map<string, string>();
   const unschedulable = new Map<string, Backoff>();
@@ -91,7 +95,7 @@ export function kubeScheduler(port: Port): Component {
   let armed = false;
 
   function kick(delayMs = 0): void {
-    if (armed && delayMs > 0) return;
+    if (!informers.synced || (armed && delayMs > 0)) return;
     armed = true;
     port.setTimer('schedule', delayMs);
   }
@@ -248,50 +252,49 @@ export function kubeScheduler(port: Port): Component {
     port.setTimer('retry', wait);
   }
 
+  function onChange(type: ChangeType, obj: KObject, old: KObject | undefined): void {
+    if (obj.kind === 'PersistentVolume') {
+      if (type === 'DELETED') volumes.remove(obj as PersistentVolume);
+      else if (old) volumes.update(obj as PersistentVolume);
+      else volumes.add(obj as PersistentVolume);
+      onClusterChange();
+      return;
+    }
+    if (obj.kind === 'PersistentVolumeClaim' || obj.kind === 'StorageClass') {
+      if (binding.size) checkBinding();
+      onClusterChange();
+      return;
+    }
+    if (obj.kind === 'Pod') {
+      const uid = obj.metadata.uid!;
+      if (type === 'DELETED') {
+        assumed.delete(uid);
+        unschedulable.delete(uid);
+        if (binding.delete(uid)) port.cancelTimer(`bind-timeout/${uid}`);
+        onClusterChange();
+        return;
+      }
+      if (obj.spec?.nodeName) {
+        assumed.delete(uid);
+        return;
+      }
+      if (!old && !obj.metadata.deletionTimestamp) kick();
+      return;
+    }
+    if (obj.kind === 'Node') {
+      if (type === 'ADDED' || JSON.stringify(old?.spec) !== JSON.stringify(obj.spec) || JSON.stringify(old?.metadata.labels) !== JSON.stringify(obj.metadata.labels)) onClusterChange();
+    }
+  }
+
   return {
     start(): void {
-      api.watch(['Node', 'PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'StorageClass']);
+      informers.start();
     },
     receive(msg: Msg): void {
-      if (api.handle(msg)) return;
-      if (msg.type !== 'watch') return;
-      const old = cache.apply(msg);
-      const obj = msg.obj;
-      if (obj.kind === 'PersistentVolume') {
-        if (msg.event === 'DELETED') volumes.remove(obj as PersistentVolume);
-        else if (old) volumes.update(obj as PersistentVolume);
-        else volumes.add(obj as PersistentVolume);
-        onClusterChange();
-        return;
-      }
-      if (obj.kind === 'PersistentVolumeClaim' || obj.kind === 'StorageClass') {
-        if (binding.size) checkBinding();
-        onClusterChange();
-        return;
-      }
-      if (obj.kind === 'Pod') {
-        const uid = obj.metadata.uid!;
-        if (msg.event === 'DELETED') {
-          assumed.delete(uid);
-          unschedulable.delete(uid);
-          if (binding.delete(uid)) port.cancelTimer(`bind-timeout/${uid}`);
-          onClusterChange();
-          return;
-        }
-        if (obj.spec?.nodeName) {
-          assumed.delete(uid);
-          return;
-        }
-        if (!old && !obj.metadata.deletionTimestamp) kick();
-        return;
-      }
-      if (obj.kind === 'Node') {
-        if (msg.event === 'ADDED' || JSON.stringify(old?.spec) !== JSON.stringify(obj.spec) || JSON.stringify(old?.metadata.labels) !== JSON.stringify(obj.metadata.labels)) onClusterChange();
-      }
+      if (!api.handle(msg)) informers.handle(msg);
     },
     timer(key: string): void {
-      // A request deadline (none today: the scheduler's requests are sent without one).
-      if (api.timer(key)) return;
+      if (api.timer(key) || informers.timer(key)) return;
       if (key.startsWith('bind-timeout/')) {
         const uid = key.slice('bind-timeout/'.length);
         const b = binding.get(uid);

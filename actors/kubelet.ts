@@ -3,7 +3,8 @@
  * containers' writable layers, the node's disk (kept across a crash, lost on a wipe) and the
  * node's Lease.
  *
- * Receives: watch events for the pods bound to its node (field selector spec.nodeName),
+ * Receives: its informer's list and watch events for the pods bound to its node (field selector
+ *           spec.nodeName; the kubelet's pod source resyncs nothing),
  *           exec.request (proxied by the API server), node.request (a shell on the node),
  *           api.response for its own writes.
  * Sends:    pod status updates, the final pod delete (grace 0) after containers stop, Lease
@@ -23,6 +24,7 @@ import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
 import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
+import { Informers } from '../src/informer.ts';
 import { deepCopy } from '../src/model/objects.ts';
 import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
 import { formatDuration } from '../src/duration.ts';
@@ -88,6 +90,7 @@ const SOURCE = 'kubelet';
 export function kubelet(port: Port, opts: KubeletOptions): Component {
   const api = new ApiClient(port);
   const { nodeName, node } = opts;
+  const informers = new Informers(port, api, { kinds: ['Pod'], nodeName, onChange: (type, obj) => onPodEvent(type, obj as Pod) });
   const pods = new Map<string, PodRec>();
   const leaseRenewMs = opts.leaseRenewMs ?? LEASE_RENEW_MS;
   const statusReportMs = opts.statusReportMs ?? STATUS_REPORT_MS;
@@ -429,16 +432,13 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
 
   return {
     start(): void {
-      api.watch(['Pod'], nodeName);
+      informers.start();
       renewLease();
       port.setTimer('node-status', statusReportMs);
     },
     receive(msg: Msg, from: string): void {
-      if (api.handle(msg) || vm.handle(msg)) return;
+      if (api.handle(msg) || vm.handle(msg) || informers.handle(msg)) return;
       switch (msg.type) {
-        case 'watch':
-          if (msg.obj.kind === 'Pod') onPodEvent(msg.event, msg.obj as Pod);
-          return;
         case 'exec.request':
           exec(msg, from);
           return;
@@ -452,8 +452,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     timer(key: string): void {
       if (key === 'lease') return renewLease();
       if (key === 'node-status') return reportNodeStatus();
-      // A request deadline (none today: the kubelet's requests are sent without one).
-      if (vm.timer(key) || api.timer(key)) return;
+      if (vm.timer(key) || api.timer(key) || informers.timer(key)) return;
       const slash = key.indexOf('/');
       const rec = pods.get(key.slice(slash + 1));
       if (!rec) return;

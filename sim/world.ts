@@ -26,14 +26,14 @@ import { apiServer, EventLog } from '../actors/apiserver.ts';
 import { kubeScheduler } from '../actors/kube-scheduler.ts';
 import { kubelet, type NodeState } from '../actors/kubelet.ts';
 import { kubectl, type ActionResult } from '../actors/kubectl.ts';
-import { statefulSetController } from '../actors/controllers/statefulset-controller.ts';
-import { endpointSliceController } from '../actors/controllers/endpointslice-controller.ts';
-import { garbageCollector } from '../actors/controllers/garbage-collector.ts';
+import { STATEFULSET_CONTROLLER, statefulSetController } from '../actors/controllers/statefulset-controller.ts';
+import { ENDPOINTSLICE_CONTROLLER, endpointSliceController } from '../actors/controllers/endpointslice-controller.ts';
+import { GARBAGE_COLLECTOR, garbageCollector } from '../actors/controllers/garbage-collector.ts';
 import { clusterDns } from '../actors/cluster-dns.ts';
-import { attachDetachController } from '../actors/controllers/attach-detach-controller.ts';
-import { pvController } from '../actors/controllers/pv-controller.ts';
-import { pvcProtectionController } from '../actors/controllers/pvc-protection-controller.ts';
-import { pvProtectionController } from '../actors/controllers/pv-protection-controller.ts';
+import { ATTACHDETACH_CONTROLLER, attachDetachController } from '../actors/controllers/attach-detach-controller.ts';
+import { PV_CONTROLLER, pvController } from '../actors/controllers/pv-controller.ts';
+import { PVC_PROTECTION_CONTROLLER, pvcProtectionController } from '../actors/controllers/pvc-protection-controller.ts';
+import { PV_PROTECTION_CONTROLLER, pvProtectionController } from '../actors/controllers/pv-protection-controller.ts';
 import { externalProvisioner } from '../actors/controllers/external-provisioner.ts';
 import { NfsServer, nfsBackend } from '../backends/nfs.ts';
 import { CephCluster, cephRbdBackend } from '../backends/ceph-rbd.ts';
@@ -47,7 +47,8 @@ import { deepCopy } from '../src/model/objects.ts';
 
 /** Failure modes `--bug` can re-introduce, each in one component. */
 export const KNOWN_BUGS: Readonly<Record<string, string>> = {
-  'sts-force-delete-unreachable': 'the StatefulSet controller force-deletes a pod on an unreachable node and recreates it (two pods with one identity)',
+  'sts-force-delete': 'the StatefulSet controller deletes and recreates a pod on an unreachable node without waiting (two pods with one identity)',
+  'informer-no-relist': "the StatefulSet controller's informers never re-establish a watch that broke (its view freezes after a partition or lost message)",
   'kubelet-skip-mount': 'the kubelet sets up a claim\'s volume but does not mount it into the container (writes land in the container layer and are lost)',
 };
 
@@ -344,14 +345,14 @@ export class World {
     const t = this.scenario.timings;
     this.spawn('apiserver', (port) => apiServer(port, { store: this.store, events: this.events }));
     this.spawn('kube-scheduler', (port) => kubeScheduler(port));
-    this.spawnController('statefulset-controller', (port) => statefulSetController(port, this.opts.bug ? { bug: this.opts.bug } : {}));
-    this.spawnController('endpointslice-controller', (port) => endpointSliceController(port));
-    this.spawnController('garbage-collector', (port) => garbageCollector(port));
+    this.spawnController(STATEFULSET_CONTROLLER, (port) => statefulSetController(port, this.opts.bug ? { bug: this.opts.bug } : {}));
+    this.spawnController(ENDPOINTSLICE_CONTROLLER, (port) => endpointSliceController(port));
+    this.spawnController(GARBAGE_COLLECTOR, (port) => garbageCollector(port));
     this.spawn('cluster-dns', (port) => clusterDns(port, t['dnsTtl'] !== undefined ? { ttlSeconds: Math.round(t['dnsTtl'] / 1000) } : {}));
-    this.spawnController('persistentvolume-controller', (port) => pvController(port, t['pvClaimBinderSyncPeriod'] !== undefined ? { resyncMs: t['pvClaimBinderSyncPeriod'] } : {}));
-    this.spawnController('pvc-protection-controller', (port) => pvcProtectionController(port));
-    this.spawnController('pv-protection-controller', (port) => pvProtectionController(port));
-    this.spawnController('attachdetach-controller', (port) =>
+    this.spawnController(PV_CONTROLLER, (port) => pvController(port, t['pvClaimBinderSyncPeriod'] !== undefined ? { resyncMs: t['pvClaimBinderSyncPeriod'] } : {}));
+    this.spawnController(PVC_PROTECTION_CONTROLLER, (port) => pvcProtectionController(port));
+    this.spawnController(PV_PROTECTION_CONTROLLER, (port) => pvProtectionController(port));
+    this.spawnController(ATTACHDETACH_CONTROLLER, (port) =>
       attachDetachController(port, {
         csiAttachRequired: (d) => this.csiAttachRequired(d),
         ...(t['reconcilerLoopPeriod'] !== undefined ? { reconcilerLoopMs: t['reconcilerLoopPeriod'] } : {}),

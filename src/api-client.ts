@@ -1,12 +1,14 @@
 /**
  * How a component talks to the API server over the bus: requests carry a reqId unique to the
- * sender; the response is matched back to its callback. A request may carry a deadline: with no
- * answer in time its callback gets the 504 Timeout status the API server's request timeout gives
- * (60 s, kube-apiserver --request-timeout); the owner routes its timer keys to `timer()`.
+ * sender; the response is matched back to its callback. Every request with a callback has a
+ * deadline (by default the API server's own request timeout, 60 s, kube-apiserver
+ * --request-timeout): with no answer in time — the request or its answer was lost, the API
+ * server is down or cut off — its callback gets the 504 Timeout status, and the caller retries
+ * as its client-go code would. The owner routes its timer keys to `timer()`.
  * Events are sent fire-and-forget, as client-go's EventRecorder does.
  */
 import type { Port } from './component.ts';
-import type { ApiRequest, ApiResponse, EventReport, InvolvedObject, KObject, Msg } from './protocol.ts';
+import type { ApiRequest, ApiResponse, EventReport, InvolvedObject, KObject, Msg, WatchRequest } from './protocol.ts';
 import { Calls } from './calls.ts';
 
 export const APISERVER = 'apiserver';
@@ -26,11 +28,10 @@ export class ApiClient {
     this.calls = new Calls<ApiResponse>(port, 'api-timeout');
   }
 
-  /** Sends a request; `timeoutMs` arms a deadline after which `cb` gets a 504 Timeout. */
-  request(body: RequestBody, cb?: Callback, timeoutMs?: number): string {
+  /** Sends a request; `cb` gets the answer, or a 504 Timeout after `timeoutMs` (default 60 s). */
+  request(body: RequestBody, cb?: Callback, timeoutMs = REQUEST_TIMEOUT_MS): string {
     const reqId = `${this.port.address}#${++this.n}`;
-    if (cb && timeoutMs !== undefined) this.calls.await(reqId, cb, timeoutMs, () => cb({ type: 'api.response', reqId, ok: false, status: { ...REQUEST_TIMEOUT_STATUS } }));
-    else if (cb) this.calls.await(reqId, cb);
+    if (cb) this.calls.await(reqId, cb, timeoutMs, () => cb({ type: 'api.response', reqId, ok: false, status: { ...REQUEST_TIMEOUT_STATUS } }));
     this.port.send(APISERVER, { type: 'api.request', reqId, ...body } as ApiRequest);
     return reqId;
   }
@@ -47,9 +48,11 @@ export class ApiClient {
     return this.calls.timer(key);
   }
 
-  /** Subscribes this component to watch events for `kinds`. */
-  watch(kinds: string[], nodeName?: string): void {
-    this.port.send(APISERVER, nodeName ? { type: 'api.watch', kinds, nodeName } : { type: 'api.watch', kinds });
+  /** Opens the watch `watchId` of `kind` from `resourceVersion` (see WatchRequest). */
+  watch(watchId: string, kind: string, resourceVersion: string, nodeName?: string): void {
+    const req: WatchRequest = { type: 'api.watch', watchId, kind, resourceVersion };
+    if (nodeName !== undefined) req.nodeName = nodeName;
+    this.port.send(APISERVER, req);
   }
 
   event(obj: KObject | InvolvedObject, eventType: 'Normal' | 'Warning', reason: string, message: string, source: string): void {

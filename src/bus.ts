@@ -6,8 +6,16 @@
  * unless a fault asks for reordering. Deliveries due at the same instant run in send order.
  *
  * Fault hooks: `faults` (set by sim/faults.ts) sees every message before it is scheduled and
- * may drop it, delay it, duplicate it or let it overtake (reorder). RxJS carries the ordered
- * deliveries to subscribers (invariant checkers, exporters) through `delivered$`.
+ * may drop it, delay it, duplicate it or let it overtake (reorder). Partitions are `cuts`
+ * between groups of hosts (several at once, each lifted by its own heal; one-way cuts drop only
+ * what the first group sends); a host that is `down` (crashed) receives nothing. RxJS carries the
+ * ordered deliveries to subscribers (invariant checkers, exporters) through `delivered$`.
+ *
+ * Watch streams are connections: each watch (`api.watch` and the `watch` events it carries) is
+ * its own stream, ordered on its own. When the network loses a message of a stream — dropped by
+ * a fault, a cut, or a host that is down — the connection breaks: both ends get `watch.broken`
+ * (the client's reflector then resumes the watch, the API server forgets it), as a reset TCP
+ * connection is seen by both peers. A crashed host resets every stream it was an end of.
  */
 import { Subject } from 'rxjs';
 import type { SimClock } from './clock.ts';
@@ -53,6 +61,20 @@ interface Route {
 
 export type Receiver = (env: Envelope) => void;
 
+/** A partition: hosts in different groups cannot talk (one way: only the first group's sends are lost). */
+interface Cut {
+  id: string;
+  groupOf: Map<string, number>;
+  oneWay: boolean;
+}
+
+/** An open watch stream: who watches, who serves. */
+interface Stream {
+  watchId: string;
+  client: string;
+  server: string;
+}
+
 /**
  * The host an address runs on, for partitions: a kubelet lives on its node (`kubelet/node-1` ->
  * `node-1`), a storage system on its own server (`backend/ceph` -> `ceph`), every control-plane
@@ -69,8 +91,15 @@ const DROP: Routing = { delaysMs: [] };
 export class Bus {
   readonly delivered$ = new Subject<Envelope>();
   faults: FaultHook | undefined;
-  /** Host -> partition group; hosts in different groups cannot reach each other. */
-  private groupOf: Map<string, number> | undefined;
+  /** Active partitions, in the order they were made. */
+  private cuts: Cut[] = [];
+  /** Hosts that are down (crashed): messages to them are lost. */
+  private readonly down = new Set<string>();
+  /** Open watch streams by watch id; a client has one per kind (`current`: client|kind -> id). */
+  private readonly streams = new Map<string, Stream>();
+  private readonly current = new Map<string, string>();
+  /** Watch ids whose connection broke: reported once. */
+  private readonly broken = new Set<string>();
   /** Messages delivered (stats.messages). */
   delivered = 0;
   dropped = 0;
@@ -102,16 +131,43 @@ export class Bus {
   }
 
   /**
-   * Splits the network: hosts listed in different groups cannot exchange messages (both ways);
-   * hosts not listed are unaffected. `undefined` heals.
+   * Splits the network: hosts listed in different groups cannot exchange messages (both ways, or
+   * with `oneWay` only what the first group sends); hosts not listed are unaffected. Cuts compose:
+   * `heal(id)` lifts only the cut made under `id`.
    */
+  cut(id: string, groups: readonly (readonly string[])[], oneWay = false): void {
+    const groupOf = new Map<string, number>();
+    groups.forEach((g, i) => g.forEach((h) => groupOf.set(h, i)));
+    this.cuts = [...this.cuts.filter((c) => c.id !== id), { id, groupOf, oneWay }];
+  }
+
+  heal(id: string): void {
+    this.cuts = this.cuts.filter((c) => c.id !== id);
+  }
+
+  /** One partition in place of every other (tests, the library's simple form); undefined heals all. */
   partition(groups: readonly (readonly string[])[] | undefined): void {
-    if (!groups) {
-      this.groupOf = undefined;
-      return;
+    this.cuts = [];
+    if (groups) this.cut('partition', groups);
+  }
+
+  /**
+   * Marks a host crashed (messages to it are lost from now on) and resets the watch streams it
+   * was an end of: the live peer of each gets `watch.broken`.
+   */
+  hostDown(host: string): void {
+    this.down.add(host);
+    for (const s of [...this.streams.values()]) {
+      if (this.hostFor(s.client) === host || this.hostFor(s.server) === host) this.breakStream(s.watchId, s.server, s.client);
     }
-    this.groupOf = new Map();
-    groups.forEach((g, i) => g.forEach((h) => this.groupOf!.set(h, i)));
+  }
+
+  hostUp(host: string): void {
+    this.down.delete(host);
+  }
+
+  isDown(host: string): boolean {
+    return this.down.has(host);
   }
 
   /**
@@ -128,26 +184,33 @@ export class Bus {
     return this.placed.get(address) ?? hostOf(address);
   }
 
-  private severed(from: string, to: string): boolean {
-    const a = this.groupOf!.get(this.hostFor(from));
-    const b = this.groupOf!.get(this.hostFor(to));
-    return a !== undefined && b !== undefined && a !== b;
+  /** Whether a cut stands between the hosts of `from` and `to`. */
+  severed(from: string, to: string): boolean {
+    const hf = this.hostFor(from);
+    const ht = this.hostFor(to);
+    for (const c of this.cuts) {
+      const a = c.groupOf.get(hf);
+      if (a === undefined) continue;
+      const b = c.groupOf.get(ht);
+      if (b === undefined || a === b) continue;
+      if (!c.oneWay || a === 0) return true;
+    }
+    return false;
   }
 
   send(from: string, to: string, msg: Msg): void {
     const route = this.route(from, to);
     const env: Envelope = { seq: this.seq++, from, to, route: route.name, msg, sentAtMs: this.clock.nowMs };
-    const routing = this.groupOf && this.severed(from, to) ? DROP : ((this.faults && this.faults.route(env, this.clock.nowMs)) ?? NORMAL);
+    const routing = this.cuts.length > 0 && this.severed(from, to) ? DROP : ((this.faults && this.faults.route(env, this.clock.nowMs)) ?? NORMAL);
     if (routing.delaysMs.length === 0) {
-      this.dropped++;
-      this.trace.record(this.clock.nowMs, 'X', route.name, summarize(msg));
+      this.lose(env);
       return;
     }
     const { latencyMsMin: lo, latencyMsMax: hi } = this.network;
     const latency = lo === hi ? lo : this.rng.int(lo, hi);
-    // Each informer has its own watch stream (one per kind), as client-go opens one watch per
+    // Each watch is its own stream, as client-go opens one watch (one HTTP stream) per
     // resource: a held-back Node event does not hold back Pod events to the same controller.
-    const stream = msg.type === 'watch' ? msg.obj.kind : '';
+    const stream = msg.type === 'watch' ? msg.watchId : '';
     let link = route.streams.get(stream);
     if (!link) route.streams.set(stream, (link = { lastDeliverAtMs: 0 }));
     for (const extra of routing.delaysMs) {
@@ -161,12 +224,50 @@ export class Bus {
     }
   }
 
+  /** A message the network lost: traced, and the watch stream it belonged to breaks. */
+  private lose(env: Envelope, why = ''): void {
+    this.dropped++;
+    this.trace.record(this.clock.nowMs, 'X', env.route, why + summarize(env.msg));
+    const m = env.msg;
+    if (m.type === 'watch') this.breakStream(m.watchId, env.from, env.to);
+    else if (m.type === 'api.watch') this.breakStream(m.watchId, env.to, env.from);
+  }
+
+  /**
+   * Both ends of a watch stream learn that its connection broke, after the network's shortest
+   * latency (a reset travels no slower than a message); a stream breaks once.
+   */
+  private breakStream(watchId: string, server: string, client: string): void {
+    if (this.broken.has(watchId)) return;
+    this.broken.add(watchId);
+    this.streams.delete(watchId);
+    const msg: Msg = { type: 'watch.broken', watchId };
+    const at = this.clock.nowMs + this.network.latencyMsMin;
+    for (const [from, to] of [[server, client], [client, server]] as const) {
+      const env: Envelope = { seq: this.seq++, from, to, route: this.route(from, to).name, msg, sentAtMs: this.clock.nowMs };
+      this.clock.at(at, this.deliverEnvelope, env);
+    }
+  }
+
   private deliver(env: Envelope): void {
     const receive = this.receivers.get(env.to);
     if (!receive) {
       this.dropped++;
       this.trace.record(this.clock.nowMs, 'X', env.route, `no-receiver ${summarize(env.msg)}`);
       return;
+    }
+    const m = env.msg;
+    if (this.down.size > 0 && this.down.has(this.hostFor(env.to))) {
+      if (m.type !== 'watch.broken') this.lose(env, 'host-down ');
+      return;
+    }
+    if (m.type === 'api.watch' && !this.broken.has(m.watchId)) {
+      // A client's new watch of a kind replaces its previous one (the server does the same).
+      const key = `${env.from}|${m.kind}`;
+      const prev = this.current.get(key);
+      if (prev !== undefined) this.streams.delete(prev);
+      this.current.set(key, m.watchId);
+      this.streams.set(m.watchId, { watchId: m.watchId, client: env.from, server: env.to });
     }
     this.delivered++;
     this.trace.record(this.clock.nowMs, 'D', env.route, summarize(env.msg));

@@ -35,6 +35,8 @@ export interface Port {
 export interface Component {
   /** Runs when the actor starts, and again after a restart (with fresh memory). */
   start?(): void;
+  /** Runs when the actor crashes: lets go of what outlives its memory (a store subscription). */
+  stop?(): void;
   receive(msg: Msg, from: string): void;
   timer?(key: string): void;
 }
@@ -188,6 +190,7 @@ export const componentMachine = setup({
       flushTimers(context.port, self);
     },
     halt: ({ context }) => {
+      context.impl?.stop?.();
       for (const timer of context.port.armed.values()) context.port.host.clock.clearTimeout(timer);
       context.port.armed.clear();
       context.port.ops = [];

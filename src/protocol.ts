@@ -54,21 +54,44 @@ export interface ApiResponse {
   ok: boolean;
   obj?: KObject;
   items?: KObject[];
+  /** list: the collection's resourceVersion (ListMeta), where a watch can start from. */
+  resourceVersion?: string;
   status?: ApiStatus;
 }
 
-/** Subscribes the sender to changes of `kinds`; the API server first replays what exists. */
+/**
+ * Opens a watch of one kind (client-go opens one per resource) from `resourceVersion`: the API
+ * server sends every change after that revision from its watch cache, in order, then keeps
+ * streaming; a revision older than the cache holds gets an ERROR event (410 Expired). A new
+ * watch from the same client for the same kind replaces the previous one.
+ */
 export interface WatchRequest {
   type: 'api.watch';
-  kinds: string[];
+  /** Names this watch's stream: its events carry it, and a broken stream is reported by it. */
+  watchId: string;
+  kind: string;
+  resourceVersion: string;
   /** Only pods with this spec.nodeName (the kubelet's field selector). */
   nodeName?: string;
 }
 
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR';
+
 export interface WatchEvent {
   type: 'watch';
-  event: 'ADDED' | 'MODIFIED' | 'DELETED';
+  watchId: string;
+  event: WatchEventType;
+  /** The object; for ERROR a metav1.Status (kind Status, code, reason, message). */
   obj: KObject;
+}
+
+/**
+ * The client's end of a watch stream broke (a lost message, a partition, the server gone): what
+ * a reflector sees when its watch's connection fails. Delivered by the network, not a peer.
+ */
+export interface WatchBroken {
+  type: 'watch.broken';
+  watchId: string;
 }
 
 export interface InvolvedObject {
@@ -141,6 +164,7 @@ export type Msg =
   | ApiResponse
   | WatchRequest
   | WatchEvent
+  | WatchBroken
   | EventReport
   | ExecRequest
   | NodeShellRequest
@@ -178,11 +202,15 @@ export function summarize(m: Msg): string {
     case 'api.request':
       return `api.request ${m.reqId} ${m.verb} ${ref(m.kind, m.namespace ?? m.obj?.metadata.namespace, m.name ?? m.obj?.metadata.name)}`;
     case 'api.response':
-      return `api.response ${m.reqId} ${m.ok ? 'ok' : m.status?.code} ${m.obj ? `rv=${m.obj.metadata.resourceVersion}` : ''}${m.items ? ` n=${m.items.length}` : ''}`;
+      return `api.response ${m.reqId} ${m.ok ? 'ok' : m.status?.code} ${m.obj ? `rv=${m.obj.metadata.resourceVersion}` : ''}${m.items ? ` n=${m.items.length} rv=${m.resourceVersion ?? ''}` : ''}`;
     case 'api.watch':
-      return `api.watch ${m.kinds.join(',')}${m.nodeName ? ` node=${m.nodeName}` : ''}`;
+      return `api.watch ${m.watchId} ${m.kind} rv=${m.resourceVersion}${m.nodeName ? ` node=${m.nodeName}` : ''}`;
     case 'watch':
-      return `watch ${m.event} ${ref(m.obj.kind, m.obj.metadata.namespace, m.obj.metadata.name)} rv=${m.obj.metadata.resourceVersion}`;
+      return m.event === 'ERROR'
+        ? `watch ${m.watchId} ERROR ${String(m.obj['code'])} ${String(m.obj['message'])}`
+        : `watch ${m.event} ${ref(m.obj.kind, m.obj.metadata.namespace, m.obj.metadata.name)} rv=${m.obj.metadata.resourceVersion}`;
+    case 'watch.broken':
+      return `watch.broken ${m.watchId}`;
     case 'api.event':
       return `api.event ${m.reason} ${ref(m.involvedObject.kind, m.involvedObject.namespace, m.involvedObject.name)} ${m.message}`;
     case 'exec.request':

@@ -18,8 +18,13 @@ export class ObjectStore {
   /** Optional trace hook: receives `verb kind/ns/name rv=N` per commit. */
   traceCommit: ((line: string) => void) | undefined;
 
-  onCommit(l: CommitListener): void {
+  /** Calls `l` after every commit; returns the function that stops it. */
+  onCommit(l: CommitListener): () => void {
     this.listeners.push(l);
+    return () => {
+      const i = this.listeners.indexOf(l);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   get(kind: string, namespace: string | undefined, name: string): KObject | undefined {

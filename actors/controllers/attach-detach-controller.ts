@@ -9,9 +9,9 @@
  * pkg/volume/csi/csi_attacher.go (VolumeAttachment objects) and kubernetes-csi/external-attacher
  * (pkg/controller/csi_handler.go), v1.30; k8s-semantics.md §4 cases 54-59, §7 cases 96-99.
  *
- * Owns: VolumeAttachment objects and Node status.volumesAttached. Receives: watch events for
- * Pod, Node, PersistentVolume, PersistentVolumeClaim and VolumeAttachment, api.response and
- * csi.response. Sends: api.watch; api.request create/updateStatus/delete of VolumeAttachments,
+ * Owns: VolumeAttachment objects and Node status.volumesAttached. Receives: its informers' lists
+ * and watch events for Pod, Node, PersistentVolume, PersistentVolumeClaim and VolumeAttachment,
+ * api.response and csi.response. Sends: list and watch requests; api.request create/updateStatus/delete of VolumeAttachments,
  * updateStatus (and get, after a conflict) of Nodes; csi.request ControllerPublishVolume /
  * ControllerUnpublishVolume to `backend/<name>`; Warning FailedAttachVolume Events on pods.
  *
@@ -64,7 +64,7 @@ import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpe
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
-import { Cache } from '../../src/informer.ts';
+import { Informers, type ChangeType } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { backendAddress, GRPC, rpcError, type CsiCall, type CsiRequest, type CsiResponse } from '../../backends/protocol.ts';
 import { deepCopy } from '../../src/model/objects.ts';
@@ -97,7 +97,8 @@ export interface AttachDetachOptions {
   maxWaitForUnmountMs?: number;
 }
 
-export const ATTACHDETACH_CONTROLLER = 'attachdetach-controller';
+/** kube-controller-manager's name for it (cmd/kube-controller-manager/names, v1.30); its Events' source. */
+export const ATTACHDETACH_CONTROLLER = 'persistentvolume-attach-detach-controller';
 const SOURCE = 'attachdetach-controller';
 
 // attach_detach_controller.go DefaultTimerConfig.
@@ -143,7 +144,8 @@ interface NodeWriter {
 
 export function attachDetachController(port: Port, opts: AttachDetachOptions): Component {
   const api = new ApiClient(port);
-  const cache = new Cache();
+  const informers = new Informers(port, api, { kinds: ['Pod', 'Node', 'PersistentVolume', 'PersistentVolumeClaim', 'VolumeAttachment'], onChange });
+  const cache = informers.cache;
   const loopMs = opts.reconcilerLoopMs ?? RECONCILER_LOOP_MS;
   const maxWaitMs = opts.maxWaitForUnmountMs ?? MAX_WAIT_FOR_UNMOUNT_MS;
 
@@ -188,20 +190,22 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     return podClaimNames(pod as Pod).map((name) => `${ns}/${name}`);
   }
 
-  /** Applies an event to the cache and keeps the relevance indexes in step with what it holds. */
-  function record(ev: WatchEvent): void {
-    const o = ev.obj;
-    const kind = o.kind;
-    const indexed = kind === 'Pod' || kind === 'PersistentVolumeClaim' || kind === 'VolumeAttachment';
-    const before = indexed ? cache.get(kind, o.metadata.namespace, o.metadata.name!) : undefined;
-    cache.apply(ev);
-    if (!indexed) return;
-    const after = cache.get(kind, o.metadata.namespace, o.metadata.name!);
+  /** Puts what one of our own writes returned into the cache, ahead of its watch event. */
+  function record(type: ChangeType, o: KObject): void {
+    const before = cache.get(o.kind, o.metadata.namespace, o.metadata.name!);
+    if (type === 'DELETED') cache.delete(o.kind, o.metadata.namespace, o.metadata.name!);
+    else cache.put(o);
+    track(o.kind, before, cache.get(o.kind, o.metadata.namespace, o.metadata.name!));
+  }
+
+  /** Keeps the relevance indexes in step with what the cache holds. */
+  function track(kind: string, before: KObject | undefined, after: KObject | undefined): void {
     if (after === before) return;
     if (kind === 'Pod') {
       for (const k of podClaimKeys(before)) count(claimUsers, k, -1);
       for (const k of podClaimKeys(after)) count(claimUsers, k, 1);
     } else if (kind === 'PersistentVolumeClaim') {
+      const o = (after ?? before)!;
       const key = `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
       const was: string | undefined = before?.spec?.volumeName;
       const now: string | undefined = after?.spec?.volumeName;
@@ -216,7 +220,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
         if (!set) claimsOfVolume.set(now, (set = new Set()));
         set.add(key);
       }
-    } else {
+    } else if (kind === 'VolumeAttachment') {
       const was: string | undefined = before?.spec?.source?.persistentVolumeName;
       const now: string | undefined = after?.spec?.source?.persistentVolumeName;
       if (was) count(attachedVolumes, was, -1);
@@ -503,7 +507,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   function writeVaStatus(va: KObject, status: Record<string, unknown>, cb?: (ok: boolean) => void): void {
     const { resourceVersion: _rv, ...metadata } = va.metadata;
     request({ verb: 'updateStatus', kind: 'VolumeAttachment', name: va.metadata.name!, obj: { ...va, metadata, status } }, (res) => {
-      if (res.ok && res.obj) record({ type: 'watch', event: 'MODIFIED', obj: res.obj });
+      if (res.ok && res.obj) record('MODIFIED', res.obj);
       cb?.(res.ok);
     });
   }
@@ -543,7 +547,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       let va: KObject | undefined;
       if (res.ok && res.obj) {
         va = res.obj;
-        record({ type: 'watch', event: 'ADDED', obj: va });
+        record('ADDED', va);
       } else if (res.status?.code === 409) {
         va = cache.get('VolumeAttachment', undefined, want.metadata.name!) ?? want;
       } else {
@@ -594,7 +598,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
           if (!res.ok && res.status?.code !== 404) return fail(res.status?.message ?? 'failed to delete VolumeAttachment', true);
           const gone = res.obj ?? va;
           if (gone?.metadata.uid) deletedVas.add(gone.metadata.uid);
-          if (va) record({ type: 'watch', event: 'DELETED', obj: va });
+          if (va) record('DELETED', va);
           ops.delete(key);
           backoffs.delete(`detach|${key}`);
           deleteEntry(vol.uniqueName, e.node);
@@ -650,7 +654,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       writer.inflight = false;
       const sent = writer.sent;
       writer.sent = [];
-      if (res.ok && res.obj) record({ type: 'watch', event: 'MODIFIED', obj: res.obj });
+      if (res.ok && res.obj) record('MODIFIED', res.obj);
       else if (res.status?.code === 409) refreshNode(name, writer);
       flush(sent, res.ok);
       if (writer.queued.length > 0) syncNodeStatus(name);
@@ -663,7 +667,11 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     w.refreshing = true;
     request({ verb: 'get', kind: 'Node', name }, (res) => {
       w.refreshing = false;
-      if (res.ok && res.obj) onNode(res.obj as NodeObj);
+      if (res.ok && res.obj) {
+        const before = cache.get<NodeObj>('Node', undefined, name);
+        cache.put(res.obj);
+        onNode(before, cache.get<NodeObj>('Node', undefined, name));
+      }
       if (w.queued.length > 0) syncNodeStatus(name);
       kick();
     });
@@ -674,49 +682,42 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
    * anything the reconciler reads of the Node changed (its readiness, the out-of-service taint,
    * volumesInUse, volumesAttached): a heartbeat that changes none of them needs no pass.
    */
-  function onNode(node: NodeObj): boolean {
-    const before = cache.get<NodeObj>('Node', undefined, node.metadata.name!);
-    cache.apply({ type: 'watch', event: 'MODIFIED', obj: node });
-    const cur = cache.get<NodeObj>('Node', undefined, node.metadata.name!);
+  function onNode(before: NodeObj | undefined, cur: NodeObj | undefined): boolean {
     if (before && cur && !reconcilerInputsDiffer(before, cur)) return false;
+    const name = (cur ?? before)!.metadata.name!;
     const inUse = new Set(cur?.status?.volumesInUse ?? []);
     for (const m of asw.values()) {
-      const e = m.get(node.metadata.name!);
+      const e = m.get(name);
       if (e) e.mounted = inUse.has(e.volume.uniqueName);
     }
     return true;
   }
 
+  function onChange(type: ChangeType, obj: KObject, old: KObject | undefined): void {
+    const after = type === 'DELETED' ? undefined : cache.get(obj.kind, obj.metadata.namespace, obj.metadata.name!);
+    track(obj.kind, old, after);
+    switch (obj.kind) {
+      case 'Node':
+        if (type !== 'DELETED' && !onNode(old as NodeObj | undefined, after as NodeObj | undefined)) return;
+        break;
+      case 'PersistentVolume':
+        if (!volumeMatters(obj.metadata.name!)) return;
+        break;
+      case 'PersistentVolumeClaim':
+        if (!claimUsers.has(`${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`)) return;
+        break;
+    }
+    kick();
+  }
+
   return {
     start() {
       tick0Ms = port.now();
-      api.watch(['Pod', 'Node', 'PersistentVolume', 'PersistentVolumeClaim', 'VolumeAttachment']);
+      informers.start();
     },
     receive(msg: Msg) {
-      if (api.handle(msg)) return;
-      if (msg.type === 'csi.response') return void csiCalls.resolve(msg as unknown as CsiResponse);
-      if (msg.type !== 'watch') return;
-      switch (msg.obj.kind) {
-        case 'Node':
-          if (msg.event === 'DELETED') cache.apply(msg);
-          else if (!onNode(msg.obj as NodeObj)) return;
-          break;
-        case 'Pod':
-        case 'VolumeAttachment':
-          record(msg);
-          break;
-        case 'PersistentVolume':
-          record(msg);
-          if (!volumeMatters(msg.obj.metadata.name!)) return;
-          break;
-        case 'PersistentVolumeClaim':
-          record(msg);
-          if (!claimUsers.has(`${msg.obj.metadata.namespace ?? 'default'}/${msg.obj.metadata.name}`)) return;
-          break;
-        default:
-          return;
-      }
-      kick();
+      if (api.handle(msg) || informers.handle(msg)) return;
+      if (msg.type === 'csi.response') csiCalls.resolve(msg as unknown as CsiResponse);
     },
     timer(key: string) {
       if (key === 'reconcile') {
@@ -724,6 +725,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
         return arm(reconcile(true));
       }
       if (api.timer(key) || csiCalls.timer(key)) return;
+      informers.timer(key);
     },
   };
 }

@@ -6,9 +6,9 @@
  * staging/src/k8s.io/endpointslice (reconciler.go, utils.go, util/controller_utils.go), v1.30.
  *
  * Owns: EndpointSlices labelled `endpointslice.kubernetes.io/managed-by:
- * endpointslice-controller.k8s.io`. Receives: watch events for Service, Pod and EndpointSlice,
- * and api.response for its own writes. Sends: api.watch, api.request create / update / delete of
- * EndpointSlices.
+ * endpointslice-controller.k8s.io`. Receives: its informers' lists and watch events for Service,
+ * Pod and EndpointSlice, and api.response for its own writes. Sends: list and watch requests,
+ * api.request create / update / delete of EndpointSlices.
  *
  * Each pod with an IPv4 address that is not Succeeded/Failed becomes one endpoint (sorted by pod
  * name) with ready = Ready and not terminating (always true with publishNotReadyAddresses),
@@ -22,25 +22,28 @@
  * topology zone, hints or last-change-trigger-time annotation. A deleted Service's slices are left
  * to the garbage collector through their ownerReference, as upstream does.
  *
- * Work is coalesced like a workqueue: events mark a Service dirty and one `sync` timer armed at
- * 0 ms processes every dirty Service in (namespace, name) order, so a burst of watch events gives
- * at most one write per Service. A Service is never processed while one of its writes is in
- * flight (the workqueue never hands one key to two workers). Defaults and their sources:
- * - retry after a failed write (409 Conflict included): 1 s doubling to 1000 s, 15 retries —
- *   `defaultSyncBackOff`, `maxSyncBackOff`, `maxRetries` in endpointslice_controller.go (this
- *   controller deliberately backs off from 1 s instead of DefaultControllerRateLimiter's 5 ms);
+ * Work goes through a work queue of Service keys (src/workqueue.ts) with 5 workers
+ * (--concurrent-service-endpoint-syncs), started once the informers synced: a burst of events
+ * gives at most one sync per Service, and a Service is never synced while one of its writes is in
+ * flight. Pods are indexed by namespace (the informer's own) and slices by their Service.
+ * Defaults and their sources:
+ * - retry after a failed write (409 Conflict included): 1 s doubling to 1000 s with the 10 qps
+ *   bucket, 15 retries — `defaultSyncBackOff`, `maxSyncBackOff`, `maxRetries` in
+ *   endpointslice_controller.go (this controller backs off from 1 s instead of
+ *   DefaultControllerRateLimiter's 5 ms);
  * - a change to one of its slices made by someone else re-syncs the Service after 1 s —
  *   `endpointSliceChangeMinSyncDelay`; pod and Service changes re-sync at once
  *   (`endpointUpdatesBatchPeriod` defaults to 0);
  * - a write whose response never comes back counts as failed after 60 s — the API server's
- *   `--request-timeout` default (1m0s).
+ *   `--request-timeout` default (1m0s), the ApiClient's deadline.
  */
 import type { ContainerPort, Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, type RequestBody } from '../../src/api-client.ts';
-import { Cache } from '../../src/informer.ts';
-import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
+import { Informers, type ChangeType } from '../../src/informer.ts';
+import { ControllerRateLimiter, WorkQueue } from '../../src/workqueue.ts';
+import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { isPodReady, podPhase } from '../../src/model/objects.ts';
 import { matchesMapSelector } from '../../src/model/selectors.ts';
 
@@ -57,7 +60,10 @@ const DEFAULT_SYNC_BACKOFF_MS = 1_000;
 const MAX_SYNC_BACKOFF_MS = 1_000_000;
 const MAX_RETRIES = 15;
 const ENDPOINT_SLICE_CHANGE_MIN_SYNC_DELAY_MS = 1_000;
-const REQUEST_TIMEOUT_MS = 60_000;
+/** --concurrent-service-endpoint-syncs default (kube-controller-manager). */
+const WORKERS = 5;
+/** EndpointSlices by `namespace/service` (the kubernetes.io/service-name label). */
+const SLICE_SERVICE_INDEX = 'service';
 
 type Svc = Service & KObject;
 type PodObj = Pod & KObject;
@@ -217,56 +223,28 @@ function managedByUs(slice: KObject | undefined): boolean {
 
 export function endpointSliceController(port: Port): Component {
   const api = new ApiClient(port);
-  const cache = new Cache();
-
-  // The work queue: dirty Services, processed by the `sync` timer.
-  const dirty = new Set<string>();
-  let syncArmed = false;
-  /** AddAfter: when each delayed requeue is due. */
-  const waitingDueMs = new Map<string, number>();
-  /** NumRequeues per Service (ItemExponentialFailureRateLimiter). */
-  const failures = new Map<string, number>();
-  /** Writes in flight per Service, and whether one of them failed. */
-  const inflight = new Map<string, { n: number; failed: boolean }>();
-  /** reqId → Service key, for requests still awaiting their response. */
-  const pendingReqs = new Map<string, string>();
+  const informers = new Informers(port, api, { kinds: ['Service', 'Pod', 'EndpointSlice'], onChange, onSynced: () => work.run() });
+  const cache = informers.cache;
+  cache.addIndex('EndpointSlice', SLICE_SERVICE_INDEX, (o) => {
+    const k = sliceServiceKey(o);
+    return k ? [k] : [];
+  });
+  const work = new WorkQueue(port, {
+    name: 'services',
+    workers: WORKERS,
+    process: syncService,
+    paused: true,
+    maxRetries: MAX_RETRIES,
+    rateLimiter: new ControllerRateLimiter(DEFAULT_SYNC_BACKOFF_MS, MAX_SYNC_BACKOFF_MS),
+  });
 
   // endpointSliceTracker: the resourceVersion of each slice this controller last wrote, so that
   // the watch echo of its own write does not cause another sync.
   const tracker = new Map<string, { svcKey: string; rv: number }>();
   const expectedDeletes = new Set<string>();
 
-  function armSync(): void {
-    if (syncArmed) return;
-    syncArmed = true;
-    port.setTimer('sync', 0);
-  }
-
-  function queue(key: string): void {
-    dirty.add(key);
-    armSync();
-  }
-
-  function queueAfter(key: string, delayMs: number): void {
-    if (delayMs <= 0) return queue(key);
-    const due = port.now() + delayMs;
-    const cur = waitingDueMs.get(key);
-    if (cur !== undefined && cur <= due) return;
-    waitingDueMs.set(key, due);
-    port.setTimer(`requeue/${key}`, delayMs);
-  }
-
-  function addRateLimited(key: string): void {
-    const n = failures.get(key) ?? 0;
-    if (n >= MAX_RETRIES) {
-      // "Retry budget exceeded, dropping service out of the queue".
-      failures.delete(key);
-      port.note(`service ${key}: retry budget exceeded`);
-      return;
-    }
-    failures.set(key, n + 1);
-    queueAfter(key, Math.min(DEFAULT_SYNC_BACKOFF_MS * 2 ** n, MAX_SYNC_BACKOFF_MS));
-  }
+  const queue = (key: string): void => work.add(key);
+  const queueAfter = (key: string, delayMs: number): void => work.addAfter(key, delayMs);
 
   function shouldSync(slice: KObject): boolean {
     const t = tracker.get(nsName(slice));
@@ -275,28 +253,31 @@ export function endpointSliceController(port: Port): Component {
 
   // --- event handlers -------------------------------------------------------------------------
 
-  function onService(ev: WatchEvent): void {
-    cache.apply(ev);
-    queue(nsName(ev.obj));
+  function onChange(type: ChangeType, obj: KObject, old: KObject | undefined): void {
+    switch (obj.kind) {
+      case 'Service':
+        return queue(nsName(obj));
+      case 'Pod':
+        return onPod(obj, old);
+      case 'EndpointSlice':
+        return onSlice(type, obj, old);
+    }
   }
 
   /** addPod / updatePod / deletePod: every Service selecting the old or the new pod. */
-  function onPod(ev: WatchEvent): void {
-    const old = cache.apply(ev);
-    const ns = ev.obj.metadata.namespace ?? '';
-    const pods = old ? [old, ev.obj] : [ev.obj];
+  function onPod(pod: KObject, old: KObject | undefined): void {
+    const ns = pod.metadata.namespace ?? '';
+    const pods = old && old !== pod ? [old, pod] : [pod];
     for (const svc of cache.list<Svc>('Service', ns)) {
       const sel = svc.spec?.selector;
       if (pods.some((p) => matchesMapSelector(sel, p.metadata.labels))) queue(nsName(svc));
     }
   }
 
-  function onSlice(ev: WatchEvent): void {
-    const old = cache.apply(ev);
-    const slice = ev.obj;
+  function onSlice(type: ChangeType, slice: KObject, old: KObject | undefined): void {
     const key = sliceServiceKey(slice);
     const sliceKey = nsName(slice);
-    switch (ev.event) {
+    switch (type) {
       case 'ADDED':
         if (key && managedByUs(slice) && shouldSync(slice)) queueAfter(key, ENDPOINT_SLICE_CHANGE_MIN_SYNC_DELAY_MS);
         return;
@@ -322,43 +303,37 @@ export function endpointSliceController(port: Port): Component {
 
   // --- writes ---------------------------------------------------------------------------------
 
-  function send(key: string, body: RequestBody, onOk: (res: ApiResponse) => void): void {
-    const slot = inflight.get(key) ?? { n: 0, failed: false };
-    slot.n++;
-    inflight.set(key, slot);
-    const reqId = api.request(body, (res) => {
-      const mine = pendingReqs.get(res.reqId) === key;
+  /** The writes of one sync: `done` once all are answered, with an error if one failed. */
+  interface SyncRun {
+    outstanding: number;
+    failed: string | undefined;
+    done: (err?: string) => void;
+  }
+
+  function send(run: SyncRun, body: RequestBody, onOk: (res: ApiResponse) => void): void {
+    run.outstanding++;
+    api.request(body, (res) => {
       // Deleting a slice that is already gone is what was wanted.
       const ok = res.ok || (body.verb === 'delete' && res.status?.code === 404);
       if (ok) onOk(res);
-      if (!mine) return; // timed out already; a late success still updated what we know
-      pendingReqs.delete(res.reqId);
-      port.cancelTimer(`timeout/${res.reqId}`);
-      finish(key, ok);
+      else run.failed ??= res.status?.message ?? 'write failed';
+      if (--run.outstanding === 0) run.done(run.failed);
     });
-    pendingReqs.set(reqId, key);
-    port.setTimer(`timeout/${reqId}`, REQUEST_TIMEOUT_MS);
-  }
-
-  function finish(key: string, ok: boolean): void {
-    const slot = inflight.get(key);
-    if (!slot) return;
-    slot.n--;
-    if (!ok) slot.failed = true;
-    if (slot.n > 0) return;
-    inflight.delete(key);
-    if (slot.failed) addRateLimited(key);
-    else failures.delete(key); // Forget
-    if (dirty.has(key)) armSync();
   }
 
   /** Learns a slice this controller wrote, as the tracker and the informer will see it. */
-  function remember(key: string, obj: KObject, event: 'ADDED' | 'MODIFIED'): void {
-    cache.apply({ type: 'watch', event, obj });
+  function remember(key: string, obj: KObject): void {
+    cache.put(obj);
     tracker.set(nsName(obj), { svcKey: key, rv: Number(obj.metadata.resourceVersion) });
   }
 
-  function syncService(key: string): void {
+  function syncService(key: string, done: (err?: string) => void): void {
+    const run: SyncRun = { outstanding: 0, failed: undefined, done };
+    reconcile(key, run);
+    if (run.outstanding === 0) done();
+  }
+
+  function reconcile(key: string, run: SyncRun): void {
     const slash = key.indexOf('/');
     const ns = key.slice(0, slash);
     const name = key.slice(slash + 1);
@@ -366,7 +341,6 @@ export function endpointSliceController(port: Port): Component {
     if (!svc) {
       // Deleted: the garbage collector removes its slices (ownerReference); forget it.
       for (const [k, t] of [...tracker]) if (t.svcKey === key) tracker.delete(k);
-      failures.delete(key);
       return;
     }
     // Services of type ExternalName or without a selector get no slices from this controller.
@@ -378,9 +352,7 @@ export function endpointSliceController(port: Port): Component {
     const pods = cache.list<PodObj>('Pod', ns).filter((p) => matchesMapSelector(selector, p.metadata.labels));
     const want = desiredSlice(svc, pods);
 
-    const slices = cache
-      .list<SliceObj>('EndpointSlice', ns)
-      .filter((s) => s.metadata.labels?.[LABEL_SERVICE_NAME] === name && managedByUs(s) && !s.metadata.deletionTimestamp);
+    const slices = cache.byIndex<SliceObj>('EndpointSlice', SLICE_SERVICE_INDEX, key).filter((s) => managedByUs(s) && !s.metadata.deletionTimestamp);
     const mine = slices.filter((s) => ownedBy(s, svc) && s.addressType === 'IPv4');
     const keep = mine[0];
     // Slices of an earlier Service with this name, or duplicates, are deleted (reconciler.go).
@@ -388,10 +360,7 @@ export function endpointSliceController(port: Port): Component {
       if (s === keep) continue;
       const sKey = nsName(s);
       expectedDeletes.add(sKey);
-      send(key, { verb: 'delete', kind: 'EndpointSlice', namespace: ns, name: s.metadata.name! }, () => {
-        const cur = cache.get<SliceObj>('EndpointSlice', ns, s.metadata.name!);
-        if (cur) cache.apply({ type: 'watch', event: 'DELETED', obj: cur });
-      });
+      send(run, { verb: 'delete', kind: 'EndpointSlice', namespace: ns, name: s.metadata.name! }, () => cache.delete('EndpointSlice', ns, s.metadata.name!));
     }
 
     if (!keep) {
@@ -408,7 +377,7 @@ export function endpointSliceController(port: Port): Component {
         endpoints: want.endpoints,
         ports: want.ports,
       };
-      send(key, { verb: 'create', kind: 'EndpointSlice', namespace: ns, obj }, (res) => res.obj && remember(key, res.obj, 'ADDED'));
+      send(run, { verb: 'create', kind: 'EndpointSlice', namespace: ns, obj }, (res) => res.obj && remember(key, res.obj));
       return;
     }
     if (sliceMatches(keep, want)) return;
@@ -419,49 +388,18 @@ export function endpointSliceController(port: Port): Component {
       endpoints: want.endpoints,
       ports: want.ports,
     };
-    send(key, { verb: 'update', kind: 'EndpointSlice', namespace: ns, name: keep.metadata.name!, obj }, (res) => res.obj && remember(key, res.obj, 'MODIFIED'));
-  }
-
-  function runSync(): void {
-    syncArmed = false;
-    for (const key of [...dirty].sort()) {
-      if (inflight.has(key)) continue; // stays dirty; picked up when its writes finish
-      dirty.delete(key);
-      syncService(key);
-    }
+    send(run, { verb: 'update', kind: 'EndpointSlice', namespace: ns, name: keep.metadata.name!, obj }, (res) => res.obj && remember(key, res.obj));
   }
 
   return {
     start() {
-      api.watch(['Service', 'Pod', 'EndpointSlice']);
+      informers.start();
     },
     receive(msg: Msg) {
-      if (api.handle(msg)) return;
-      if (msg.type !== 'watch') return;
-      switch (msg.obj.kind) {
-        case 'Service':
-          return onService(msg);
-        case 'Pod':
-          return onPod(msg);
-        case 'EndpointSlice':
-          return onSlice(msg);
-      }
+      if (!api.handle(msg)) informers.handle(msg);
     },
     timer(key: string) {
-      if (key === 'sync') return runSync();
-      if (key.startsWith('requeue/')) {
-        const svcKey = key.slice('requeue/'.length);
-        waitingDueMs.delete(svcKey);
-        return queue(svcKey);
-      }
-      if (key.startsWith('timeout/')) {
-        const reqId = key.slice('timeout/'.length);
-        const svcKey = pendingReqs.get(reqId);
-        if (svcKey === undefined) return;
-        pendingReqs.delete(reqId);
-        port.note(`request ${reqId} for service ${svcKey} timed out`);
-        finish(svcKey, false);
-      }
+      if (!api.timer(key) && !informers.timer(key)) work.timer(key);
     },
   };
 }

@@ -60,7 +60,7 @@ import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
-import { Cache } from '../../src/informer.ts';
+import { Informers, type ChangeType } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, ShellResponse, WatchEvent } from '../../src/protocol.ts';
 import { parseQuantity } from '../../src/quantity.ts';
 import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type CsiResult, type VolumeCapability } from '../../backends/protocol.ts';
@@ -187,7 +187,8 @@ interface DeleteWork {
 
 export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions): Component {
   const api = new ApiClient(port);
-  const cache = new Cache();
+  const informers = new Informers(port, api, { kinds: ['PersistentVolumeClaim', 'PersistentVolume', 'StorageClass'], onChange, onSynced: () => armSync() });
+  const cache = informers.cache;
   const timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
   const retryStartMs = opts.retryStartMs ?? RETRY_START_MS;
   const retryMaxMs = opts.retryMaxMs ?? RETRY_MAX_MS;
@@ -252,7 +253,12 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
 
   function queue(key: string): void {
     dirty.add(key);
-    if (syncArmed) return;
+    armSync();
+  }
+
+  /** Workers start once the informers synced (cache.WaitForCacheSync). */
+  function armSync(): void {
+    if (syncArmed || !informers.synced || dirty.size === 0) return;
     syncArmed = true;
     port.setTimer('sync', 0);
   }
@@ -463,7 +469,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
     request({ verb: 'create', kind: 'PersistentVolume', obj: pv }, (res) => {
       work.busy = false;
       if (res.ok || res.status?.code === 409) {
-        if (res.obj) cache.apply({ type: 'watch', event: 'ADDED', obj: res.obj });
+        if (res.obj) cache.put(res.obj);
         event(work.claim, 'Normal', 'ProvisioningSucceeded', `Successfully provisioned volume ${pv.metadata.name}`, provisioner);
         forget(work.uid);
         return;
@@ -486,7 +492,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
       request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: cur.metadata.namespace!, name: cur.metadata.name!, obj: next }, (res) => {
         work.busy = false;
         if (res.ok) {
-          if (res.obj) cache.apply({ type: 'watch', event: 'MODIFIED', obj: res.obj });
+          if (res.obj) cache.put(res.obj);
           forget(work.uid);
           return;
         }
@@ -541,7 +547,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
         return done();
       }
       const fresh = got.obj as PvObj;
-      cache.apply({ type: 'watch', event: 'MODIFIED', obj: fresh });
+      cache.put(fresh);
       if (!shouldDelete(fresh)) {
         work.busy = false;
         return done();
@@ -566,58 +572,56 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
 
   // --- events -------------------------------------------------------------------------------------
 
-  function onClaim(ev: WatchEvent): void {
-    cache.apply(ev);
-    const uid = ev.obj.metadata.uid;
+  function onClaim(type: ChangeType, obj: KObject): void {
+    const uid = obj.metadata.uid;
     if (!uid) return;
-    if (ev.event === 'DELETED') claimKeys.delete(uid);
-    else claimKeys.set(uid, { ns: ev.obj.metadata.namespace ?? 'default', name: ev.obj.metadata.name ?? '' });
+    if (type === 'DELETED') claimKeys.delete(uid);
+    else claimKeys.set(uid, { ns: obj.metadata.namespace ?? 'default', name: obj.metadata.name ?? '' });
     queue(`claim/${uid}`);
   }
 
-  function onVolume(ev: WatchEvent): void {
-    const old = cache.apply(ev);
-    const uid = ev.obj.spec?.claimRef?.uid as string | undefined;
+  function onVolume(type: ChangeType, obj: KObject, old: KObject | undefined): void {
+    const uid = obj.spec?.claimRef?.uid as string | undefined;
     const oldUid = old?.spec?.claimRef?.uid as string | undefined;
-    if (oldUid) pvByClaimUid.get(oldUid)?.delete(ev.obj.metadata.name!);
-    if (uid && ev.event !== 'DELETED') {
+    if (oldUid) pvByClaimUid.get(oldUid)?.delete(obj.metadata.name!);
+    if (uid && type !== 'DELETED') {
       const set = pvByClaimUid.get(uid) ?? new Set<string>();
-      set.add(ev.obj.metadata.name!);
+      set.add(obj.metadata.name!);
       pvByClaimUid.set(uid, set);
     }
     if (uid && claims.has(uid)) queue(`claim/${uid}`);
-    const name = ev.obj.metadata.name!;
-    if (deletes.has(name) || (ev.event !== 'DELETED' && shouldDelete(ev.obj as PvObj))) queue(`pv/${name}`);
+    const name = obj.metadata.name!;
+    if (deletes.has(name) || (type !== 'DELETED' && shouldDelete(obj as PvObj))) queue(`pv/${name}`);
   }
 
-  function onClass(ev: WatchEvent): void {
-    cache.apply(ev);
-    const name = ev.obj.metadata.name;
+  function onClass(obj: KObject): void {
+    const name = obj.metadata.name;
     for (const c of cache.list<PvcObj>('PersistentVolumeClaim')) if (claimClass(c) === name && !c.spec?.volumeName) queue(`claim/${c.metadata.uid}`);
+  }
+
+  function onChange(type: ChangeType, obj: KObject, old: KObject | undefined): void {
+    switch (obj.kind) {
+      case 'PersistentVolumeClaim':
+        return onClaim(type, obj);
+      case 'PersistentVolume':
+        return onVolume(type, obj, old);
+      case 'StorageClass':
+        return onClass(obj);
+    }
   }
 
   return {
     start() {
       startEpochMs = Date.parse(port.nowIso());
-      api.watch(['PersistentVolumeClaim', 'PersistentVolume', 'StorageClass']);
+      informers.start();
     },
     receive(msg: Msg) {
-      if (api.handle(msg)) return;
+      if (api.handle(msg) || informers.handle(msg)) return;
       switch (msg.type) {
         case 'csi.response':
           return onReply(msg as unknown as CsiResponse);
         case 'shell.response':
           return onReply(msg);
-        case 'watch':
-          switch (msg.obj.kind) {
-            case 'PersistentVolumeClaim':
-              return onClaim(msg);
-            case 'PersistentVolume':
-              return onVolume(msg);
-            case 'StorageClass':
-              return onClass(msg);
-          }
-          return;
         default:
           return;
       }
@@ -631,6 +635,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
         return queue(k);
       }
       if (api.timer(key) || replies.timer(key)) return;
+      informers.timer(key);
     },
   };
 }

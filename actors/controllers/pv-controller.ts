@@ -34,8 +34,8 @@
  *   worker for each) works on one object at a time and waits for the writes of that sync to be
  *   answered before it takes the next key; asynchronous operations (provision, delete,
  *   recycle) run beside them, at most one per operation name, as goroutinemap runs them.
- * - The cache is "synced" (WaitForCacheSync) when the answer to a list sent right after the
- *   watch arrives: the API server replays existing objects before answering it. The first
+ * - Its informers (src/informer.ts; pods indexed by the claims they use, as the podIndexer's
+ *   PodPVCIndex) list, then watch; once every kind has been listed (WaitForCacheSync) the first
  *   pass syncs volumes before claims, so that static volumes are Available when claims look.
  * - Resync costs nothing when there is nothing to do: its timer runs only while some claim is
  *   unbound, some released volume still has in-tree reclaim work, or an operation is waiting
@@ -49,7 +49,7 @@
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
-import { Cache } from '../../src/informer.ts';
+import { Informers, POD_CLAIM_INDEX, podClaimIndex, type ChangeType } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { backendAddress, GRPC, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForProvisioner, backendForSource, DEFAULT_CEPH_MONITORS } from '../../backends/registry.ts';
@@ -96,7 +96,8 @@ import {
   type PvObj,
 } from './pv-utils.ts';
 
-export const PV_CONTROLLER = 'persistentvolume-controller';
+/** kube-controller-manager's name for it (cmd/kube-controller-manager/names, v1.30); its Events' source. */
+export const PV_CONTROLLER = 'persistentvolume-binder-controller';
 const SOURCE = 'persistentvolume-controller';
 const KINDS = ['PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'StorageClass'];
 
@@ -110,10 +111,6 @@ const OP_BACKOFF_INITIAL_MS = 500;
 const OP_BACKOFF_MAX_MS = 2 * 60_000 + 2_000;
 // How long an in-tree plugin waits for the storage system (Ceph's client_mount_timeout is 300 s).
 const BACKEND_TIMEOUT_MS = 300_000;
-// Re-send the watch and the sync barrier when no answer came (a lost message): 1 s doubling
-// to 32 s, since every re-sent watch makes the API server replay every object.
-const BARRIER_RETRY_MS = 1_000;
-const BARRIER_RETRY_MAX_MS = 32_000;
 
 const ERR_TIMEOUT = 'context deadline exceeded';
 // A request whose answer never comes (a lost message) fails after the API server's own
@@ -239,12 +236,11 @@ interface Operation {
 
 export function pvController(port: Port, opts: { resyncMs?: number } = {}): Component {
   const api = new ApiClient(port);
-  const cache = new Cache();
+  const informers = new Informers(port, api, { kinds: KINDS, onChange, onSynced });
+  const cache = informers.cache;
+  cache.addIndex('Pod', POD_CLAIM_INDEX, podClaimIndex);
   const index = new VolumeIndex();
   const resyncMs = opts.resyncMs ?? RESYNC_MS;
-  /** pods (ns/name) referencing each claim (ns/name): the podIndexer's PodPVCIndex. */
-  const claimPods = new Map<string, Set<string>>();
-  const podClaims = new Map<string, string[]>();
   const ops = new Map<string, Operation>();
   const csiCalls = new Calls<CsiResponse>(port, 'csi');
   const later = new Map<string, () => void>();
@@ -252,7 +248,6 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   let synced = false;
   let startMs = 0;
   let resyncArmed = false;
-  let barrierRetryMs = BARRIER_RETRY_MS;
 
   const volumes = new Lane(
     (name, end) => {
@@ -305,7 +300,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   function store(obj: KObject): void {
     const old = cache.get(obj.kind, obj.metadata.namespace, obj.metadata.name ?? '');
     if (old && rvOf(old) > rvOf(obj)) return;
-    cache.apply({ type: 'watch', event: old ? 'MODIFIED' : 'ADDED', obj });
+    cache.put(obj);
     if (obj.kind === 'PersistentVolume') index.update(obj as PvObj);
     suspect(obj);
   }
@@ -496,13 +491,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   }
 
   function podsUsingClaim(key: string): PodObj[] {
-    const out: PodObj[] = [];
-    for (const pk of [...(claimPods.get(key) ?? [])].sort()) {
-      const i = pk.indexOf('/');
-      const pod = cache.get<PodObj>('Pod', pk.slice(0, i), pk.slice(i + 1));
-      if (pod) out.push(pod);
-    }
-    return out;
+    return cache.byIndex<PodObj>('Pod', POD_CLAIM_INDEX, key);
   }
 
   /** findNonScheduledPodsByPVC: active pods using the claim that have no node yet. */
@@ -917,32 +906,9 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   // -------------------------------------------------------------------------------------------
   // Watch handling (pv_controller_base.go add/update/delete handlers)
 
-  function indexPod(ev: WatchEvent): void {
-    const key = `${ev.obj.metadata.namespace ?? ''}/${ev.obj.metadata.name ?? ''}`;
-    for (const ck of podClaims.get(key) ?? []) {
-      const s = claimPods.get(ck);
-      s?.delete(key);
-      if (s && s.size === 0) claimPods.delete(ck);
-    }
-    podClaims.delete(key);
-    if (ev.event === 'DELETED') return;
-    const cks = podClaimNames(ev.obj as PodObj).map((c) => `${ev.obj.metadata.namespace ?? ''}/${c}`);
-    if (cks.length === 0) return;
-    podClaims.set(key, cks);
-    for (const ck of cks) {
-      let s = claimPods.get(ck);
-      if (!s) claimPods.set(ck, (s = new Set()));
-      s.add(key);
-    }
-  }
-
-  function onWatch(ev: WatchEvent): void {
-    const obj = ev.obj;
-    if (!KINDS.includes(obj.kind)) return;
-    const old = cache.get(obj.kind, obj.metadata.namespace, obj.metadata.name ?? '');
-    // storeObjectUpdate: an older version than ours is thrown away (the same one passes).
-    if (ev.event !== 'DELETED' && old && rvOf(old) > rvOf(obj)) return;
-    cache.apply(ev);
+  /** The informers' handler; an older version than the cache holds never reaches it. */
+  function onChange(type: ChangeType, obj: KObject): void {
+    if (obj.kind === 'Pod' || obj.kind === 'StorageClass') return;
     suspect(obj);
     const waiting = conflictWaiters.get(`${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
     if (waiting) {
@@ -952,7 +918,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     switch (obj.kind) {
       case 'PersistentVolume': {
         const pv = obj as PvObj;
-        if (ev.event === 'DELETED') {
+        if (type === 'DELETED') {
           index.removeByName(pv.metadata.name ?? '');
           // deleteVolume: the claim's sync notices the loss (ClaimLost).
           if (pv.spec?.claimRef) claims.enqueue(claimRefKey(pv.spec.claimRef));
@@ -964,7 +930,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
       }
       case 'PersistentVolumeClaim': {
         const claim = obj as ClaimObj;
-        if (ev.event === 'DELETED') {
+        if (type === 'DELETED') {
           // deleteClaim: sync the volume now instead of waiting for the resync.
           const vn = claim.spec?.volumeName;
           if (vn) volumes.enqueue(vn);
@@ -973,19 +939,16 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
         }
         break;
       }
-      case 'Pod':
-        indexPod(ev);
-        return;
       default:
         return;
     }
-    if (objectWantsResync(obj, ev.event)) armResync();
+    if (objectWantsResync(obj, type)) armResync();
   }
 
   // -------------------------------------------------------------------------------------------
   // Resync: a 15 s grid, armed only while something may still change
 
-  function objectWantsResync(obj: KObject, ev: WatchEvent['event']): boolean {
+  function objectWantsResync(obj: KObject, ev: ChangeType): boolean {
     if (ev === 'DELETED') return false;
     if (obj.kind === 'PersistentVolumeClaim') return !hasAnnotation(obj, ANN_BIND_COMPLETED);
     if (obj.kind === 'PersistentVolume') {
@@ -1094,34 +1057,24 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   // -------------------------------------------------------------------------------------------
   // Start: watch, then wait for the replay to end before the workers run
 
-  function sendBarrier(): void {
-    api.request({ verb: 'list', kind: 'StorageClass' }, () => {
-      if (synced) return;
-      synced = true;
-      port.cancelTimer('barrier');
-      for (const v of cache.list('PersistentVolume')) volumes.enqueue(v.metadata.name ?? '');
-      for (const c of cache.list('PersistentVolumeClaim')) claims.enqueue(claimKey(c));
-      volumes.gated = false;
-      volumes.kick();
-      if (wantsResync()) armResync();
-    });
-    port.setTimer('barrier', barrierRetryMs);
-    barrierRetryMs = Math.min(BARRIER_RETRY_MAX_MS, barrierRetryMs * 2);
+  function onSynced(): void {
+    synced = true;
+    for (const v of cache.list('PersistentVolume')) volumes.enqueue(v.metadata.name ?? '');
+    for (const c of cache.list('PersistentVolumeClaim')) claims.enqueue(claimKey(c));
+    volumes.gated = false;
+    volumes.kick();
+    if (wantsResync()) armResync();
   }
 
   return {
     start(): void {
       startMs = port.now();
-      api.watch(KINDS);
-      sendBarrier();
+      informers.start();
     },
 
     receive(msg: Msg): void {
-      if (api.handle(msg)) return;
+      if (api.handle(msg) || informers.handle(msg)) return;
       switch (msg.type) {
-        case 'watch':
-          onWatch(msg);
-          return;
         case 'csi.response':
           csiCalls.resolve(msg as unknown as CsiResponse);
           return;
@@ -1132,13 +1085,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
     timer(key: string): void {
       if (key === 'resync') return resync();
-      if (key === 'barrier') {
-        if (synced) return;
-        api.watch(KINDS);
-        sendBarrier();
-        return;
-      }
-      if (api.timer(key) || csiCalls.timer(key)) return;
+      if (api.timer(key) || csiCalls.timer(key) || informers.timer(key)) return;
       const fn = later.get(key);
       if (fn) {
         later.delete(key);

@@ -2,11 +2,12 @@
  * The StatefulSet controller (kube-controller-manager's statefulset-controller).
  *
  * Owns: nothing in the store but what it writes — pods and claims of each StatefulSet, and the
- * set's status. It decides only from its own watch-fed Cache of StatefulSets, Pods and
- * PersistentVolumeClaims (and Nodes when the `sts-force-delete-unreachable` bug is on), so a
- * late or lost watch event leaves it acting on a stale view, as a real informer would.
+ * set's status. It decides only from its own informers' caches of StatefulSets, Pods (indexed by
+ * their controller's uid) and PersistentVolumeClaims (and Nodes when the `sts-force-delete` bug
+ * is on), so a late or lost watch event leaves it acting on a stale view, as a real informer
+ * would; the StatefulSet informer resyncs every 30 s (statefulSetResyncPeriod).
  *
- * Receives: watch events; api.response for its own writes.
+ * Receives: its informers' lists and watch events; api.response for its own writes.
  * Sends:    api.request create/delete Pod, create/update PersistentVolumeClaim, update Pod,
  *           updateStatus StatefulSet; api.event (SuccessfulCreate, SuccessfulDelete, ...).
  *
@@ -15,10 +16,11 @@
  * update), stateful_pod_control.go (CreateStatefulPod, DeleteStatefulPod, UpdateStatefulPod,
  * claim creation and retention, the event texts). Pure helpers are in statefulset-utils.ts.
  *
- * Differences forced by the bus: an API call does not block, so a sync issues its writes and
- * returns; the sync "fails" (and the set is re-queued with the workqueue's per-item exponential
- * backoff, 5 ms doubling to 1000 s — workqueue.DefaultControllerRateLimiter) when any of them
- * fails. Expectations (as controller_utils.go's ControllerExpectations, 5 min TTL) keep a
+ * Work goes through a work queue of set keys with 5 workers (--concurrent-statefulset-syncs),
+ * started once the informers synced. An API call does not block, so a sync issues its writes and
+ * ends when they are all answered; it "fails" (and the set is re-queued with
+ * workqueue.DefaultControllerRateLimiter) when any of them fails. Events about a set that arrive
+ * while it syncs fold into one later sync, as in the real controller. Expectations (as controller_utils.go's ControllerExpectations, 5 min TTL) keep a
  * write from being issued twice while the watch has not yet shown its effect. Revisions are
  * computed (name `<set>-<hash>`, hash as history.HashControllerRevision) but no
  * ControllerRevision objects are stored: the controller remembers the templates it has seen,
@@ -28,13 +30,13 @@
  */
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient } from '../../src/api-client.ts';
-import { Cache } from '../../src/informer.ts';
-import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
+import { CONTROLLER_UID_INDEX, controllerUidIndex, Informers, type ChangeType } from '../../src/informer.ts';
+import { WorkQueue } from '../../src/workqueue.ts';
+import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { deepCopy, isPodReady } from '../../src/model/objects.ts';
 import {
   aggregateMessage,
   allowsBurst,
-  backoffMs,
   claimOwnerMatchesSetAndPod,
   completeRollingUpdate,
   countReplicas,
@@ -76,6 +78,9 @@ import {
 export const STATEFULSET_CONTROLLER = 'statefulset-controller';
 const SOURCE = 'statefulset-controller';
 
+// statefulset_controller.go statefulSetResyncPeriod; --concurrent-statefulset-syncs default.
+const STATEFULSET_RESYNC_MS = 30_000;
+const WORKERS = 5;
 // controller_utils.go ExpectationsTimeout: an expectation not met by the watch in 5 minutes lapses.
 const EXPECTATIONS_TIMEOUT_MS = 5 * 60 * 1000;
 // The taint the node lifecycle controller puts on a node whose kubelet stopped reporting.
@@ -98,6 +103,10 @@ interface Run {
   open: boolean;
   outstanding: number;
   errored: boolean;
+  /** Tells the work queue the sync is over (with an error: retried with backoff). */
+  done: (err?: string) => void;
+  /** Writes issued (a sync that issues none found the set settled). */
+  writes: number;
 }
 
 interface Step {
@@ -120,13 +129,21 @@ function title(verb: string): string {
 
 export function statefulSetController(port: Port, opts: { bug?: string } = {}): Component {
   const api = new ApiClient(port);
-  const cache = new Cache();
-  const forceDeleteBug = opts.bug === 'sts-force-delete-unreachable';
+  const forceDeleteBug = opts.bug === 'sts-force-delete';
+  const informers = new Informers(port, api, {
+    kinds: forceDeleteBug ? ['StatefulSet', 'Pod', 'PersistentVolumeClaim', 'Node'] : ['StatefulSet', 'Pod', 'PersistentVolumeClaim'],
+    resyncMs: { StatefulSet: STATEFULSET_RESYNC_MS },
+    // A resync of settled sets does nothing (see `settled`): the timer sleeps while all are.
+    shouldResync: () => settled.size < cache.size('StatefulSet'),
+    onChange,
+    onSynced: () => queue.run(),
+    // BUG (informer-no-relist): a watch that breaks is never established again.
+    noRelist: opts.bug === 'informer-no-relist',
+  });
+  const cache = informers.cache;
+  cache.addIndex('Pod', CONTROLLER_UID_INDEX, controllerUidIndex);
+  const queue = new WorkQueue(port, { name: 'sets', workers: WORKERS, process: sync, paused: true });
 
-  const dirty = new Set<string>();
-  let syncArmed = false;
-  const failures = new Map<string, number>();
-  const retryDue = new Map<string, number>();
   /** Templates seen per set uid, by revision name (the ControllerRevisions we do not store). */
   const history = new Map<string, Map<string, Template>>();
   const expectations = new Map<string, Expectation>();
@@ -135,35 +152,28 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   // -------------------------------------------------------------------------------------------
   // Work queue
 
-  function markDirty(key: string): void {
-    dirty.add(key);
-    if (!syncArmed) {
-      syncArmed = true;
-      port.setTimer('sync', 0);
-    }
-  }
+  /**
+   * Sets whose last sync wrote nothing, and nothing about them changed since: the 30 s resync
+   * would find nothing to do, so it passes them over (a resync costs nothing when idle, SPEC §2;
+   * every change, timer or expectation that could matter marks the set dirty again).
+   */
+  const settled = new Set<string>();
 
-  /** workqueue AddRateLimited: the n-th consecutive failure waits 5 ms * 2^(n-1). */
-  function requeueRateLimited(key: string): void {
-    const n = (failures.get(key) ?? 0) + 1;
-    failures.set(key, n);
-    const delay = backoffMs(n);
-    const due = port.now() + delay;
-    const armed = retryDue.get(key);
-    if (armed !== undefined && armed <= due) return;
-    retryDue.set(key, due);
-    port.setTimer(`retry/${key}`, delay);
+  function markDirty(key: string): void {
+    if (settled.delete(key)) informers.wakeResync();
+    queue.add(key);
   }
 
   function settle(run: Run): void {
     if (run.open || run.outstanding > 0) return;
-    if (run.errored) requeueRateLimited(run.key);
-    else failures.delete(run.key);
+    if (!run.errored && run.writes === 0 && !queue.isQueued(run.key)) settled.add(run.key);
+    run.done(run.errored ? 'sync failed' : undefined);
   }
 
   /** Registers one asynchronous write of `run`; the returned function reports its outcome. */
   function begin(run: Run): (ok: boolean) => void {
     run.outstanding++;
+    run.writes++;
     let finished = false;
     return (ok) => {
       if (finished) return;
@@ -448,11 +458,11 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     return ((node?.spec?.taints ?? []) as { key: string }[]).some((t) => t.key === TAINT_UNREACHABLE);
   }
 
-  function sync(key: string): void {
+  function sync(key: string, done: (err?: string) => void): void {
     const { ns, name } = splitKey(key);
     const set = cache.get<Sts>('StatefulSet', ns || undefined, name);
-    if (!set) return;
-    const run: Run = { key, open: true, outstanding: 0, errored: false };
+    if (!set) return done();
+    const run: Run = { key, open: true, outstanding: 0, errored: false, done, writes: 0 };
     try {
       updateStatefulSet(run, set);
     } finally {
@@ -484,8 +494,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
     // Pods of this set, as this controller sees them: a pod it is deleting counts as terminating.
     const pods: PodObj[] = [];
-    for (const p of cache.list<PodObj>('Pod', ns)) {
-      if (!isOwnedBy(p, set) || !isMemberOf(set, p)) continue;
+    for (const p of cache.byIndex<PodObj>('Pod', CONTROLLER_UID_INDEX, set.metadata.uid ?? '')) {
+      if (!isOwnedBy(p, set) || !isMemberOf(set, p) || (p.metadata.namespace ?? '') !== (ns ?? '')) continue;
       if (!isTerminating(p) && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
         pods.push({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } });
       } else pods.push(p);
@@ -551,7 +561,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         }
         if (isPending(pod)) createMissingPersistentVolumeClaims(run, set, pod);
         if (isTerminating(pod) && forceDeleteBug && nodeUnreachable(pod)) {
-          // BUG (sts-force-delete-unreachable): the pod may still run on the unreachable node.
+          // BUG (sts-force-delete): the pod may still run on the unreachable node.
           deleteStatefulPod(run, set, pod, { force: true });
           return { exit: true };
         }
@@ -655,14 +665,14 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     return setKeyOf(pod.metadata.namespace, ref.name);
   }
 
-  function onWatch(ev: WatchEvent): void {
-    const old = cache.apply(ev);
-    const obj = ev.obj;
+  function onChange(type: ChangeType, obj: KObject, old: KObject | undefined): void {
     switch (obj.kind) {
       case 'StatefulSet': {
         const key = setKeyOf(obj.metadata.namespace, obj.metadata.name ?? '');
-        if (ev.event === 'DELETED') {
-          failures.delete(key);
+        // The informer's periodic resync (old === obj) of a settled set changes nothing.
+        if (type === 'MODIFIED' && old === obj && settled.has(key)) break;
+        if (type === 'DELETED') {
+          queue.forget(key);
           history.delete(obj.metadata.uid ?? '');
         } else if (obj.spec?.template) rememberRevision(obj as Sts);
         markDirty(key);
@@ -674,7 +684,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         if (now) markDirty(now);
         if (before && before !== now) markDirty(before);
         // A pod that just became Ready is re-checked once minReadySeconds have passed.
-        if (now && ev.event !== 'DELETED' && isPodReady(obj) && !(old && isPodReady(old))) {
+        if (now && type !== 'DELETED' && isPodReady(obj) && !(old && isPodReady(old))) {
           const { ns, name } = splitKey(now);
           const set = cache.get<Sts>('StatefulSet', ns || undefined, name);
           const mrs = set?.spec.minReadySeconds ?? 0;
@@ -685,7 +695,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       }
       case 'PersistentVolumeClaim': {
         // A claim that went away may unblock a pod waiting on a stale or terminating claim.
-        if (ev.event === 'DELETED') {
+        if (type === 'DELETED') {
           for (const set of cache.list<Sts>('StatefulSet', obj.metadata.namespace)) {
             const prefixes = (set.spec.volumeClaimTemplates ?? []).map((t) => `${t.metadata?.name ?? ''}-${set.metadata.name}-`);
             if (prefixes.some((p) => (obj.metadata.name ?? '').startsWith(p))) markDirty(setKeyOf(set.metadata.namespace, set.metadata.name!));
@@ -709,24 +719,15 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
   return {
     start(): void {
-      api.watch(forceDeleteBug ? ['StatefulSet', 'Pod', 'PersistentVolumeClaim', 'Node'] : ['StatefulSet', 'Pod', 'PersistentVolumeClaim']);
+      informers.start();
     },
     receive(msg: Msg): void {
-      if (api.handle(msg)) return;
-      if (msg.type === 'watch') onWatch(msg);
+      if (!api.handle(msg)) informers.handle(msg);
     },
     timer(key: string): void {
-      if (key === 'sync') {
-        syncArmed = false;
-        const keys = [...dirty].sort();
-        dirty.clear();
-        for (const k of keys) sync(k);
-      } else if (key === 'expire') {
+      if (api.timer(key) || informers.timer(key) || queue.timer(key)) return;
+      if (key === 'expire') {
         expireExpectations();
-      } else if (key.startsWith('retry/')) {
-        const k = key.slice('retry/'.length);
-        retryDue.delete(k);
-        markDirty(k);
       } else if (key.startsWith('ready/')) {
         markDirty(key.slice('ready/'.length));
       }

@@ -516,9 +516,3 @@ export function aggregateMessage(msgs: readonly string[]): string {
 const BASE_DELAY_MS = 5; // ItemExponentialFailureRateLimiter(5*time.Millisecond, 1000*time.Second)
 const MAX_DELAY_MS = 1000 * 1000;
 
-/** Delay before the `failures`-th retry (1-based): 5 ms doubling, capped at 1000 s. */
-export function backoffMs(failures: number): number {
-  const exp = Math.max(0, failures - 1);
-  if (exp > 30) return MAX_DELAY_MS;
-  return Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** exp);
-}

@@ -4,6 +4,7 @@ import { clusterDns, searchNames } from '../../actors/cluster-dns.ts';
 import type { Component } from '../../src/component.ts';
 import type { DnsAnswer, KObject } from '../../src/protocol.ts';
 import { FakePort } from '../helpers/fake-port.ts';
+import { listAndWatch, watchEvent } from '../helpers/list-and-watch.ts';
 
 const SEARCH = (ns: string) => [`${ns}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'];
 
@@ -48,12 +49,18 @@ class Dns {
   readonly port = new FakePort('cluster-dns');
   readonly c: Component;
   private n = 0;
+  /** CoreDNS's watch of each kind, opened after its informers listed an empty cluster. */
+  readonly watches: Map<string, string>;
+  /** What its informers asked for first. */
+  readonly asked: string[];
   constructor(opts?: { ttlSeconds?: number }) {
     this.c = clusterDns(this.port, opts);
     this.c.start?.();
+    this.asked = this.port.sent.map(({ msg }) => (msg.type === 'api.request' ? `${msg.verb} ${msg.kind}` : msg.type));
+    this.watches = listAndWatch(this.c, this.port);
   }
   feed(event: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KObject): void {
-    this.c.receive({ type: 'watch', event, obj }, 'apiserver');
+    this.c.receive(watchEvent(this.watches, event, obj), 'apiserver');
   }
   at(ms: number): this {
     this.port.nowMs = ms;
@@ -93,7 +100,8 @@ function tutorial(opts?: { ttlSeconds?: number }): Dns {
 describe('cluster-dns', () => {
   it('watches Services and EndpointSlices only, never pods', () => {
     const d = new Dns();
-    expect(d.port.sent.map((s) => s.msg)).to.deep.equal([{ type: 'api.watch', kinds: ['Service', 'EndpointSlice'] }]);
+    expect(d.asked).to.deep.equal(['list Service', 'list EndpointSlice']);
+    expect([...d.watches.keys()]).to.deep.equal(['Service', 'EndpointSlice']);
   });
 
   it('a headless service resolves to every ready pod', () => {

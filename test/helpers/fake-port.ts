@@ -48,6 +48,11 @@ export class FakePort implements Port {
     return true;
   }
 
+  /** Armed timers other than the informers' (each informer keeps a watch-timeout timer). */
+  workTimers(): string[] {
+    return [...this.timers.keys()].filter((k) => !k.startsWith('informer/'));
+  }
+
   /** Messages sent since the last call, then forgets them. */
   take(): { to: string; msg: Msg }[] {
     const s = this.sent;

@@ -1,6 +1,7 @@
 /**
  * The API server and the storage backends as one controller under test sees them, scripted:
- * objects with resourceVersions (409 on a stale update or updateStatus), the watch echo of each
+ * objects with resourceVersions (409 on a stale update or updateStatus), lists with the
+ * collection's resourceVersion, watches (one per kind, by watch id), the watch echo of each
  * write delivered right after its response, Events collected, and CSI calls answered by a
  * scripted `backend`. No XState, bus or clock: the controller is a plain Component on a
  * FakePort, and `advance` runs its timers in deadline order.
@@ -23,6 +24,8 @@ export abstract class ScriptedCluster {
   backend: (call: CsiCall) => CsiReply = () => ({ code: 0 });
   private rv = 1;
   private uids = 0;
+  /** The controller's current watch of each kind. */
+  readonly watches = new Map<string, string>();
 
   constructor(address: string) {
     this.port = new FakePort(address);
@@ -49,7 +52,7 @@ export abstract class ScriptedCluster {
     o.metadata.resourceVersion = String(++this.rv);
     o.metadata.uid ??= this.objs.get(k)?.metadata.uid ?? `uid-${++this.uids}`;
     this.objs.set(k, o);
-    this.c.receive({ type: 'watch', event, obj: structuredClone(o) }, 'apiserver');
+    this.notify(event, o);
     this.pump();
     return o;
   }
@@ -64,8 +67,19 @@ export abstract class ScriptedCluster {
     const k = this.key(kind, ns, name);
     const o = this.objs.get(k)!;
     this.objs.delete(k);
-    this.c.receive({ type: 'watch', event: 'DELETED', obj: structuredClone(o) }, 'apiserver');
+    this.notify('DELETED', o);
     this.pump();
+  }
+
+  /** Delivers a change to the controller's watch of its kind, if it watches it. */
+  notify(event: 'ADDED' | 'MODIFIED' | 'DELETED', o: KObject): void {
+    const e = this.echo(event, o);
+    if (e) this.c.receive(e, 'apiserver');
+  }
+
+  private echo(event: 'ADDED' | 'MODIFIED' | 'DELETED', o: KObject): WatchEvent | undefined {
+    const watchId = this.watches.get(o.kind);
+    return watchId === undefined ? undefined : { type: 'watch', watchId, event, obj: structuredClone(o) };
   }
 
   /** Answers what the controller sent until it sends nothing more. */
@@ -75,6 +89,7 @@ export abstract class ScriptedCluster {
       for (const { to, msg } of this.port.take()) {
         if (msg.type === 'api.event') this.events.push(msg);
         else if (msg.type === 'api.request') this.serve(msg);
+        else if (msg.type === 'api.watch') this.watches.set(msg.kind, msg.watchId);
         else if (msg.type === 'csi.request') this.serveCsi(to, msg as unknown as CsiRequest);
         else this.other(to, msg);
       }
@@ -103,15 +118,21 @@ export abstract class ScriptedCluster {
     const k = this.key(req.kind, ns, name);
     const cur = this.objs.get(k);
     const notFound = { ok: false, status: { code: 404, reason: 'NotFound' as const, message: `${req.kind} "${name}" not found` } };
-    this.log.push(`${req.verb} ${req.kind}/${name}`);
+    // An informer's list (every object of a kind) is the machinery, not what the tests look at.
+    const informerList = req.verb === 'list' && req.namespace === undefined;
+    if (!informerList) this.log.push(`${req.verb} ${req.kind}/${name}`);
     switch (req.verb) {
+      case 'list': {
+        const items = [...this.objs.values()].filter((o) => o.kind === req.kind && (req.namespace === undefined || o.metadata.namespace === req.namespace) && (req.fieldNodeName === undefined || o.spec?.nodeName === req.fieldNodeName));
+        return this.reply(req, { ok: true, items: structuredClone(items), resourceVersion: String(this.rv) });
+      }
       case 'create': {
         if (cur) return this.reply(req, { ok: false, status: { code: 409, reason: 'AlreadyExists', message: `${req.kind} "${name}" already exists` } });
         const o = structuredClone(req.obj!);
         o.metadata.uid = `uid-${++this.uids}`;
         o.metadata.resourceVersion = String(++this.rv);
         this.objs.set(k, o);
-        return this.reply(req, { ok: true, obj: structuredClone(o) }, { type: 'watch', event: 'ADDED', obj: structuredClone(o) });
+        return this.reply(req, { ok: true, obj: structuredClone(o) }, this.echo('ADDED', o));
       }
       case 'update':
       case 'updateStatus': {
@@ -125,12 +146,12 @@ export abstract class ScriptedCluster {
             : { ...structuredClone(cur), status: structuredClone(req.obj!.status) };
         o.metadata.resourceVersion = String(++this.rv);
         this.objs.set(k, o);
-        return this.reply(req, { ok: true, obj: structuredClone(o) }, { type: 'watch', event: 'MODIFIED', obj: structuredClone(o) });
+        return this.reply(req, { ok: true, obj: structuredClone(o) }, this.echo('MODIFIED', o));
       }
       case 'delete':
         if (!cur) return this.reply(req, notFound);
         this.objs.delete(k);
-        return this.reply(req, { ok: true, obj: structuredClone(cur) }, { type: 'watch', event: 'DELETED', obj: structuredClone(cur) });
+        return this.reply(req, { ok: true, obj: structuredClone(cur) }, this.echo('DELETED', cur));
       case 'get':
         return this.reply(req, cur ? { ok: true, obj: structuredClone(cur) } : notFound);
       default:

@@ -4,6 +4,9 @@
  */
 import { expect } from 'chai';
 import { Simulation } from '../../sim/index.ts';
+import { parse as parseYaml } from 'yaml';
+import type { Action } from '../../src/scenario/types.ts';
+import type { KObject } from '../../src/protocol.ts';
 import { WorldCrash } from '../../sim/world.ts';
 import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
 
@@ -103,5 +106,20 @@ describe('world', () => {
     };
     expect(run(false)).to.equal('Running');
     expect(run(true)).to.equal(undefined);
+  });
+
+  it('a StatefulSet applied while kube-controller-manager is cut off for 3 minutes gets its pods after the heal', () => {
+    const s = Simulation.fromYaml(yamlDocs(scenarioDoc('duration: 10m'), NGINX_SERVICE), { seed: 1 });
+    s.runFor('30s');
+    world(s).bus.cut('kcm', [['kube-controller-manager'], ['apiserver']]);
+    s.runFor('30s');
+    const manifest = parseYaml(webStatefulSet({ replicas: 2 })) as KObject;
+    const apply = { kind: 'apply', namespace: 'default', pos: { file: '<test>', line: 0, col: 0 }, manifest } as Omit<Action, 'atMs' | 'index'>;
+    expect(s.act(apply).ok).to.equal(true);
+    s.runFor('2m30s');
+    expect(s.get('Pod', 'web-0'), 'no pod while the controllers are cut off').to.equal(undefined);
+    world(s).bus.heal('kcm');
+    s.runFor('3m');
+    expect(s.list('Pod', 'default').map((p) => `${p.metadata.name} ${p.status?.phase}`)).to.deep.equal(['web-0 Running', 'web-1 Running']);
   });
 });

@@ -16,13 +16,20 @@ const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { nam
 
 /** The canonical summaries: every trace hash depends on them, byte for byte. */
 const MESSAGES: [string, Msg, string][] = [
-  ['a watch event of a cluster-scoped object', { type: 'watch', event: 'MODIFIED', obj: pv('pv-1', '12') }, 'watch MODIFIED PersistentVolume/pv-1 rv=12'],
-  ['a watch event of a namespaced object', { type: 'watch', event: 'ADDED', obj: claim }, 'watch ADDED PersistentVolumeClaim/default/data-web-0 rv=7'],
+  ['a watch event of a cluster-scoped object', { type: 'watch', watchId: 'pv/PersistentVolume#2', event: 'MODIFIED', obj: pv('pv-1', '12') }, 'watch MODIFIED PersistentVolume/pv-1 rv=12'],
+  ['a watch event of a namespaced object', { type: 'watch', watchId: 'sts/PersistentVolumeClaim#1', event: 'ADDED', obj: claim }, 'watch ADDED PersistentVolumeClaim/default/data-web-0 rv=7'],
+  [
+    'a watch that expired',
+    { type: 'watch', watchId: 'pv/Pod#3', event: 'ERROR', obj: { apiVersion: 'v1', kind: 'Status', metadata: {}, code: 410, reason: 'Expired', message: 'too old resource version: 5 (10)' } },
+    'watch pv/Pod#3 ERROR 410 too old resource version: 5 (10)',
+  ],
+  ['a watch opened from a resourceVersion', { type: 'api.watch', watchId: 'kubelet/node-1/Pod#1', kind: 'Pod', resourceVersion: '42', nodeName: 'node-1' }, 'api.watch kubelet/node-1/Pod#1 Pod rv=42 node=node-1'],
+  ['a broken watch', { type: 'watch.broken', watchId: 'pv/Pod#3' }, 'watch.broken pv/Pod#3'],
   ['a request naming its object', { type: 'api.request', reqId: 'kubectl#3', verb: 'delete', kind: 'Pod', namespace: 'default', name: 'web-0' }, 'api.request kubectl#3 delete Pod/default/web-0'],
   ['a request carrying its object', { type: 'api.request', reqId: 'pv#9', verb: 'updateStatus', kind: 'PersistentVolumeClaim', obj: claim }, 'api.request pv#9 updateStatus PersistentVolumeClaim/default/data-web-0'],
   ['a response with an object', { type: 'api.response', reqId: 'pv#9', ok: true, obj: pv('pv-1', '13') }, 'api.response pv#9 ok rv=13'],
   ['a refusal', { type: 'api.response', reqId: 'pv#10', ok: false, status: { code: 409, reason: 'Conflict', message: 'x' } }, 'api.response pv#10 409 '],
-  ['a list answer', { type: 'api.response', reqId: 'c#1', ok: true, items: [pv('a', '1'), pv('b', '2')] }, 'api.response c#1 ok  n=2'],
+  ['a list answer', { type: 'api.response', reqId: 'c#1', ok: true, items: [pv('a', '1'), pv('b', '2')], resourceVersion: '9' }, 'api.response c#1 ok  n=2 rv=9'],
   [
     'an Event with text beyond ASCII',
     { type: 'api.event', eventType: 'Warning', reason: 'FailedMount', message: 'MountVolume.SetUp failed: “ü” 🚀', source: 'kubelet', involvedObject: { kind: 'Pod', namespace: 'default', name: 'web-0' } },
@@ -82,7 +89,7 @@ describe('trace', () => {
   it('keeps the last lines for crash reports', () => {
     const t = new Trace(sha256Hasher);
     for (let i = 0; i < 50; i++) t.record(i, 'S', 'world', `line ${i}`);
-    t.record(50, 'D', 'apiserver>pv', summarize(MESSAGES[4]![1]));
+    t.record(50, 'D', 'apiserver>pv', summarize(MESSAGES[7]![1]));
     expect(t.lastLines(3)).to.deep.equal(['48 S world line 48', '49 S world line 49', '50 D apiserver>pv api.response pv#9 ok rv=13']);
     expect(t.count).to.equal(51);
   });

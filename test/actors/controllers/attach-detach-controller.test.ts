@@ -16,15 +16,14 @@ import { ScriptedCluster } from '../../helpers/scripted-cluster.ts';
 /** The API server and the backends as the attach-detach controller sees them (scripted). */
 class World extends ScriptedCluster {
   constructor(readonly attachRequired: (driver: string) => boolean = (d) => d !== 'nfs.csi.k8s.io') {
-    super('attachdetach-controller');
+    super('persistentvolume-attach-detach-controller');
     this.c = this.boot();
   }
 
   boot(): Component {
     this.c = attachDetachController(this.port, { csiAttachRequired: this.attachRequired });
     this.c.start?.();
-    // The watch replays what exists.
-    for (const o of [...this.objs.values()]) this.c.receive({ type: 'watch', event: 'ADDED', obj: structuredClone(o) }, 'apiserver');
+    // Its informers list what exists, then watch.
     this.pump();
     return this.c;
   }
@@ -235,7 +234,7 @@ describe('attach-detach controller', () => {
     w.advance(10 * 60_000);
     expect(w.unpublishes()).to.deep.equal([]);
     expect(w.vas()).to.have.length(1);
-    expect(w.port.timers.size, 'no timer while waiting on a Ready node').to.equal(0);
+    expect(w.port.workTimers().length, 'no timer while waiting on a Ready node').to.equal(0);
 
     // The kubelet unmounted and says so.
     w.log.length = 0;
@@ -340,12 +339,12 @@ describe('attach-detach controller', () => {
     const w = new World();
     w.put(node('node-1'));
     w.put(pod('web-0', 'node-1', [{ name: 'html', emptyDir: {} }]));
-    expect(w.port.timers.size, 'pods without attachable volumes').to.equal(0);
+    expect(w.port.workTimers().length, 'pods without attachable volumes').to.equal(0);
 
     const a = attachedOnNode1();
-    expect(a.port.timers.size, 'after an attach completed').to.equal(0);
+    expect(a.port.workTimers().length, 'after an attach completed').to.equal(0);
     a.change('Pod', 'app-a', (p) => (p.status.podIP = '10.244.1.2'), 'default');
-    expect(a.port.timers.size, 'pod status churn').to.equal(0);
+    expect(a.port.workTimers().length, 'pod status churn').to.equal(0);
   });
 
   it('a failed ControllerPublish emits FailedAttachVolume and retries with backoff from 500 ms', () => {

@@ -5,6 +5,7 @@ import { endpointSliceController, type SliceObj } from '../../../actors/controll
 import type { Component } from '../../../src/component.ts';
 import type { ApiRequest, ApiResponse, KObject, WatchEvent } from '../../../src/protocol.ts';
 import { FakePort } from '../../helpers/fake-port.ts';
+import { listAndWatch } from '../../helpers/list-and-watch.ts';
 
 interface PodOpts {
   ip?: string;
@@ -78,15 +79,30 @@ class World {
   /** Deliver the watch event of a write before its response (as the API server's commit does). */
   echoFirst = false;
   held: WatchEvent[] = [];
+  /** The controller's watch of each kind. */
+  private readonly watches = new Map<string, string>();
 
-  constructor() {
+  /** `initial`: what the API server holds when the controller starts (its informers list it). */
+  constructor(initial: KObject[] = []) {
+    for (const o of initial) if (o.kind === 'EndpointSlice') this.slices.set(o.metadata.name!, o as SliceObj);
     this.c = endpointSliceController(this.port);
     this.c.start?.();
+    for (const { msg } of this.port.take()) {
+      if (msg.type !== 'api.request' || msg.verb !== 'list') continue;
+      const items = initial.filter((o) => o.kind === msg.kind).map((o) => ({ ...o, metadata: { ...o.metadata, resourceVersion: o.metadata.resourceVersion ?? String(++this.rv) } }));
+      this.c.receive({ type: 'api.response', reqId: msg.reqId, ok: true, items, resourceVersion: String(this.rv) }, 'apiserver');
+    }
+    for (const { msg } of this.port.take()) if (msg.type === 'api.watch') this.watches.set(msg.kind, msg.watchId);
+  }
+
+  /** A watch event of the object's kind, on the controller's watch of that kind. */
+  event(event: WatchEvent['event'], obj: KObject): WatchEvent {
+    return { type: 'watch', watchId: this.watches.get(obj.kind)!, event, obj };
   }
 
   feed(event: WatchEvent['event'], obj: KObject): void {
     const o = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } };
-    this.c.receive({ type: 'watch', event, obj: o }, 'apiserver');
+    this.c.receive(this.event(event, o), 'apiserver');
   }
 
   /** Another writer changes a slice behind the controller's back. */
@@ -106,12 +122,12 @@ class World {
       this.c.receive({ type: 'api.response', reqId: req.reqId, ...r }, 'apiserver');
     };
     const echo = (event: WatchEvent['event'], obj: KObject) => {
-      const ev: WatchEvent = { type: 'watch', event, obj };
+      const ev = this.event(event, obj);
       if (this.holdWatch) this.held.push(ev);
       else if (!this.echoFirst) this.c.receive(ev, 'apiserver');
     };
     const commit = (event: WatchEvent['event'], obj: KObject) => {
-      if (this.echoFirst && !this.holdWatch) echoed = { type: 'watch', event, obj };
+      if (this.echoFirst && !this.holdWatch) echoed = this.event(event, obj);
     };
     if (req.verb === 'create') {
       const sent = structuredClone(req.obj!) as SliceObj;
@@ -183,9 +199,8 @@ function tutorial(n = 2): World {
 function nslookup(w: World, name: string): string[] | string {
   const port = new FakePort('cluster-dns');
   const dns = clusterDns(port);
-  dns.receive({ type: 'watch', event: 'ADDED', obj: service('nginx') }, 'apiserver');
-  for (const s of w.slices.values()) dns.receive({ type: 'watch', event: 'ADDED', obj: s }, 'apiserver');
-  port.take();
+  dns.start?.();
+  listAndWatch(dns, port, [service('nginx'), ...w.slices.values()]);
   dns.receive({ type: 'dns.query', reqId: 'q', name, qtype: 'A', search: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'] }, 'pod/curl');
   const a = port.take()[0]!.msg;
   if (a.type !== 'dns.answer') throw new Error('no answer');
@@ -194,8 +209,11 @@ function nslookup(w: World, name: string): string[] | string {
 
 describe('endpointslice-controller', () => {
   it('watches Services, Pods and EndpointSlices', () => {
-    const w = new World();
-    expect(w.port.sent.map((s) => s.msg)).to.deep.equal([{ type: 'api.watch', kinds: ['Service', 'Pod', 'EndpointSlice'] }]);
+    const port = new FakePort('endpointslice-controller');
+    const c = endpointSliceController(port);
+    c.start?.();
+    expect(port.sent.map((s) => s.msg.type === 'api.request' && `${s.msg.verb} ${s.msg.kind}`)).to.deep.equal(['list Service', 'list Pod', 'list EndpointSlice']);
+    expect([...listAndWatch(c, port).keys()]).to.deep.equal(['Service', 'Pod', 'EndpointSlice']);
   });
 
   it('a headless service gets one slice listing its pods, owned by the service', () => {
@@ -344,7 +362,7 @@ describe('endpointslice-controller', () => {
     // No hot loop: nothing more before the watch brings the newer slice or the backoff ends.
     w.run(999);
     expect(w.verbs()).to.deep.equal(['create', 'update']);
-    w.c.receive({ type: 'watch', event: 'MODIFIED', obj: theirs }, 'apiserver');
+    w.c.receive(w.event('MODIFIED', theirs), 'apiserver');
     w.run(2_000);
     expect(w.verbs()).to.deep.equal(['create', 'update', 'update']);
     expect(w.writes[2]!.obj!.metadata.resourceVersion).to.equal(theirs.metadata.resourceVersion);
@@ -374,7 +392,7 @@ describe('endpointslice-controller', () => {
     const w = tutorial();
     const s = w.slice();
     w.slices.delete(s.metadata.name!);
-    w.c.receive({ type: 'watch', event: 'DELETED', obj: s }, 'apiserver');
+    w.c.receive(w.event('DELETED', s), 'apiserver');
     w.run(1_000);
     expect(w.verbs()).to.deep.equal(['create', 'create']);
     expect(w.slice().endpoints).to.have.length(2);
@@ -425,13 +443,8 @@ describe('endpointslice-controller', () => {
 
   it('after a restart an up-to-date slice is not rewritten', () => {
     const before = tutorial();
-    const w = new World();
-    // The API server's replay: EndpointSlice, Pod, Service (kinds in sorted order).
-    w.slices.set(before.slice().metadata.name!, before.slice());
-    w.c.receive({ type: 'watch', event: 'ADDED', obj: before.slice() }, 'apiserver');
-    w.feed('ADDED', stsPod(0));
-    w.feed('ADDED', stsPod(1));
-    w.feed('ADDED', service('nginx'));
+    // The restarted controller lists what the API server holds.
+    const w = new World([before.slice(), stsPod(0), stsPod(1), service('nginx')]);
     w.run(100_000);
     expect(w.writes).to.deep.equal([]);
   });
@@ -440,8 +453,8 @@ describe('endpointslice-controller', () => {
     const w = new World();
     w.port.take();
     w.feed('ADDED', service('nginx'));
-    w.port.timers.delete('sync');
-    w.c.timer?.('sync');
+    w.port.timers.delete('services/drain');
+    w.c.timer?.('services/drain');
     expect(w.port.take()).to.have.length(1); // the create is lost on the way
     w.run(60_999);
     expect(w.writes).to.deep.equal([]);
@@ -454,14 +467,14 @@ describe('endpointslice-controller', () => {
     const w = new World();
     w.port.take();
     w.feed('ADDED', service('nginx'));
-    w.port.timers.delete('sync');
-    w.c.timer?.('sync');
+    w.port.timers.delete('services/drain');
+    w.c.timer?.('services/drain');
     const sent = w.port.take();
     expect(sent.map((s) => s.msg.type === 'api.request' && s.msg.verb)).to.deep.equal(['create']);
     // More pods arrive before the create is answered.
     w.feed('ADDED', stsPod(0));
-    w.port.timers.delete('sync');
-    w.c.timer?.('sync');
+    w.port.timers.delete('services/drain');
+    w.c.timer?.('services/drain');
     expect(w.port.take()).to.deep.equal([]);
     // The answer comes: the pending change is synced then.
     const req = sent[0]!.msg as ApiRequest;

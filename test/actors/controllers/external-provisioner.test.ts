@@ -193,7 +193,7 @@ describe('external provisioner', () => {
     v.remove('PersistentVolumeClaim', 'data', 'default');
     v.advance(60_000);
     expect(v.creates()).to.have.length(1);
-    expect(v.port.timers.size).to.equal(0);
+    expect(v.port.workTimers().length).to.equal(0);
   });
 
   it('ResourceExhausted on the selected node removes the annotation so that the scheduler picks again', () => {

@@ -10,7 +10,7 @@ import { ScriptedCluster } from '../../helpers/scripted-cluster.ts';
 
 class World extends ScriptedCluster {
   constructor() {
-    super('garbage-collector');
+    super('garbage-collector-controller');
     this.c = garbageCollector(this.port);
     this.c.start?.();
     this.pump();

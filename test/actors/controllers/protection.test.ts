@@ -22,7 +22,8 @@ class Api {
   /** Objects the live list returns but the watch has not delivered (a slow watch). */
   readonly unseen = new Set<string>();
   private readonly inbox: Msg[] = [];
-  private watching = new Set<string>();
+  /** Watch id of the controller's watch of each kind. */
+  private watching = new Map<string, string>();
   private rv = 10;
 
   constructor(make: (port: FakePort) => Component, address: string, objs: KObject[]) {
@@ -42,7 +43,8 @@ class Api {
   }
 
   private notify(event: 'ADDED' | 'MODIFIED' | 'DELETED', o: KObject): void {
-    if (this.watching.has(o.kind) && !this.unseen.has(this.key(o))) this.inbox.push({ type: 'watch', event, obj: structuredClone(o) });
+    const watchId = this.watching.get(o.kind);
+    if (watchId && !this.unseen.has(this.key(o))) this.inbox.push({ type: 'watch', watchId, event, obj: structuredClone(o) });
   }
 
   put(o: KObject, notify = true, event: 'ADDED' | 'MODIFIED' = 'MODIFIED'): KObject {
@@ -80,12 +82,13 @@ class Api {
   }
 
   private answer(req: ApiRequest): void {
-    this.writes.push(req);
+    // The informers' own lists (cluster-wide) are not what these tests look at.
+    if (req.verb !== 'list' || req.namespace !== undefined) this.writes.push(req);
     const ns = req.kind === 'PersistentVolume' ? undefined : (req.namespace ?? NS);
     const cur = this.store.get(`${req.kind}/${ns ?? ''}/${req.name ?? ''}`);
-    let out: Partial<{ ok: boolean; obj: KObject; items: KObject[]; status: { code: number; reason: 'Conflict' | 'NotFound'; message: string } }>;
+    let out: Partial<{ ok: boolean; obj: KObject; items: KObject[]; resourceVersion: string; status: { code: number; reason: 'Conflict' | 'NotFound'; message: string } }>;
     if (req.verb === 'list') {
-      out = { ok: true, items: [...this.store.values()].filter((o) => o.kind === req.kind && (req.namespace === undefined || o.metadata.namespace === req.namespace)) };
+      out = { ok: true, resourceVersion: String(this.rv), items: [...this.store.values()].filter((o) => o.kind === req.kind && (req.namespace === undefined || o.metadata.namespace === req.namespace)) };
     } else if (req.verb === 'update') {
       if (!cur) out = { ok: false, status: { code: 404, reason: 'NotFound', message: 'not found' } };
       else if (cur.metadata.resourceVersion !== req.obj!.metadata.resourceVersion) out = { ok: false, status: { code: 409, reason: 'Conflict', message: 'the object has been modified' } };
@@ -109,10 +112,8 @@ class Api {
   run(untilMs = this.port.nowMs): void {
     for (let guard = 0; guard < 10_000; guard++) {
       for (const { msg } of this.port.take()) {
-        if (msg.type === 'api.watch') {
-          for (const k of msg.kinds) this.watching.add(k);
-          for (const o of this.store.values()) if (msg.kinds.includes(o.kind) && !this.unseen.has(this.key(o))) this.inbox.push({ type: 'watch', event: 'ADDED', obj: structuredClone(o) });
-        } else if (msg.type === 'api.request') this.answer(msg);
+        if (msg.type === 'api.watch') this.watching.set(msg.kind, msg.watchId);
+        else if (msg.type === 'api.request') this.answer(msg);
       }
       const next = this.inbox.shift();
       if (next) {
@@ -158,8 +159,8 @@ function volume(name: string, phase: string): KObject {
   };
 }
 
-const pvcCtl = (objs: KObject[]) => new Api(pvcProtectionController, 'pvc-protection-controller', objs);
-const pvCtl = (objs: KObject[]) => new Api(pvProtectionController, 'pv-protection-controller', objs);
+const pvcCtl = (objs: KObject[]) => new Api(pvcProtectionController, 'persistentvolumeclaim-protection-controller', objs);
+const pvCtl = (objs: KObject[]) => new Api(pvProtectionController, 'persistentvolume-protection-controller', objs);
 
 describe('pvc-protection-controller', () => {
   const rows: { name: string; pods: KObject[]; gone: boolean }[] = [

@@ -20,7 +20,7 @@ type Reply = { code: number; message: string; result?: CsiResult };
 
 /** A small API server and storage backend for one controller. */
 class Cluster {
-  readonly port = new FakePort('persistentvolume-controller');
+  readonly port = new FakePort('persistentvolume-binder-controller');
   readonly ctrl: Component;
   readonly store = new Map<string, KObject>();
   readonly writes: ApiRequest[] = [];
@@ -32,7 +32,8 @@ class Cluster {
   beforeAnswer: ((req: ApiRequest) => void) | undefined;
   /** Loses the response (not the effect) of the requests it returns true for. */
   loseResponse: ((req: ApiRequest) => boolean) | undefined;
-  private watching = false;
+  /** The controller's watch of each kind. */
+  private readonly watching = new Map<string, string>();
   private readonly inbox: Msg[] = [];
   private rv = 100;
   private uidSeq = 0;
@@ -88,13 +89,15 @@ class Cluster {
   private put(o: KObject, notify: boolean, event: WatchEvent['event'] = 'MODIFIED'): KObject {
     o.metadata.resourceVersion = String(++this.rv);
     this.store.set(this.key(o.kind, o.metadata.namespace, o.metadata.name!), o);
-    if (notify && this.watching) this.inbox.push({ type: 'watch', event, obj: structuredClone(o) });
+    const watchId = this.watching.get(o.kind);
+    if (notify && watchId) this.inbox.push({ type: 'watch', watchId, event, obj: structuredClone(o) });
     return o;
   }
 
   private drop(o: KObject, notify: boolean): void {
     this.store.delete(this.key(o.kind, o.metadata.namespace, o.metadata.name!));
-    if (notify && this.watching) this.inbox.push({ type: 'watch', event: 'DELETED', obj: structuredClone(o) });
+    const watchId = this.watching.get(o.kind);
+    if (notify && watchId) this.inbox.push({ type: 'watch', watchId, event: 'DELETED', obj: structuredClone(o) });
   }
 
   /** A user creates an object. */
@@ -126,18 +129,23 @@ class Cluster {
 
   private answer(req: ApiRequest): void {
     this.beforeAnswer?.(req);
-    this.writes.push(req);
+    // The informers' own lists (cluster-wide) are the machinery, not what these tests look at.
+    if (req.verb !== 'list' || req.namespace !== undefined) this.writes.push(req);
     const ns = req.kind === 'PersistentVolume' || req.kind === 'StorageClass' ? undefined : (req.namespace ?? req.obj?.metadata.namespace ?? NS);
     const name = req.name ?? req.obj?.metadata.name ?? '';
     const cur = this.get(req.kind, ns, name);
     const notFound = () => this.status(404, 'NotFound', `${qualifiedResource(req.kind)} "${name}" not found`);
-    let out: { ok: boolean; obj?: KObject; items?: KObject[]; status?: ApiStatus };
+    let out: { ok: boolean; obj?: KObject; items?: KObject[]; resourceVersion?: string; status?: ApiStatus };
     switch (req.verb) {
       case 'get':
         out = cur ? { ok: true, obj: structuredClone(cur) } : { ok: false, status: notFound() };
         break;
       case 'list':
-        out = { ok: true, items: [...this.store.values()].filter((o) => o.kind === req.kind && (req.namespace === undefined || o.metadata.namespace === req.namespace)).map((o) => structuredClone(o)) };
+        out = {
+          ok: true,
+          items: [...this.store.values()].filter((o) => o.kind === req.kind && (req.namespace === undefined || o.metadata.namespace === req.namespace)).map((o) => structuredClone(o)),
+          resourceVersion: String(this.rv),
+        };
         break;
       case 'create': {
         if (cur) {
@@ -192,10 +200,7 @@ class Cluster {
   private handle(to: string, msg: Msg): void {
     switch (msg.type) {
       case 'api.watch':
-        this.watching = true;
-        for (const kind of [...msg.kinds].sort()) {
-          for (const o of [...this.store.values()].filter((x) => x.kind === kind)) this.inbox.push({ type: 'watch', event: 'ADDED', obj: structuredClone(o) });
-        }
+        this.watching.set(msg.kind, msg.watchId);
         return;
       case 'api.request':
         this.answer(msg);
@@ -876,17 +881,22 @@ describe('persistentvolume-controller', () => {
   });
 
   describe('start', () => {
-    it('waits for the watch replay before syncing: a class arriving last is still seen', () => {
-      // Kinds replay in sorted order: StorageClass comes after the claims.
+    it('waits for every informer to list before syncing: a class listed last is still seen', () => {
+      // Informers list in order (PersistentVolume, PersistentVolumeClaim, Pod, StorageClass).
       const c = new Cluster([pvc('claim-a', '1Gi', { cls: 'zz-fast', uid: 'u1' }), sc('zz-fast', 'kubernetes.io/rbd')]);
       expect(c.eventsFor('claim-a').some((e) => e.includes('not found'))).to.equal(false);
       expect(c.pvc('claim-a')!.status.phase).to.equal('Bound');
     });
 
-    it('does nothing until the replay is known complete, and asks again when that answer is lost', () => {
+    it('does nothing until every kind is listed; a lost list answer is listed again after the request timeout and the backoff', () => {
       const c = new Cluster([pv('pv-a', '1Gi'), pvc('claim-a', '1Gi')], { dropLists: 1 });
-      expect(c.writes.filter((w) => w.verb !== 'list')).to.deep.equal([]);
-      c.run(1_000);
+      c.run(59_999);
+      expect(c.writes).to.deep.equal([]);
+      expect(c.pvc('claim-a')!.status.phase).to.equal('Pending');
+      // 60 s: the list times out (504); the reflector lists again 0.8-1.6 s later.
+      c.run(60_799);
+      expect(c.writes).to.deep.equal([]);
+      c.run(61_600);
       expect(c.pvc('claim-a')!.status.phase).to.equal('Bound');
     });
   });

@@ -29,6 +29,8 @@ class FakeCluster {
   private rv = 0;
   private uidSeq = 0;
   private failNext: { verb: string; kind: string; status: ApiStatus }[] = [];
+  /** The controller's watch of each kind. */
+  private readonly watches = new Map<string, string>();
   /** While true, requests are queued unanswered (an API server that has not replied yet). */
   hold = false;
   private held: ApiRequest[] = [];
@@ -72,7 +74,8 @@ class FakeCluster {
       obj.metadata.resourceVersion = String(++this.rv);
       this.store.set(this.key(obj.kind, obj.metadata.name!), obj);
     }
-    this.deliver({ type: 'watch', event, obj: structuredClone(obj) });
+    const watchId = this.watches.get(obj.kind);
+    if (watchId) this.deliver({ type: 'watch', watchId, event, obj: structuredClone(obj) });
     return obj;
   }
 
@@ -143,6 +146,11 @@ class FakeCluster {
   }
 
   private serve(req: ApiRequest): void {
+    if (req.verb === 'list') {
+      // An informer's list: what the store holds of the kind.
+      const items = [...this.store.values()].filter((o) => o.kind === req.kind).map((o) => structuredClone(o));
+      return this.deliver({ type: 'api.response', reqId: req.reqId, ok: true, items, resourceVersion: String(this.rv) });
+    }
     this.writes.push(req);
     const name = req.name ?? req.obj?.metadata.name ?? '';
     const inject = this.failNext.findIndex((f) => f.verb === req.verb && f.kind === req.kind);
@@ -185,7 +193,7 @@ class FakeCluster {
           if (this.hold) this.held.push(msg);
           else this.serve(msg);
         } else if (msg.type === 'api.event') this.events.push({ type: msg.eventType, reason: msg.reason, message: msg.message });
-        else if (msg.type === 'api.watch') for (const o of [...this.store.values()]) this.deliver({ type: 'watch', event: 'ADDED', obj: structuredClone(o) });
+        else if (msg.type === 'api.watch') this.watches.set(msg.kind, msg.watchId);
       }
       const due = [...this.port.timers].filter(([, at]) => at <= this.port.nowMs).sort((a, b) => a[1] - b[1]);
       for (const [k] of due) {
@@ -585,10 +593,10 @@ const rows: Row[] = [
       c.add(statefulSet({ replicas: 0 }));
       c.pump();
       expect(c.set().status).to.equal(undefined);
-      expect(c.port.timers.get('retry/default/web')).to.equal(5);
+      expect(c.port.timers.get('sets/delay')).to.equal(5); // the work queue's rate limiter: 5 ms
       c.advance(5);
       expect(c.set().status).to.equal(undefined);
-      expect(c.port.timers.get('retry/default/web')).to.equal(15); // 10 ms after the second failure
+      expect(c.port.timers.get('sets/delay')).to.equal(15); // 10 ms after the second failure
       c.advance(10);
       expect(c.set().status).to.include({ observedGeneration: 1, replicas: 0 });
       expect(c.writesOf('updateStatus')).to.have.length(3);
@@ -654,8 +662,8 @@ describe('statefulset-controller', () => {
     expect(revisionName('test', revisionHash(template as never, 0))).to.equal('test-c77f6d978');
   });
 
-  it('with the sts-force-delete-unreachable bug, a terminating pod on an unreachable node is force-deleted and recreated', () => {
-    for (const bug of [undefined, 'sts-force-delete-unreachable']) {
+  it('with the sts-force-delete bug, a terminating pod on an unreachable node is force-deleted and recreated', () => {
+    for (const bug of [undefined, 'sts-force-delete']) {
       const c = new FakeCluster(bug ? { bug } : {});
       c.add({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: {} });
       c.add(statefulSet({ replicas: 1 }));
