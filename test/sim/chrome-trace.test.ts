@@ -105,7 +105,7 @@ describe('Chrome trace export', function () {
     const names = [...l.processes.values()];
     expect(names).to.include.members(['apiserver', 'kube-controller-manager', 'kube-scheduler', 'cluster-dns', 'node/node-1', 'node/node-2', 'node/node-3', 'backend/ceph', 'kubectl']);
     const threadsOf = (p: string) => [...l.threads].filter(([k]) => l.processes.get(Number(k.split('/')[0])) === p).map(([, n]) => n);
-    expect(threadsOf('kube-controller-manager')).to.include.members(['statefulset-controller', 'persistentvolume-controller', 'attachdetach-controller']);
+    expect(threadsOf('kube-controller-manager')).to.include.members(['statefulset-controller', 'persistentvolume-binder-controller', 'persistentvolume-attach-detach-controller']);
     expect(threadsOf('node/node-1')).to.include('kubelet/node-1');
     // web-0 as `kubectl get pods -w` tells it: scheduled, created, running, deleted by the
     // scenario and back on a node with its claim.
