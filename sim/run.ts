@@ -32,6 +32,8 @@ export interface RunOptions {
   bug?: string;
   hasher: () => Hasher;
   traceSink?: (e: TraceEvent) => void;
+  /** See WorldOptions.observe. */
+  observe?: (world: World) => void;
 }
 
 export interface ReportEvent {
@@ -80,7 +82,7 @@ export class Run {
     this.actions = [...scenario.actions];
     this.scenario = { ...scenario, actions: this.actions };
     scenario = this.scenario;
-    this.world = new World(scenario, { hasher: opts.hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.traceSink ? { traceSink: opts.traceSink } : {}) });
+    this.world = new World(scenario, { hasher: opts.hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.traceSink ? { traceSink: opts.traceSink } : {}), ...(opts.observe ? { observe: opts.observe } : {}) });
     this.enabled = new Set(scenario.invariants);
     this.ordered = new OrderedReadyMonitor(this.world.store);
     if (this.enabled.has('sts-identity-unique')) this.world.trace.listeners.push((atMs, kind, actor, detail) => this.identity.observe(atMs, kind, actor, detail));

@@ -10,7 +10,7 @@ import { parseDuration } from '../../src/duration.ts';
 import { sha256Hasher } from '../../src/node-hash.ts';
 import type { TraceEvent } from '../../src/trace.ts';
 import { Run, type Report } from '../run.ts';
-import { KNOWN_BUGS } from '../world.ts';
+import { KNOWN_BUGS, type World } from '../world.ts';
 import { renderTables, renderDescribe } from '../tables.ts';
 import { ChromeTraceExporter } from '../exporters/chrome-trace.ts';
 import { UsageError, type Io } from './io.ts';
@@ -45,7 +45,7 @@ const TRACE_CHUNK = 1 << 16;
  * Writes the trace as JSON lines or as Chrome trace-event JSON (sim/exporters/chrome-trace.ts),
  * streaming: at most one chunk is held in memory.
  */
-function traceWriter(file: string, format: string, messages: boolean): { sink: (e: TraceEvent) => void; attach: (run: Run) => void; close: (run: Run, report?: Report) => void } {
+function traceWriter(file: string, format: string, messages: boolean): { sink: (e: TraceEvent) => void; observe: (world: World) => void; close: (run: Run, report?: Report) => void } {
   let fd: number;
   try {
     fd = openSync(file, 'w');
@@ -63,7 +63,7 @@ function traceWriter(file: string, format: string, messages: boolean): { sink: (
   const chrome = format === 'chrome' ? new ChromeTraceExporter({ write, messages }) : undefined;
   return {
     sink: chrome ? (e) => chrome.event(e) : (e) => write(JSON.stringify(e) + '\n'),
-    attach: (run) => chrome?.attach(run.world),
+    observe: (world) => chrome?.attach(world),
     close: (run, report) => {
       chrome?.finish(run.world.nowMs, { scenario: run.scenario.name, seed: run.world.seed, ...(report ? { violations: report.violations, traceHash: report.traceHash } : {}) });
       writeSync(fd, buf);
@@ -93,9 +93,8 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
     ...(seed !== undefined ? { seed } : {}),
     ...(untilMs !== undefined ? { untilMs } : {}),
     ...(o['bug'] ? { bug: o['bug'] } : {}),
-    ...(tw ? { traceSink: tw.sink } : {}),
+    ...(tw ? { traceSink: tw.sink, observe: tw.observe } : {}),
   });
-  tw?.attach(run);
   let report: Report | undefined;
   try {
     report = run.run();

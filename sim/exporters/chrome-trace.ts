@@ -15,13 +15,16 @@
  * - violations as global instant events, Kubernetes Events as instant events on the thread of
  *   the component that reported them;
  * - with `messages`, every delivered bus message as a flow arrow from a slice on the sender's
- *   thread at the send time to a slice on the receiver's thread at delivery.
+ *   thread where it was sent to a slice on the receiver's thread where it was delivered.
  *
  * Streaming: every event is handed to `write` as it happens; what is kept is one entry per
- * host, thread, open span and open fault, never the run's events. Timestamps are simulated:
- * `ts` is microseconds since the run's start; events of one simulated millisecond are spread
- * over its microseconds in trace order (at most 1,000 apart), so that their order shows when
- * zoomed in. Pure: no Node APIs (the caller writes the chunks to a file).
+ * host, thread, open span, open fault and message in flight, never the run's events.
+ * Timestamps are simulated: `ts` is microseconds since the run's start; the events of one
+ * simulated millisecond are spread over its microseconds in the order they happened, one
+ * microsecond apart, so that their order shows when zoomed in and no two share a time (Perfetto
+ * stacks instants of one time on top of each other); a burst of more than 1,000 events in one
+ * millisecond pushes the ones after it later by as many microseconds. Pure: no Node APIs (the
+ * caller writes the chunks to a file).
  *
  * Perfetto's JSON reader stops at the first top-level key it does not know and cannot read an
  * event whose array-valued key comes before `ts`: `traceEvents` comes first, every event starts
@@ -39,7 +42,7 @@ import type { Violation } from '../invariants/types.ts';
 export interface ChromeTraceSource {
   readonly nowMs: number;
   readonly store: { onCommit(l: CommitListener): void; list(kind: string): KObject[] };
-  readonly bus: { readonly delivered$: Observable<Envelope>; hostFor?(address: string): string };
+  readonly bus: { readonly delivered$: Observable<Envelope>; readonly sent$: Observable<Envelope>; hostFor?(address: string): string };
 }
 
 export interface ChromeTraceOptions {
@@ -109,10 +112,11 @@ export class ChromeTraceExporter {
   private readonly faults = new Map<string, { hosts: string[]; name: string }>();
   private readonly violationsSeen = new Set<string>();
   private hostFor: (address: string) => string = busHostOf;
+  /** Messages sent and not delivered yet (seq), when `messages`: their arrows have started. */
+  private readonly inFlight = new Set<number>();
   private first = true;
   private nextTid = 1;
-  private msNow = -1;
-  private inMs = 0;
+  private lastTs = -1;
   private lastDelivery: { ts: number; route: string } | undefined;
   private finished = false;
 
@@ -130,6 +134,7 @@ export class ChromeTraceExporter {
       else if (obj.kind === 'Node') this.node(obj, world.nowMs, kind === 'DELETED');
     });
     bus.delivered$.subscribe((env) => this.delivered(env));
+    if (this.opts.messages) bus.sent$.subscribe((env) => this.sent(env));
   }
 
   /** One trace line (hand it every line, in order: the Run's traceSink). */
@@ -182,7 +187,7 @@ export class ChromeTraceExporter {
   finish(endMs: number, extra: ChromeTraceEnd = {}): void {
     if (this.finished) return;
     this.finished = true;
-    const end = Math.max(endMs * 1000, this.msNow * 1000 + Math.min(this.inMs, 999));
+    const end = Math.max(endMs * 1000, this.lastTs + 1);
     for (const t of this.tracks.values()) this.close(t, end);
     for (const [id, f] of this.faults) for (const h of f.hosts) this.emit({ ph: 'e', ts: end, pid: this.process(h), cat: 'fault', name: f.name, id2: { local: id }, args: { healed: false } });
     this.faults.clear();
@@ -196,21 +201,27 @@ export class ChromeTraceExporter {
 
   // --- what the world tells ---
 
+  /** The start of a message's arrow: a slice on the sender's thread, right where it sent it. */
+  private sent(env: Envelope): void {
+    const from = this.thread(env.from);
+    this.inFlight.add(env.seq);
+    this.emit({ ph: 'X', ts: this.ts(env.sentAtMs), dur: 0, pid: from.pid, tid: from.tid, name: `send ${env.msg.type}`, cat: 'message', bind_id: env.seq + 1, flow_out: true, args: { to: env.to } });
+  }
+
   private delivered(env: Envelope): void {
     const msg = env.msg;
+    // The bus traces a delivery ('D', which set lastDelivery) just before handing it over.
+    const ts = this.lastDelivery?.route === env.route ? this.lastDelivery.ts : this.lastTs;
     if (msg.type === 'api.event') {
       const io = msg.involvedObject;
       const object = `${io.kind}/${io.namespace ? `${io.namespace}/` : ''}${io.name}`;
-      const ts = this.lastDelivery?.route === env.route ? this.lastDelivery.ts : this.msNow * 1000;
       this.instant(this.thread(env.from), ts, `${msg.eventType === 'Warning' ? 'Warning ' : ''}${msg.reason}`, 'event', { type: msg.eventType, reason: msg.reason, object, message: msg.message, source: msg.source });
     }
     if (!this.opts.messages) return;
-    const id = env.seq + 1;
-    const at = this.lastDelivery?.route === env.route ? this.lastDelivery.ts : this.msNow * 1000;
-    const from = this.thread(env.from);
     const to = this.thread(env.to);
-    this.emit({ ph: 'X', ts: env.sentAtMs * 1000, dur: 0, pid: from.pid, tid: from.tid, name: `send ${msg.type}`, cat: 'message', bind_id: id, flow_out: true, args: { to: env.to } });
-    this.emit({ ph: 'X', ts: at, dur: 0, pid: to.pid, tid: to.tid, name: msg.type, cat: 'message', bind_id: id, flow_in: true, args: { from: env.from, sentAtMs: env.sentAtMs } });
+    // Messages the bus made itself (a broken watch's notice) were not sent by an actor: no arrow.
+    const arrow = this.inFlight.delete(env.seq) ? { bind_id: env.seq + 1, flow_in: true } : {};
+    this.emit({ ph: 'X', ts, dur: 0, pid: to.pid, tid: to.tid, name: msg.type, cat: 'message', ...arrow, args: { from: env.from, sentAtMs: env.sentAtMs } });
   }
 
   private pod(pod: KObject, atMs: number, deleted: boolean): void {
@@ -369,13 +380,10 @@ export class ChromeTraceExporter {
     this.emit({ ph: 'i', ts, s: 't', pid: t.pid, tid: t.tid, name, cat, args });
   }
 
-  /** Microseconds for an event at `atMs`: the events of one millisecond in trace order. */
+  /** Microseconds for an event happening now at `atMs`: one after the previous event, at the earliest. */
   private ts(atMs: number): number {
-    if (atMs !== this.msNow) {
-      this.msNow = atMs;
-      this.inMs = 0;
-    }
-    return atMs * 1000 + Math.min(this.inMs++, 999);
+    this.lastTs = Math.max(atMs * 1000, this.lastTs + 1);
+    return this.lastTs;
   }
 
   private emit(ev: Record<string, unknown>): void {

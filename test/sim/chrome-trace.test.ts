@@ -31,7 +31,8 @@ interface Loaded {
  * Parses a trace file and checks what Perfetto's JSON reader and chrome://tracing need:
  * `traceEvents` first, `ph` and `ts` leading every timed event and no array-valued key in an
  * event, named processes and threads, B/E balanced per thread in time order, async b/e paired,
- * each flow one flow_out and one flow_in, in time order.
+ * each flow one flow_out and one flow_in, in time order, and no two instants of one thread at
+ * one time (Perfetto would stack them, as if nested).
  */
 function load(file: string): Loaded {
   const text = readFileSync(file, 'utf8');
@@ -50,12 +51,17 @@ function load(file: string): Loaded {
   const lastTs = new Map<string, number>();
   const async = new Map<string, number>();
   const flows = new Map<number, { out?: number; in?: number }>();
+  const instantAt = new Set<string>();
   for (const e of events) {
     if (e.ph === 'M') continue;
     expect(e.ts, JSON.stringify(e)).to.be.a('number');
     if (!(e.ph === 'i' && e.s === 'g')) expect(processes.has(e.pid), `process of ${JSON.stringify(e)}`).to.equal(true);
     if (['B', 'E', 'X'].includes(e.ph) || (e.ph === 'i' && e.s === 't')) expect(threads.has(`${e.pid}/${e.tid}`), `thread of ${JSON.stringify(e)}`).to.equal(true);
     const t = `${e.pid}/${e.tid}`;
+    if ((e.ph === 'i' && e.s === 't') || (e.ph === 'X' && e.dur === 0)) {
+      expect(instantAt.has(`${t}@${e.ts}`), `two instants at ${e.ts} on ${t}: ${JSON.stringify(e)}`).to.equal(false);
+      instantAt.add(`${t}@${e.ts}`);
+    }
     if (e.ph === 'B' || e.ph === 'E') {
       expect(e.ts).to.be.at.least(lastTs.get(t) ?? 0);
       lastTs.set(t, e.ts);
@@ -141,7 +147,7 @@ describe('Chrome trace of faults and violations', () => {
     const commits: ((kind: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KObject, old: KObject | undefined) => void)[] = [];
     const node = (name: string): KObject => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
     const x = new ChromeTraceExporter({ write: (s) => chunks.push(s) });
-    x.attach({ nowMs: 0, store: { onCommit: (l) => commits.push(l), list: (kind) => (kind === 'Node' ? [node('node-1'), node('node-2')] : []) }, bus: { delivered$: new Subject<Envelope>() } });
+    x.attach({ nowMs: 0, store: { onCommit: (l) => commits.push(l), list: (kind) => (kind === 'Node' ? [node('node-1'), node('node-2')] : []) }, bus: { delivered$: new Subject<Envelope>(), sent$: new Subject<Envelope>() } });
     const f = (atMs: number, m: FaultMark) => x.event({ atMs, kind: 'F', actor: 'faults', detail: formatFaultMark(m) });
     const doc = (): Ev[] => JSON.parse(chunks.join('')).traceEvents;
     return { x, f, chunks, doc, commits, node };
