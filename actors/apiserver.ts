@@ -84,13 +84,17 @@ interface Watcher {
   address: string;
   watchId: string;
   kind: string;
+  /** Field selector spec.nodeName (pods). */
   nodeName: string | undefined;
+  /** Field selector metadata.name. */
+  name: string | undefined;
 }
 
-/** The watchers of one kind: all of its objects, or (pods) one node's. */
+/** The watchers of one kind: all of its objects, (pods) one node's, or one object's. */
 interface KindWatchers {
   all: Map<string, Watcher>;
   byNode: Map<string, Map<string, Watcher>>;
+  byName: Map<string, Map<string, Watcher>>;
 }
 
 export interface ApiServerOptions {
@@ -143,7 +147,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
 
   function watchersOf(kind: string): KindWatchers {
     let w = watchers.get(kind);
-    if (!w) watchers.set(kind, (w = { all: new Map(), byNode: new Map() }));
+    if (!w) watchers.set(kind, (w = { all: new Map(), byNode: new Map(), byName: new Map() }));
     return w;
   }
 
@@ -170,6 +174,10 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     const ws = watchers.get(obj.kind);
     if (!ws) return;
     for (const w of ws.all.values()) sendEvent(w, event, obj);
+    if (ws.byName.size > 0) {
+      const named = ws.byName.get(obj.metadata.name ?? '');
+      if (named) for (const w of named.values()) sendEvent(w, event, obj);
+    }
     if (ws.byNode.size === 0) return;
     const nodes = new Set<string>();
     if (typeof obj.spec?.nodeName === 'string') nodes.add(obj.spec.nodeName);
@@ -182,35 +190,43 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     }
   });
 
+  /** The map a watcher is filed in: by its field selector, else with the watchers of everything. */
+  function slotOf(ws: KindWatchers, w: { nodeName: string | undefined; name: string | undefined }, create: boolean): Map<string, Watcher> | undefined {
+    const [index, key] = w.nodeName !== undefined ? [ws.byNode, w.nodeName] : w.name !== undefined ? [ws.byName, w.name] : [undefined, ''];
+    if (!index) return ws.all;
+    let m = index.get(key);
+    if (!m && create) index.set(key, (m = new Map()));
+    return m;
+  }
+
   function forgetWatch(w: Watcher): void {
     byWatchId.delete(w.watchId);
     const ws = watchers.get(w.kind)!;
-    if (w.nodeName === undefined) {
-      if (ws.all.get(w.address) === w) ws.all.delete(w.address);
-      return;
-    }
-    const m = ws.byNode.get(w.nodeName);
+    const m = slotOf(ws, w, false);
     if (m?.get(w.address) !== w) return;
     m.delete(w.address);
-    if (m.size === 0) ws.byNode.delete(w.nodeName);
+    if (m.size === 0 && m !== ws.all) {
+      if (w.nodeName !== undefined) ws.byNode.delete(w.nodeName);
+      else ws.byName.delete(w.name!);
+    }
   }
 
-  /** The watch `address` has open on `kind`, if any. */
-  function currentWatch(address: string, kind: string, nodeName: string | undefined): Watcher | undefined {
+  /** The watch `address` has open on `kind` with this field selector, if any. */
+  function currentWatch(address: string, kind: string, sel: { nodeName: string | undefined; name: string | undefined }): Watcher | undefined {
     const ws = watchers.get(kind);
-    if (!ws) return undefined;
-    return nodeName === undefined ? ws.all.get(address) : ws.byNode.get(nodeName)?.get(address);
+    return ws ? slotOf(ws, sel, false)?.get(address) : undefined;
   }
 
   /** api.watch: the changes after `resourceVersion` (or the current state from 0), then live. */
   function openWatch(req: WatchRequest, from: string): void {
-    const prev = currentWatch(from, req.kind, req.nodeName);
+    const w: Watcher = { address: from, watchId: req.watchId, kind: req.kind, nodeName: req.nodeName, name: req.name };
+    const prev = currentWatch(from, req.kind, w);
     if (prev) forgetWatch(prev);
-    const w: Watcher = { address: from, watchId: req.watchId, kind: req.kind, nodeName: req.nodeName };
+    const passes = (obj: KObject): boolean => (w.nodeName === undefined || obj.spec?.nodeName === w.nodeName) && (w.name === undefined || obj.metadata.name === w.name);
     const fromRv = Number(req.resourceVersion || '0');
     if (fromRv === 0) {
       // resourceVersion 0 (or none): the current state as ADDED events, then changes.
-      for (const obj of store.list(req.kind)) if (w.nodeName === undefined || obj.spec?.nodeName === w.nodeName) sendEvent(w, 'ADDED', obj);
+      for (const obj of store.list(req.kind)) if (passes(obj)) sendEvent(w, 'ADDED', obj);
     } else {
       const since = cacheOf(req.kind).since(fromRv);
       if ('tooOld' in since) {
@@ -219,18 +235,13 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
         return;
       }
       for (const e of since.events) {
+        if (w.name !== undefined && e.obj.metadata.name !== w.name) continue;
         const type = w.nodeName === undefined ? e.type : filtered(e.type, e.obj, e.old, w.nodeName);
         if (type) sendEvent(w, type, e.obj);
       }
     }
-    const ws = watchersOf(req.kind);
     byWatchId.set(w.watchId, w);
-    if (w.nodeName === undefined) ws.all.set(from, w);
-    else {
-      let m = ws.byNode.get(w.nodeName);
-      if (!m) ws.byNode.set(w.nodeName, (m = new Map()));
-      m.set(from, w);
-    }
+    slotOf(watchersOf(req.kind), w, true)!.set(from, w);
   }
 
   /** A watch whose connection broke is forgotten (unless a newer watch replaced it). */
@@ -396,7 +407,11 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
         break;
       }
       case 'list': {
-        let items = store.list(req.kind, req.namespace);
+        let items: KObject[];
+        if (req.fieldName !== undefined) {
+          const o = store.get(req.kind, isNamespaced(req.kind) ? req.namespace : undefined, req.fieldName);
+          items = o ? [o] : [];
+        } else items = store.list(req.kind, req.namespace);
         if (req.fieldNodeName !== undefined) items = items.filter((p) => p.spec?.nodeName === req.fieldNodeName);
         out = { items, resourceVersion: String(store.resourceVersion) };
         break;

@@ -6,8 +6,9 @@
  *           api.response for its bindings.
  * Sends:    pods/binding requests and Scheduled / FailedScheduling Events to the API server.
  *
- * Follows pkg/scheduler: filter plugins NodeUnschedulable, NodeAffinity (nodeSelector and
- * required node affinity), TaintToleration (NoSchedule/NoExecute); scoring by the default
+ * Follows pkg/scheduler: filter plugins NodeUnschedulable, TaintToleration (NoSchedule/NoExecute),
+ * NodeAffinity (nodeSelector and required node affinity), VolumeRestrictions (ReadWriteOncePod)
+ * and VolumeBinding, in the default profile's order; scoring by the default
  * topology spreading (pods of the same owner spread over nodes: the system default
  * PodTopologySpread constraint on kubernetes.io/hostname), ties broken by a seeded choice as
  * kube-scheduler breaks them at random (selectHost). Unschedulable pods are retried when a
@@ -41,12 +42,27 @@ function taintText(t: Taint): string {
   return `{${t.key}: ${t.value ?? ''}}`;
 }
 
+/**
+ * The Filter plugins ksim models, in the default profile's order (apis/config/v1
+ * default_plugins.go: NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, ...,
+ * VolumeRestrictions, ..., VolumeBinding): a node is charged with the first that rejects it.
+ * Each of these rejects with UnschedulableAndUnresolvable (preemption cannot help).
+ */
 export const FILTERS: readonly Filter[] = [
   // NodeUnschedulable: a cordoned node, unless the pod tolerates the unschedulable taint.
   (pod, node) =>
     node.spec?.unschedulable && !toleratesTaint(pod.spec?.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })
       ? 'node(s) were unschedulable'
       : undefined,
+  // TaintToleration: the first untolerated NoSchedule/NoExecute taint
+  // (helper.DoNotScheduleTaintsFilterFunc; PreferNoSchedule only scores).
+  (pod, node) => {
+    for (const t of node.spec?.taints ?? []) {
+      if (t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') continue;
+      if (!toleratesTaint(pod.spec?.tolerations, t)) return `node(s) had untolerated taint ${taintText(t)}`;
+    }
+    return undefined;
+  },
   // NodeAffinity: spec.nodeSelector and requiredDuringSchedulingIgnoredDuringExecution.
   (pod, node) => {
     const labels = node.metadata?.labels ?? {};
@@ -55,24 +71,29 @@ export const FILTERS: readonly Filter[] = [
     if (req && !matchesNodeSelector(req, node.metadata!.name!, labels)) return "node(s) didn't match Pod's node affinity/selector";
     return undefined;
   },
-  // TaintToleration: the first untolerated NoSchedule/NoExecute taint.
-  (pod, node) => {
-    for (const t of node.spec?.taints ?? []) {
-      if (t.effect !== 'NoSchedule' && t.effect !== 'NoExecute') continue;
-      if (!toleratesTaint(pod.spec?.tolerations, t)) return `node(s) had untolerated taint ${taintText(t)}`;
-    }
-    return undefined;
-  },
 ];
+
+/** `<count> <reason>` strings sorted as Go's sort.Strings sorts them, joined by `, `. */
+function histogram(reasons: Map<string, number>): string {
+  return [...reasons.entries()].map(([r, n]) => `${n} ${r}`).sort().join(', ');
+}
 
 /**
  * FitError.Error() (framework/types.go): `0/3 nodes are available: <PreFilterMsg>.` or the
- * sorted `<count> <reason>` histogram, then the preemption PostFilter message.
+ * sorted `<count> <reason>` histogram, then DefaultPreemption's PostFilter message, itself a
+ * FitError text ending in `.`, hence the `..` real events end with. Preemption may help only on
+ * nodes rejected as Unschedulable (`preemptible`: the ReadWriteOncePod conflict); ksim's pods
+ * all have one priority, so such a node has no victims
+ * (default_preemption.go SelectVictimsOnNode); every other node is not helped
+ * (preemption.go nodesWherePreemptionMightHelp).
  */
-export function fitErrorMessage(nodeCount: number, reasons: Map<string, number>, preFilterMsg?: string): string {
+export function fitErrorMessage(nodeCount: number, reasons: Map<string, number>, preFilterMsg?: string, preemptible = 0): string {
   if (nodeCount === 0) return 'no nodes available to schedule pods';
-  const body = preFilterMsg ?? [...reasons.entries()].map(([r, n]) => `${n} ${r}`).sort().join(', ');
-  return `0/${nodeCount} nodes are available: ${body}. preemption: 0/${nodeCount} nodes are available: ${nodeCount} Preemption is not helpful for scheduling.`;
+  const body = preFilterMsg ?? histogram(reasons);
+  const post = new Map<string, number>();
+  if (preemptible > 0) post.set('No preemption victims found for incoming pod', preemptible);
+  if (nodeCount - preemptible > 0) post.set('Preemption is not helpful for scheduling', nodeCount - preemptible);
+  return `0/${nodeCount} nodes are available: ${body}. preemption: 0/${nodeCount} nodes are available: ${histogram(post)}..`;
 }
 
 interface Backoff {
@@ -144,15 +165,22 @@ export function kubeScheduler(port: Port): Component {
     const nodes = cache.list<Node>('Node');
     const pre = preFilterVolumes(pod, cache);
     if ('error' in pre) return unschedulableNow(pod, fitErrorMessage(nodes.length, new Map(), pre.error));
-    if (rwopConflict(pod, pre.claims, cache, (p) => assumed.get(p.metadata!.uid!)))
-      return unschedulableNow(pod, fitErrorMessage(nodes.length, new Map(), ERR_RWOP_CONFLICT));
+    // VolumeRestrictions: PreFilter counts the pod's ReadWriteOncePod claims that some other
+    // pod uses; Filter then rejects every node as Unschedulable (so that preemption could
+    // free the claim), volume_restrictions.go satisfyReadWriteOncePod.
+    const rwop = rwopConflict(pod, pre.claims, cache, (p) => assumed.get(p.metadata!.uid!));
     const reasons = new Map<string, number>();
+    let preemptible = 0;
     const feasible: { node: Node; decisions: Decision[] }[] = [];
     for (const node of nodes) {
       let reason: string | undefined;
       for (const f of FILTERS) {
         reason = f(pod, node);
         if (reason) break;
+      }
+      if (!reason && rwop) {
+        reason = ERR_RWOP_CONFLICT;
+        preemptible++;
       }
       let decisions: Decision[] = [];
       if (!reason) {
@@ -164,7 +192,7 @@ export function kubeScheduler(port: Port): Component {
       else feasible.push({ node, decisions });
     }
     const uid = pod.metadata!.uid!;
-    if (feasible.length === 0) return unschedulableNow(pod, fitErrorMessage(nodes.length, reasons));
+    if (feasible.length === 0) return unschedulableNow(pod, fitErrorMessage(nodes.length, reasons, undefined, preemptible));
     const counts = spreadCounts(pod);
     let best: typeof feasible = [];
     let bestScore = -Infinity;

@@ -19,14 +19,17 @@ import type { Port } from '../src/component.ts';
 import type { ApiClient } from '../src/api-client.ts';
 import { Calls } from '../src/calls.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
-import { joinPath, type MemFs } from '../src/fs.ts';
+import { joinPath, MemFs } from '../src/fs.ts';
 import { backendAddress, rpcError, toCsiAccessMode, GRPC, type CsiCall, type CsiResponse, type FileResponse, type FileOp } from '../backends/protocol.ts';
 import { backendForSource, uniqueVolumeName, volumeIdOf } from '../backends/registry.ts';
+import { clearDir } from '../backends/volume-data.ts';
 import { checkHostPath, emptyDirPath, type NodeState } from './kubelet-volumes.ts';
 
 export const POD_ATTACH_MOUNT_TIMEOUT_MS = 123_000; // volume_manager.go podAttachAndMountTimeout 2m3s
 /** mount()'s answer while an attachable volume waits for its VolumeAttachment: retry, no event. */
 export const NOT_ATTACHED_YET = 'not attached yet';
+/** operation_generator.go: the mount of a ReadWriteOncePod volume that another pod here uses. */
+export const ERR_RWOP_IN_USE = 'volume uses the ReadWriteOncePod access mode and is already in use by another pod';
 const CSI_TIMEOUT_MS = 120_000; // pkg/volume/csi/csi_plugin.go csiTimeout
 const NFS_TIMEO_MS = 60_000; // nfs(5): timeo=600 deciseconds for TCP
 const NFS_TIMEO_MAX_MS = 600_000;
@@ -68,7 +71,6 @@ export interface PodVolumes {
   uid: string;
   pod: Pod;
   vols: VolState[];
-  tmpfs: MemFs;
   /** The pod is being torn down: a mount still in flight must undo itself when it lands. */
   torn?: boolean;
 }
@@ -81,6 +83,17 @@ interface PendingFile {
   req: { op: FileOp; path: string; data?: string; append?: boolean };
   cb: FileCb;
   attempt: number;
+}
+
+/**
+ * What an in-tree plugin reports where the storage system refused: the tool's own output. A
+ * missing RBD image fails `rbd status`, which AttachDisk runs before mapping (rbd_util.go:
+ * `fail to check rbd image status with: (%v), rbd output: (%s)`; the rbd CLI's text for ENOENT,
+ * without its trailing newline, is unverified).
+ */
+function inTreeError(src: { rbd?: { image: string } }, res: CsiResponse): string {
+  if (src.rbd && res.code === GRPC.NOT_FOUND) return `fail to check rbd image status with: (exit status 2), rbd output: (rbd: error opening image ${src.rbd.image}: (2) No such file or directory)`;
+  return res.message;
 }
 
 export interface VolumeManagerOptions {
@@ -100,6 +113,8 @@ export class VolumeManager {
   private readonly users = new Map<string, Set<string>>();
   private inUse: string[] = [];
   private readonly uniqueOf = new Map<string, string>();
+  /** ReadWriteOncePod PVs mounted (or being mounted) here: PV name -> the pod's uid. */
+  private readonly rwopHolders = new Map<string, string>();
 
   constructor(
     private readonly port: Port,
@@ -172,6 +187,7 @@ export class VolumeManager {
         const err = b.fs.mkdirAll(full);
         return cb(err ? { ok: false, error: err } : { ok: true });
       }
+      if (op === 'clear') return cb(clearDir(b.fs, full));
       const err = b.fs.writeFile(full, data ?? '', append);
       return cb(err ? { ok: false, error: err } : { ok: true });
     }
@@ -203,9 +219,12 @@ export class VolumeManager {
     const spec = (pv.pod.spec?.volumes ?? []).find((x) => x.name === v.name);
     if (!spec) return cb(`volume "${v.name}" not found`);
     if (spec.emptyDir) {
-      if (spec.emptyDir.medium === 'Memory') pv.tmpfs.mkdirAll(`/${v.name}`);
-      else this.o.node.disk.mkdirAll(emptyDirPath(pv.uid, v.name));
-      v.backing = spec.emptyDir.medium === 'Memory' ? { kind: 'local', fs: pv.tmpfs, root: `/${v.name}`, nodeLocal: false } : { kind: 'local', fs: this.o.node.disk, root: emptyDirPath(pv.uid, v.name), nodeLocal: false };
+      // Both media live at the same place on the node (empty_dir.go SetUpAt): a directory of
+      // the node's disk, or a tmpfs mounted on it for medium Memory, gone with the node's memory.
+      const dir = emptyDirPath(pv.uid, v.name);
+      if (spec.emptyDir.medium === 'Memory') this.o.node.disk.mount(dir, new MemFs());
+      else this.o.node.disk.mkdirAll(dir);
+      v.backing = { kind: 'local', fs: this.o.node.disk, root: dir, nodeLocal: false };
       v.ready = true;
       return cb();
     }
@@ -227,6 +246,15 @@ export class VolumeManager {
         if (!pres.ok || !pres.obj) return cb(`${prefix}: failed to fetch PV ${volumeName} from API server: ${pres.status?.message ?? 'error'}`);
         const pvObj = pres.obj as PersistentVolume & KObject;
         if (pvObj.spec?.claimRef?.uid && pvObj.spec.claimRef.uid !== claim.metadata.uid) return cb(`${prefix}: PV ${volumeName} is bound to another claim`);
+        // operation_generator.go GenerateMountVolumeFunc: a PV whose only access mode is
+        // ReadWriteOncePod is not mounted for a second pod on this node (the scheduler keeps
+        // such pods apart, but one with spec.nodeName set bypasses it).
+        const modes = pvObj.spec?.accessModes ?? [];
+        if (modes.length === 1 && modes[0] === 'ReadWriteOncePod') {
+          const holder = this.rwopHolders.get(volumeName);
+          if (holder !== undefined && holder !== pv.uid) return cb(`MountVolume.SetUp failed for volume "${volumeName}" : ${ERR_RWOP_IN_USE}`);
+          this.rwopHolders.set(volumeName, pv.uid);
+        }
         const readOnly = !!spec.persistentVolumeClaim!.readOnly;
         this.setUpSource(pv, v, volumeName, { ...(pvObj.spec ?? {}), ...(readOnly ? { readOnlyClaim: true } : {}) } as never, pvObj.spec?.mountOptions ?? [], cb);
       });
@@ -274,10 +302,15 @@ export class VolumeManager {
     const volumeContext = (src?.csi?.volumeAttributes ?? {}) as Record<string, string>;
     const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${ref.name}/${volumeId.replace(/[/:]/g, '_')}/globalmount`;
     const targetPath = `/var/lib/kubelet/pods/${pv.uid}/volumes/kubernetes.io~csi/${volName}/mount`;
+    // An in-tree plugin (inline or PV `rbd`, `nfs`) runs the tools itself: its errors are their
+    // output, not a gRPC status, and the rbd plugin maps the image in WaitForAttach
+    // (pkg/volume/rbd/attacher.go, rbd_util.go AttachDisk).
+    const inTree = !src?.csi;
+    const why = (res: CsiResponse | 'timeout'): string =>
+      res === 'timeout' ? (inTree ? 'timed out waiting for the condition' : rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')) : inTree ? inTreeError(src ?? {}, res) : rpcError(res.code, res.message);
     const publish = () => {
       this.csi(backend, { method: 'NodePublishVolume', volumeId, nodeId, targetPath, capability, readonly, volumeContext }, (res) => {
-        if (res === 'timeout') return cb(`MountVolume.SetUp failed for volume "${volName}" : ${rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')}`);
-        if (res.code !== GRPC.OK) return cb(`MountVolume.SetUp failed for volume "${volName}" : ${rpcError(res.code, res.message)}`);
+        if (res === 'timeout' || res.code !== GRPC.OK) return cb(`MountVolume.SetUp failed for volume "${volName}" : ${why(res)}`);
         b.published = true;
         if (pv.torn) {
           // The pod went while this mount was in flight: undo it, or the node keeps the volume.
@@ -293,8 +326,8 @@ export class VolumeManager {
     const stage = () => {
       if (src?.nfs) return publish(); // NFS has no stage step (no STAGE_UNSTAGE_VOLUME capability).
       this.csi(backend, { method: 'NodeStageVolume', volumeId, nodeId, stagingPath, capability, volumeContext }, (res) => {
-        if (res === 'timeout') return cb(`MountVolume.MountDevice failed for volume "${volName}" : ${rpcError(GRPC.DEADLINE_EXCEEDED, 'context deadline exceeded')}`);
-        if (res.code !== GRPC.OK) return cb(`MountVolume.MountDevice failed for volume "${volName}" : ${rpcError(res.code, res.message)}`);
+        const step = src?.rbd ? 'MountVolume.WaitForAttach failed' : 'MountVolume.MountDevice failed';
+        if (res === 'timeout' || res.code !== GRPC.OK) return cb(`${step} for volume "${volName}" : ${why(res)}`);
         b.staged = true;
         if (pv.torn) {
           this.release(pv.uid, b);
@@ -330,11 +363,14 @@ export class VolumeManager {
   /** Tears down a pod's volumes: NodeUnpublish, then NodeUnstage when no other pod uses it. */
   unmount(pv: PodVolumes): void {
     pv.torn = true;
+    for (const [volume, holder] of [...this.rwopHolders]) if (holder === pv.uid) this.rwopHolders.delete(volume);
     for (const v of pv.vols) {
       const b = v.backing;
       v.ready = false;
       if (b && b.kind === 'remote') this.release(pv.uid, b);
     }
+    // TearDown unmounts each tmpfs before the pod's directory goes (empty_dir.go TearDownAt).
+    for (const spec of pv.pod.spec?.volumes ?? []) if (spec.emptyDir?.medium === 'Memory') this.o.node.disk.unmount(emptyDirPath(pv.uid, spec.name));
     this.o.node.disk.removeAll(`/var/lib/kubelet/pods/${pv.uid}`);
   }
 

@@ -8,24 +8,28 @@
  *           exec.request (proxied by the API server), node.request (a shell on the node),
  *           api.response for its own writes.
  * Sends:    pod status updates, the final pod delete (grace 0) after containers stop, Lease
- *           renewals, node status reports, Events (Pulled, Created, Started, Killing,
+ *           renewals, node status reports, Events (Pulling, Pulled, Created, Started, Killing,
  *           FailedMount) — all to the API server.
  *
  * Follows pkg/kubelet (kubelet.go syncPod / syncTerminatingPod, status/status_manager.go,
- * nodelease/controller.go, volumemanager). Pod lifecycle as `kubectl get pods -w` shows it:
- * Pending -> ContainerCreating -> Running (Ready) -> Terminating -> gone.
+ * nodelease/controller.go, volumemanager, active_deadline.go). Pod lifecycle as
+ * `kubectl get pods -w` shows it: Pending -> ContainerCreating -> Running (Ready) ->
+ * Terminating -> gone. Containers run until stopped, except the few processes ksim runs to
+ * their end (kubelet-processes.ts: the PV recycler's scrub), after which the pod is Succeeded
+ * or Failed and stays until deleted; a pod past its activeDeadlineSeconds is Failed
+ * (DeadlineExceeded).
  * Defaults: lease renewed every 10 s (40 s lease x renewIntervalFraction 0.25,
  * nodelease/controller.go); node status reported every 5 m when unchanged
  * (NodeStatusReportFrequency, kubelet config v1beta1 defaults); volume operation retries back
  * off from 500 ms to 2m2s (goroutinemap/exponentialbackoff); container start delay 1-5 s
  * seeded (SPEC §2).
  */
-import type { Container, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Container, ContainerState, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
 import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { Informers } from '../src/informer.ts';
-import { deepCopy } from '../src/model/objects.ts';
+import { deepCopy, isPodReady } from '../src/model/objects.ts';
 import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
 import { formatDuration } from '../src/duration.ts';
 import { fnv1a } from '../src/trace.ts';
@@ -37,6 +41,7 @@ function hex64(text: string): string {
   return out;
 }
 import { mountFor, type NodeState } from './kubelet-volumes.ts';
+import { processOf } from './kubelet-processes.ts';
 
 export type { NodeState } from './kubelet-volumes.ts';
 import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
@@ -63,18 +68,33 @@ export interface KubeletOptions {
 // nodelease/controller.go: leaseDuration 40 s x renewIntervalFraction 0.25.
 const LEASE_DURATION_S = 40;
 const LEASE_RENEW_MS = 10_000;
-// kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m.
+// kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m, NodeStatusUpdateFrequency 10s.
 const STATUS_REPORT_MS = 300_000;
+const STATUS_UPDATE_MS = 10_000;
+// RunPodSandbox (the pause container, its image on every node) takes at most this long of a
+// pod's start delay: ksim's choice, a fraction of a second as on a node with the image cached.
+const SANDBOX_MS = 500;
+// pkg/kubelet/active_deadline.go: the reason and message of a pod past activeDeadlineSeconds.
+const DEADLINE_EXCEEDED = 'DeadlineExceeded';
+const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline';
 // goroutinemap/exponentialbackoff: initialDurationBeforeRetry 500ms, maxDurationBeforeRetry 2m2s.
 const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 122_000;
 
-type Stage = 'mounting' | 'starting' | 'running' | 'stopping' | 'stopped';
+/** `completed`: every container has exited on its own (or the pod's deadline passed); the pod object stays. */
+type Stage = 'mounting' | 'starting' | 'running' | 'completed' | 'stopping' | 'stopped';
 
 interface PodRec {
   pod: Pod;
   uid: string;
   stage: Stage;
+  /**
+   * Restarts of the pod's containers (containerStatuses restartCount): a kubelet that comes back
+   * after its node went down finds the pod's containers gone and starts them again.
+   */
+  restarts: number;
+  /** When the previous containers started, for lastState after a restart. */
+  previousStartedAt: string | undefined;
   backoffMs: number;
   ip: string | undefined;
   startedAt: string | undefined;
@@ -83,6 +103,23 @@ interface PodRec {
   mounting: boolean;
   /** Each container's writable layer. */
   layers: Map<string, MemFs>;
+  /** Volumes torn down (once: a completed pod is torn down before its deletion). */
+  unmounted: boolean;
+  /** The status a pod that ended by itself was given. */
+  final?: PodStatus;
+  /** The pod's seeded start delay (drawn when its volumes are ready). */
+  startDelayMs: number;
+  /** The container being started (index into spec.containers). */
+  next: number;
+  pullStartedMs: number;
+}
+
+/**
+ * An image's size for the Pulled event (`Image size: N bytes.`): ksim has no registry, so a
+ * size between 2 and 200 MB derived from the image's name, the same in every run.
+ */
+export function imageSizeBytes(image: string): number {
+  return 2_000_000 + (parseInt(fnv1a(image), 16) % 198_000_000);
 }
 
 const SOURCE = 'kubelet';
@@ -90,7 +127,14 @@ const SOURCE = 'kubelet';
 export function kubelet(port: Port, opts: KubeletOptions): Component {
   const api = new ApiClient(port);
   const { nodeName, node } = opts;
-  const informers = new Informers(port, api, { kinds: ['Pod'], nodeName, onChange: (type, obj) => onPodEvent(type, obj as Pod) });
+  // Its pods (spec.nodeName) and its own Node (metadata.name), as the kubelet's informers have them.
+  const informers = new Informers(port, api, {
+    kinds: ['Pod', 'Node'],
+    nodeName,
+    only: { Node: nodeName },
+    onChange: (type, obj) => (obj.kind === 'Pod' ? onPodEvent(type, obj as Pod) : onNode(type, obj)),
+  });
+  let startMs = 0;
   const pods = new Map<string, PodRec>();
   const leaseRenewMs = opts.leaseRenewMs ?? LEASE_RENEW_MS;
   const statusReportMs = opts.statusReportMs ?? STATUS_REPORT_MS;
@@ -142,12 +186,43 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     port.setTimer('lease', leaseRenewMs);
   }
 
+  /**
+   * The conditions the kubelet posts (pkg/kubelet/nodestatus/setters.go): memory, disk and PID
+   * pressure False and Ready True; a condition whose status changes gets a new transition time.
+   */
+  function postConditions(n: KObject): void {
+    const now = port.nowIso();
+    const want: [string, string, string, string][] = [
+      ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
+      ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
+      ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
+      ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
+    ];
+    const conds: Record<string, unknown>[] = ((n.status ??= {}).conditions ??= []);
+    for (const [type, status, reason, message] of want) {
+      const cur = conds.find((c) => c['type'] === type);
+      const next = { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: cur && cur['status'] === status ? cur['lastTransitionTime'] : now };
+      if (cur) Object.assign(cur, next);
+      else conds.push(next);
+    }
+  }
+
   function reportNodeStatus(): void {
-    updateNodeStatus((n) => {
-      const now = port.nowIso();
-      for (const c of n.status?.conditions ?? []) c.lastHeartbeatTime = now;
-    });
+    updateNodeStatus(postConditions);
     port.setTimer('node-status', statusReportMs);
+  }
+
+  /**
+   * Its own Node changed. When someone else (the node lifecycle controller, while this kubelet
+   * was unreachable) made it not Ready, the kubelet's next status sync — every
+   * nodeStatusUpdateFrequency (10 s), posting when what it would write differs — sets it back.
+   */
+  function onNode(type: string, n: KObject): void {
+    if (type === 'DELETED') return;
+    const ready = ((n.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
+    if (ready?.status === 'True') return;
+    const since = (port.now() - startMs) % STATUS_UPDATE_MS;
+    port.setTimer('node-status', since === 0 ? 0 : STATUS_UPDATE_MS - since);
   }
 
   function containersOf(pod: Pod): Container[] {
@@ -200,12 +275,19 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
         image: c.image ?? '',
         imageID: '',
         ready: false,
-        restartCount: 0,
+        restartCount: rec.restarts,
         started: false,
         state: { waiting: { reason: 'ContainerCreating' } },
-        lastState: {},
+        lastState: lastState(rec, c.name),
       })),
     };
+  }
+
+  /** The previous containers after a node restart: gone without an exit status (containerd: 255, Unknown). */
+  function lastState(rec: PodRec, name: string): ContainerState {
+    if (rec.restarts === 0) return {};
+    const startedAt = rec.previousStartedAt ?? rec.pod.status?.startTime ?? port.nowIso();
+    return { terminated: { exitCode: 255, reason: 'Unknown', startedAt, finishedAt: startedAt, containerID: containerId(rec, `${name}#${rec.restarts - 1}`) } };
   }
 
   /** A 64-hex containerd id, derived from the pod uid and container name (stable per seed). */
@@ -229,12 +311,12 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
         name: c.name,
         image: c.image ?? '',
         imageID: imageId(c.image ?? ''),
-        containerID: containerId(rec, c.name),
+        containerID: containerId(rec, rec.restarts === 0 ? c.name : `${c.name}#${rec.restarts}`),
         ready: true,
-        restartCount: 0,
+        restartCount: rec.restarts,
         started: true,
         state: { running: { startedAt: rec.startedAt! } },
-        lastState: {},
+        lastState: lastState(rec, c.name),
       })),
     };
   }
@@ -263,19 +345,106 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   function unmountAll(rec: PodRec): void {
+    if (rec.unmounted) return;
+    rec.unmounted = true;
     vm.unmount(rec.vols);
     rec.layers.clear();
   }
 
+  /**
+   * A terminal pod's status (kubelet_pods.go getPhase: restartPolicy Never and every container
+   * exited — Succeeded when all exited 0, else Failed), with the reason and message of an
+   * eviction such as the active deadline.
+   */
+  function statusCompleted(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): PodStatus {
+    const now = port.nowIso();
+    const ok = [...exitCodes.values()].every((code) => code === 0);
+    return {
+      ...baseStatus(rec),
+      phase: ok && !why ? 'Succeeded' : 'Failed',
+      ...(why ? { reason: why.reason, message: why.message } : {}),
+      // status.GeneratePodReadyCondition: a terminal pod is not ready for reason PodCompleted.
+      conditions: conditions(rec, false, false).map((c) => {
+        if (c.type !== 'Ready' && c.type !== 'ContainersReady') return c;
+        const { message: _message, ...rest } = c;
+        return { ...rest, reason: 'PodCompleted' };
+      }),
+      containerStatuses: containersOf(rec.pod).map((c) => {
+        const code = exitCodes.get(c.name) ?? 137;
+        return {
+          name: c.name,
+          image: c.image ?? '',
+          imageID: rec.startedAt ? imageId(c.image ?? '') : '',
+          ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: rec.startedAt ?? now, finishedAt: now, ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}) } },
+          lastState: {},
+        };
+      }),
+    };
+  }
+
+  /** The pod has ended by itself: its final status is written, its volumes are torn down. */
+  function complete(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): void {
+    if (rec.stage === 'completed' || rec.stage === 'stopping' || rec.stage === 'stopped') return;
+    for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'deadline']) port.cancelTimer(`${k}/${rec.uid}`);
+    rec.stage = 'completed';
+    rec.final = statusCompleted(rec, exitCodes, why);
+    const m = rec.pod.metadata!;
+    port.note(`pod ${m.namespace}/${m.name} ${rec.final.phase}`);
+    writeStatus(rec, rec.final);
+    unmountAll(rec);
+  }
+
+  /**
+   * Runs the containers' processes that ksim runs to their end (kubelet-processes.ts) when
+   * every container of the pod has one; the pod completes when the last one exits.
+   */
+  function runProcesses(rec: PodRec): void {
+    const cs = containersOf(rec.pod);
+    const procs = cs.map(processOf);
+    if (cs.length === 0 || procs.some((p) => p === undefined)) return;
+    const exitCodes = new Map<string, number>();
+    cs.forEach((c, i) => {
+      const proc = procs[i]!;
+      const exit = (code: number) => {
+        exitCodes.set(c.name, code);
+        if (exitCodes.size === cs.length && rec.stage === 'running') complete(rec, exitCodes);
+      };
+      // scrub: `find <path> -mindepth 1 -delete` through the volume mounted there.
+      const hit = mountFor(c.volumeMounts, proc.path);
+      const vol = hit && rec.vols.vols.find((v) => v.name === hit.mount.name);
+      if (!hit || !vol?.backing) return exit(1);
+      vm.io(vol.backing, 'clear', joinPath(hit.mount.subPath ?? '', hit.rel), undefined, false, (r) => exit(r.ok ? 0 : 1));
+    });
+  }
+
   function admit(pod: Pod): void {
     const uid = pod.metadata!.uid!;
-    const vols: PodVolumes = { uid, pod, tmpfs: new MemFs(), vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
-    const rec: PodRec = { pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map() };
+    const vols: PodVolumes = { uid, pod, vols: (pod.spec?.volumes ?? []).map((v) => ({ name: v.name, ready: false, unattached: false })) };
+    // A pod the API shows with running containers that this kubelet does not run: the node went
+    // down under it (a kubelet's memory does not outlive its node here), so its containers are
+    // gone and start again, one restart more (kuberuntime: the sandbox changed).
+    const statuses = pod.status?.containerStatuses ?? [];
+    const wasRunning = statuses.some((c) => c.state?.running);
+    const restarts = wasRunning ? Math.max(...statuses.map((c) => c.restartCount ?? 0)) + 1 : 0;
+    const previousStartedAt = statuses.find((c) => c.state?.running)?.state?.running?.startedAt;
+    const rec: PodRec = {
+      pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map(),
+      unmounted: false, startDelayMs: 0, next: 0, pullStartedMs: 0, restarts, previousStartedAt,
+    };
     pods.set(uid, rec);
     port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} admitted`);
+    if (pod.metadata!.deletionTimestamp) return;
+    if (wasRunning) event(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
     writeStatus(rec, statusCreating(rec));
     port.setTimer(`mount/${uid}`, 0);
     port.setTimer(`mount-timeout/${uid}`, POD_ATTACH_MOUNT_TIMEOUT_MS);
+    // activeDeadlineSeconds counts from the pod's start (active_deadline.go).
+    const deadlineS = pod.spec?.activeDeadlineSeconds;
+    if (typeof deadlineS === 'number') port.setTimer(`deadline/${uid}`, deadlineS * 1000);
   }
 
   function tryMount(rec: PodRec): void {
@@ -295,46 +464,85 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     });
   }
 
+  /**
+   * Starts the containers one after the other, as SyncPod does (kuberuntime_manager.go): the
+   * pod's sandbox first (RunPodSandbox), then for each container EnsureImageExists
+   * (images/image_manager.go: `Pulling`, then `Pulled` when the pull is done, or `Pulled` at once
+   * when the image is present and the policy allows), then `Created` and `Started`. The first
+   * container is up after the pod's seeded start delay (SPEC §2): the sandbox takes its first
+   * part (half, at most SANDBOX_MS), the image pull or the container's creation the rest; a later
+   * container's pull takes a delay of its own.
+   */
   function pullAndStart(rec: PodRec): void {
     rec.stage = 'starting';
-    const delay = port.rng.int(delayMin, delayMax);
-    for (const c of containersOf(rec.pod)) {
-      const image = c.image ?? '';
-      if (node.images.has(image) && c.imagePullPolicy !== 'Always') {
-        event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
-      } else {
-        event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
-        const took = formatDuration(delay);
-        event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting)`);
-        node.images.add(image);
-      }
-    }
-    port.setTimer(`start/${rec.uid}`, delay);
+    rec.startDelayMs = port.rng.int(delayMin, delayMax);
+    rec.next = 0;
+    const sandboxMs = Math.min(SANDBOX_MS, Math.floor(rec.startDelayMs / 2));
+    rec.startDelayMs -= sandboxMs;
+    port.setTimer(`sandbox/${rec.uid}`, sandboxMs);
   }
 
-  function startContainers(rec: PodRec): void {
+  function needsPull(c: Container): boolean {
+    return !node.images.has(c.image ?? '') || c.imagePullPolicy === 'Always';
+  }
+
+  function startNext(rec: PodRec): void {
+    const c = containersOf(rec.pod)[rec.next];
+    if (!c) return podRunning(rec);
+    const image = c.image ?? '';
+    if (needsPull(c)) {
+      event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
+      rec.pullStartedMs = port.now();
+      port.setTimer(`pull/${rec.uid}`, rec.next === 0 ? rec.startDelayMs : port.rng.int(delayMin, delayMax));
+      return;
+    }
+    event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
+    if (rec.next === 0) port.setTimer(`start/${rec.uid}`, rec.startDelayMs);
+    else startContainer(rec);
+  }
+
+  function pulled(rec: PodRec): void {
     if (rec.stage !== 'starting') return;
+    const image = containersOf(rec.pod)[rec.next]?.image ?? '';
+    const took = formatDuration(port.now() - rec.pullStartedMs);
+    event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${imageSizeBytes(image)} bytes.`);
+    node.images.add(image);
+    startContainer(rec);
+  }
+
+  function startContainer(rec: PodRec): void {
+    if (rec.stage !== 'starting') return;
+    const c = containersOf(rec.pod)[rec.next];
+    if (!c) return podRunning(rec);
+    if (!rec.startedAt) rec.startedAt = port.nowIso();
+    rec.layers.set(c.name, new MemFs());
+    event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
+    event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
+    rec.next++;
+    startNext(rec);
+  }
+
+  function podRunning(rec: PodRec): void {
     rec.stage = 'running';
     rec.ip = `10.244.${opts.podCidrIndex}.${nextIp}`;
     // host-local IPAM hands addresses out in order and wraps at the end of the range.
     nextIp = nextIp >= 254 ? 2 : nextIp + 1;
-    rec.startedAt = port.nowIso();
-    for (const c of containersOf(rec.pod)) {
-      rec.layers.set(c.name, new MemFs());
-      event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
-      event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
-    }
+    rec.startedAt ??= port.nowIso();
     port.note(`pod ${rec.pod.metadata!.namespace}/${rec.pod.metadata!.name} running ip=${rec.ip}`);
     writeStatus(rec, statusRunning(rec));
+    runProcesses(rec);
   }
 
   function beginStop(rec: PodRec): void {
     if (rec.stage === 'stopping' || rec.stage === 'stopped') return;
+    port.cancelTimer(`deadline/${rec.uid}`);
     const wasRunning = rec.stage === 'running';
     rec.stage = 'stopping';
     port.cancelTimer(`mount/${rec.uid}`);
     port.cancelTimer(`mount-timeout/${rec.uid}`);
+    port.cancelTimer(`sandbox/${rec.uid}`);
     port.cancelTimer(`start/${rec.uid}`);
+    port.cancelTimer(`pull/${rec.uid}`);
     let delay = 0;
     if (wasRunning) {
       for (const c of containersOf(rec.pod)) event(rec.pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
@@ -348,7 +556,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   function finishStop(rec: PodRec): void {
     if (rec.stage !== 'stopping') return;
     rec.stage = 'stopped';
-    writeStatus(rec, statusTerminated(rec));
+    writeStatus(rec, rec.final ?? statusTerminated(rec));
     unmountAll(rec);
     const m = rec.pod.metadata!;
     port.note(`pod ${m.namespace}/${m.name} stopped`);
@@ -360,7 +568,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const rec = pods.get(uid);
     if (ev === 'DELETED') {
       if (rec) {
-        for (const k of ['mount', 'mount-timeout', 'start', 'stop']) port.cancelTimer(`${k}/${uid}`);
+        for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'stop', 'deadline']) port.cancelTimer(`${k}/${uid}`);
         // Force-deleted (or deleted before we finished): the containers are killed now.
         if (rec.stage === 'running' || rec.stage === 'stopping') port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} stopped`);
         unmountAll(rec);
@@ -377,7 +585,10 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     }
     rec.pod = pod;
     rec.vols.pod = pod;
-    if (pod.metadata!.deletionTimestamp) beginStop(rec);
+    if (pod.metadata!.deletionTimestamp) return beginStop(rec);
+    // The status manager syncs what differs from what it would write: a pod someone else marked
+    // not Ready (the node lifecycle controller, while the node was unreachable) is Ready again.
+    if (rec.stage === 'running' && !isPodReady(pod as KObject)) writeStatus(rec, statusRunning(rec));
   }
 
   function respond(req: { reqId: string }, to: string, ok: boolean, extra: { data?: string; error?: string }): void {
@@ -432,9 +643,13 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
 
   return {
     start(): void {
+      startMs = port.now();
       informers.start();
       renewLease();
-      port.setTimer('node-status', statusReportMs);
+      // A kubelet that (re)starts after the cluster came up posts its node status at once
+      // (kubelet.go: syncNodeStatus after registering); at time 0 the cluster registered it.
+      if (startMs > 0) reportNodeStatus();
+      else port.setTimer('node-status', statusReportMs);
     },
     receive(msg: Msg, from: string): void {
       if (api.handle(msg) || vm.handle(msg) || informers.handle(msg)) return;
@@ -459,10 +674,19 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       switch (key.slice(0, slash)) {
         case 'mount':
           return tryMount(rec);
+        case 'sandbox':
+          return rec.stage === 'starting' ? startNext(rec) : undefined;
         case 'start':
-          return startContainers(rec);
+          return startContainer(rec);
+        case 'pull':
+          return pulled(rec);
         case 'stop':
           return finishStop(rec);
+        case 'deadline':
+          // active_deadline.go ShouldEvict: the pod is failed, its containers killed.
+          if (rec.stage !== 'mounting' && rec.stage !== 'starting' && rec.stage !== 'running') return;
+          event(rec.pod, 'Normal', DEADLINE_EXCEEDED, DEADLINE_MESSAGE);
+          return complete(rec, new Map(), { reason: DEADLINE_EXCEEDED, message: DEADLINE_MESSAGE });
         case 'mount-timeout':
           if (rec.stage !== 'mounting') return;
           event(rec.pod, 'Warning', 'FailedMount', vm.timeoutMessage(rec.vols));

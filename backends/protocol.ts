@@ -98,7 +98,8 @@ export type CsiResponse = {
   result?: CsiResult;
 };
 
-export type FileOp = 'read' | 'write' | 'mkdir';
+/** `clear` empties a directory, keeping it (`find DIR -mindepth 1 -delete`: the PV recycler's scrub). */
+export type FileOp = 'read' | 'write' | 'mkdir' | 'clear';
 
 /** A read or write through a mounted volume, on behalf of a pod on `nodeId`. */
 export type FileRequest = {

@@ -4,6 +4,7 @@
  * provisioner, the attach-detach controller and the kubelet.
  */
 import type { PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
+import { migratedCsiDriver } from '../src/model/csi-translation.ts';
 
 export type BackendType = 'rbd' | 'nfs' | 'csi' | 'node-local';
 
@@ -24,6 +25,8 @@ export const DEFAULT_CEPH_MONITORS = ['mon-a', 'mon-b', 'mon-c'];
 /** The backend behind a StorageClass, or undefined when it cannot provision. */
 export function backendForProvisioner(provisioner: string, parameters: Record<string, string> = {}): BackendRef | undefined {
   if (!provisioner || provisioner === NO_PROVISIONER) return undefined;
+  const migrated = migratedCsiDriver(provisioner);
+  if (migrated) return { type: 'csi', name: migrated };
   if (NODE_LOCAL_PROVISIONERS.has(provisioner)) return { type: 'node-local', name: provisioner };
   if (RBD_PROVISIONERS.has(provisioner)) return { type: 'rbd', name: parameters['clusterID'] || DEFAULT_CEPH };
   if (provisioner === 'nfs.csi.k8s.io' || (parameters['server'] && (parameters['path'] || parameters['share']))) {
@@ -32,9 +35,13 @@ export function backendForProvisioner(provisioner: string, parameters: Record<st
   return { type: 'csi', name: provisioner };
 }
 
-/** Whether the PV controller provisions in-tree (provisioner `kubernetes.io/...`), not an external provisioner. */
+/**
+ * Whether the PV controller provisions in-tree (provisioner `kubernetes.io/...`), not an
+ * external provisioner; a migrated in-tree provisioner (`kubernetes.io/aws-ebs`) is served by
+ * its CSI driver's external provisioner.
+ */
 export function isInTree(provisioner: string): boolean {
-  return provisioner.startsWith('kubernetes.io/');
+  return provisioner.startsWith('kubernetes.io/') && migratedCsiDriver(provisioner) === undefined;
 }
 
 /** The backend behind a PV's (or inline volume's) source. */

@@ -93,7 +93,18 @@ export function fileOp(fs: MemFs, root: string, req: FileCall, readOnly = false)
       const error = fs.mkdirAll(path);
       return error ? { ok: false, error } : { ok: true };
     }
+    case 'clear':
+      return clearDir(fs, path, readOnly);
   }
+}
+
+/** Empties a directory and keeps it (`find DIR -mindepth 1 -delete`). */
+export function clearDir(fs: MemFs, path: string, readOnly = false): FileAnswer {
+  const names = fs.list(path);
+  if (names === undefined) return { ok: false, error: fs.stat(path) ? 'Not a directory' : 'No such file or directory' };
+  if (readOnly) return { ok: false, error: EROFS };
+  for (const n of names) fs.removeAll(joinPath(path, n));
+  return { ok: true };
 }
 
 /**

@@ -22,6 +22,8 @@ import type { DnsAnswer } from '../src/protocol.ts';
 const DNS_RECHECK_MS = 6_000;
 /** Actions the run itself adds at the end (no-data-loss reads) are numbered from here. */
 const END_CHECK_INDEX = 2_000_000_000;
+/** The result of an action that has had no answer when the run ends (SPEC §1). */
+export const STILL_BLOCKED = 'still blocked';
 /** A Delete PV must be gone this long after its claim went (reclaim-policy). */
 const RECLAIM_SETTLE_MS = 60_000;
 
@@ -48,6 +50,9 @@ export interface ReportEvent {
 }
 
 export interface Report {
+  /** Every JSON document ksim writes names its version and kind (SPEC §5). */
+  apiVersion: 'ksim/v1';
+  kind: 'Report';
   scenario: string;
   seed: number;
   durationMs: number;
@@ -72,6 +77,8 @@ export class Run {
   private readonly actions: Action[];
   private readonly endChecks: Violation[] = [];
   private finished: Report | undefined;
+  /** The clock reached the end of the run: an action still without an answer is judged. */
+  private ended = false;
 
   readonly scenario: Scenario;
 
@@ -113,6 +120,7 @@ export class Run {
   /** Runs to the end, takes the final state, then the end-of-run checks (after settling). */
   run(): Report {
     this.world.runUntil(this.endMs);
+    this.ended = true;
     const report = this.report();
     if (this.opts.untilMs === undefined || this.opts.untilMs >= this.scenario.durationMs) {
       if (this.enabled.has('dns-consistent')) this.endChecks.push(...this.probeDns());
@@ -183,20 +191,36 @@ export class Run {
 
   violations(): Violation[] {
     const w = this.world;
-    const ran = w.scenario.actions.filter((a) => a.atMs <= w.nowMs && a.index < END_CHECK_INDEX);
+    // Mid-run (the library API), an action still waiting for its answer is not judged yet.
+    const answered = this.ended ? undefined : new Set(w.results.map((r) => r.index));
+    const ran = w.scenario.actions.filter((a) => a.atMs <= w.nowMs && a.index < END_CHECK_INDEX && (!answered || answered.has(a.index)));
     const out: Violation[] = [...this.identity.violations, ...this.ordered.violations, ...this.storage.violations, ...this.endChecks];
     if (this.enabled.has('expectations')) out.push(...checkExpectations(ran, this.resultsWithTimeouts()));
     return out.filter((v) => this.enabled.has(v.invariant)).sort((a, b) => a.atMs - b.atMs || (a.invariant < b.invariant ? -1 : a.invariant > b.invariant ? 1 : 0));
   }
 
-  /** Results in action order; an action that ran but got no answer reports a timeout. */
+  /**
+   * Results in action order. An action that started and has no answer yet is `still blocked`
+   * (a write on a hard NFS mount during an outage); one held back behind it at the same `at`
+   * never started.
+   */
   resultsWithTimeouts(): ActionResult[] {
     const w = this.world;
     const got = new Map(w.results.map((r) => [r.index, r]));
     const out: ActionResult[] = [];
+    let blocked: ActionResult | undefined;
     for (const a of w.scenario.actions) {
       if (a.atMs > w.nowMs || a.index >= END_CHECK_INDEX) continue;
-      out.push(got.get(a.index) ?? { atMs: a.atMs, index: a.index, action: a.kind, ok: false, error: 'timed out waiting for a response' });
+      const r = got.get(a.index);
+      if (r) {
+        out.push(r);
+        continue;
+      }
+      const base = { atMs: a.atMs, index: a.index, action: a.kind, ok: false };
+      if (w.started.has(a.index) || blocked?.atMs !== a.atMs) {
+        blocked = { ...base, error: STILL_BLOCKED };
+        out.push(blocked);
+      } else out.push({ ...base, error: `not run: action ${blocked.index} before it at the same time is ${STILL_BLOCKED}` });
     }
     return out;
   }
@@ -214,6 +238,8 @@ export class Run {
       involvedObject: { kind: e.involvedObject.kind, ...(e.involvedObject.namespace ? { namespace: e.involvedObject.namespace } : {}), name: e.involvedObject.name },
     }));
     return {
+      apiVersion: 'ksim/v1',
+      kind: 'Report',
       scenario: this.scenario.name,
       seed: w.seed,
       durationMs: Math.min(w.nowMs, this.endMs),

@@ -1,15 +1,43 @@
 /**
  * The human output of `ksim run`: what `kubectl get pv,pvc,pod,sts,svc` prints at the end, one
- * block per namespace the scenario uses (pods with the `-o wide` columns), then the action
- * results, warnings and violations, each violation with the command that replays it.
+ * block per namespace the scenario uses (pods with the `-o wide` columns), plus `sc` when the
+ * cluster has StorageClasses and `nodes` when a node ended not Ready, cordoned or tainted
+ * (SPEC §4), then the action results, warnings and violations, each violation with the command
+ * that replays it.
  */
 import { printDescribe, printGet } from '../src/printers.ts';
 import { isNamespaced } from '../src/model/objects.ts';
+import type { KObject } from '../src/protocol.ts';
 import { formatDuration } from '../src/duration.ts';
 import type { Report, Run } from './run.ts';
 import { expectationHolds } from './invariants/expectations.ts';
 
 const KINDS = ['PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'StatefulSet', 'Service'];
+/** kubectl's resource names for the kinds of the command line, in its order. */
+const RESOURCE_NAMES: Record<string, string> = {
+  PersistentVolume: 'pv',
+  PersistentVolumeClaim: 'pvc',
+  Pod: 'pod',
+  StatefulSet: 'sts',
+  Service: 'svc',
+  StorageClass: 'sc',
+  Node: 'nodes',
+};
+
+/** A node a user would want to look at: not Ready, cordoned, or tainted. */
+function nodeNeedsAttention(node: KObject): boolean {
+  const ready = ((node.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
+  return ready?.status !== 'True' || !!node.spec?.unschedulable || (node.spec?.taints ?? []).length > 0;
+}
+
+/** The kinds `ksim run` prints: always the five, then sc and nodes when they have something to say. */
+export function tableKinds(run: Run): string[] {
+  const store = run.world.store;
+  const kinds = [...KINDS];
+  if (store.list('StorageClass').length > 0) kinds.push('StorageClass');
+  if (store.list('Node').some(nodeNeedsAttention)) kinds.push('Node');
+  return kinds;
+}
 
 function namespacesUsed(run: Run): string[] {
   const s = new Set<string>();
@@ -23,14 +51,16 @@ export function renderTables(run: Run, report: Report, file: string): string {
   const w = run.world;
   const ctx = { nowMs: w.nowMs, startMs: w.startMs };
   const out: string[] = [];
+  const kinds = tableKinds(run);
+  const command = `kubectl get ${kinds.map((k) => RESOURCE_NAMES[k]).join(',')}`;
   for (const ns of namespacesUsed(run)) {
     const blocks: string[] = [];
-    for (const kind of KINDS) {
+    for (const kind of kinds) {
       const objs = w.store.list(kind, isNamespaced(kind) ? ns : undefined);
       if (objs.length === 0) continue;
       blocks.push(printGet(kind, objs, ctx, { wide: kind === 'Pod', withKind: true }).trimEnd());
     }
-    out.push(`$ kubectl get pv,pvc,pod,sts,svc -n ${ns}${blocks.length ? '' : `\nNo resources found in ${ns} namespace.`}`);
+    out.push(`$ ${command} -n ${ns}${blocks.length ? '' : `\nNo resources found in ${ns} namespace.`}`);
     if (blocks.length) out.push(blocks.join('\n\n'));
     out.push('');
   }

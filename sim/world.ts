@@ -20,6 +20,7 @@ import { ObjectStore } from '../src/store.ts';
 import { isoAt, isoClock, spawnComponent, type ComponentActor, type ComponentFactory } from '../src/component.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
 import type { Scenario } from '../src/scenario/types.ts';
+import { monitorNames } from '../src/scenario/faults.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
 import { MemFs } from '../src/fs.ts';
 import { apiServer, EventLog } from '../actors/apiserver.ts';
@@ -38,7 +39,7 @@ import { externalProvisioner } from '../actors/controllers/external-provisioner.
 import { NfsServer, nfsBackend } from '../backends/nfs.ts';
 import { CephCluster, cephRbdBackend } from '../backends/ceph-rbd.ts';
 import { CsiPlugin, csiDriverBackend, csiDriverSpecFrom } from '../backends/csi-driver.ts';
-import { DEFAULT_CEPH, DEFAULT_CEPH_MONITORS, NODE_LOCAL_PROVISIONERS, backendForProvisioner, isInTree } from '../backends/registry.ts';
+import { DEFAULT_CEPH, NODE_LOCAL_PROVISIONERS, backendForProvisioner, isInTree } from '../backends/registry.ts';
 import { parseQuantity } from '../src/quantity.ts';
 
 /** A storage system of the world: its pure model (for faults and invariants) and its type. */
@@ -257,7 +258,7 @@ export class World {
 
   /** One model per storage system the scenario names or implies (SPEC §3). */
   private createBackends(): void {
-    for (const { obj } of this.scenario.manifests) {
+    for (const obj of this.declaredObjects()) {
       if (obj.kind !== 'StorageClass' || typeof obj['provisioner'] !== 'string') continue;
       const ref = backendForProvisioner(obj['provisioner'], (obj['parameters'] ?? {}) as Record<string, string>);
       if (ref && ref.type !== 'csi' && !this.provisionerBackends.has(obj['provisioner'])) this.provisionerBackends.set(obj['provisioner'], ref.type);
@@ -267,15 +268,16 @@ export class World {
         const exports = Array.isArray(spec['exports']) ? (spec['exports'] as string[]) : undefined;
         this.backends.set(spec.name, { type: 'nfs', model: new NfsServer(spec.name, exports) });
       } else if (spec.type === 'rbd') {
-        const m = spec['monitors'];
-        const monitors = Array.isArray(m) ? (m as string[]) : typeof m === 'number' ? Array.from({ length: m }, (_, i) => `mon-${String.fromCharCode(97 + i)}`) : DEFAULT_CEPH_MONITORS;
+        const monitors = monitorNames(spec);
         this.backends.set(spec.name, { type: 'rbd', model: new CephCluster(spec.name, monitors) });
       } else if (spec.type === 'csi') {
         const driver = csiDriverSpecFrom(spec as Record<string, unknown>, spec.name);
         if (typeof driver !== 'string') this.backends.set(spec.name, { type: 'csi', model: new CsiPlugin(driver) });
       }
     }
-    // Images that statically defined rbd volumes name exist in the cluster before the run.
+    // Images that statically defined rbd volumes name exist in the cluster before the run, as
+    // an administrator created them: for the manifests applied at the start and for those the
+    // actions apply later alike (the storage is there before anyone writes a manifest for it).
     const ceph = [...this.backends.values()].find((b) => b.type === 'rbd');
     if (ceph?.type !== 'rbd') return;
     const images = (spec: { rbd?: { pool?: string; image: string }; capacity?: { storage?: string } } | undefined) => {
@@ -283,11 +285,16 @@ export class World {
       const size = parseQuantity(spec.capacity?.storage ?? '1Gi');
       ceph.model.createImage(spec.rbd.pool ?? 'rbd', spec.rbd.image, typeof size === 'number' ? size : 2 ** 30);
     };
-    for (const { obj } of this.scenario.manifests) {
+    for (const obj of this.declaredObjects()) {
       if (obj.kind === 'PersistentVolume') images(obj.spec);
       if (obj.kind === 'Pod') for (const v of obj.spec?.volumes ?? []) images(v);
       if (obj.kind === 'StatefulSet') for (const v of obj.spec?.template?.spec?.volumes ?? []) images(v);
     }
+  }
+
+  /** Every object the scenario declares: its manifests, then what its `apply` actions apply. */
+  private declaredObjects(): KObject[] {
+    return [...this.scenario.manifests.map((m) => m.obj), ...this.scenario.actions.flatMap((a) => (a.kind === 'apply' ? [a.manifest] : []))];
   }
 
   /**
@@ -297,8 +304,7 @@ export class World {
    */
   private servesExternalProvisioner(): boolean {
     if (this.scenario.backends.some((b) => b.type === 'csi')) return true;
-    const objs = [...this.scenario.manifests.map((m) => m.obj), ...this.scenario.actions.flatMap((a) => (a.kind === 'apply' ? [a.manifest] : []))];
-    return objs.some((o) => {
+    return this.declaredObjects().some((o) => {
       const provisioner = o.kind === 'StorageClass' ? o['provisioner'] : o.kind === 'PersistentVolume' ? o.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] : undefined;
       return typeof provisioner === 'string' && !isInTree(provisioner);
     });
@@ -402,12 +408,41 @@ export class World {
     );
   }
 
+  /**
+   * Actions run at their `at`; those sharing an `at` run as a user typing them one after the
+   * other would (SPEC §1): each starts when the one before it has its result, whatever their
+   * kinds, so a write is acknowledged before a readNode after it looks. An action that blocks
+   * (a write on a hard NFS mount during an outage) holds back only the actions after it at the
+   * same `at`.
+   */
   private scheduleActions(): void {
+    const groups = new Map<number, number[]>();
     this.scenario.actions.forEach((a, i) => {
-      this.clock.at(a.atMs, () => {
-        this.trace.record(this.clock.nowMs, 'A', 'user', `${i} ${a.kind}`);
-        this.inject('kubectl', { type: 'user.action', index: i });
-      });
+      const g = groups.get(a.atMs);
+      if (g) g.push(i);
+      else groups.set(a.atMs, [i]);
     });
+    for (const [atMs, group] of groups) this.clock.at(atMs, () => this.startAction(group, 0));
+    this.resultListeners.push((r) => {
+      const next = this.heldBack.get(r.index);
+      if (!next) return;
+      this.heldBack.delete(r.index);
+      // The next command is typed once this one has answered: at the same instant, after it.
+      this.clock.at(this.clock.nowMs, () => this.startAction(next.group, next.k));
+    });
+  }
+
+  /** Scenario actions handed to kubectl so far (by Action.index). */
+  readonly started = new Set<number>();
+  /** The index of a running action -> the action waiting for its result (same `at`). */
+  private readonly heldBack = new Map<number, { group: number[]; k: number }>();
+
+  private startAction(group: number[], k: number): void {
+    const i = group[k]!;
+    const a = this.scenario.actions[i]!;
+    if (k + 1 < group.length) this.heldBack.set(a.index, { group, k: k + 1 });
+    this.started.add(a.index);
+    this.trace.record(this.clock.nowMs, 'A', 'user', `${i} ${a.kind}`);
+    this.inject('kubectl', { type: 'user.action', index: i });
   }
 }

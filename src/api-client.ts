@@ -49,9 +49,10 @@ export class ApiClient {
   }
 
   /** Opens the watch `watchId` of `kind` from `resourceVersion` (see WatchRequest). */
-  watch(watchId: string, kind: string, resourceVersion: string, nodeName?: string): void {
+  watch(watchId: string, kind: string, resourceVersion: string, nodeName?: string, name?: string): void {
     const req: WatchRequest = { type: 'api.watch', watchId, kind, resourceVersion };
     if (nodeName !== undefined) req.nodeName = nodeName;
+    if (name !== undefined) req.name = name;
     this.port.send(APISERVER, req);
   }
 

@@ -76,13 +76,14 @@ interface Stream {
 }
 
 /**
- * The host an address runs on, for partitions: a kubelet lives on its node (`kubelet/node-1` ->
- * `node-1`), a storage system on its own server (`backend/ceph` -> `ceph`), every control-plane
- * component on a host named after itself (`apiserver`, `kube-scheduler`, `cluster-dns`, ...).
+ * The host an address runs on, in SPEC §1's names (what crashes and partitions name): a kubelet
+ * lives on its node (`kubelet/node-1` -> `node/node-1`), a storage system is its own host
+ * (`backend/ceph`), every control-plane component a host named after itself (`apiserver`,
+ * `kube-scheduler`, `cluster-dns`, ...); `place` puts the controllers on kube-controller-manager.
  */
 export function hostOf(address: string): string {
-  const slash = address.indexOf('/');
-  return slash < 0 ? address : address.slice(slash + 1);
+  if (address.startsWith('kubelet/')) return `node/${address.slice('kubelet/'.length)}`;
+  return address;
 }
 
 const NORMAL: Routing = { delaysMs: [0] };

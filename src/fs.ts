@@ -31,6 +31,34 @@ export function joinPath(...segments: string[]): string {
 
 export class MemFs {
   private root: Dir = { type: 'Directory', children: new Map() };
+  /**
+   * Filesystems mounted on directories of this one (a tmpfs on a node's disk): a path under a
+   * mount point is served by the mounted filesystem, as the kernel's mount table does.
+   */
+  private readonly mounts = new Map<string, MemFs>();
+
+  /** Mounts `fs` on the directory `path` (created if missing); its files hide the directory's. */
+  mount(path: string, fs: MemFs): void {
+    const p = joinPath(path);
+    this.mkdirAll(p);
+    this.mounts.set(p, fs);
+  }
+
+  /** Unmounts what is mounted on `path`: the directory's own contents show again. */
+  unmount(path: string): void {
+    this.mounts.delete(joinPath(path));
+  }
+
+  /** The filesystem that serves `path` and the path inside it (the longest mount point wins). */
+  private resolve(path: string): { fs: MemFs; rel: string } | undefined {
+    if (this.mounts.size === 0) return undefined;
+    const p = joinPath(path);
+    let best: string | undefined;
+    for (const m of this.mounts.keys()) {
+      if ((p === m || p.startsWith(m + '/')) && (best === undefined || m.length > best.length)) best = m;
+    }
+    return best === undefined ? undefined : { fs: this.mounts.get(best)!, rel: p.slice(best.length) || '/' };
+  }
 
   /** A node disk with the usual directories and device files of a Linux node. */
   static nodeDisk(): MemFs {
@@ -45,10 +73,14 @@ export class MemFs {
   }
 
   stat(path: string): EntryType | undefined {
+    const r = this.resolve(path);
+    if (r) return r.fs.stat(r.rel);
     return this.lookup(path)?.type;
   }
 
   mkdirAll(path: string): string | undefined {
+    const r = this.resolve(path);
+    if (r) return r.fs.mkdirAll(r.rel);
     let d = this.root;
     for (const p of parts(path)) {
       const next = d.children.get(p);
@@ -63,12 +95,16 @@ export class MemFs {
   }
 
   mknod(path: string, type: Exclude<EntryType, 'Directory' | 'File'>): void {
+    const r = this.resolve(path);
+    if (r) return r.fs.mknod(r.rel, type);
     const parent = this.parentOf(path);
     if (parent && typeof parent !== 'string') parent.dir.children.set(parent.name, { type, data: '' });
   }
 
   /** Writes a regular file; the parent directory must exist. Returns an error text or undefined. */
   writeFile(path: string, data: string, append = false): string | undefined {
+    const r = this.resolve(path);
+    if (r) return r.fs.writeFile(r.rel, data, append);
     const parent = this.parentOf(path);
     if (typeof parent === 'string') return parent;
     if (!parent) return ENOENT;
@@ -81,6 +117,8 @@ export class MemFs {
   }
 
   readFile(path: string): { data: string } | { error: string } {
+    const r = this.resolve(path);
+    if (r) return r.fs.readFile(r.rel);
     const e = this.lookup(path);
     if (!e) return { error: ENOENT };
     if (e.type === 'Directory') return { error: EISDIR };
@@ -89,16 +127,20 @@ export class MemFs {
 
   /** Names in a directory, sorted. */
   list(path: string): string[] | undefined {
+    const r = this.resolve(path);
+    if (r) return r.fs.list(r.rel);
     const e = this.lookup(path);
     return e?.type === 'Directory' ? [...e.children.keys()].sort() : undefined;
   }
 
   removeAll(path: string): void {
+    const r = this.resolve(path);
+    if (r) return r.fs.removeAll(r.rel);
     const parent = this.parentOf(path);
     if (parent && typeof parent !== 'string') parent.dir.children.delete(parent.name);
   }
 
-  /** Drops everything: a wiped disk comes back with the stock layout. */
+  /** Drops everything on the disk (mounted filesystems are memory, not disk): the stock layout. */
   wipe(): void {
     this.root = MemFs.nodeDisk().root;
   }

@@ -29,7 +29,7 @@
  * Timer keys start with `informer/`; watch ids with the component's address.
  */
 import type { Port } from './component.ts';
-import type { ApiClient } from './api-client.ts';
+import type { ApiClient, RequestBody } from './api-client.ts';
 import type { KObject, Msg, WatchEvent } from './protocol.ts';
 import type { Rng } from './rng.ts';
 
@@ -284,6 +284,8 @@ export interface InformerOptions {
   onChange: ChangeHandler;
   /** Only pods on this node (the kubelet's spec.nodeName field selector). */
   nodeName?: string;
+  /** Per kind, only the object of this name (field selector metadata.name: the kubelet's Node). */
+  only?: Readonly<Record<string, string>>;
   /** Handler resync period per kind (AddEventHandlerWithResyncPeriod); none when absent. */
   resyncMs?: Readonly<Record<string, number>>;
   /**
@@ -418,7 +420,10 @@ export class Informers {
 
   private list(r: Reflector): void {
     r.phase = 'listing';
-    const body = this.opts.nodeName !== undefined && r.kind === 'Pod' ? { verb: 'list' as const, kind: r.kind, fieldNodeName: this.opts.nodeName } : { verb: 'list' as const, kind: r.kind };
+    const body: RequestBody = { verb: 'list', kind: r.kind };
+    if (this.opts.nodeName !== undefined && r.kind === 'Pod') body.fieldNodeName = this.opts.nodeName;
+    const only = this.opts.only?.[r.kind];
+    if (only !== undefined) body.fieldName = only;
     this.api.request(body, (res) => {
       if (r.phase !== 'listing') return;
       if (!res.ok || !res.items) return this.waitThenList(r);
@@ -458,7 +463,7 @@ export class Informers {
     r.watchStartMs = this.port.now();
     r.watchEvents = 0;
     this.byWatch.set(watchId, r);
-    this.api.watch(watchId, r.kind, r.lastRv, r.kind === 'Pod' ? this.opts.nodeName : undefined);
+    this.api.watch(watchId, r.kind, r.lastRv, r.kind === 'Pod' ? this.opts.nodeName : undefined, this.opts.only?.[r.kind]);
     // timeoutSeconds = minWatchTimeout * (rand + 1): 5 to 10 minutes.
     this.port.setTimer(r.keys.timeout, MIN_WATCH_TIMEOUT_MS + Math.floor(r.rng.next() * MIN_WATCH_TIMEOUT_MS));
   }

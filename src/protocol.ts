@@ -46,6 +46,8 @@ export interface ApiRequest {
   nodeName?: string;
   /** list: only objects on this node (pods' spec.nodeName). */
   fieldNodeName?: string;
+  /** list: only the object of this name (field selector metadata.name). */
+  fieldName?: string;
 }
 
 export interface ApiResponse {
@@ -73,6 +75,8 @@ export interface WatchRequest {
   resourceVersion: string;
   /** Only pods with this spec.nodeName (the kubelet's field selector). */
   nodeName?: string;
+  /** Only the object of this name (field selector metadata.name: the kubelet's own Node). */
+  name?: string;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR';
@@ -204,7 +208,7 @@ export function summarize(m: Msg): string {
     case 'api.response':
       return `api.response ${m.reqId} ${m.ok ? 'ok' : m.status?.code} ${m.obj ? `rv=${m.obj.metadata.resourceVersion}` : ''}${m.items ? ` n=${m.items.length} rv=${m.resourceVersion ?? ''}` : ''}`;
     case 'api.watch':
-      return `api.watch ${m.watchId} ${m.kind} rv=${m.resourceVersion}${m.nodeName ? ` node=${m.nodeName}` : ''}`;
+      return `api.watch ${m.watchId} ${m.kind} rv=${m.resourceVersion}${m.nodeName ? ` node=${m.nodeName}` : ''}${m.name ? ` name=${m.name}` : ''}`;
     case 'watch':
       return m.event === 'ERROR'
         ? `watch ${m.watchId} ERROR ${String(m.obj['code'])} ${String(m.obj['message'])}`

@@ -13,7 +13,8 @@
  * and watch events for Pod, Node, PersistentVolume, PersistentVolumeClaim and VolumeAttachment,
  * api.response and csi.response. Sends: list and watch requests; api.request create/updateStatus/delete of VolumeAttachments,
  * updateStatus (and get, after a conflict) of Nodes; csi.request ControllerPublishVolume /
- * ControllerUnpublishVolume to `backend/<name>`; Warning FailedAttachVolume Events on pods.
+ * ControllerUnpublishVolume to `backend/<name>`; Warning FailedAttachVolume and Normal
+ * SuccessfulAttachVolume Events on pods.
  *
  * Desired state (DSW): every attachable volume of every scheduled, not terminated pod on a known
  * node. Attachable: a PV or inline volume whose source is `rbd`, or a PV with a `csi` source
@@ -538,6 +539,9 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
         putEntry({ volume: vol, node, confirmed: true, mounted: true, detachRequestedAtMs: undefined, reported: true });
       }
       port.note(`attached ${vol.uniqueName} to ${node}`);
+      // operation_generator.go GenerateAttachVolumeFunc: "Successful attach event is useful for
+      // user debugging", on every pod scheduled there that uses the volume.
+      for (const pod of pods) api.event(pod, 'Normal', 'SuccessfulAttachVolume', volumeMsg('AttachVolume.Attach succeeded', vol.name, ''), SOURCE);
       kick();
     };
     if (typeof vol.capability === 'string') return fail(vol.capability);

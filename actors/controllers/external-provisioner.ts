@@ -47,6 +47,11 @@
  * removes only the PV object: there is no node shell operation to remove a directory, so its
  * data stays on the node's disk.
  *
+ * A StorageClass of a migrated in-tree plugin (`kubernetes.io/aws-ebs`, src/model/
+ * csi-translation.ts) is served by its CSI driver (`ebs.csi.aws.com`): the claim names the
+ * driver, and the PV is a CSI volume of that driver (upstream translates it back to the in-tree
+ * source with TranslateCSIPVToInTree; ksim keeps the CSI source it mounts).
+ *
  * Simplifications, on purpose: no `external-provisioner.volume.kubernetes.io/finalizer` on PVs
  * (HonorPVReclaimPolicy), no capacity check of the created volume against the request, no
  * secrets; a PV that fails to save is re-created with backoff rather than cleaned up after
@@ -66,6 +71,7 @@ import { parseQuantity } from '../../src/quantity.ts';
 import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type CsiResult, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForProvisioner, backendForSource, DEFAULT_CEPH, type BackendRef } from '../../backends/registry.ts';
 import { deepCopy } from '../../src/model/objects.ts';
+import { effectiveProvisioner } from '../../src/model/csi-translation.ts';
 
 export const EXTERNAL_PROVISIONER = 'external-provisioner';
 
@@ -349,18 +355,20 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
     const work = w;
     const className = claimClass(claim);
     const cls = cache.get<ScObj>('StorageClass', undefined, className);
-    if (!cls || !opts.provisioners(cls.provisioner)) {
+    if (!cls || !opts.provisioners(effectiveProvisioner(cls.provisioner))) {
       // The class changed or went away: retried when it comes back (a StorageClass event).
       forget(uid);
       return;
     }
-    const provisioner = cls.provisioner;
+    // A migrated in-tree class (kubernetes.io/aws-ebs) is served by its CSI driver, which
+    // provisions with the class translated to CSI (TranslateInTreeStorageClassToCSI).
+    const provisioner = effectiveProvisioner(cls.provisioner);
     work.busy = true;
     if (work.pv) return store(work, work.pv, provisioner);
     const selectedNode = claim.metadata.annotations?.[ANN_SELECTED_NODE] || undefined;
     event(claim, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${claim.metadata.namespace}/${claim.metadata.name}"`, provisioner);
     const fail = (state: ProvisioningState, err: string) => onProvisionError(work, provisioner, className, state, err, selectedNode);
-    const ref = backendForProvisioner(provisioner, (cls.parameters ?? {}) as Record<string, string>);
+    const ref = backendForProvisioner(cls.provisioner, (cls.parameters ?? {}) as Record<string, string>);
     if (!ref) return fail('finished', `no backend serves provisioner ${JSON.stringify(provisioner)}`);
     if (ref.type === 'node-local') return provisionNodeLocal(work, cls, selectedNode, fail);
 
@@ -396,7 +404,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
 
   /** The PV for a created CSI volume (external-provisioner Provision). */
   function csiVolume(claim: PvcObj, cls: ScObj, ref: BackendRef, result: CsiResult, requestedBytes: number, requested: unknown, fsType: string | undefined): PvObj {
-    const provisioner = cls.provisioner;
+    const provisioner = effectiveProvisioner(cls.provisioner);
     const capBytes = result.capacityBytes || requestedBytes;
     const storage = capBytes === requestedBytes && typeof requested === 'string' ? requested : formatBinarySI(capBytes);
     const handle = result.volumeId ?? provisionedVolumeName(claim.metadata.uid!);
@@ -440,7 +448,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
     return {
       apiVersion: 'v1',
       kind: 'PersistentVolume',
-      metadata: { name: provisionedVolumeName(claim.metadata.uid!), annotations: { [ANN_DYNAMICALLY_PROVISIONED]: cls.provisioner } },
+      metadata: { name: provisionedVolumeName(claim.metadata.uid!), annotations: { [ANN_DYNAMICALLY_PROVISIONED]: effectiveProvisioner(cls.provisioner) } },
       spec,
     } as PvObj;
   }

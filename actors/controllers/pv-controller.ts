@@ -42,9 +42,10 @@
  *   to be retried; ticks keep the 15 s grid counted from the controller's start.
  * - The in-tree hostPath provisioner is enabled (kube-controller-manager's
  *   --enable-hostpath-provisioner, off by default upstream), and its PVs get node affinity to
- *   the selected node. The hostPath deleter and the NFS/hostPath recyclers wipe no data in this
- *   version (upstream they remove files on the controller-manager's own host, or run a
- *   recycler pod): Delete removes the PV object, Recycle makes the PV Available again.
+ *   the selected node. The hostPath deleter wipes no data in this version (upstream it removes
+ *   files on the controller-manager's own host): Delete removes the PV object. Recycle runs the
+ *   plugin's recycler pod (`recycler-for-<pv>`), which the scheduler places and a kubelet runs:
+ *   it empties the volume, and only then is the PV made Available again.
  */
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
@@ -54,6 +55,7 @@ import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.t
 import { backendAddress, GRPC, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForProvisioner, backendForSource, DEFAULT_CEPH_MONITORS } from '../../backends/registry.ts';
 import { VolumeIndex } from './pv-index.ts';
+import { effectiveProvisioner, migratedCsiDriver } from '../../src/model/csi-translation.ts';
 import { deepCopy } from '../../src/model/objects.ts';
 import {
   ANN_BETA_STORAGE_PROVISIONER,
@@ -65,6 +67,7 @@ import {
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
   HOSTPATH_TMP,
+  capacityBytes,
   checkVolumeModeMismatches,
   checkVolumeSatisfyClaim,
   claimHasClass,
@@ -87,6 +90,7 @@ import {
   podClaimNames,
   provisionablePluginError,
   recyclerForSource,
+  recyclerPod,
   reclaimPolicy,
   requestedBytes,
   rvOf,
@@ -244,6 +248,8 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
   const ops = new Map<string, Operation>();
   const csiCalls = new Calls<CsiResponse>(port, 'csi');
   const later = new Map<string, () => void>();
+  /** Recycler pods (ns/name) being waited for, and what to do when each finishes. */
+  const recyclers = new Map<string, (err?: string) => void>();
   let seq = 0;
   let synced = false;
   let startMs = 0;
@@ -722,10 +728,58 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
         // No recycler: Failed, and every sync tries again.
         return updateVolumePhaseWithEvent(current, 'Failed', 'Warning', 'VolumeFailedRecycle', 'No recycler plugin found for the volume!', () => done(), () => done());
       }
-      // The recycler pod would empty the volume (rm -rf); this version wipes nothing.
-      event(current, 'Normal', 'VolumeRecycled', 'Volume recycled');
-      unbindVolume(current, () => done(), () => done());
+      runRecycler(current, (err) => {
+        if (err) {
+          const strerr = `Recycle failed: ${err}`;
+          return updateVolumePhaseWithEvent(current, 'Failed', 'Warning', 'VolumeFailedRecycle', strerr, () => done(strerr), () => done(strerr));
+        }
+        event(current, 'Normal', 'VolumeRecycled', 'Volume recycled');
+        // Make the volume available again (re-read: the phase may have moved meanwhile).
+        get('PersistentVolume', undefined, name, (again) => {
+          if (!again.ok || !again.obj) return done();
+          unbindVolume(again.obj as PvObj, () => done(), () => done());
+        });
+      });
     });
+  }
+
+  /**
+   * RecycleVolumeByWatchingPodUntilCompletion (volume/util/recyclerclient): create the
+   * plugin's recycler pod, wait for it to succeed or fail (it empties the volume), delete it.
+   * The pod's own events are not forwarded to the PV as `RecyclerPod` events (ksim has no watch
+   * on Events).
+   */
+  function runRecycler(pv: PvObj, cb: (err?: string) => void): void {
+    const pod = recyclerPod(pv, capacityBytes(pv));
+    const key = `default/${pod.metadata.name}`;
+    call({ verb: 'create', kind: 'Pod', namespace: 'default', name: pod.metadata.name!, obj: pod }, (res) => {
+      if (!res.ok) {
+        if (res.status?.code === 409) {
+          // Someone's pod of that name (an old recycler, or one forged to block recycling) goes.
+          call({ verb: 'delete', kind: 'Pod', namespace: 'default', name: pod.metadata.name! }, () => cb('old recycler pod found, will retry later'));
+          return;
+        }
+        return cb(`unexpected error creating recycler pod:  ${errText(res)}`);
+      }
+      recyclers.set(key, (err) => {
+        recyclers.delete(key);
+        // In all cases delete the recycler pod.
+        call({ verb: 'delete', kind: 'Pod', namespace: 'default', name: pod.metadata.name! }, () => cb(err === undefined ? undefined : `failed to recycle volume: ${err}`));
+      });
+      // The watch may have shown the pod's end already.
+      const seen = cache.get<PodObj>('Pod', 'default', pod.metadata.name!);
+      if (seen && seen.metadata.uid === res.obj?.metadata.uid) watchRecycler('MODIFIED', seen);
+    });
+  }
+
+  /** waitForPod: the recycler pod's watch events until it finishes. */
+  function watchRecycler(ev: WatchEvent['event'], pod: PodObj): void {
+    const finish = recyclers.get(`${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`);
+    if (!finish) return;
+    if (ev === 'DELETED') return finish('recycler pod was deleted');
+    const phase = pod.status?.phase;
+    if (phase === 'Succeeded') return finish();
+    if (phase === 'Failed') return finish(pod.status?.message || 'pod failed, pod.Status.Message unknown.');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -740,9 +794,10 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     }
     const provisioner = String(cls['provisioner'] ?? '');
     let plugin: string | undefined;
-    const err = provisionablePluginError(provisioner);
+    // findProvisionablePlugin: a migrated in-tree plugin is never looked up (CSI migration).
+    const err = migratedCsiDriver(provisioner) ? 'migrated' : provisionablePluginError(provisioner);
     if (err === undefined) plugin = provisioner;
-    else if (provisioner.startsWith('kubernetes.io/')) {
+    else if (provisioner.startsWith('kubernetes.io/') && err !== 'migrated') {
       // No in-tree plugin: retried on every sync, like upstream.
       event(claim, 'Warning', 'ProvisioningFailed', err);
       return;
@@ -759,13 +814,23 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     write('update', clone, fail, (o) => k(o as ClaimObj));
   }
 
+  /**
+   * provisionClaimOperationExternal: the claim is annotated with the provisioner that will
+   * serve it — for a migrated in-tree plugin, its CSI driver (GetCSINameFromInTreeName) — and
+   * waits for it, with v1.30's ExternalProvisioning text.
+   */
   function provisionClaimOperationExternal(claim: ClaimObj, cls: KObject, done: (err?: string) => void): void {
-    const provisioner = String(cls['provisioner'] ?? '');
+    const provisioner = effectiveProvisioner(String(cls['provisioner'] ?? ''));
     setClaimProvisioner(claim, provisioner, (err) => {
       event(claim, 'Warning', 'ProvisioningFailed', `Error saving claim: ${err}`);
       done(err);
     }, (c) => {
-      event(c, 'Normal', 'ExternalProvisioning', `waiting for a volume to be created, either by external provisioner "${provisioner}" or manually created by system administrator`);
+      event(
+        c,
+        'Normal',
+        'ExternalProvisioning',
+        `Waiting for a volume to be created either by the external provisioner '${provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+      );
       done();
     });
   }
@@ -908,6 +973,8 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
 
   /** The informers' handler; an older version than the cache holds never reaches it. */
   function onChange(type: ChangeType, obj: KObject): void {
+    // Pods matter to the recycler pods being waited for (waitForPod).
+    if (obj.kind === 'Pod' && recyclers.size > 0) watchRecycler(type, obj as PodObj);
     if (obj.kind === 'Pod' || obj.kind === 'StorageClass') return;
     suspect(obj);
     const waiting = conflictWaiters.get(`${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);

@@ -420,8 +420,45 @@ export function recyclerForSource(pv: PersistentVolume): string | undefined {
   return undefined;
 }
 
-/** The hostPath deleter and recycler only touch paths under /tmp (host_path.go). */
+/** The hostPath deleter only touches paths under /tmp (host_path.go); the recycler has no such check. */
 export const HOSTPATH_TMP = /\/tmp\/.+/;
+
+/**
+ * The recycler pod's command (pkg/volume/plugins.go NewPersistentVolumeRecyclerPodTemplate):
+ * `rm -rf` of the volume's contents, by `find`.
+ */
+export const RECYCLER_SCRUB_ARGS = ['-c', 'test -e /scrub && find /scrub -mindepth 1 -delete && test -z "$(ls -A /scrub)" || exit 1'];
+/** The template's image (v1.30, plugins.go; the exact debian-base tag is unverified). */
+export const RECYCLER_IMAGE = 'registry.k8s.io/build-image/debian-base:bookworm-v1.0.2';
+const GiB = 2 ** 30;
+
+/**
+ * The pod that recycles a volume: NewPersistentVolumeRecyclerPodTemplate with the plugin's
+ * overrides (nfs.go / host_path.go Recycle: the PV's source as volume `vol`,
+ * activeDeadlineSeconds from CalculateTimeoutForVolume — the minimum, or the increment per GiB of
+ * capacity when that is more; kube-controller-manager's defaults: NFS 300 s and 30 s/GiB,
+ * hostPath 60 s and 30 s/GiB), named `recycler-for-<pv>` in `default`
+ * (recyclerclient.RecycleVolumeByWatchingPodUntilCompletion). No node affinity: a hostPath
+ * volume is scrubbed on whichever node the pod lands on ("HostPath recycling only works in
+ * single node clusters").
+ */
+export function recyclerPod(pv: PersistentVolume, capacityBytes: number): KObject {
+  const nfs = pv.spec?.nfs;
+  const [minimumS, incrementS] = nfs ? [300, 30] : [60, 30];
+  const timeout = Math.max(minimumS, Math.floor(capacityBytes / GiB) * incrementS);
+  const source = nfs ? { nfs: { server: nfs.server, path: nfs.path } } : { hostPath: { path: pv.spec?.hostPath?.path ?? '' } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `recycler-for-${pv.metadata?.name ?? ''}`, namespace: 'default' },
+    spec: {
+      activeDeadlineSeconds: timeout,
+      restartPolicy: 'Never',
+      volumes: [{ name: 'vol', ...source }],
+      containers: [{ name: 'pv-recycler', image: RECYCLER_IMAGE, command: ['/bin/sh'], args: [...RECYCLER_SCRUB_ARGS], volumeMounts: [{ name: 'vol', mountPath: '/scrub' }] }],
+    },
+  };
+}
 
 /** The reclaim policies the controller knows; anything else is VolumeUnknownReclaimPolicy. */
 export function reclaimPolicy(pv: PersistentVolume): string {

@@ -315,10 +315,8 @@ export class ChromeTraceExporter {
 
   // --- hosts, threads, tracks and the document ---
 
-  /** The host (process) of an actor address, in SPEC §1's names. */
+  /** The host (process) of an actor address: the bus's host, in SPEC §1's names; the user's and the run's own addresses on `kubectl` and `ksim`. */
   private hostOfAddress(address: string): string {
-    if (address.startsWith('kubelet/')) return `node/${this.hostFor(address)}`;
-    if (address.startsWith('backend/')) return address.split('/').slice(0, 2).join('/');
     if (address === 'user' || address === 'kubectl') return 'kubectl';
     if (address === 'world' || address === 'dns-probe') return 'ksim';
     return this.hostFor(address);

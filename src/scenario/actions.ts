@@ -11,7 +11,7 @@
  */
 import { parseDuration } from '../duration.ts';
 import type { KObject } from '../protocol.ts';
-import type { Action, Fault, SourcePos } from './types.ts';
+import type { Action, SourcePos } from './types.ts';
 
 /** One step of a field path: a map key or a list index. */
 export type Seg = string | number;
@@ -35,17 +35,6 @@ export const ACTION_VERBS = [
   'write', 'read', 'writeNode', 'mkdirNode', 'readNode', 'nslookup',
 ] as const;
 type Verb = (typeof ACTION_VERBS)[number];
-
-export const FAULT_KINDS = [
-  'crash', 'partition', 'outage', 'wipeDisk', 'messageLoss', 'messageDelay', 'messageDuplicate', 'messageReorder', 'dnsFailure',
-] as const;
-type FaultKind = (typeof FAULT_KINDS)[number];
-
-/** The fault kinds chaos may draw (the `chaos.kinds` list of SPEC §1); also the default. */
-export const CHAOS_KINDS = ['crash', 'partition', 'outage', 'messageLoss', 'messageDelay', 'messageDuplicate', 'dnsFailure'] as const;
-
-/** Control-plane components a partition group may name besides nodes. */
-export const CONTROL_PLANE = ['apiserver', 'kube-scheduler', 'kube-controller-manager', 'cluster-dns', 'etcd'] as const;
 
 /** Resource names and kubectl short names accepted in `kind/name` targets, lowercased. */
 const TARGET_KINDS: Record<string, string> = {
@@ -129,7 +118,7 @@ export function intAt(ctx: Pick<SpecContext, 'error'>, v: unknown, path: readonl
   return v;
 }
 
-function rateAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): number | undefined {
+export function rateAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): number | undefined {
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     ctx.error(path, `Invalid value: ${show(v)}: must be a number between 0 and 1`);
     return undefined;
@@ -142,7 +131,7 @@ function rateAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): number | un
 }
 
 /** A required non-empty string; numbers and booleans are read as YAML users mean them. */
-function stringAt(ctx: SpecContext, v: unknown, path: readonly Seg[], required = true): string | undefined {
+export function stringAt(ctx: SpecContext, v: unknown, path: readonly Seg[], required = true): string | undefined {
   if (v === undefined || v === null || v === '') {
     if (required) ctx.error(path, 'Required value');
     return undefined;
@@ -234,13 +223,13 @@ function nodeExists(ctx: SpecContext, name: string, path: readonly Seg[]): boole
   return false;
 }
 
-function nodeAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): string | undefined {
+export function nodeAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): string | undefined {
   const name = namedAt(ctx, v, path, 'Node');
   if (name === undefined) return undefined;
   return nodeExists(ctx, name, path) ? name : undefined;
 }
 
-function backendAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): string | undefined {
+export function backendAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): string | undefined {
   const s = stringAt(ctx, v, path);
   if (s === undefined) return undefined;
   const name = s.startsWith('backend/') ? s.slice('backend/'.length) : s;
@@ -281,12 +270,12 @@ type ActionBody = Action extends infer A ? (A extends unknown ? Omit<A, 'atMs' |
  * A list of timed entries (actions, faults): every entry checked, every problem reported;
  * sorted by `at`, file order kept for equal times.
  */
-function parseTimedList<T extends { atMs: number; index: number }>(
-  ctx: SpecContext,
+export function parseTimedList<T extends { atMs: number; index: number }, C extends SpecContext>(
+  ctx: C,
   raw: unknown,
   base: readonly Seg[],
   noun: string,
-  parseOne: (ctx: SpecContext, item: unknown, path: readonly Seg[], index: number) => T | undefined,
+  parseOne: (ctx: C, item: unknown, path: readonly Seg[], index: number) => T | undefined,
 ): T[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) {
@@ -305,7 +294,7 @@ function parseTimedList<T extends { atMs: number; index: number }>(
  * What every timed entry needs: exactly one verb (of `all`) and an `at` that is a duration.
  * `ok` is false when anything was reported (including the unknown keys found before).
  */
-function checkOneAt(
+export function checkOneAt(
   ctx: SpecContext,
   item: Record<string, unknown>,
   path: readonly Seg[],
@@ -590,166 +579,4 @@ function patchAt(ctx: SpecContext, v: unknown, path: readonly Seg[], type: 'stra
     return undefined;
   }
   return p;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Faults
-
-type FaultBody = Fault extends infer F ? (F extends unknown ? Omit<F, 'atMs' | 'forMs' | 'index' | 'pos'> : never) : never;
-
-/** spec.faults: every fault checked; sorted by `at`, file order kept. */
-export function parseFaults(ctx: SpecContext, raw: unknown, base: readonly Seg[]): Fault[] {
-  return parseTimedList(ctx, raw, base, 'faults', parseFault);
-}
-
-function parseFault(ctx: SpecContext, item: unknown, path: readonly Seg[], index: number): Fault | undefined {
-  if (!isMap(item)) {
-    ctx.error(path, `Invalid value: ${show(item)}: must be a mapping such as {at: 4m, crash: node/node-1, for: 2m}`);
-    return undefined;
-  }
-  const kinds = FAULT_KINDS.filter((k) => k in item);
-  const hint = kinds.length === 0 ? ` (a fault is one of: ${FAULT_KINDS.join(', ')})` : '';
-  const unknown = checkKeys(ctx, item, ['at', 'for', ...FAULT_KINDS], path, hint);
-  let { ok, atMs } = checkOneAt(ctx, item, path, 'fault', kinds, FAULT_KINDS, unknown);
-  let forMs: number | undefined;
-  if (item.for !== undefined) {
-    forMs = durationAt(ctx, item.for, [...path, 'for'], { positive: true });
-    if (forMs === undefined) ok = false;
-  }
-  const kind = kinds[0];
-  if (kind === undefined || kinds.length > 1) return undefined;
-  if (kind === 'wipeDisk' && item.for !== undefined) {
-    ctx.error([...path, 'for'], 'Forbidden: a disk wipe is instantaneous and is not healed');
-    ok = false;
-  }
-  const body = parseFaultBody(ctx, kind, item[kind], [...path, kind]);
-  if (!ok || !body || atMs === undefined) return undefined;
-  const fault = { ...body, atMs, index, pos: ctx.posOf(path) } as Fault;
-  if (forMs !== undefined) fault.forMs = forMs;
-  return fault;
-}
-
-/** `{rate: 0.05}` or a bare `0.05`. */
-function rateFault(ctx: SpecContext, v: unknown, kpath: readonly Seg[]): number | undefined {
-  if (isMap(v)) {
-    if (checkKeys(ctx, v, ['rate'], kpath).length) return undefined;
-    if (v.rate === undefined) {
-      ctx.error([...kpath, 'rate'], 'Required value');
-      return undefined;
-    }
-    return rateAt(ctx, v.rate, [...kpath, 'rate']);
-  }
-  return rateAt(ctx, v, kpath);
-}
-
-function parseFaultBody(ctx: SpecContext, kind: FaultKind, v: unknown, kpath: readonly Seg[]): FaultBody | undefined {
-  switch (kind) {
-    case 'crash':
-    case 'wipeDisk': {
-      const node = nodeAt(ctx, v, kpath);
-      return node === undefined ? undefined : { kind, node };
-    }
-    case 'outage': {
-      const backend = backendAt(ctx, v, kpath);
-      return backend === undefined ? undefined : { kind, backend };
-    }
-    case 'partition':
-      return parsePartition(ctx, v, kpath);
-    case 'messageLoss':
-    case 'messageDuplicate':
-    case 'messageReorder': {
-      const rate = rateFault(ctx, v, kpath);
-      return rate === undefined ? undefined : { kind, rate };
-    }
-    case 'messageDelay': {
-      // `{delay: 500ms}` or a bare `500ms`.
-      let delayMs: number | undefined;
-      if (isMap(v)) {
-        if (checkKeys(ctx, v, ['delay'], kpath).length) return undefined;
-        if (v.delay === undefined) ctx.error([...kpath, 'delay'], 'Required value');
-        else delayMs = durationAt(ctx, v.delay, [...kpath, 'delay'], { positive: true });
-      } else {
-        delayMs = durationAt(ctx, v, kpath, { positive: true });
-      }
-      return delayMs === undefined ? undefined : { kind, delayMs };
-    }
-    case 'dnsFailure':
-      if (v === null || v === true || (isMap(v) && Object.keys(v).length === 0)) return { kind };
-      if (isMap(v)) checkKeys(ctx, v, [], kpath);
-      else ctx.error(kpath, `Invalid value: ${show(v)}: takes no parameters (write dnsFailure: {})`);
-      return undefined;
-  }
-}
-
-function parsePartition(ctx: SpecContext, v: unknown, kpath: readonly Seg[]): FaultBody | undefined {
-  const example = '[[node-1], [apiserver, node-2]]';
-  if (!Array.isArray(v) || v.length === 0) {
-    ctx.error(kpath, `Invalid value: ${show(v)}: must be a list of groups such as ${example}`);
-    return undefined;
-  }
-  let ok = true;
-  const seen = new Set<string>();
-  const groups: string[][] = [];
-  v.forEach((g, gi) => {
-    if (!Array.isArray(g) || g.length === 0) {
-      ctx.error([...kpath, gi], `Invalid value: ${show(g)}: must be a non-empty list of nodes or control-plane components`);
-      ok = false;
-      return;
-    }
-    const group: string[] = [];
-    g.forEach((member, mi) => {
-      const mpath = [...kpath, gi, mi];
-      const s = stringAt(ctx, member, mpath);
-      if (s === undefined) {
-        ok = false;
-        return;
-      }
-      const name = s.startsWith('node/') ? s.slice('node/'.length) : s;
-      const isComponent = !s.startsWith('node/') && (CONTROL_PLANE as readonly string[]).includes(name);
-      if (!isComponent && !ctx.nodes.includes(name) && !ctx.extraNodes.has(name)) {
-        ctx.error(mpath, `"${s}" is neither a node nor a control-plane component (nodes: ${ctx.nodes.join(', ')}; components: ${CONTROL_PLANE.join(', ')})`);
-        ok = false;
-        return;
-      }
-      if (seen.has(name)) {
-        ctx.error(mpath, `Duplicate value: "${name}": a member may be in one group only`);
-        ok = false;
-        return;
-      }
-      seen.add(name);
-      group.push(name);
-    });
-    groups.push(group);
-  });
-  return ok ? { kind: 'partition', groups } : undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Chaos
-
-export function parseChaos(ctx: SpecContext, raw: unknown, base: readonly Seg[]): { faults: number; kinds: string[] } | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (!isMap(raw)) {
-    ctx.error(base, `Invalid value: ${show(raw)}: must be a mapping such as {faults: 4, kinds: [crash, partition]}`);
-    return undefined;
-  }
-  checkKeys(ctx, raw, ['faults', 'kinds'], base);
-  let faults: number | undefined;
-  if (raw.faults === undefined) ctx.error([...base, 'faults'], 'Required value: how many faults to draw');
-  else faults = intAt(ctx, raw.faults, [...base, 'faults'], 0, 10_000);
-  let kinds: string[] = [...CHAOS_KINDS];
-  if (raw.kinds !== undefined) {
-    if (!Array.isArray(raw.kinds) || raw.kinds.length === 0) {
-      ctx.error([...base, 'kinds'], `Invalid value: ${show(raw.kinds)}: must be a non-empty list of ${quoteList(CHAOS_KINDS)}`);
-      return undefined;
-    }
-    kinds = [];
-    raw.kinds.forEach((k, i) => {
-      if (!(CHAOS_KINDS as readonly unknown[]).includes(k)) ctx.error([...base, 'kinds', i], unsupported(k, CHAOS_KINDS));
-      else if (!kinds.includes(k as string)) kinds.push(k as string);
-    });
-    if (kinds.length !== raw.kinds.length && kinds.length === 0) return undefined;
-  }
-  if (faults === undefined) return undefined;
-  return { faults, kinds };
 }

@@ -23,10 +23,12 @@ import { deepCopy, isNamespaced, qualifiedResource } from '../model/objects.ts';
 import { validateObject, validateStatefulSetTemplates } from '../model/validation.ts';
 import type { KObject } from '../protocol.ts';
 import {
-  checkKeys, durationAt, intAt, isMap, parseActions, parseChaos, parseFaults, quoteList, show, unsupported,
+  checkKeys, durationAt, intAt, isMap, parseActions, quoteList, show, unsupported,
   type Seg, type SpecContext,
 } from './actions.ts';
+import { monitorNames, parseChaos, parseFaults, type FaultContext } from './faults.ts';
 import type { BackendSpec, LoadWarning, Manifest, Scenario, SourcePos } from './types.ts';
+import { effectiveProvisioner } from '../model/csi-translation.ts';
 
 export type LoadResult = { ok: true; scenario: Scenario; warnings: LoadWarning[] } | { ok: false; errors: string[]; warnings: LoadWarning[] };
 
@@ -434,7 +436,11 @@ class Loader {
     });
     const extraNodes = new Set(applied.filter((o) => o.kind === 'Node' && typeof o.metadata?.name === 'string').map((o) => o.metadata.name as string));
 
-    const ctx: SpecContext = {
+    const ctx: FaultContext = {
+      monitors: (name) => {
+        const b = base.backends.find((x) => x.name === name);
+        return b?.type === 'rbd' ? monitorNames(b) : undefined;
+      },
       error: ctxError,
       posOf: (path) => this.posIn(doc, path),
       nodes: base.nodes,
@@ -633,7 +639,7 @@ export function impliedBackends(objs: readonly KObject[], spec: readonly Backend
         const isNfs = isMap(params) && params.server !== undefined && (params.path !== undefined || params.share !== undefined);
         if (RBD_DRIVERS.has(provisioner)) add(rbdName, 'rbd');
         else if (provisioner === NFS_CSI_DRIVER || isNfs) add(isMap(params) ? params.server : undefined, 'nfs');
-        else add(provisioner, 'csi');
+        else add(effectiveProvisioner(provisioner), 'csi');
         break;
       }
     }

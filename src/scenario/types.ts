@@ -36,18 +36,36 @@ export type Action = { atMs: number; index: number; namespace: string; expect?: 
   | { kind: 'nslookup'; name: string; from?: string /* pod name */; qtype: 'A' | 'SRV' }
 );
 
-/** A scripted fault. `forMs` absent: the fault is never healed. `index` is its position in spec.faults. */
-export type Fault = { atMs: number; forMs?: number; index: number; pos: SourcePos } & (
-  | { kind: 'crash'; node: string }
-  | { kind: 'partition'; groups: string[][] }
+/**
+ * A fault (SPEC §1 "Faults"), scripted in spec.faults or drawn by chaos. `forMs` absent: it is
+ * never healed. `index` is its position in spec.faults (drawn faults follow the scripted ones).
+ * Hosts are written as SPEC §1 names them: `node/<name>`, `apiserver`,
+ * `kube-controller-manager`, `kube-scheduler`, `cluster-dns`, `backend/<name>`,
+ * `backend/<name>/<monitor>`.
+ */
+export type Fault = { atMs: number; forMs?: number; index: number; pos: SourcePos; drawn?: boolean } & FaultBody;
+
+/** Hosts whose messages a message fault matches: between two groups (both ways), or all. */
+export type Between = string[][] | undefined;
+
+export type FaultBody =
+  | { kind: 'crash'; host: string }
+  | { kind: 'restart'; host: string }
+  | { kind: 'partition'; groups: string[][]; oneWay: boolean }
+  | { kind: 'messageLoss'; rate: number; between: Between }
+  | { kind: 'messageDuplicate'; rate: number; between: Between }
+  | { kind: 'messageDelay'; minMs: number; maxMs: number; rate: number; between: Between }
+  | { kind: 'messageReorder'; rate: number; windowMs: number; between: Between }
   | { kind: 'outage'; backend: string }
   | { kind: 'wipeDisk'; node: string }
-  | { kind: 'messageLoss'; rate: number }
-  | { kind: 'messageDelay'; delayMs: number }
-  | { kind: 'messageDuplicate'; rate: number }
-  | { kind: 'messageReorder'; rate: number }
-  | { kind: 'dnsFailure' }
-);
+  | { kind: 'dnsFailure'; mode: 'SERVFAIL' | 'timeout'; rate: number }
+  | { kind: 'clockSkew'; node: string; byMs: number }
+  | { kind: 'csiError'; backend: string; rpc: string; code: string; rate: number }
+  | { kind: 'staleView'; controller: string; byMs: number }
+  | { kind: 'dropWatch'; controller: string; rate: number }
+  | { kind: 'crashMidReconcile'; controller: string; afterWrites: number };
+
+export type FaultKind = FaultBody['kind'];
 
 /** A storage system: named in spec.backends (extra tuning fields kept) or implied by the manifests. */
 export interface BackendSpec {
@@ -72,7 +90,7 @@ export interface Scenario {
   /** Sorted by atMs; file order kept for equal atMs. */
   actions: Action[];
   faults: Fault[];
-  chaos?: { faults: number; kinds: string[] };
+  chaos?: { faults: number; kinds: FaultKind[] };
   /** Names from SPEC §6 in table order; 'all' expanded to every name. */
   invariants: string[];
   /** spec.backends first (file order), then backends the manifests imply, one per name. */

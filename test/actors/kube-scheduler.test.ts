@@ -17,7 +17,7 @@ spec:
 ${spec}`;
 }
 
-const PREEMPTION = ' preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.';
+const PREEMPTION = ' preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..';
 
 describe('kube-scheduler', () => {
   const rows: [string, string, string, string | null][] = [
@@ -36,6 +36,30 @@ describe('kube-scheduler', () => {
       '',
       '  - {at: 0s, taint: {node: node-1, key: dedicated, value: db, effect: NoSchedule}}\n  - {at: 0s, taint: {node: node-2, key: dedicated, value: db, effect: NoSchedule}}\n  - {at: 0s, cordon: node/node-3}\n',
       `0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) had untolerated taint {dedicated: db}.${PREEMPTION}`,
+    ],
+    [
+      'an untolerated NoExecute taint keeps pods away at scheduling too',
+      '',
+      '  - {at: 0s, taint: {node: node-1, key: dedicated, value: db, effect: NoExecute}}\n  - {at: 0s, taint: {node: node-2, key: maintenance, effect: NoExecute}}\n  - {at: 0s, taint: {node: node-3, key: dedicated, value: db, effect: NoExecute}}\n',
+      `0/3 nodes are available: 1 node(s) had untolerated taint {maintenance: }, 2 node(s) had untolerated taint {dedicated: db}.${PREEMPTION}`,
+    ],
+    [
+      'a NoExecute toleration lets the pod onto the NoExecute-tainted node',
+      '  tolerations: [{key: dedicated, operator: Exists, effect: NoExecute}]\n  nodeSelector: {kubernetes.io/hostname: node-2}\n',
+      '  - {at: 0s, taint: {node: node-2, key: dedicated, value: db, effect: NoExecute}}\n',
+      null,
+    ],
+    [
+      'a PreferNoSchedule taint does not keep pods away',
+      '  nodeSelector: {kubernetes.io/hostname: node-2}\n',
+      '  - {at: 0s, taint: {node: node-2, key: dedicated, value: db, effect: PreferNoSchedule}}\n',
+      null,
+    ],
+    [
+      'a node both tainted and not matching the selector is charged to the taint (TaintToleration filters before NodeAffinity)',
+      '  nodeSelector: {disk: ssd}\n',
+      '  - {at: 0s, taint: {node: node-1, key: dedicated, value: db, effect: NoSchedule}}\n',
+      `0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 2 node(s) didn't match Pod's node affinity/selector.${PREEMPTION}`,
     ],
     [
       'a toleration lets the pod onto a tainted node',
@@ -61,6 +85,38 @@ describe('kube-scheduler', () => {
       }
     });
   }
+
+  it('a pod whose claim is already Bound to a PV with node affinity is scheduled only where that affinity allows', () => {
+    // A statically bound volume (no class, Immediate): VolumeBinding's Filter checks the bound
+    // PV's node affinity on every node (volume_binding.go, ErrReasonNodeConflict).
+    const volume = `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pinned}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  hostPath: {path: /srv/pinned}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [node-2]}]}]
+`;
+    const claim = 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec: {storageClassName: "", accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n';
+    const volumes = '  volumes: [{name: v, persistentVolumeClaim: {claimName: data}}]\n';
+    const placed = (seed: number, spec: string) => {
+      const s = Simulation.fromYaml(yamlDocs(volume, claim, scenarioDoc(`duration: 2m\nactions:\n  - {at: 30s, apply: ${applyPod(spec + volumes)}}`)), { seed });
+      s.runFor('1m');
+      expect(s.get('PersistentVolumeClaim', 'data')!.status.phase).to.equal('Bound');
+      return s;
+    };
+    // Ties are broken at random: every seed must still pick node-2.
+    for (const seed of [1, 2, 3, 4, 5, 6]) expect(placed(seed, '').get('Pod', 'p')!.spec.nodeName, `seed ${seed}`).to.equal('node-2');
+    const conflict = placed(1, '  nodeSelector: {kubernetes.io/hostname: node-1}\n');
+    expect(conflict.get('Pod', 'p')!.spec.nodeName ?? '').to.equal('');
+    expect(conflict.events().filter((e) => e.reason === 'FailedScheduling').map((e) => e.message)).to.deep.equal([
+      `0/3 nodes are available: 1 node(s) had volume node affinity conflict, 2 node(s) didn't match Pod's node affinity/selector.${PREEMPTION}`,
+    ]);
+  });
 
   it('an unschedulable pod is scheduled once a node is uncordoned', () => {
     const s = Simulation.fromYaml(
@@ -100,6 +156,13 @@ describe('kube-scheduler', () => {
     expect(fitErrorMessage(0, new Map())).to.equal('no nodes available to schedule pods');
     expect(fitErrorMessage(3, new Map([['node(s) were unschedulable', 1], ["node(s) didn't match Pod's node affinity/selector", 2]]))).to.equal(
       `0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector.${PREEMPTION}`,
+    );
+  });
+
+  it('FailedScheduling: nodes rejected as Unschedulable (ReadWriteOncePod) have no preemption victims, the others are not helped', () => {
+    const rwop = 'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
+    expect(fitErrorMessage(3, new Map([['node(s) were unschedulable', 1], [rwop, 2]]), undefined, 2)).to.equal(
+      `0/3 nodes are available: 1 node(s) were unschedulable, 2 ${rwop}. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod..`,
     );
   });
 });

@@ -6,6 +6,11 @@
 import { expect } from 'chai';
 import { Simulation } from '../../sim/index.ts';
 import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
+import { FakePort } from '../helpers/fake-port.ts';
+import { listAndWatch, watchEvent } from '../helpers/list-and-watch.ts';
+import { kubelet } from '../../actors/kubelet.ts';
+import { MemFs } from '../../src/fs.ts';
+import type { KObject } from '../../src/protocol.ts';
 
 function podWith(volume: string, mountPath = '/data', extra = ''): string {
   return `apiVersion: v1
@@ -141,6 +146,50 @@ spec:
     s.runFor('5s');
     expect(s.get('Pod', 'box')).to.equal(undefined);
     expect(s.events().some((e) => e.reason === 'Killing' && e.message === 'Stopping container box')).to.equal(true);
+  });
+
+  // The containers get SIGTERM and are killed when the grace period ends; this kubelet's
+  // containers would take 1.5 s to exit (the seeded draw forced to its maximum), so a shorter
+  // grace period shows. The grace period is the deletion's (deletionGracePeriodSeconds) when
+  // there is one, else the pod's terminationGracePeriodSeconds (kuberuntime killPod).
+  const graces: { name: string; terminationGracePeriodSeconds?: number; deletionGracePeriodSeconds: number; stopsAfterMs: number }[] = [
+    { name: 'a delete with gracePeriodSeconds 1, shorter than terminationGracePeriodSeconds 30, stops the containers within 1 s', terminationGracePeriodSeconds: 30, deletionGracePeriodSeconds: 1, stopsAfterMs: 1000 },
+    { name: 'a delete with the default grace period lets the containers exit by themselves (1.5 s)', deletionGracePeriodSeconds: 30, stopsAfterMs: 1500 },
+    { name: 'terminationGracePeriodSeconds 1 (the delete defaulted to it) stops the containers within 1 s', terminationGracePeriodSeconds: 1, deletionGracePeriodSeconds: 1, stopsAfterMs: 1000 },
+  ];
+  for (const g of graces) {
+    it(g.name, () => {
+      const port = new FakePort('kubelet/node-1', 3);
+      const k = kubelet(port, { nodeName: 'node-1', podCidrIndex: 1, node: { disk: MemFs.nodeDisk(), images: new Set(['busybox']) } });
+      k.start?.();
+      const watches = listAndWatch(k, port);
+      const pod: KObject = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'box', namespace: 'default', uid: 'uid-box', resourceVersion: '1' },
+        spec: { nodeName: 'node-1', containers: [{ name: 'box', image: 'busybox' }], ...(g.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: g.terminationGracePeriodSeconds } : {}) },
+        status: { phase: 'Pending' },
+      };
+      k.receive(watchEvent(watches, 'ADDED', pod), 'apiserver');
+      while (port.fireDue(k, 60_000));
+      expect(port.notes).to.include('pod default/box running ip=10.244.1.2');
+      port.rng.int = (_lo: number, hi: number) => hi;
+      const deleting = { ...pod, metadata: { ...pod.metadata, resourceVersion: '2', deletionTimestamp: port.nowIso(), deletionGracePeriodSeconds: g.deletionGracePeriodSeconds } };
+      k.receive(watchEvent(watches, 'MODIFIED', deleting), 'apiserver');
+      expect(port.timers.get('stop/uid-box')! - port.nowMs).to.equal(g.stopsAfterMs);
+    });
+  }
+
+  it('a pod past its activeDeadlineSeconds is Failed with DeadlineExceeded, its containers killed, the object kept', () => {
+    const s = run(podWith('    emptyDir: {}\n', '/data', '  activeDeadlineSeconds: 30\n'));
+    s.runFor('29s');
+    expect(s.get('Pod', 'box')!.status.phase).to.equal('Running');
+    s.runFor('2s');
+    const pod = s.get('Pod', 'box')!;
+    expect(pod.status).to.include({ phase: 'Failed', reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' });
+    expect(pod.status.containerStatuses[0].state.terminated).to.include({ exitCode: 137, reason: 'Error' });
+    expect(s.events().filter((e) => e.reason === 'DeadlineExceeded').map((e) => e.message)).to.deep.equal(['Pod was active on the node longer than the specified deadline']);
+    expect(s.act({ kind: 'read', pod: 'box', path: '/data/x', namespace: 'default', pos: { file: 't', line: 0, col: 0 } } as never)).to.include({ ok: false, error: 'pod "box" is not running' });
   });
 
   it('renews its node Lease every 10 s', () => {

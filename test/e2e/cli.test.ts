@@ -58,6 +58,7 @@ describe('ksim CLI', function () {
     expect(r.code, r.err).to.equal(0);
     const report = JSON.parse(r.out);
     expect(Object.keys(report)).to.include.members(['scenario', 'seed', 'durationMs', 'traceHash', 'stats', 'results', 'violations', 'warnings', 'events', 'objects']);
+    expect(report).to.include({ apiVersion: 'ksim/v1', kind: 'Report' });
     expect(report.seed).to.equal(7);
     expect(report.traceHash).to.match(/^[0-9a-f]{64}$/);
     expect(report.objects.kind).to.equal('List');

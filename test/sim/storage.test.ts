@@ -114,7 +114,7 @@ describe('storage in a running cluster', () => {
     // (A first attempt may find the claim not yet in the scheduler's cache: its informers list
     // kinds one by one while kubectl creates both objects.)
     expect(events(s, 'FailedScheduling').map((e) => e.message)).to.include(
-      '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+      '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..',
     );
     expect(s.get('Pod', 'a')!.spec.nodeName).to.equal(undefined);
   });
@@ -187,8 +187,27 @@ spec:
     const t = Simulation.fromYaml(yamlDocs(cls, localPv('local-pv', 'node-3'), claim('data', 'local-storage'), pod('a', 'data', 'node-1'), scenarioDoc('duration: 1m')), { seed: 3 });
     t.runScenario();
     expect(events(t, 'FailedScheduling')[0]!.message).to.equal(
-      "0/3 nodes are available: 1 node(s) didn't find available persistent volumes to bind, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+      "0/3 nodes are available: 1 node(s) didn't find available persistent volumes to bind, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..",
     );
+  });
+
+  it('a ReadWriteOncePod claim on one node: a second pod placed there by nodeName waits (FailedMount) and starts once the first is gone', () => {
+    const cls = `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: csi}\nprovisioner: example.csi.vendor.io\n`;
+    const second = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'b' }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/data' }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'data' } }] } };
+    const s = Simulation.fromYaml(
+      yamlDocs(cls, claim('data', 'csi', 'ReadWriteOncePod'), pod('a', 'data', 'node-1'), scenarioDoc(`duration: 6m\nbackends: [{name: example.csi.vendor.io, type: csi, accessModes: [SINGLE_NODE_SINGLE_WRITER, SINGLE_NODE_WRITER]}]\nactions:\n  - {at: 1m, apply: ${JSON.stringify(second)}}\n  - {at: 3m, delete: pod/a}`)),
+      { seed: 3 },
+    );
+    s.runFor('2m50s');
+    const pv = s.get('PersistentVolumeClaim', 'data')!.spec.volumeName;
+    expect(phase(s, 'Pod', 'a')).to.equal('Running');
+    expect(phase(s, 'Pod', 'b')).to.equal('Pending');
+    expect(s.get('Pod', 'b')!.status.containerStatuses[0].state.waiting.reason).to.equal('ContainerCreating');
+    const failed = events(s, 'FailedMount').filter((e) => e.involvedObject.name === 'b');
+    expect(failed.map((e) => e.message)).to.deep.equal([`MountVolume.SetUp failed for volume "${pv}" : volume uses the ReadWriteOncePod access mode and is already in use by another pod`]);
+    const r = s.runScenario();
+    expect(phase(s, 'Pod', 'b')).to.equal('Running');
+    expect(r.violations).to.deep.equal([]);
   });
 
   it('a ReadWriteOncePod claim is used by one pod only', () => {
@@ -201,7 +220,7 @@ spec:
     expect(phase(s, 'Pod', 'a')).to.equal('Running');
     expect(s.get('Pod', 'b')!.spec.nodeName ?? '').to.equal('');
     expect(events(s, 'FailedScheduling').find((e) => e.involvedObject.name === 'b')!.message).to.equal(
-      '0/3 nodes are available: node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+      '0/3 nodes are available: 3 node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod..',
     );
     expect(r.violations).to.deep.equal([]);
   });
@@ -240,4 +259,136 @@ spec:
     expect(s.get('PersistentVolumeClaim', 'www-web-1')).to.equal(undefined);
     expect(phase(s, 'PersistentVolumeClaim', 'www-web-0')).to.equal('Bound');
   });
+});
+
+describe('CSI migration of in-tree provisioners (v1.30)', () => {
+  const MIGRATED: [string, string][] = [
+    ['kubernetes.io/aws-ebs', 'ebs.csi.aws.com'],
+    ['kubernetes.io/gce-pd', 'pd.csi.storage.gke.io'],
+    ['kubernetes.io/azure-disk', 'disk.csi.azure.com'],
+    ['kubernetes.io/azure-file', 'file.csi.azure.com'],
+    ['kubernetes.io/cinder', 'cinder.csi.openstack.org'],
+    ['kubernetes.io/vsphere-volume', 'csi.vsphere.vmware.com'],
+  ];
+  for (const [inTree, driver] of MIGRATED) {
+    it(`a StorageClass with ${inTree} is provisioned by ${driver}: ExternalProvisioning naming the driver, the claim annotated with it, then Bound`, () => {
+      // The walkthrough's `slow` class, with the in-tree provisioner of the row.
+      const slow = `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: slow}\nprovisioner: ${inTree}\nparameters: {type: io1, iopsPerGB: "10", fsType: ext4}\n`;
+      const s = Simulation.fromYaml(yamlDocs(slow, claim('data', 'slow'), scenarioDoc('duration: 1m')), { seed: 3 });
+      s.runScenario();
+      const c = s.get('PersistentVolumeClaim', 'data')!;
+      expect(c.metadata.annotations).to.include({ 'volume.kubernetes.io/storage-provisioner': driver, 'volume.beta.kubernetes.io/storage-provisioner': driver });
+      expect(events(s, 'ExternalProvisioning')[0]!.message).to.equal(
+        `Waiting for a volume to be created either by the external provisioner '${driver}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+      );
+      expect(events(s, 'ProvisioningFailed')).to.deep.equal([]);
+      expect(c.status.phase).to.equal('Bound');
+      const pv = s.get('PersistentVolume', c.spec.volumeName)!;
+      expect(pv.spec.csi.driver).to.equal(driver);
+      expect(pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by']).to.equal(driver);
+      expect(backendVolumes(s, driver)).to.deep.equal([pv.spec.csi.volumeHandle]);
+    });
+  }
+
+  it('kubernetes.io/rbd is not migrated in v1.30 (CSIMigrationRBD is off): the PV controller provisions it in-tree', () => {
+    const cls = `apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: rbd-in-tree}\nprovisioner: kubernetes.io/rbd\nparameters: {monitors: "10.16.154.78:6789", pool: kube}\n`;
+    const s = Simulation.fromYaml(yamlDocs(cls, claim('data', 'rbd-in-tree'), scenarioDoc('duration: 1m')), { seed: 3 });
+    s.runScenario();
+    expect(events(s, 'ExternalProvisioning')).to.deep.equal([]);
+    expect(events(s, 'ProvisioningSucceeded')[0]!.message).to.match(/^Successfully provisioned volume pvc-[0-9a-f-]+ using kubernetes\.io\/rbd$/);
+  });
+});
+
+describe('volumes implied by the manifests, whether applied at the start or by a later action', () => {
+  // The first walkthrough's Pod `rbd` (seeds 000/003): an inline, read-only Ceph RBD volume.
+  const RBD_POD = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'rbd' },
+    spec: {
+      containers: [{ image: 'kubernetes/pause', name: 'rbd-rw', volumeMounts: [{ name: 'rbdpd', mountPath: '/mnt/rbd' }] }],
+      volumes: [{ name: 'rbdpd', rbd: { monitors: ['10.16.154.78:6789'], pool: 'kube', image: 'foo', fsType: 'ext4', readOnly: true, user: 'admin', keyring: '/etc/ceph/keyring' } }],
+    },
+  };
+  const rows: [string, string][] = [
+    ['in the initial manifests', yamlDocs(JSON.stringify(RBD_POD) + '\n', scenarioDoc('duration: 2m'))],
+    ['applied by an action at 30s', scenarioDoc(`duration: 2m\nactions:\n  - {at: 30s, apply: ${JSON.stringify(RBD_POD)}}`)],
+  ];
+  for (const [when, yaml] of rows) {
+    it(`the walkthrough's inline rbd Pod ${when} runs: its image kube/foo exists in the Ceph cluster`, () => {
+      const s = Simulation.fromYaml(yaml, { seed: 3 });
+      s.runScenario();
+      expect(phase(s, 'Pod', 'rbd')).to.equal('Running');
+      expect(backendVolumes(s, 'ceph')).to.deep.equal(['kube/foo']);
+      expect(events(s, 'FailedMount')).to.deep.equal([]);
+    });
+  }
+
+  it('an in-tree rbd volume whose image is gone fails as the in-tree plugin words it (rbd status in WaitForAttach), not as ceph-csi would', () => {
+    const s = Simulation.fromYaml(yamlDocs(JSON.stringify(RBD_POD) + '\n', scenarioDoc('duration: 1m')), { seed: 3 });
+    // `rbd rm kube/foo` by an administrator before the pod comes.
+    const world = (s as unknown as { run: { world: { backends: Map<string, { model: { handle(c: unknown, now: number): unknown } }> } } }).run.world;
+    world.backends.get('ceph')!.model.handle({ method: 'DeleteVolume', volumeId: 'kube/foo' }, 0);
+    s.runScenario();
+    expect(phase(s, 'Pod', 'rbd')).to.equal('Pending');
+    expect(events(s, 'FailedMount')[0]!.message).to.equal(
+      'MountVolume.WaitForAttach failed for volume "rbdpd" : fail to check rbd image status with: (exit status 2), rbd output: (rbd: error opening image foo: (2) No such file or directory)',
+    );
+  });
+});
+
+describe('Recycle scrubs the volume before it is Available again', () => {
+  it('a recycler pod that cannot reach its NFS server fails at its deadline (300 s) and fails the volume', () => {
+    const volume = 'apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv-recycle}\nspec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteOnce]\n  persistentVolumeReclaimPolicy: Recycle\n  storageClassName: ""\n  nfs: {server: nfs-1, path: /exports/pv-recycle}\n';
+    const pvcDoc = 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: first}\nspec: {storageClassName: "", accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n';
+    const s = Simulation.fromYaml(yamlDocs(volume, pvcDoc, scenarioDoc('duration: 8m\nactions:\n  - {at: 1m, delete: persistentvolumeclaim/first}')), { seed: 3 });
+    s.runFor('30s');
+    const world = (s as unknown as { run: { world: { backends: Map<string, { model: { outage(): void } }> } } }).run.world;
+    world.backends.get('nfs-1')!.model.outage();
+    s.runScenario();
+    expect(phase(s, 'PersistentVolume', 'pv-recycle')).to.equal('Failed');
+    expect(events(s, 'VolumeFailedRecycle').map((e) => e.message)).to.deep.equal(['Recycle failed: failed to recycle volume: Pod was active on the node longer than the specified deadline']);
+    expect(events(s, 'VolumeRecycled')).to.deep.equal([]);
+  });
+
+  const RECYCLED: { name: string; nodes: number; source: string }[] = [
+    { name: 'an NFS volume', nodes: 3, source: '  nfs: {server: nfs-1, path: /exports/pv-recycle}' },
+    // The recycler pod has no node affinity: in a one-node cluster it lands where the data is.
+    { name: 'a hostPath volume (one-node cluster: the recycler pod scrubs the node the data is on)', nodes: 1, source: '  hostPath: {path: /srv/pv-recycle}' },
+  ];
+  for (const row of RECYCLED) {
+    it(`${row.name}: the next claim's pod does not read the old file`, () => {
+      const volume = `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-recycle}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Recycle
+  storageClassName: ""
+${row.source}
+`;
+      const pvcDoc = (name: string) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name }, spec: { storageClassName: '', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+      const podDoc = (name: string, claimName: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'v', mountPath: '/data' }] }], volumes: [{ name: 'v', persistentVolumeClaim: { claimName } }] } });
+      const s = Simulation.fromYaml(
+        yamlDocs(
+          volume,
+          JSON.stringify(pvcDoc('first')) + '\n',
+          JSON.stringify(podDoc('a', 'first')) + '\n',
+          scenarioDoc(
+            `duration: 6m\ncluster: {nodes: ${row.nodes}}\nactions:\n  - {at: 1m, write: {pod: a, path: /data/secret, data: "first tenant"}}\n  - {at: 2m, delete: pod/a}\n  - {at: 2m30s, delete: persistentvolumeclaim/first}\n  - {at: 4m, apply: ${JSON.stringify(pvcDoc('second'))}}\n  - {at: 4m, apply: ${JSON.stringify(podDoc('b', 'second'))}}\n  - {at: 5m, read: {pod: b, path: /data/secret}, expect: error}`,
+          ),
+        ),
+        { seed: 3 },
+      );
+      s.runFor('2m40s');
+      // The recycler pod ran (and is gone again) only after the claim went.
+      const r = s.runScenario();
+      expect(events(s, 'VolumeRecycled').map((e) => [e.involvedObject.name, e.message])).to.deep.equal([['pv-recycle', 'Volume recycled']]);
+      expect(s.get('PersistentVolumeClaim', 'second')!.spec.volumeName).to.equal('pv-recycle');
+      expect(r.results.at(-1)).to.include({ action: 'read', ok: false, error: 'No such file or directory' });
+      expect(s.get('Pod', 'recycler-for-pv-recycle')).to.equal(undefined);
+      expect(r.violations).to.deep.equal([]);
+    });
+  }
 });

@@ -74,7 +74,7 @@ describe('bus partitions', () => {
 
   it('hosts in different partition groups cannot reach each other, both ways; others are unaffected', () => {
     const { clock, bus, got, send } = network(['apiserver', 'kubelet/node-1', 'kubelet/node-2']);
-    bus.partition([['node-1'], ['apiserver']]);
+    bus.partition([['node/node-1'], ['apiserver']]);
     send('kubelet/node-1', 'apiserver');
     send('apiserver', 'kubelet/node-1');
     send('kubelet/node-2', 'apiserver');
@@ -95,5 +95,57 @@ describe('bus partitions', () => {
     send('kube-scheduler', 'apiserver');
     clock.runUntil(10);
     expect(got).to.deep.equal(['kube-scheduler>apiserver']);
+  });
+
+  it('partitions compose: each heal lifts only its own cut', () => {
+    const { clock, bus, got, send } = network(['apiserver', 'kubelet/node-1', 'kubelet/node-2']);
+    bus.cut('a', [['node/node-1'], ['apiserver']]);
+    bus.cut('b', [['node/node-1', 'node/node-2'], ['apiserver']]);
+    bus.heal('b');
+    send('kubelet/node-1', 'apiserver');
+    send('kubelet/node-2', 'apiserver');
+    clock.runUntil(10);
+    expect(got).to.deep.equal(['kubelet/node-2>apiserver']);
+    bus.heal('a');
+    send('kubelet/node-1', 'apiserver');
+    clock.runUntil(20);
+    expect(got).to.deep.equal(['kubelet/node-2>apiserver', 'kubelet/node-1>apiserver']);
+  });
+
+  it('a one-way partition drops only what the first group sends', () => {
+    const { clock, bus, got, send } = network(['apiserver', 'kubelet/node-1']);
+    bus.cut('a', [['node/node-1'], ['apiserver']], true);
+    send('kubelet/node-1', 'apiserver');
+    send('apiserver', 'kubelet/node-1');
+    clock.runUntil(10);
+    expect(got).to.deep.equal(['apiserver>kubelet/node-1']);
+  });
+
+  it('a host that is down receives nothing until it is up again', () => {
+    const { clock, bus, got, send } = network(['apiserver', 'kubelet/node-1']);
+    bus.hostDown('node/node-1');
+    send('apiserver', 'kubelet/node-1');
+    clock.runUntil(10);
+    expect(got).to.deep.equal([]);
+    bus.hostUp('node/node-1');
+    send('apiserver', 'kubelet/node-1');
+    clock.runUntil(20);
+    expect(got).to.deep.equal(['apiserver>kubelet/node-1']);
+  });
+
+  it('a lost message of a watch breaks that watch: both ends are told, once', () => {
+    const { clock, bus, got } = network(['apiserver', 'ctrl']);
+    const seen: string[] = [];
+    bus.register('ctrl2', () => {});
+    bus.send('ctrl', 'apiserver', { type: 'api.watch', watchId: 'w1', kind: 'Pod', resourceVersion: '1' });
+    clock.runUntil(5);
+    bus.cut('a', [['ctrl'], ['apiserver']]);
+    const ev = { type: 'watch' as const, watchId: 'w1', event: 'ADDED' as const, obj: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', resourceVersion: '2' } } };
+    bus.send('apiserver', 'ctrl', ev);
+    bus.send('apiserver', 'ctrl', ev);
+    clock.runUntil(20);
+    for (const g of got) seen.push(g);
+    // The watch request arrived; then each end got one watch.broken (delivered by the network).
+    expect(seen).to.deep.equal(['ctrl>apiserver', 'apiserver>ctrl', 'ctrl>apiserver']);
   });
 });

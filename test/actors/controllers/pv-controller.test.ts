@@ -483,11 +483,22 @@ describe('persistentvolume-controller', () => {
       expect(c.eventsFor('claim-a')).to.deep.equal([]);
     });
 
-    it('2-9 - a claim prebound to an unbound volume that is too small gets VolumeMismatch', () => {
-      const c = new Cluster([pv('pv-a', '1Gi'), pvc('claim-a', '10Gi', { volumeName: 'pv-a' })]);
-      expect(c.eventsFor('claim-a')[0]).to.equal('Warning VolumeMismatch Cannot bind to requested volume "pv-a": requested PV is too small');
-      expect(c.pvc('claim-a')!.status.phase).to.equal('Pending');
-    });
+    // checkVolumeSatisfyClaim, in its order: deletion, size, class, volumeMode, access modes.
+    const mismatches: { name: string; volume: KObject; claim: KObject; why: string }[] = [
+      { name: '2-9 - a claim prebound to an unbound volume that is too small', volume: pv('pv-a', '1Gi'), claim: pvc('claim-a', '10Gi', { volumeName: 'pv-a' }), why: 'requested PV is too small' },
+      { name: '2-10 - a claim prebound to an unbound volume of another storage class', volume: pv('pv-a', '10Gi', { cls: 'gold' }), claim: pvc('claim-a', '1Gi', { volumeName: 'pv-a', cls: 'silver' }), why: 'storageClassName does not match' },
+      { name: 'a claim with no class prebound to a volume of a class', volume: pv('pv-a', '10Gi', { cls: 'gold' }), claim: pvc('claim-a', '1Gi', { volumeName: 'pv-a', cls: '' }), why: 'storageClassName does not match' },
+      { name: 'a Block claim prebound to a Filesystem volume', volume: pv('pv-a', '10Gi'), claim: pvc('claim-a', '1Gi', { volumeName: 'pv-a', volumeMode: 'Block' }), why: 'incompatible volumeMode' },
+      { name: 'an RWX claim prebound to an RWO volume', volume: pv('pv-a', '10Gi'), claim: pvc('claim-a', '1Gi', { volumeName: 'pv-a', modes: ['ReadWriteMany'] }), why: 'incompatible accessMode' },
+    ];
+    for (const m of mismatches) {
+      it(`${m.name} stays Pending with VolumeMismatch "${m.why}"`, () => {
+        const c = new Cluster([m.volume, m.claim]);
+        expect(c.eventsFor('claim-a')[0]).to.equal(`Warning VolumeMismatch Cannot bind to requested volume "pv-a": ${m.why}`);
+        expect(c.pvc('claim-a')!.status.phase).to.equal('Pending');
+        expect(c.pv('pv-a')!.spec.claimRef).to.equal(undefined);
+      });
+    }
 
     it('2-8 - a claim prebound to a volume binds even when its selector does not match', () => {
       const claim = pvc('claim-a', '1Gi', { volumeName: 'pv-a' });
@@ -653,13 +664,36 @@ describe('persistentvolume-controller', () => {
       expect(c.port.timers.has('resync')).to.equal(false);
     });
 
-    it('6-1 - Recycle makes an NFS volume Available again with VolumeRecycled', () => {
+    it('6-1 - Recycle runs the recycler pod; once it succeeded the pod is deleted and the volume is Available again with VolumeRecycled', () => {
       const c = new Cluster(boundPair('pv-a', 'claim-a', { policy: 'Recycle' }));
       c.delete('PersistentVolumeClaim', 'claim-a');
       c.run();
+      // NewPersistentVolumeRecyclerPodTemplate with the NFS plugin's overrides.
+      const recycler = c.get('Pod', 'default', 'recycler-for-pv-a')!;
+      expect(recycler.spec).to.deep.include({ activeDeadlineSeconds: 300, restartPolicy: 'Never', volumes: [{ name: 'vol', nfs: { server: 'nfs-server', path: '/exports/pv-a' } }] });
+      expect(recycler.spec.containers[0]).to.deep.include({ name: 'pv-recycler', command: ['/bin/sh'], args: ['-c', 'test -e /scrub && find /scrub -mindepth 1 -delete && test -z "$(ls -A /scrub)" || exit 1'], volumeMounts: [{ name: 'vol', mountPath: '/scrub' }] });
+      expect(recycler.spec.nodeName ?? recycler.spec.affinity).to.equal(undefined);
+      // Nothing is recycled before the pod has scrubbed the volume.
+      expect(c.pv('pv-a')!.status.phase).to.equal('Released');
+      expect(c.eventsFor('pv-a')).to.deep.equal([]);
+      c.change('Pod', 'recycler-for-pv-a', (p) => (p.status = { phase: 'Succeeded' }));
+      c.run();
+      expect(c.get('Pod', 'default', 'recycler-for-pv-a')).to.equal(undefined);
       expect(c.eventsFor('pv-a')).to.deep.equal(['Normal VolumeRecycled Volume recycled']);
       expect(c.pv('pv-a')!.status.phase).to.equal('Available');
       expect(c.pv('pv-a')!.spec.claimRef).to.equal(undefined);
+    });
+
+    it('6-5 - a recycler pod that fails fails the volume: Recycle failed, the pod is deleted', () => {
+      const c = new Cluster(boundPair('pv-a', 'claim-a', { policy: 'Recycle', source: { hostPath: { path: '/srv/a' } } }));
+      c.delete('PersistentVolumeClaim', 'claim-a');
+      c.run();
+      expect(c.get('Pod', 'default', 'recycler-for-pv-a')!.spec).to.deep.include({ activeDeadlineSeconds: 60, volumes: [{ name: 'vol', hostPath: { path: '/srv/a' } }] });
+      c.change('Pod', 'recycler-for-pv-a', (p) => (p.status = { phase: 'Failed', reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' }));
+      c.run();
+      expect(c.get('Pod', 'default', 'recycler-for-pv-a')).to.equal(undefined);
+      expect(c.pv('pv-a')!.status.phase).to.equal('Failed');
+      expect(c.eventsFor('pv-a')).to.deep.equal(['Warning VolumeFailedRecycle Recycle failed: failed to recycle volume: Pod was active on the node longer than the specified deadline']);
     });
 
     it('6-11 - Recycle waits while a running pod still uses the volume', () => {
@@ -772,7 +806,8 @@ describe('persistentvolume-controller', () => {
       const c = new Cluster([sc('csi', 'rbd.csi.ceph.com'), pvc('claim-a', '1Gi', { cls: 'csi' })]);
       const claim = c.pvc('claim-a')!;
       expect(claim.metadata.annotations).to.deep.equal({ 'volume.beta.kubernetes.io/storage-provisioner': 'rbd.csi.ceph.com', 'volume.kubernetes.io/storage-provisioner': 'rbd.csi.ceph.com' });
-      const msg = 'Normal ExternalProvisioning waiting for a volume to be created, either by external provisioner "rbd.csi.ceph.com" or manually created by system administrator';
+      const msg =
+        "Normal ExternalProvisioning Waiting for a volume to be created either by the external provisioner 'rbd.csi.ceph.com' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.";
       expect(c.eventsFor('claim-a')).to.include(msg);
       const n = c.eventsFor('claim-a').length;
       c.run(15_000);

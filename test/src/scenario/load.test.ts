@@ -59,8 +59,8 @@ describe('scenario loading', () => {
     expect(s.actions[5]).to.include({ kind: 'patch', patchType: 'json' });
     expect(s.actions[0]!.pos).to.deep.equal({ file: FIXTURE, line: 65, col: 7 });
     expect(s.faults.map((f) => f.kind)).to.deep.equal(['messageLoss', 'crash', 'partition', 'wipeDisk']);
-    expect(s.faults[1]).to.include({ kind: 'crash', node: 'node-1', atMs: 240_000, forMs: 120_000 });
-    expect((s.faults[2] as { groups: unknown }).groups).to.deep.equal([['node-1'], ['apiserver']]);
+    expect(s.faults[1]).to.include({ kind: 'crash', host: 'node/node-1', atMs: 240_000, forMs: 120_000 });
+    expect((s.faults[2] as { groups: unknown }).groups).to.deep.equal([['node/node-1'], ['apiserver']]);
     expect(s.chaos).to.deep.equal({ faults: 4, kinds: ['crash', 'partition', 'messageLoss', 'messageDelay', 'messageDuplicate', 'dnsFailure'] });
     expect(s.invariants).to.deep.equal([...INVARIANTS]);
     expect(s.backends).to.deep.equal([{ name: 'ceph', type: 'rbd', monitors: 3 }]);
@@ -141,7 +141,7 @@ spec:
     expect(s.backends).to.deep.equal([
       { name: 'nfs-server', type: 'nfs' }, { name: 'ceph', type: 'rbd' }, { name: 'ebs.csi.aws.com', type: 'csi' },
     ]);
-    expect(s.faults.map((f) => (f as { backend: string }).backend)).to.deep.equal(['nfs-server', 'ceph', 'ebs.csi.aws.com']);
+    expect(s.faults.map((f) => (f as { backend: string }).backend)).to.deep.equal(['backend/nfs-server', 'backend/ceph', 'backend/ebs.csi.aws.com']);
   });
 
   it('timings are overrides in ms under their camelCase names', () => {
@@ -229,7 +229,7 @@ metadata:
   - at: 1m
     partition: [[node-1], [apiserver, kubelet]]
 `)),
-      errors: [/^e\.yaml:8:39: Scenario "t": spec\.faults\[0\]\.partition\[1\]\[1\]: "kubelet" is neither a node nor a control-plane component/],
+      errors: [/^e\.yaml:8:39: Scenario "t": spec\.faults\[0\]\.partition\[1\]\[1\]: "kubelet" is not a host: a node \(node-1, node-2, node-3\), "apiserver", /],
     },
     {
       name: 'an unknown action verb is an unknown field',
