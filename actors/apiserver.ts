@@ -20,6 +20,10 @@
  * (pkg/apis/<group>/v1/defaults.go), DefaultStorageClass, DefaultTolerationSeconds,
  * StorageObjectInUseProtection, PVC resize; validation (pkg/apis/.../validation). Writes with a
  * stale resourceVersion get 409 Conflict, as optimistic concurrency in the registry does.
+ * A patch's result passes the strict decoder (src/model/decode.ts; as the unstructured
+ * converter for a strategic merge patch, as encoding/json otherwise) and checkName before the
+ * update's checks (endpoints/handlers/patch.go); a create may not carry a resourceVersion
+ * (rest.BeforeCreate); a requested ClusterIP is allocated as service/storage/alloc.go does.
  * Graceful deletion follows pkg/registry/rest/delete.go: a pod bound to a node gets a
  * deletionTimestamp and stays until its kubelet confirms; objects with finalizers stay until
  * the last finalizer is removed.
@@ -30,8 +34,10 @@ import { ObjectStore } from '../src/store.ts';
 import { deepCopy, isNamespaced, qualifiedResource, RESOURCES } from '../src/model/objects.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
 import { invalidMessage, validateObject, validateUpdate } from '../src/model/validation.ts';
-import { addProtectionFinalizers, checkPvcResize, defaultStorageClass, defaultTolerationSeconds } from '../src/model/admission.ts';
-import { applyPatch } from '../src/model/patch.ts';
+import { addProtectionFinalizers, checkPvcResize, clusterIPAllocationProblem, defaultStorageClass, defaultTolerationSeconds, ksimObjectLimits } from '../src/model/admission.ts';
+import { applyPatch, patchDecodeFailure } from '../src/model/patch.ts';
+import { decodeObject, strictDecodingMessage } from '../src/model/decode.ts';
+import { goQuote } from '../src/model/validation.ts';
 import { WatchCache, type ChangeType } from '../src/watch-cache.ts';
 
 export const APISERVER_ADDRESS = 'apiserver';
@@ -100,6 +106,8 @@ interface KindWatchers {
 export interface ApiServerOptions {
   store: ObjectStore;
   events: EventLog;
+  /** DefaultTolerationSeconds admission: --default-not-ready/unreachable-toleration-seconds. */
+  tolerationSeconds?: { notReady?: number; unreachable?: number };
 }
 
 /** `kubectl apply` takes these top-level fields from the manifest (metadata is merged, status kept). */
@@ -112,6 +120,9 @@ const STATUS_SUBRESOURCE = new Set(['Pod', 'StatefulSet', 'PersistentVolumeClaim
 // kubernetes Service, .10 kube-dns (kubeadm's DNS address).
 const SERVICE_NET_BASE = (10 << 24) | (96 << 16);
 const SERVICE_NET_SIZE = 1 << 20;
+
+/** 9999-12-31T23:59:59Z, the last instant RFC 3339 can write. */
+const MAX_RFC3339_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 function ipString(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
@@ -170,6 +181,8 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   // Every commit goes into its kind's watch cache and out to the kind's watchers: those of every
   // object in the order they started watching, then (pods) those of the pod's node.
   const unsubscribe = store.onCommit((event, obj, old) => {
+    // A deleted Service gives its ClusterIP back to the allocator.
+    if (event === 'DELETED' && obj.kind === 'Service' && obj.spec?.clusterIP && obj.spec.clusterIP !== 'None') usedClusterIPs.delete(obj.spec.clusterIP);
     cacheOf(obj.kind).add(event, obj, old, port.now());
     const ws = watchers.get(obj.kind);
     if (!ws) return;
@@ -260,12 +273,13 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     }
   }
 
-  function reply(to: string, reqId: string, ok: boolean, out: { obj?: KObject; status?: ApiStatus; items?: KObject[]; resourceVersion?: string }): void {
+  function reply(to: string, reqId: string, ok: boolean, out: { obj?: KObject; status?: ApiStatus; items?: KObject[]; resourceVersion?: string; warnings?: string[] }): void {
     const res: ApiResponse = { type: 'api.response', reqId, ok };
     if (out.obj !== undefined) res.obj = out.obj;
     if (out.status !== undefined) res.status = out.status;
     if (out.items !== undefined) res.items = out.items;
     if (out.resourceVersion !== undefined) res.resourceVersion = out.resourceVersion;
+    if (out.warnings !== undefined) res.warnings = out.warnings;
     port.send(to, res);
   }
 
@@ -280,6 +294,8 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   }
 
   function create(input: KObject): { obj?: KObject; status?: ApiStatus } {
+    // rest.BeforeCreate: a create is not a conditional write.
+    if (input.metadata?.resourceVersion) return { status: { code: 400, reason: 'BadRequest', message: 'resourceVersion should not be set on objects to be created' } };
     const obj = deepCopy(input);
     const meta = obj.metadata ?? (obj.metadata = {});
     if (isNamespaced(obj.kind)) meta.namespace = meta.namespace || 'default';
@@ -289,7 +305,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     if (res) obj.apiVersion = res.apiVersion;
     applyDefaults(obj);
     admit(obj);
-    const errs = validateObject(obj);
+    const errs = [...validateObject(obj), ...ksimObjectLimits(obj)];
     if (errs.length) return { status: invalid(obj, errs) };
     const nsErr = namespaceProblem(obj);
     if (nsErr) return { status: nsErr };
@@ -300,6 +316,11 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     delete meta.deletionTimestamp;
     delete meta.resourceVersion;
     if (obj.kind === 'StatefulSet') meta.generation = 1;
+    if (obj.kind === 'Service' && obj.spec.clusterIP && obj.spec.clusterIP !== 'None') {
+      // The ClusterIP allocator (pkg/registry/core/service/storage/alloc.go): in the range, once.
+      const why = clusterIPAllocationProblem(obj.spec.clusterIP, usedClusterIPs);
+      if (why) return { status: invalid(obj, [{ path: 'spec.clusterIPs', message: `Invalid value: []string{${goQuote(obj.spec.clusterIP)}}: ${why}` }]) };
+    }
     if (obj.kind === 'Service' && !obj.spec.clusterIP) {
       obj.spec.clusterIP = allocateClusterIP();
       obj.spec.clusterIPs = [obj.spec.clusterIP];
@@ -312,7 +333,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
 
   /** Mutating admission plugins, in the order kube-apiserver runs them. */
   function admit(obj: KObject): void {
-    if (obj.kind === 'Pod') defaultTolerationSeconds(obj);
+    if (obj.kind === 'Pod') defaultTolerationSeconds(obj, opts.tolerationSeconds);
     if (obj.kind === 'PersistentVolumeClaim') defaultStorageClass(obj, store.list('StorageClass'));
     if (obj.kind === 'PersistentVolumeClaim' || obj.kind === 'PersistentVolume') addProtectionFinalizers(obj);
   }
@@ -338,7 +359,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     if (!statusOnly) {
       if (STATUS_SUBRESOURCE.has(old.kind) && old.status !== undefined) merged.status = deepCopy(old.status);
       applyDefaults(merged);
-      const createErrs = validateObject(merged);
+      const createErrs = [...validateObject(merged), ...ksimObjectLimits(merged)];
       const updateErrs = validateUpdate(old, merged);
       if (createErrs.length || updateErrs.length) return { status: invalid(merged, [...createErrs, ...updateErrs]) };
       if (old.kind === 'PersistentVolumeClaim') {
@@ -388,15 +409,55 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     return { obj: store.put(next) };
   }
 
-  /** deletionTimestamp = now + grace period (pkg/registry/rest/delete.go BeforeDelete). */
+  /**
+   * deletionTimestamp = now + grace period (pkg/registry/rest/delete.go BeforeDelete). A grace
+   * period is any int64: past year 9999, which RFC 3339 (and metav1.Time) cannot write, the
+   * timestamp stays at the last second of 9999; the grace period itself is kept as given.
+   */
   function isoIn(seconds: number): string {
-    return new Date(Date.parse(port.nowIso()) + seconds * 1000).toISOString().replace('.000Z', 'Z');
+    const ms = Date.parse(port.nowIso()) + seconds * 1000;
+    return new Date(Math.min(ms, MAX_RFC3339_MS)).toISOString().replace('.000Z', 'Z');
+  }
+
+  /**
+   * PATCH (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go): the patch applied to
+   * the stored object, the result decoded into its type as the strict decoder does it (a wrong
+   * type is refused whatever the field validation; unknown fields per fieldValidation), the
+   * name and namespace checked against the request (checkName), then the update's admission
+   * and validation. A patch whose result is invalid is never stored.
+   */
+  function patch(req: ApiRequest, old: KObject, name: string, ns: string | undefined): { obj?: KObject; status?: ApiStatus; warnings?: string[] } {
+    const type = req.patchType ?? 'strategic';
+    const patched = applyPatch(old, type, req.patch);
+    if (!patched.ok) return { status: { code: patched.code, reason: patched.reason, message: patched.message } };
+    const validation = req.fieldValidation ?? 'strict';
+    const decoded = decodeObject(patched.obj, old.kind, validation, { flavor: type === 'strategic' ? 'unstructured' : 'json' });
+    if (decoded.errors.length > 0) {
+      const f = patchDecodeFailure(type, req.patch, patched.obj, decoded.errors[0]!.message);
+      return { status: { code: f.code, reason: f.reason, message: f.message } };
+    }
+    let warnings: string[] | undefined;
+    if (decoded.unknown.length > 0) {
+      if (validation === 'strict') {
+        const f = patchDecodeFailure(type, req.patch, patched.obj, strictDecodingMessage(decoded.unknown));
+        return { status: { code: f.code, reason: f.reason, message: f.message } };
+      }
+      if (validation === 'warn') warnings = decoded.unknown.map((u) => `unknown field ${JSON.stringify(u.field)}`);
+    }
+    const newName = patched.obj.metadata?.name;
+    if (newName !== name) return { status: { code: 400, reason: 'BadRequest', message: `the name of the object (${typeof newName === 'string' ? newName : ''}) does not match the name on the URL (${name})` } };
+    const newNs = patched.obj.metadata?.namespace;
+    if (ns !== undefined && typeof newNs === 'string' && newNs !== '' && newNs !== ns) {
+      return { status: { code: 400, reason: 'BadRequest', message: `the namespace of the object (${newNs}) does not match the namespace on the request (${ns})` } };
+    }
+    const out = commitUpdate(old, patched.obj, false, true);
+    return warnings ? { ...out, warnings } : out;
   }
 
   function handleRequest(req: ApiRequest, from: string): void {
     const ns = isNamespaced(req.kind) ? (req.namespace ?? req.obj?.metadata.namespace ?? 'default') : undefined;
     const name = req.name ?? req.obj?.metadata.name ?? '';
-    let out: { obj?: KObject; status?: ApiStatus; items?: KObject[]; resourceVersion?: string };
+    let out: { obj?: KObject; status?: ApiStatus; items?: KObject[]; resourceVersion?: string; warnings?: string[] };
     switch (req.verb) {
       case 'create':
         out = create(req.obj!);
@@ -437,8 +498,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
           out = { status: notFound(req.kind, name) };
           break;
         }
-        const patched = applyPatch(old, req.patchType ?? 'strategic', req.patch);
-        out = patched.ok ? commitUpdate(old, patched.obj, false, true) : { status: { code: 422, reason: 'Invalid', message: patched.message } };
+        out = patch(req, old, name, ns);
         break;
       }
       case 'apply': {
@@ -447,6 +507,12 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
         const old = store.get(req.kind, ns, name);
         if (!old) {
           out = create(m);
+          break;
+        }
+        // A resourceVersion in the manifest is a precondition of the update.
+        const rv = m.metadata?.resourceVersion;
+        if (rv && rv !== old.metadata.resourceVersion) {
+          out = { status: conflict(req.kind, name) };
           break;
         }
         // The stored object's fields, with the manifest's desired fields in place of its own

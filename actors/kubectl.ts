@@ -31,6 +31,8 @@ export interface KubectlOptions {
   actions: readonly Action[];
   onResult(result: ActionResult): void;
   zone?: string;
+  /** kubectl's --validate: the fieldValidation its patches ask for (default strict). */
+  validate?: 'strict' | 'warn' | 'ignore';
 }
 
 /** The fields that name what an action was about, for the report. */
@@ -72,7 +74,7 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
   }
 
   function apiResult(a: Action): (res: ApiResponse) => void {
-    return (res) => finish(a, res.ok, res.ok ? {} : { error: res.status?.message ?? 'error' });
+    return (res) => finish(a, res.ok, { ...(res.ok ? {} : { error: res.status?.message ?? 'error' }), ...(res.warnings ? { warnings: res.warnings } : {}) });
   }
 
   function expectReply(cb: (msg: ShellResponse | DnsAnswer) => void): string {
@@ -133,7 +135,7 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
         api.request({ verb: 'patch', kind: 'StatefulSet', namespace: ns, name: a.statefulset, patchType: 'merge', patch: { spec: { replicas: a.replicas } } }, apiResult(a));
         return;
       case 'patch':
-        api.request({ verb: 'patch', kind: a.target.kind, namespace: ns, name: a.target.name, patchType: a.patchType, patch: a.patch }, apiResult(a));
+        api.request({ verb: 'patch', kind: a.target.kind, namespace: ns, name: a.target.name, patchType: a.patchType, patch: a.patch, fieldValidation: opts.validate ?? 'strict' }, apiResult(a));
         return;
       case 'cordon':
       case 'uncordon':

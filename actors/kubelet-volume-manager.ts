@@ -199,13 +199,36 @@ export class VolumeManager {
    * or `done(message)` with the first failure (the FailedMount / FailedAttachVolume text).
    */
   mount(pv: PodVolumes, done: (err?: string) => void): void {
-    const next = (i: number): void => {
-      const v = pv.vols[i];
-      if (!v) return done();
-      if (v.ready) return next(i + 1);
-      this.setUp(pv, v, (err) => (err ? done(err) : next(i + 1)));
+    // One volume after the other. A set-up that completes at once (emptyDir, hostPath) lets
+    // this loop go on; one that waits for an answer resumes it from its callback. (A callback
+    // chain that recursed on every synchronous completion overflowed the stack on a pod with
+    // thousands of volumes.)
+    let i = 0;
+    const run = (): void => {
+      while (i < pv.vols.length) {
+        const v = pv.vols[i]!;
+        if (v.ready) {
+          i++;
+          continue;
+        }
+        let inCall = true;
+        let settled = false;
+        let failure: string | undefined;
+        this.setUp(pv, v, (err) => {
+          if (err) {
+            if (inCall) failure = err;
+            else done(err);
+          } else i++;
+          if (inCall) settled = true;
+          else if (!err) run();
+        });
+        inCall = false;
+        if (failure !== undefined) return done(failure);
+        if (!settled) return;
+      }
+      done();
     };
-    next(0);
+    run();
   }
 
   /** The text kubelet reports when attach+mount did not finish in podAttachAndMountTimeout. */

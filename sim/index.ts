@@ -26,6 +26,8 @@ export type { KObject } from '../src/protocol.ts';
 export interface SimulationOptions {
   seed?: number;
   bug?: string;
+  /** kubectl's --validate for unknown fields: strict (the default), warn or ignore (docs/input.md). */
+  validate?: 'strict' | 'warn' | 'ignore';
 }
 
 /** Bad scenario input: `lines` are the `file:line:col: ...` problems. */
@@ -48,17 +50,17 @@ export class Simulation {
   private added = 0;
 
   private constructor(scenario: Scenario, opts: SimulationOptions) {
-    this.run = new Run(scenario, { hasher: sha256Hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}) });
+    this.run = new Run(scenario, { hasher: sha256Hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.validate ? { validate: opts.validate } : {}) });
   }
 
   static load(file: string, opts: SimulationOptions = {}): Simulation {
-    const r = loadScenarioFile(file);
+    const r = loadScenarioFile(file, opts.validate ? { validate: opts.validate } : {});
     if (!r.ok) throw new ScenarioError(r.errors);
     return new Simulation(r.scenario, opts);
   }
 
   static fromYaml(text: string, opts: SimulationOptions & { file?: string } = {}): Simulation {
-    const r = loadScenarioText(text, opts.file ?? 'scenario.yaml');
+    const r = loadScenarioText(text, opts.file ?? 'scenario.yaml', opts.validate ? { validate: opts.validate } : {});
     if (!r.ok) throw new ScenarioError(r.errors);
     return new Simulation(r.scenario, opts);
   }

@@ -6,7 +6,7 @@
 import type { Scenario } from '../src/scenario/types.ts';
 import type { Hasher, TraceEvent } from '../src/trace.ts';
 import type { KObject } from '../src/protocol.ts';
-import { World } from './world.ts';
+import { World, WorldCrash } from './world.ts';
 import type { ActionResult } from '../actors/kubectl.ts';
 import { checkExpectations } from './invariants/expectations.ts';
 import { IdentityMonitor, OrderedReadyMonitor } from './invariants/statefulset.ts';
@@ -34,8 +34,20 @@ export interface RunOptions {
   bug?: string;
   hasher: () => Hasher;
   traceSink?: (e: TraceEvent) => void;
+  /** kubectl's --validate for the run's patches (default strict). */
+  validate?: 'strict' | 'warn' | 'ignore';
+  /** The step budget (world.ts StepBudgetExceeded); unlimited when absent. */
+  maxSteps?: number;
   /** See WorldOptions.observe. */
   observe?: (world: World) => void;
+}
+
+/** What SPEC §5 reports when ksim itself failed (exit 3). */
+export interface CrashReport {
+  atMs: number;
+  actor: string;
+  message: string;
+  replay: string;
 }
 
 export interface ReportEvent {
@@ -63,6 +75,8 @@ export interface Report {
   warnings: Warning[];
   events: ReportEvent[];
   objects: { apiVersion: 'v1'; kind: 'List'; metadata: { resourceVersion: string }; items: KObject[] };
+  /** Present when ksim itself failed: the rest is what the run reached until then. */
+  crash?: CrashReport;
 }
 
 /** A world with its invariant monitors attached; `finish` judges and reports. */
@@ -89,7 +103,15 @@ export class Run {
     this.actions = [...scenario.actions];
     this.scenario = { ...scenario, actions: this.actions };
     scenario = this.scenario;
-    this.world = new World(scenario, { hasher: opts.hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.traceSink ? { traceSink: opts.traceSink } : {}), ...(opts.observe ? { observe: opts.observe } : {}) });
+    this.world = new World(scenario, {
+      hasher: opts.hasher,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.bug ? { bug: opts.bug } : {}),
+      ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
+      ...(opts.validate ? { validate: opts.validate } : {}),
+      ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}),
+      ...(opts.observe ? { observe: opts.observe } : {}),
+    });
     this.enabled = new Set(scenario.invariants);
     this.ordered = new OrderedReadyMonitor(this.world.store);
     if (this.enabled.has('sts-identity-unique')) this.world.trace.listeners.push((atMs, kind, actor, detail) => this.identity.observe(atMs, kind, actor, detail));
@@ -117,8 +139,39 @@ export class Run {
     return this.opts.untilMs ?? this.scenario.durationMs;
   }
 
-  /** Runs to the end, takes the final state, then the end-of-run checks (after settling). */
+  /**
+   * Runs to the end, takes the final state, then the end-of-run checks (after settling). When an
+   * actor fails, the report says so in `crash` and holds what the run reached until then.
+   */
   run(): Report {
+    try {
+      return this.runToEnd();
+    } catch (e) {
+      if (e instanceof WorldCrash) return this.crashed(e);
+      throw e;
+    }
+  }
+
+  private crashed(e: WorldCrash): Report {
+    const w = this.world;
+    let report: Report;
+    try {
+      report = this.report();
+    } catch {
+      report = {
+        apiVersion: 'ksim/v1', kind: 'Report', scenario: this.scenario.name, seed: w.seed, durationMs: w.nowMs, traceHash: '',
+        stats: { steps: 0, messages: 0, faults: 0, wallMs: 0 }, results: [], violations: [], warnings: [], events: [],
+        objects: { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [] },
+      };
+    }
+    report.traceHash = w.trace.digest();
+    report.stats = { steps: w.clock.steps, messages: w.bus.delivered, faults: w.faultsInjected, wallMs: 0 };
+    report.crash = { atMs: e.atMs, actor: e.actor, message: e.reason, replay: e.replay };
+    this.finished = report;
+    return report;
+  }
+
+  private runToEnd(): Report {
     this.world.runUntil(this.endMs);
     this.ended = true;
     const report = this.report();

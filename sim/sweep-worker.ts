@@ -13,7 +13,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadScenarioText } from '../src/scenario/load.ts';
 import type { Scenario } from '../src/scenario/types.ts';
 import { sha256Hasher } from '../src/node-hash.ts';
-import { Run } from './run.ts';
+import { Run, type Report } from './run.ts';
+import { scriptedFault } from './fault-forms.ts';
+import { DEFAULT_MAX_STEPS } from '../src/scenario/limits.ts';
+import { formatDuration } from '../src/duration.ts';
 import { replayCommand, type SeedCrash, type SeedOutcome } from './sweep-summary.ts';
 
 export interface WorkerInput {
@@ -25,31 +28,38 @@ export interface WorkerInput {
 export type ToWorker = { type: 'run'; seed: number };
 export type FromWorker = { type: 'ready' } | { type: 'result'; outcome: SeedOutcome } | { type: 'fatal'; message: string };
 
-/** The crash of one run, as `ksim run` reports it (exit 3): the first line of the error and the replay command. */
+/** An exception out of the run (exit 3 for `ksim run`): its first line and the replay command. */
 function crashOf(err: unknown, run: Run | undefined, file: string, seed: number, bug: string | undefined): SeedCrash {
   const e = err instanceof Error ? err : new Error(String(err));
   const firstLine = e.message.split('\n')[0] ?? '';
-  const fields = e as Error & { atMs?: unknown; actor?: unknown };
-  const actor = typeof fields.actor === 'string' ? fields.actor : /^actor (\S+) failed/.exec(firstLine)?.[1];
-  const atMs = typeof fields.atMs === 'number' ? fields.atMs : run?.world.nowMs;
   return {
-    message: e.name && e.name !== 'Error' && e.name !== 'WorldCrash' ? `${e.name}: ${firstLine}` : firstLine,
+    message: e.name && e.name !== 'Error' ? `${e.name}: ${firstLine}` : firstLine,
     replay: replayCommand(file, seed, bug),
-    ...(atMs !== undefined ? { atMs } : {}),
-    ...(actor !== undefined ? { actor } : {}),
+    ...(run ? { atMs: run.world.nowMs } : {}),
   };
 }
 
-/** Runs one seed of a loaded scenario; an exception out of the run becomes `crash`, never a throw. */
+/** The faults a run injected, as the report lists them (SPEC §5 `faults`), else from the world: scripted and drawn. */
+function faultsOf(report: Report, run: Run): Record<string, unknown>[] {
+  const listed = (report as { faults?: Record<string, unknown>[] }).faults;
+  return listed ?? [...run.scenario.faults, ...run.world.drawnFaults].map(scriptedFault);
+}
+
+/**
+ * Runs one seed of a loaded scenario, with `ksim run`'s step budget; an actor's failure (the
+ * report's `crash`) or an exception out of the run becomes `crash`, never a throw.
+ */
 export function runSeed(scenario: Scenario, seed: number, bug: string | undefined, wallMs: () => number): SeedOutcome {
   const t0 = wallMs();
+  const took = () => Math.round((wallMs() - t0) * 10) / 10;
   let run: Run | undefined;
   try {
-    run = new Run(scenario, { hasher: sha256Hasher, seed, ...(bug ? { bug } : {}) });
+    run = new Run(scenario, { hasher: sha256Hasher, seed, maxSteps: DEFAULT_MAX_STEPS, ...(bug ? { bug } : {}) });
     const report = run.run();
-    // `faults` joins the report with fault injection (SPEC §5); until then there are none.
-    const faults = (report as unknown as { faults?: Record<string, unknown>[] }).faults ?? [];
-    return { seed, traceHash: report.traceHash, violations: report.violations, faults, wallMs: Math.round((wallMs() - t0) * 10) / 10 };
+    const outcome: SeedOutcome = { seed, traceHash: report.traceHash, violations: report.violations, faults: faultsOf(report, run), wallMs: took() };
+    const c = report.crash;
+    if (c) outcome.crash = { message: `actor ${c.actor} failed at ${formatDuration(c.atMs)}: ${c.message.split('\n')[0] ?? ''}`, replay: replayCommand(scenario.file, seed, bug), atMs: c.atMs, actor: c.actor };
+    return outcome;
   } catch (err) {
     let traceHash = '';
     try {
@@ -57,7 +67,7 @@ export function runSeed(scenario: Scenario, seed: number, bug: string | undefine
     } catch {
       // The trace itself failed: no hash to report.
     }
-    return { seed, traceHash, violations: [], faults: [], wallMs: Math.round((wallMs() - t0) * 10) / 10, crash: crashOf(err, run, scenario.file, seed, bug) };
+    return { seed, traceHash, violations: [], faults: [], wallMs: took(), crash: crashOf(err, run, scenario.file, seed, bug) };
   }
 }
 

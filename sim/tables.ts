@@ -6,7 +6,8 @@
  * that replays it.
  */
 import { printDescribe, printGet } from '../src/printers.ts';
-import { isNamespaced } from '../src/model/objects.ts';
+import { isNamespaced, qualifiedResource } from '../src/model/objects.ts';
+import { nullProto } from '../src/scenario/actions.ts';
 import type { KObject } from '../src/protocol.ts';
 import { formatDuration } from '../src/duration.ts';
 import type { Report, Run } from './run.ts';
@@ -90,20 +91,34 @@ export function renderTables(run: Run, report: Report, file: string): string {
       out.push(`    replay: ksim run ${file} --seed ${report.seed}${run.opts.bug ? ` --bug ${run.opts.bug}` : ''}`);
     }
     out.push('');
+  } else if (report.crash) {
+    out.push(`ksim itself failed at ${formatDuration(report.crash.atMs)} (actor ${report.crash.actor}): invariants were not judged (exit 3).`);
   } else out.push(`All invariants hold (${run.scenario.invariants.length} checked). traceHash ${report.traceHash.slice(0, 16)}`);
   return out.join('\n');
 }
 
-const KIND_ALIASES: Record<string, string> = {
-  pod: 'Pod', po: 'Pod', pods: 'Pod', statefulset: 'StatefulSet', sts: 'StatefulSet', service: 'Service', svc: 'Service',
-  persistentvolumeclaim: 'PersistentVolumeClaim', pvc: 'PersistentVolumeClaim', persistentvolume: 'PersistentVolume', pv: 'PersistentVolume',
-  storageclass: 'StorageClass', sc: 'StorageClass', node: 'Node', no: 'Node',
-};
+const KIND_ALIASES: Readonly<Record<string, string>> = nullProto({
+  pod: 'Pod', po: 'Pod', pods: 'Pod', statefulset: 'StatefulSet', sts: 'StatefulSet', statefulsets: 'StatefulSet', service: 'Service', svc: 'Service', services: 'Service',
+  persistentvolumeclaim: 'PersistentVolumeClaim', pvc: 'PersistentVolumeClaim', persistentvolumeclaims: 'PersistentVolumeClaim',
+  persistentvolume: 'PersistentVolume', pv: 'PersistentVolume', persistentvolumes: 'PersistentVolume',
+  storageclass: 'StorageClass', sc: 'StorageClass', storageclasses: 'StorageClass', node: 'Node', no: 'Node', nodes: 'Node',
+});
 
-export function renderDescribe(run: Run, target: string): string {
-  const [k, name, extra] = target.split('/');
-  const kind = KIND_ALIASES[(k ?? '').toLowerCase()];
-  if (!kind || !name || extra !== undefined) return `error: --describe takes KIND/NAME (e.g. pod/web-0), got "${target}"`;
+/** `--describe KIND/NAME` read as kubectl reads it; a string says what is wrong with it. */
+export function describeTarget(target: string): { kind: string; name: string } | string {
+  const parts = target.split('/');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return `takes KIND/NAME (e.g. pod/web-0), got ${JSON.stringify(target)}`;
+  const k = parts[0]!.toLowerCase();
+  const kind = Object.hasOwn(KIND_ALIASES, k) ? KIND_ALIASES[k] : undefined;
+  if (!kind) return `the server doesn't have a resource type ${JSON.stringify(parts[0])}`;
+  return { kind, name: parts[1]! };
+}
+
+/** `kubectl describe KIND/NAME` after the run; not ok (kubectl's NotFound) when there is no such object. */
+export function renderDescribe(run: Run, target: string): { ok: boolean; text: string } {
+  const t = describeTarget(target);
+  if (typeof t === 'string') return { ok: false, text: `error: --describe ${t}` };
+  const { kind, name } = t;
   const w = run.world;
   const nsList = isNamespaced(kind) ? namespacesUsed(run) : [undefined];
   for (const ns of nsList) {
@@ -114,7 +129,7 @@ export function renderDescribe(run: Run, target: string): string {
       kind === 'PersistentVolumeClaim'
         ? w.store.list('Pod', ns).filter((p) => (p.spec?.volumes ?? []).some((v: { persistentVolumeClaim?: { claimName: string } }) => v.persistentVolumeClaim?.claimName === name)).map((p) => p.metadata.name!)
         : undefined;
-    return printDescribe(obj, events, { nowMs: w.nowMs, startMs: w.startMs }, usedBy ? { podsUsingClaim: usedBy } : undefined);
+    return { ok: true, text: printDescribe(obj, events, { nowMs: w.nowMs, startMs: w.startMs }, usedBy ? { podsUsingClaim: usedBy } : undefined) };
   }
-  return `Error from server (NotFound): ${kind.toLowerCase()}s "${name}" not found`;
+  return { ok: false, text: `Error from server (NotFound): ${qualifiedResource(kind)} ${JSON.stringify(name)} not found` };
 }

@@ -17,9 +17,9 @@ import { Ids } from '../src/ids.ts';
 import { Bus } from '../src/bus.ts';
 import { Trace, type Hasher, type TraceEvent } from '../src/trace.ts';
 import { ObjectStore } from '../src/store.ts';
-import { isoAt, isoClock, spawnComponent, type ComponentActor, type ComponentFactory } from '../src/component.ts';
+import { isoAt, isoClock, spawnComponent, type ComponentActor, type ComponentFactory, type FaultSignal } from '../src/component.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
-import type { Scenario } from '../src/scenario/types.ts';
+import type { Fault, Scenario } from '../src/scenario/types.ts';
 import { monitorNames } from '../src/scenario/faults.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
 import { MemFs } from '../src/fs.ts';
@@ -35,6 +35,11 @@ import { ATTACHDETACH_CONTROLLER, attachDetachController } from '../actors/contr
 import { PV_CONTROLLER, pvController } from '../actors/controllers/pv-controller.ts';
 import { PVC_PROTECTION_CONTROLLER, pvcProtectionController } from '../actors/controllers/pvc-protection-controller.ts';
 import { PV_PROTECTION_CONTROLLER, pvProtectionController } from '../actors/controllers/pv-protection-controller.ts';
+import { NODE_LIFECYCLE_CONTROLLER, nodeLifecycleController } from '../actors/controllers/node-lifecycle-controller.ts';
+import { TAINT_EVICTION_CONTROLLER, taintEvictionController } from '../actors/controllers/taint-eviction-controller.ts';
+import { POD_GC_CONTROLLER, podGarbageCollectorController } from '../actors/controllers/pod-garbage-collector-controller.ts';
+import { FaultInjector } from './faults.ts';
+import { drawChaos } from './chaos.ts';
 import { externalProvisioner } from '../actors/controllers/external-provisioner.ts';
 import { NfsServer, nfsBackend } from '../backends/nfs.ts';
 import { CephCluster, cephRbdBackend } from '../backends/ceph-rbd.ts';
@@ -45,19 +50,24 @@ import { parseQuantity } from '../src/quantity.ts';
 /** A storage system of the world: its pure model (for faults and invariants) and its type. */
 export type BackendModelRef = { type: 'nfs'; model: NfsServer } | { type: 'rbd'; model: CephCluster } | { type: 'csi'; model: CsiPlugin };
 import { deepCopy } from '../src/model/objects.ts';
+import { nullProto } from '../src/scenario/actions.ts';
 
 /** Failure modes `--bug` can re-introduce, each in one component. */
-export const KNOWN_BUGS: Readonly<Record<string, string>> = {
+export const KNOWN_BUGS: Readonly<Record<string, string>> = nullProto({
   'sts-force-delete': 'the StatefulSet controller deletes and recreates a pod on an unreachable node without waiting (two pods with one identity)',
   'informer-no-relist': "the StatefulSet controller's informers never re-establish a watch that broke (its view freezes after a partition or lost message)",
   'kubelet-skip-mount': 'the kubelet sets up a claim\'s volume but does not mount it into the container (writes land in the container layer and are lost)',
-};
+});
 
 export interface WorldOptions {
   seed?: number;
   hasher: () => Hasher;
   bug?: string;
   traceSink?: (e: TraceEvent) => void;
+  /** kubectl's --validate for the run's patches (default strict). */
+  validate?: 'strict' | 'warn' | 'ignore';
+  /** Most simulation steps the run may take (DEFAULT_MAX_STEPS); past it runUntil throws StepBudgetExceeded. */
+  maxSteps?: number;
   /**
    * Called once the clock, trace, bus and store exist, before anything is stored, spawned or
    * sent: an observer (the timeline exporter) subscribes here to see the run from its start.
@@ -72,9 +82,33 @@ export interface RunWarning {
   objects: string[];
 }
 
-/** Thrown when an actor fails: the run cannot go on. Carries what is needed to replay it. */
+/**
+ * Thrown when an actor fails: the run cannot go on. Carries what is needed to report and replay
+ * it (SPEC §5 `crash`); `detail` has the last trace lines and the stack, for a bug report.
+ */
 export class WorldCrash extends Error {
   override name = 'WorldCrash';
+  constructor(
+    readonly atMs: number,
+    readonly actor: string,
+    readonly seed: number,
+    readonly reason: string,
+    readonly replay: string,
+    readonly detail: string,
+  ) {
+    super(`actor ${actor} failed at ${atMs}ms (seed ${seed}): ${reason}\nreplay: ${replay}\n${detail}`);
+  }
+}
+
+/** Thrown when a run takes more simulation steps than its budget (WorldOptions.maxSteps). */
+export class StepBudgetExceeded extends Error {
+  override name = 'StepBudgetExceeded';
+  constructor(
+    readonly atMs: number,
+    readonly maxSteps: number,
+  ) {
+    super(`the run took more than ${maxSteps} simulation steps (at ${atMs}ms of simulated time)`);
+  }
 }
 
 export class World {
@@ -95,6 +129,7 @@ export class World {
   faultsInjected = 0;
   private readonly actors = new Map<string, ComponentActor>();
   private failure: { address: string; err: unknown } | undefined;
+  private aborted: Error | undefined;
   private readonly bootIds: Ids;
   private readonly isoNow: () => string;
 
@@ -117,7 +152,15 @@ export class World {
     this.createBackends();
     this.spawnAll();
     this.scheduleActions();
+    this.drawnFaults = scenario.chaos ? drawChaos(scenario, this.rng.fork('chaos')) : [];
+    const faults = [...scenario.faults, ...this.drawnFaults];
+    if (faults.length > 0) this.injector = new FaultInjector(this, faults);
   }
+
+  /** The faults chaos drew for this seed (scripted ones are in scenario.faults). */
+  readonly drawnFaults: Fault[];
+  /** The fault injector, when the run has faults. */
+  readonly injector: FaultInjector | undefined;
 
   get nowMs(): number {
     return this.clock.nowMs;
@@ -126,12 +169,23 @@ export class World {
   /** Runs the simulation up to `limitMs` (absolute). Stops early when `stop` holds. */
   runUntil(limitMs: number, stop?: () => boolean): boolean {
     if (this.failure) this.crash();
+    const maxSteps = this.opts.maxSteps ?? Infinity;
     while (this.clock.step(limitMs)) {
       if (this.failure) this.crash();
+      if (this.aborted) throw this.aborted;
+      if (this.clock.steps > maxSteps) throw new StepBudgetExceeded(this.clock.nowMs, maxSteps);
       if (stop && stop()) return true;
     }
     if (this.clock.nowMs < limitMs) this.clock.nowMs = limitMs;
     return false;
+  }
+
+  /**
+   * Stops the run at the next step with `err` (the edge's own failures, such as a trace file
+   * that can no longer be written): runUntil throws it.
+   */
+  abort(err: Error): void {
+    this.aborted ??= err;
   }
 
   /** Delivers a message to an actor from outside the cluster (the user, the fault injector). */
@@ -144,6 +198,119 @@ export class World {
 
   actor(address: string): ComponentActor | undefined {
     return this.actors.get(address);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // What faults do to the world (sim/faults.ts decides when)
+
+  /** Process faults in force per address: a process that restarts is struck again. */
+  private readonly processFaults = new Map<string, Map<string, FaultSignal>>();
+  /** Node disks wiped on purpose, for no-data-loss: `node -> instants`. */
+  readonly wipes: { node: string; atMs: number }[] = [];
+
+  /** Addresses of the actors on `host`, in the order they were spawned. */
+  addressesOn(host: string): string[] {
+    return [...this.actors.keys()].filter((a) => this.bus.hostFor(a) === host);
+  }
+
+  /** One process dies: memory and timers lost, its watch connections reset. */
+  crashActor(address: string): void {
+    this.actors.get(address)?.send({ type: 'crash' });
+    this.bus.processDied(address);
+  }
+
+  /** One process starts again with empty memory (and the process faults still in force). */
+  restartActor(address: string): void {
+    const actor = this.actors.get(address);
+    if (!actor) return;
+    actor.send({ type: 'restart' });
+    for (const f of this.processFaults.get(address)?.values() ?? []) actor.send({ type: 'fault', fault: f });
+    if (this.failure) this.crash();
+  }
+
+  /**
+   * A host goes down: every actor on it stops; the network loses what is sent to it. A node's
+   * storage clients die with it (a Ceph watch it held expires after the watch timeout); a
+   * storage system that goes down answers nothing until it is back.
+   */
+  crashHost(host: string): void {
+    this.bus.hostDown(host);
+    for (const a of this.addressesOn(host)) this.actors.get(a)!.send({ type: 'crash' });
+    if (host.startsWith('node/')) this.storageClientLost(host.slice('node/'.length));
+  }
+
+  restartHost(host: string): void {
+    this.bus.hostUp(host);
+    for (const a of this.addressesOn(host)) this.restartActor(a);
+  }
+
+  private storageClientLost(node: string): void {
+    for (const b of this.backends.values()) b.model.nodeLost(node, this.clock.nowMs);
+  }
+
+  /**
+   * A partition (or its heal) between nodes and storage systems: a node cut off from a Ceph
+   * cluster is a lost client there, its watch expiring after osd_client_watch_timeout; NFS and
+   * CSI I/O simply gets no answer meanwhile (the bus drops it).
+   */
+  storageCut(groups: readonly (readonly string[])[], on: boolean): void {
+    if (!on) return;
+    const groupOf = new Map<string, number>();
+    groups.forEach((g, i) => g.forEach((h) => groupOf.set(h, i)));
+    for (const [host, gi] of groupOf) {
+      if (!host.startsWith('node/')) continue;
+      const node = host.slice('node/'.length);
+      for (const [name, b] of this.backends) {
+        const bg = groupOf.get(`backend/${name}`);
+        if (b.type === 'rbd' && bg !== undefined && bg !== gi) b.model.nodeLost(node, this.clock.nowMs);
+      }
+    }
+  }
+
+  /**
+   * A storage system (or one Ceph monitor: `backend/ceph/mon-a`) answers nothing until it
+   * recovers; its data stays.
+   */
+  outage(backend: string, on: boolean): void {
+    const [, name, monitor] = backend.split('/');
+    const b = this.backends.get(name!);
+    if (monitor !== undefined) {
+      if (b?.type === 'rbd') (on ? b.model.monitorDown(monitor) : b.model.monitorUp(monitor));
+      return;
+    }
+    if (on) this.bus.hostDown(`backend/${name}`);
+    else this.bus.hostUp(`backend/${name}`);
+    if (b?.type === 'nfs') (on ? b.model.outage() : b.model.recover());
+  }
+
+  /** The node's local data is gone: its disk holds only what a fresh node's has. */
+  wipeDisk(node: string): void {
+    const name = node.startsWith('node/') ? node.slice('node/'.length) : node;
+    this.nodes.get(name)?.disk.wipe();
+    this.wipes.push({ node: name, atMs: this.clock.nowMs });
+  }
+
+  /** Strikes (or heals) a process fault in one actor, remembered across its restarts. */
+  private processFault(address: string, f: FaultSignal): void {
+    let m = this.processFaults.get(address);
+    if (!m) this.processFaults.set(address, (m = new Map()));
+    if (f.on) m.set(f.name, f);
+    else m.delete(f.name);
+    this.actors.get(address)?.send({ type: 'fault', fault: f });
+    if (this.failure) this.crash();
+  }
+
+  dnsFailure(cfg: { mode: string; rate: number; streamKey: string } | undefined): void {
+    this.processFault('cluster-dns', cfg ? { name: 'dnsFailure', on: true, ...cfg } : { name: 'dnsFailure', on: false });
+  }
+
+  clockSkew(node: string, byMs: number): void {
+    const name = node.startsWith('node/') ? node.slice('node/'.length) : node;
+    this.processFault(`kubelet/${name}`, { name: 'clockSkew', on: byMs !== 0, byMs });
+  }
+
+  csiError(backend: string, cfg: { rpc: string; code: string; rate: number; streamKey: string } | undefined): void {
+    this.processFault(backend, cfg ? { name: `csiError/${cfg.rpc}`, on: true, ...cfg } : { name: 'csiError', on: false });
   }
 
   addresses(): string[] {
@@ -164,10 +331,8 @@ export class World {
   private crash(): never {
     const f = this.failure!;
     const err = f.err instanceof Error ? f.err : new Error(String(f.err));
-    throw new WorldCrash(
-      `actor ${f.address} failed at ${this.clock.nowMs}ms (seed ${this.seed}): ${err.message}\n` +
-        `replay: ksim run ${this.scenario.file} --seed ${this.seed}\nlast trace lines:\n  ${this.trace.lastLines(15).join('\n  ')}\n${err.stack ?? ''}`,
-    );
+    const replay = `ksim run ${this.scenario.file} --seed ${this.seed}${this.opts.bug ? ` --bug ${this.opts.bug}` : ''}`;
+    throw new WorldCrash(this.clock.nowMs, f.address, this.seed, err.message, replay, `last trace lines:\n  ${this.trace.lastLines(15).join('\n  ')}\n${err.stack ?? ''}`);
   }
 
   private boot(obj: KObject): KObject {
@@ -320,6 +485,7 @@ export class World {
       if (b.type === 'rbd' && name !== DEFAULT_CEPH && !this.backends.has(DEFAULT_CEPH) && !this.bus.has(`backend/${DEFAULT_CEPH}`)) {
         const actor = this.actors.get(address)!;
         this.bus.register(`backend/${DEFAULT_CEPH}`, (env) => actor.send({ type: 'deliver', msg: env.msg, from: env.from }));
+        this.bus.place(`backend/${DEFAULT_CEPH}`, address);
       }
     }
   }
@@ -356,7 +522,11 @@ export class World {
 
   private spawnAll(): void {
     const t = this.scenario.timings;
-    this.spawn('apiserver', (port) => apiServer(port, { store: this.store, events: this.events }));
+    const tolerationSeconds = {
+      ...(t['defaultNotReadyTolerationSeconds'] !== undefined ? { notReady: Math.round(t['defaultNotReadyTolerationSeconds'] / 1000) } : {}),
+      ...(t['defaultUnreachableTolerationSeconds'] !== undefined ? { unreachable: Math.round(t['defaultUnreachableTolerationSeconds'] / 1000) } : {}),
+    };
+    this.spawn('apiserver', (port) => apiServer(port, { store: this.store, events: this.events, tolerationSeconds }));
     this.spawn('kube-scheduler', (port) => kubeScheduler(port));
     this.spawnController(STATEFULSET_CONTROLLER, (port) => statefulSetController(port, this.opts.bug ? { bug: this.opts.bug } : {}));
     this.spawnController(ENDPOINTSLICE_CONTROLLER, (port) => endpointSliceController(port));
@@ -372,25 +542,32 @@ export class World {
         ...(t['maxWaitForUnmountDuration'] !== undefined ? { maxWaitForUnmountMs: t['maxWaitForUnmountDuration'] } : {}),
       }),
     );
+    this.spawnController(NODE_LIFECYCLE_CONTROLLER, (port) =>
+      nodeLifecycleController(port, {
+        ...(t['nodeMonitorPeriod'] !== undefined ? { monitorPeriodMs: t['nodeMonitorPeriod'] } : {}),
+        ...(t['nodeMonitorGracePeriod'] !== undefined ? { gracePeriodMs: t['nodeMonitorGracePeriod'] } : {}),
+        ...(t['nodeStartupGracePeriod'] !== undefined ? { startupGracePeriodMs: t['nodeStartupGracePeriod'] } : {}),
+      }),
+    );
+    this.spawnController(TAINT_EVICTION_CONTROLLER, (port) => taintEvictionController(port));
+    this.spawnController(POD_GC_CONTROLLER, (port) =>
+      podGarbageCollectorController(port, {
+        ...(t['gcCheckPeriod'] !== undefined ? { checkPeriodMs: t['gcCheckPeriod'] } : {}),
+        ...(t['quarantineTime'] !== undefined ? { quarantineMs: t['quarantineTime'] } : {}),
+      }),
+    );
     // external-provisioner is a sidecar of a CSI driver's controller: it runs when the scenario
     // installs a driver it serves, as in a cluster (without one, nothing watches for it).
     if (this.servesExternalProvisioner()) this.spawn('external-provisioner', (port) => externalProvisioner(port, { provisioners: (name) => !isInTree(name) }));
     this.spawnBackends();
-    this.scenario.nodes.forEach((name, i) => {
-      const state = this.nodes.get(name)!;
-      this.spawn(`kubelet/${name}`, (port) =>
-        kubelet(port, {
-          nodeName: name,
-          podCidrIndex: i + 1,
-          node: state,
-          csiAttachRequired: (d) => this.csiAttachRequired(d),
-          ...(this.opts.bug ? { bug: this.opts.bug } : {}),
-          ...(t['nodeLeaseRenewInterval'] !== undefined ? { leaseRenewMs: t['nodeLeaseRenewInterval'] } : {}),
-          ...(t['kubeletStartDelayMin'] !== undefined ? { startDelayMsMin: t['kubeletStartDelayMin'] } : {}),
-          ...(t['kubeletStartDelayMax'] !== undefined ? { startDelayMsMax: t['kubeletStartDelayMax'] } : {}),
-          ...(t['nodeStatusReportFrequency'] !== undefined ? { statusReportMs: t['nodeStatusReportFrequency'] } : {}),
-        }),
-      );
+    this.scenario.nodes.forEach((name, i) => this.spawnKubelet(name, i + 1));
+    // A Node created later is a machine joining: its kubelet starts and registers it.
+    this.store.onCommit((ev, obj) => {
+      if (ev === 'ADDED' && obj.kind === 'Node' && !this.actors.has(`kubelet/${obj.metadata.name}`)) {
+        const name = obj.metadata.name!;
+        this.nodes.set(name, { disk: MemFs.nodeDisk(), images: new Set() });
+        this.spawnKubelet(name, this.nodes.size);
+      }
     });
     const manifests = this.scenario.manifests.filter((m) => m.obj.kind !== 'Node').map((m) => m.obj);
     this.spawn('kubectl', (port) =>
@@ -402,8 +579,27 @@ export class World {
           this.results.push(r);
           for (const l of this.resultListeners) l(r);
         },
+        ...(this.opts.validate ? { validate: this.opts.validate } : {}),
         onManifestRejected: (obj, message) =>
           this.warnings.push({ warning: 'manifest-rejected', atMs: this.clock.nowMs, message, objects: [`${obj.kind}/${obj.metadata.name ?? ''}`] }),
+      }),
+    );
+  }
+
+  private spawnKubelet(name: string, cidrIndex: number): void {
+    const t = this.scenario.timings;
+    const state = this.nodes.get(name)!;
+    this.spawn(`kubelet/${name}`, (port) =>
+      kubelet(port, {
+        nodeName: name,
+        podCidrIndex: cidrIndex,
+        node: state,
+        csiAttachRequired: (d) => this.csiAttachRequired(d),
+        ...(this.opts.bug ? { bug: this.opts.bug } : {}),
+        ...(t['nodeLeaseRenewInterval'] !== undefined ? { leaseRenewMs: t['nodeLeaseRenewInterval'] } : {}),
+        ...(t['kubeletStartDelayMin'] !== undefined ? { startDelayMsMin: t['kubeletStartDelayMin'] } : {}),
+        ...(t['kubeletStartDelayMax'] !== undefined ? { startDelayMsMax: t['kubeletStartDelayMax'] } : {}),
+        ...(t['nodeStatusReportFrequency'] !== undefined ? { statusReportMs: t['nodeStatusReportFrequency'] } : {}),
       }),
     );
   }

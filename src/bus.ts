@@ -39,10 +39,15 @@ export interface NetworkModel {
   latencyMsMax: number;
 }
 
-/** What a fault does to one message: copies to deliver, each with extra delay; reorder skips FIFO. */
+/**
+ * What a fault does to one message: copies to deliver, each with extra delay; reorder skips FIFO.
+ * No copy loses it; `silent` loses it without breaking the watch stream it belongs to (a watch
+ * event that simply never arrives, or what a process sent as it died).
+ */
 export interface Routing {
   delaysMs: readonly number[];
   reorder?: boolean;
+  silent?: boolean;
 }
 
 export interface FaultHook {
@@ -165,6 +170,24 @@ export class Bus {
     }
   }
 
+  /**
+   * Ends every watch `client` has open as the API server does when the resourceVersion it
+   * would resume from is gone: an ERROR event (410 Expired), after which its informers list again.
+   */
+  expireWatches(client: string): void {
+    for (const s of [...this.streams.values()]) {
+      if (s.client !== client) continue;
+      const obj = { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' };
+      const env: Envelope = { seq: this.seq++, from: s.server, to: client, route: this.route(s.server, client).name, msg: { type: 'watch', watchId: s.watchId, event: 'ERROR', obj }, sentAtMs: this.clock.nowMs };
+      this.clock.at(this.clock.nowMs + this.network.latencyMsMin, this.deliverEnvelope, env);
+    }
+  }
+
+  /** One process died (its host lives on): the watch streams it was an end of are reset. */
+  processDied(address: string): void {
+    for (const s of [...this.streams.values()]) if (s.client === address || s.server === address) this.breakStream(s.watchId, s.server, s.client);
+  }
+
   hostUp(host: string): void {
     this.down.delete(host);
   }
@@ -206,7 +229,10 @@ export class Bus {
     const env: Envelope = { seq: this.seq++, from, to, route: route.name, msg, sentAtMs: this.clock.nowMs };
     const routing = this.cuts.length > 0 && this.severed(from, to) ? DROP : ((this.faults && this.faults.route(env, this.clock.nowMs)) ?? NORMAL);
     if (routing.delaysMs.length === 0) {
-      this.lose(env);
+      if (routing.silent) {
+        this.dropped++;
+        this.trace.record(this.clock.nowMs, 'X', route.name, summarize(msg));
+      } else this.lose(env);
       return;
     }
     const { latencyMsMin: lo, latencyMsMax: hi } = this.network;

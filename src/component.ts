@@ -32,9 +32,25 @@ export interface Port {
   note(detail: string): void;
 }
 
+/**
+ * A fault that strikes inside a process (SPEC §1: a DNS server failing, a node's clock off, a
+ * storage system answering CSI calls with errors), delivered by the fault injector as a crash
+ * is: not a message of the cluster. `streamKey` names the fault's own random stream (the
+ * component forks it from its port's stream), so that its draws shift no one else's.
+ */
+export interface FaultSignal {
+  name: string;
+  /** Off when false: the fault healed. */
+  on: boolean;
+  streamKey?: string;
+  [param: string]: unknown;
+}
+
 export interface Component {
   /** Runs when the actor starts, and again after a restart (with fresh memory). */
   start?(): void;
+  /** A fault strikes (or heals) inside this process. */
+  fault?(f: FaultSignal): void;
   /** Runs when the actor crashes: lets go of what outlives its memory (a store subscription). */
   stop?(): void;
   receive(msg: Msg, from: string): void;
@@ -128,6 +144,7 @@ interface Ctx {
 type Ev =
   | { type: 'deliver'; msg: Msg; from: string }
   | { type: 'timer'; key: string }
+  | { type: 'fault'; fault: FaultSignal }
   | { type: 'crash' }
   | { type: 'restart' };
 
@@ -189,6 +206,11 @@ export const componentMachine = setup({
       context.impl!.timer?.(event.key);
       flushTimers(context.port, self);
     },
+    strike: ({ context, event, self }) => {
+      if (event.type !== 'fault') return;
+      context.impl!.fault?.(event.fault);
+      flushTimers(context.port, self);
+    },
     halt: ({ context }) => {
       context.impl?.stop?.();
       for (const timer of context.port.armed.values()) context.port.host.clock.clearTimeout(timer);
@@ -207,6 +229,7 @@ export const componentMachine = setup({
       on: {
         deliver: { actions: 'deliver' },
         timer: { actions: 'fire' },
+        fault: { actions: 'strike' },
         crash: { target: 'down' },
       },
     },

@@ -6,6 +6,9 @@
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
 
+/** The longest Go time.Duration, (2^63-1) ns, in ms. */
+const MAX_GO_DURATION_MS = (2 ** 63 - 1) / 1e6;
+
 /** Parses a Go duration to whole milliseconds; returns an error string when malformed. */
 export function parseDuration(text: string): number | string {
   const s = String(text).trim();
@@ -29,6 +32,8 @@ export function parseDuration(text: string): number | string {
   }
   if (parts === 0) return `invalid duration "${s}"`;
   if (neg) return `invalid duration "${s}": must not be negative`;
+  // time.ParseDuration counts int64 nanoseconds: about 292 years at most.
+  if (!(total <= MAX_GO_DURATION_MS)) return `invalid duration "${s}": overflows Go's time.Duration (at most 2562047h47m16.854775807s)`;
   return Math.round(total);
 }
 

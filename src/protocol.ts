@@ -21,7 +21,7 @@ export interface KObject {
 /** Kubernetes' metav1.Status, as an API error travels. */
 export interface ApiStatus {
   code: number;
-  reason: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'Forbidden' | 'BadRequest' | 'Timeout';
+  reason: 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Invalid' | 'Forbidden' | 'BadRequest' | 'Timeout' | 'InternalError';
   message: string;
 }
 
@@ -48,6 +48,11 @@ export interface ApiRequest {
   fieldNodeName?: string;
   /** list: only the object of this name (field selector metadata.name). */
   fieldName?: string;
+  /**
+   * patch: the fieldValidation directive (kubectl's --validate: `strict` by default). Unknown
+   * fields in the patched object are an error under strict, a warning under warn.
+   */
+  fieldValidation?: 'strict' | 'warn' | 'ignore';
 }
 
 export interface ApiResponse {
@@ -59,6 +64,8 @@ export interface ApiResponse {
   /** list: the collection's resourceVersion (ListMeta), where a watch can start from. */
   resourceVersion?: string;
   status?: ApiStatus;
+  /** Warning headers of the response (unknown fields under fieldValidation=warn). */
+  warnings?: string[];
 }
 
 /**

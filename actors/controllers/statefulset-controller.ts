@@ -503,38 +503,52 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
     const replicaCount = specReplicas(set);
     const start = startOrdinal(set);
-    const replicas: PodObj[] = new Array(replicaCount);
+    // The replicas slice of stateful_set_control.go, built only as far as it is read: the pods
+    // that exist, and for a missing ordinal the pod being created or a new one made when a
+    // step reaches it. Upstream fills all spec.replicas slots on every sync; here a set of
+    // 100,000 replicas costs what its existing pods cost (OrderedReady reads up to the first
+    // pod that is not ready; only Parallel creates them all).
+    const existing = new Map<number, PodObj>();
     const condemned: PodObj[] = [];
     for (const p of pods) {
       const o = getOrdinal(p);
-      if (podInOrdinalRange(p, set)) replicas[o - start] = p;
+      if (podInOrdinalRange(p, set)) existing.set(o - start, p);
       else if (o >= 0) condemned.push(p);
     }
     const inFlight = new Set<PodObj>();
-    for (let i = 0; i < replicaCount; i++) {
-      if (replicas[i]) continue;
+    const replicaAt = (i: number): PodObj => {
+      const have = existing.get(i);
+      if (have) return have;
       const pending = expectations.get(`create/${podKey(ns, podName(set, start + i))}`);
+      let pod: PodObj;
       if (pending?.pod) {
-        replicas[i] = pending.pod;
-        inFlight.add(pending.pod);
+        pod = pending.pod;
+        inFlight.add(pod);
       } else {
-        replicas[i] = newVersionedStatefulSetPod(set, current.template, update.template, current.name, update.name, start + i);
+        pod = newVersionedStatefulSetPod(set, current.template, update.template, current.name, update.name, start + i);
       }
-    }
+      existing.set(i, pod);
+      return pod;
+    };
     condemned.sort((a, b) => getOrdinal(b) - getOrdinal(a));
 
+    // The first unavailable replica: a missing one is unavailable, so the scan stops there.
     let firstUnavailable: PodObj | undefined;
-    for (const p of replicas) if (!firstUnavailable && isUnavailable(p, minReadySeconds, nowEpochMs)) firstUnavailable = p;
+    for (let i = 0; i < replicaCount && !firstUnavailable; i++) {
+      const p = replicaAt(i);
+      if (isUnavailable(p, minReadySeconds, nowEpochMs)) firstUnavailable = p;
+    }
     for (let i = condemned.length - 1; i >= 0; i--) {
       if (!firstUnavailable && isUnavailable(condemned[i]!, minReadySeconds, nowEpochMs)) firstUnavailable = condemned[i];
     }
 
+    // Pods not created yet count for nothing: the existing ones (and those in flight) are all.
     const status: FullStatus = {
       observedGeneration: set.metadata.generation ?? 0,
       currentRevision: current.name,
       updateRevision: update.name,
       collisionCount: set.status?.collisionCount ?? 0,
-      ...countReplicas([...replicas, ...condemned], minReadySeconds, nowEpochMs, current.name, update.name),
+      ...countReplicas([...existing.values(), ...condemned], minReadySeconds, nowEpochMs, current.name, update.name),
     };
 
     const monotonic = !allowsBurst(set);
@@ -544,7 +558,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
       // processReplica for each replica: monotonic stops at the first that blocks; burst runs all.
       const processReplica = (i: number): Step => {
-        const pod = replicas[i]!;
+        const pod = replicaAt(i);
         if (isFailed(pod) || isSucceeded(pod)) {
           if (!isTerminating(pod)) deleteStatefulPod(run, set, pod);
           // The new pod is created on a later sync, once the old one is gone.
@@ -574,7 +588,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         updateStatefulPod(run, set, pod);
         return { exit: false };
       };
-      if (runForAll(replicas.length, processReplica, monotonic)) return;
+      if (runForAll(replicaCount, processReplica, monotonic)) return;
 
       // Fix claim ownerRefs of condemned pods (retention policy).
       const fixPodClaim = (i: number): Step => {
@@ -604,8 +618,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
       // RollingUpdate: delete the highest-ordinal pod not at the update revision, down to the partition.
       const updateMin = strategy?.rollingUpdate ? (strategy.rollingUpdate.partition ?? 0) : 0;
-      for (let target = replicas.length - 1; target >= updateMin; target--) {
-        const pod = replicas[target]!;
+      for (let target = replicaCount - 1; target >= updateMin; target--) {
+        const pod = replicaAt(target);
         if (!isCreated(pod)) return; // not created yet: unavailable, wait
         if (getPodRevision(pod) !== update.name && !isTerminating(pod)) {
           deleteStatefulPod(run, set, pod, { ignoreNotFound: true });

@@ -182,6 +182,7 @@ export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: s
   collectGarbage();
   const sweep = await benchSweep(io, o.sweepSeeds !== undefined ? Number(o.sweepSeeds) : 100);
   if (o.json) {
+    // SPEC §5: every JSON document ksim writes carries apiVersion ksim/v1 and its kind.
     io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, binderMatcher: matcher, worldBinding: world, sweep }, null, 2));
     return 0;
   }

@@ -6,6 +6,18 @@
 /** A usage mistake (a bad flag value): one line on stderr, exit code 2. */
 export class UsageError extends Error {}
 
+/**
+ * Text for a terminal: control characters a scenario may carry (ANSI escapes, C1 controls,
+ * carriage returns, the Unicode line separators) are shown escaped instead of acted on; newlines
+ * and tabs of ksim's own layout stay.
+ */
+export function terminalSafe(s: string): string {
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;

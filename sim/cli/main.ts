@@ -2,14 +2,33 @@
  * The command line (SPEC §4): one file per command beside this one (run.ts, bench.ts), this
  * file the program that parses the arguments and hands them over. An edge of the system: it
  * reads files, the wall clock (only for stats.wallMs and timings) and writes to stdout/stderr.
- * Exit codes: 0 every invariant holds, 1 a violation, 2 bad input or usage — never a stack
- * trace for input.
+ * Exit codes: 0 every invariant holds, 1 a violation, 2 bad input or usage, 3 ksim itself
+ * failed — never a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { cmdRun } from './run.ts';
 import { cmdSweep } from './sweep.ts';
 import { cmdMerge } from './merge.ts';
-import { defaultIo, UsageError, type Io } from './io.ts';
+import { defaultIo, terminalSafe, UsageError, type Io } from './io.ts';
+import { DEFAULT_MAX_STEPS, MAX_DURATION_MS, MAX_FILE_BYTES, MAX_OBJECTS } from '../../src/scenario/limits.ts';
+
+/** `ksim --version`: the package's version and the Kubernetes version it models. */
+function version(): string {
+  let v = 'unknown';
+  try {
+    v = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    // A packaging problem must not stop --version.
+  }
+  return `ksim ${v} (models Kubernetes v1.30)`;
+}
+
+const LIMITS_HELP = `
+Limits (docs/input.md): scenario files of at most ${MAX_FILE_BYTES / 1024 / 1024} MiB, at most ${MAX_OBJECTS} objects
+of a kind (StatefulSet replicas), at most ${MAX_DURATION_MS / 86_400_000} days of simulated time, timing periods of at
+least 10ms, and ${DEFAULT_MAX_STEPS} simulation steps per run unless --max-steps raises it.
+Exit codes: 0 every invariant holds, 1 a violation, 2 bad input or usage, 3 ksim itself failed.`;
 
 export type { Io } from './io.ts';
 
@@ -17,7 +36,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   const program = new Command('ksim')
     .description('deterministic simulator of Kubernetes stateful machinery')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(terminalSafe(s)) })
+    .version(version(), '-V, --version', 'print the version of ksim and of Kubernetes it models')
+    .addHelpText('after', LIMITS_HELP)
     .showHelpAfterError(false);
   let code = 0;
   program
@@ -32,6 +53,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('--trace-messages', 'with --trace-format chrome: every bus message as a flow arrow')
     .option('--describe <kind/name>', 'print kubectl describe for an object, with its Events')
     .option('--bug <name>', 're-introduce a known failure mode into one component')
+    .option('--validate <mode>', 'fields the v1.30 schema does not have: strict (an error), warn or ignore', 'strict')
+    .option('--max-steps <n>', `simulation steps the run may take (default ${DEFAULT_MAX_STEPS})`)
+    .addHelpText('after', LIMITS_HELP)
     .exitOverride()
     .action(async (file: string, o: Record<string, string | undefined>) => {
       code = await cmdRun(file, o, io);
@@ -86,9 +110,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       return 2;
     }
     if (e instanceof UsageError) {
-      io.err(`ksim: ${e.message}`);
+      io.err(terminalSafe(`ksim: ${e.message}`));
       return 2;
     }
-    throw e;
+    // A bug in ksim: one line, never a stack trace.
+    io.err(terminalSafe(`ksim: internal error (a ksim bug): ${String((e as Error)?.message ?? e).split('\n')[0]}`));
+    return 3;
   }
 }

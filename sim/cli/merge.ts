@@ -8,7 +8,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { SummaryBuilder, exitCodeOf, renderSummary, type SeedResult } from '../sweep-summary.ts';
-import { UsageError, type Io } from './io.ts';
+import { UsageError, terminalSafe, type Io } from './io.ts';
 
 type Json = Record<string, unknown>;
 
@@ -90,7 +90,7 @@ export async function cmdMerge(files: string[], o: { output?: string }, io: Io):
           v = JSON.parse(text);
         } catch {
           // A sweep killed while writing leaves its last line cut: what came before still counts.
-          if (last) io.err(`${where}: warning: the last line is incomplete (the sweep was stopped while writing it); skipped`);
+          if (last) io.err(terminalSafe(`${where}: warning: the last line is incomplete (the sweep was stopped while writing it); skipped`));
           else errors.push(`${where}: not valid JSON`);
           continue;
         }
@@ -128,7 +128,7 @@ export async function cmdMerge(files: string[], o: { output?: string }, io: Io):
   }
   if (errors.length === 0 && !first) errors.push(`${files.join(', ')}: no seed results`);
   if (errors.length > 0) {
-    for (const e of errors.slice(0, MAX_ERRORS)) io.err(e);
+    for (const e of errors.slice(0, MAX_ERRORS)) io.err(terminalSafe(e));
     if (errors.length >= MAX_ERRORS) io.err(`ksim merge: stopped after ${MAX_ERRORS} problems`);
     return 2;
   }
@@ -141,6 +141,6 @@ export async function cmdMerge(files: string[], o: { output?: string }, io: Io):
     if (missingShards.length) built = summary!.build({ missingShards });
   }
   if (built.seeds.done < built.seeds.expected) io.err(`ksim merge: warning: ${built.seeds.expected - built.seeds.done} of the sweep's ${built.seeds.expected} seeds are in no file`);
-  io.out(output === 'json' ? JSON.stringify(built, null, 2) : renderSummary(built, 'merge'));
+  io.out(output === 'json' ? JSON.stringify(built, null, 2) : terminalSafe(renderSummary(built, 'merge')));
   return exitCodeOf(built);
 }

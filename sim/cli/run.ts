@@ -1,25 +1,37 @@
 /**
  * `ksim run` (SPEC §4): loads a scenario, simulates it with a seed and prints the cluster as
  * `kubectl get` would, or the JSON report of SPEC §5. Exit codes: 0 every invariant holds,
- * 1 a violation, 2 bad input or usage.
+ * 1 a violation, 2 bad input or usage (also a run past its step budget, or a trace that cannot
+ * be written), 3 ksim itself failed (the report's `crash`, the seed and the replay command;
+ * never a stack trace).
+ *
+ * Every flag is checked before anything runs; what goes to the terminal has its control
+ * characters escaped (terminalSafe), whatever a scenario holds.
  */
-import { openSync, writeSync, closeSync } from 'node:fs';
-import { loadScenarioFile } from '../../src/scenario/load.ts';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { loadScenarioFile, quoteUnsafe } from '../../src/scenario/load.ts';
 import type { Scenario } from '../../src/scenario/types.ts';
-import { parseDuration } from '../../src/duration.ts';
+import { parseDuration, formatDuration } from '../../src/duration.ts';
 import { sha256Hasher } from '../../src/node-hash.ts';
 import type { TraceEvent } from '../../src/trace.ts';
+import { FIELD_VALIDATIONS, type FieldValidation } from '../../src/model/decode.ts';
+import { DEFAULT_MAX_STEPS, MAX_DURATION_MS } from '../../src/scenario/limits.ts';
 import { Run, type Report } from '../run.ts';
-import { KNOWN_BUGS, type World } from '../world.ts';
-import { renderTables, renderDescribe } from '../tables.ts';
+import { KNOWN_BUGS, StepBudgetExceeded, type World } from '../world.ts';
+import { describeTarget, renderTables, renderDescribe } from '../tables.ts';
 import { ChromeTraceExporter } from '../exporters/chrome-trace.ts';
-import { UsageError, type Io } from './io.ts';
+import { UsageError, terminalSafe, type Io } from './io.ts';
 
-function loadOrExit(file: string, out: { err: (s: string) => void }): Scenario | number {
-  const res = loadScenarioFile(file);
-  for (const w of res.warnings) out.err(`${w.pos.file}:${w.pos.line}:${w.pos.col}: warning: ${w.message}`);
+/** One problem, one line: a newline inside a user's string is shown as \n. */
+function line(s: string): string {
+  return terminalSafe(s.replace(/\r?\n/g, '\\n'));
+}
+
+function loadOrExit(file: string, validate: FieldValidation, io: Io): Scenario | number {
+  const res = loadScenarioFile(file, { validate });
+  for (const w of res.warnings) io.err(line(`${quoteUnsafe(w.pos.file)}:${w.pos.line}:${w.pos.col}: warning: ${w.message}`));
   if (!res.ok) {
-    for (const e of res.errors) out.err(e);
+    for (const e of res.errors) io.err(line(e));
     return 2;
   }
   return res.scenario;
@@ -27,88 +39,200 @@ function loadOrExit(file: string, out: { err: (s: string) => void }): Scenario |
 
 function parseSeed(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UsageError(`--seed: "${v}" is not a non-negative integer`);
-  return Number(v);
+  if (!/^\d+$/.test(v)) throw new UsageError(`--seed: ${JSON.stringify(v)} is not a non-negative integer`);
+  const n = Number(v);
+  // Past 2^53 a seed is no longer exact: the replay command would replay another seed.
+  if (!Number.isSafeInteger(n)) throw new UsageError(`--seed: ${v} is larger than ${Number.MAX_SAFE_INTEGER} (2^53-1), the largest seed ksim replays exactly`);
+  return n;
 }
 
 function parseUntil(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const ms = parseDuration(v);
   if (typeof ms === 'string') throw new UsageError(`--until: ${ms}`);
+  if (ms > MAX_DURATION_MS) throw new UsageError(`--until: ${JSON.stringify(v)} is longer than ${formatDuration(MAX_DURATION_MS)} (30 days, the longest run ksim simulates)`);
   return ms;
+}
+
+/** kubectl's --validate: strict|warn|ignore, and its older true (strict) / false (ignore). */
+function parseValidate(v: string | undefined): FieldValidation {
+  if (v === undefined || v === 'true') return 'strict';
+  if (v === 'false') return 'ignore';
+  if ((FIELD_VALIDATIONS as readonly string[]).includes(v)) return v as FieldValidation;
+  throw new UsageError(`--validate: ${JSON.stringify(v)} must be one of strict, warn, ignore`);
+}
+
+function parseMaxSteps(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_MAX_STEPS;
+  if (!/^[1-9]\d*$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`--max-steps: ${JSON.stringify(v)} is not a positive integer`);
+  return Number(v);
+}
+
+/** A trace file that cannot be written: stops the run, one line, exit 2. */
+class TraceWriteError extends Error {}
+
+function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such directory';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'ENOTDIR':
+      return 'a component of the path is not a directory';
+    default:
+      return code ? `cannot be written (${code})` : String((e as Error)?.message ?? e);
+  }
 }
 
 /** Bytes gathered before each write to the trace file: one write per event costs far more. */
 const TRACE_CHUNK = 1 << 16;
 
 /**
- * Writes the trace as JSON lines or as Chrome trace-event JSON (sim/exporters/chrome-trace.ts),
- * streaming: at most one chunk is held in memory.
+ * Opens the trace file before the run (a path that cannot be written is a usage error) and
+ * writes the trace as JSON lines or as Chrome trace-event JSON (sim/exporters/chrome-trace.ts),
+ * streaming: at most one chunk is held in memory. A write that fails during the run (a full
+ * disk) calls `onError` once and writes nothing more.
  */
-function traceWriter(file: string, format: string, messages: boolean): { sink: (e: TraceEvent) => void; observe: (world: World) => void; close: (run: Run, report?: Report) => void } {
+function traceWriter(
+  file: string,
+  format: string,
+  messages: boolean,
+  onError: (e: TraceWriteError) => void,
+): { sink: (e: TraceEvent) => void; observe: (world: World) => void; close: (run: Run | undefined, report: Report | undefined) => void } {
   let fd: number;
   try {
+    if (file.includes('\0')) throw Object.assign(new Error('NUL'), { code: 'ENOENT' });
     fd = openSync(file, 'w');
   } catch (e) {
-    throw new UsageError(`--trace: cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`--trace: cannot write ${JSON.stringify(file)}: ${errnoText(e)}`);
   }
+  let failed = false;
   let buf = '';
-  const write = (s: string) => {
-    buf += s;
-    if (buf.length >= TRACE_CHUNK) {
+  const flush = () => {
+    if (failed || buf === '') return;
+    try {
       writeSync(fd, buf);
-      buf = '';
+    } catch (e) {
+      failed = true;
+      onError(new TraceWriteError(`--trace: writing ${JSON.stringify(file)} failed: ${errnoText(e)}`));
     }
+    buf = '';
+  };
+  const write = (s: string) => {
+    if (failed) return;
+    buf += s;
+    if (buf.length >= TRACE_CHUNK) flush();
   };
   const chrome = format === 'chrome' ? new ChromeTraceExporter({ write, messages }) : undefined;
   return {
     sink: chrome ? (e) => chrome.event(e) : (e) => write(JSON.stringify(e) + '\n'),
     observe: (world) => chrome?.attach(world),
     close: (run, report) => {
-      chrome?.finish(run.world.nowMs, { scenario: run.scenario.name, seed: run.world.seed, ...(report ? { violations: report.violations, traceHash: report.traceHash } : {}) });
-      writeSync(fd, buf);
-      closeSync(fd);
+      // The timeline stays a valid document whatever ended the run.
+      chrome?.finish(run?.world.nowMs ?? 0, { ...(run ? { scenario: run.scenario.name, seed: run.world.seed } : {}), ...(report ? { violations: report.violations, traceHash: report.traceHash } : {}) });
+      flush();
+      try {
+        closeSync(fd);
+      } catch {
+        // Closing a descriptor whose writes failed reports the same failure again.
+      }
     },
   };
 }
 
 export async function cmdRun(file: string, o: Record<string, string | undefined>, io: Io): Promise<number> {
-  const scenario = loadOrExit(file, io);
-  if (typeof scenario === 'number') return scenario;
+  // Flags first: a usage mistake costs nothing.
+  const validate = parseValidate(o['validate']);
   const seed = parseSeed(o['seed']);
   const untilMs = parseUntil(o['until']);
-  if (scenario.faults.length > 0 || scenario.chaos)
-    io.err(`${file}: warning: spec.faults and spec.chaos are checked but not injected by this version of ksim (fault injection comes next)`);
+  const maxSteps = parseMaxSteps(o['maxSteps']);
   const output = o['output'] ?? 'table';
-  if (output !== 'table' && output !== 'json') throw new UsageError(`-o: unsupported output format "${output}" (table, json)`);
+  if (output !== 'table' && output !== 'json') throw new UsageError(`-o: unsupported output format ${JSON.stringify(output)} (table, json)`);
   const traceFormat = o['traceFormat'] ?? 'jsonl';
-  if (traceFormat !== 'jsonl' && traceFormat !== 'chrome') throw new UsageError(`--trace-format: "${traceFormat}" (jsonl, chrome)`);
-  if (o['bug'] !== undefined && !(o['bug'] in KNOWN_BUGS))
-    throw new UsageError(`--bug: unknown failure mode "${o['bug']}" (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
+  if (traceFormat !== 'jsonl' && traceFormat !== 'chrome') throw new UsageError(`--trace-format: ${JSON.stringify(traceFormat)} (jsonl, chrome)`);
   if (o['traceMessages'] && traceFormat !== 'chrome') throw new UsageError('--trace-messages: needs --trace-format chrome');
-  const tw = o['trace'] ? traceWriter(o['trace'], traceFormat, Boolean(o['traceMessages'])) : undefined;
+  const bug = o['bug'];
+  if (bug !== undefined && !Object.hasOwn(KNOWN_BUGS, bug)) throw new UsageError(`--bug: unknown failure mode ${JSON.stringify(bug)} (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
+  const describe = o['describe'];
+  if (describe !== undefined) {
+    if (output === 'json') throw new UsageError('--describe prints text: it cannot be combined with -o json (stdout holds the report and nothing else)');
+    const t = describeTarget(describe);
+    if (typeof t === 'string') throw new UsageError(`--describe: ${t}`);
+  }
+
+  const scenario = loadOrExit(file, validate, io);
+  if (typeof scenario === 'number') return scenario;
+
+  let aborted: TraceWriteError | undefined;
+  let run: Run | undefined;
+  const tw = o['trace']
+    ? traceWriter(o['trace'], traceFormat, Boolean(o['traceMessages']), (e) => {
+        aborted = e;
+        run?.world.abort(e);
+      })
+    : undefined;
   const t0 = io.wallMs();
-  const run = new Run(scenario, {
-    hasher: sha256Hasher,
-    ...(seed !== undefined ? { seed } : {}),
-    ...(untilMs !== undefined ? { untilMs } : {}),
-    ...(o['bug'] ? { bug: o['bug'] } : {}),
-    ...(tw ? { traceSink: tw.sink, observe: tw.observe } : {}),
-  });
-  let report: Report | undefined;
+  let report: Report;
+  let finished: Report | undefined;
+  const effectiveSeed = seed ?? scenario.seed;
+  const replay = `ksim run ${file} --seed ${effectiveSeed}${bug ? ` --bug ${bug}` : ''}`;
   try {
-    report = run.run();
+    run = new Run(scenario, {
+      hasher: sha256Hasher,
+      ...(seed !== undefined ? { seed } : {}),
+      ...(untilMs !== undefined ? { untilMs } : {}),
+      ...(bug ? { bug } : {}),
+      ...(tw ? { traceSink: tw.sink, observe: tw.observe } : {}),
+      validate,
+      maxSteps,
+    });
+    report = finished = run.run();
+  } catch (e) {
+    if (e instanceof TraceWriteError || aborted) {
+      io.err(terminalSafe(`ksim: ${(aborted ?? e as Error).message}`));
+      return 2;
+    }
+    if (e instanceof StepBudgetExceeded) {
+      io.err(terminalSafe(`ksim: ${e.message}: ksim's step budget per run is ${e.maxSteps} (docs/input.md); raise it with --max-steps N`));
+      return 2;
+    }
+    // A bug in ksim outside an actor: still one line, the seed and the replay command.
+    io.err(terminalSafe(`ksim: internal error (a ksim bug): ${String((e as Error)?.message ?? e).split('\n')[0]}`));
+    io.err(terminalSafe(`seed ${effectiveSeed}; replay: ${replay}`));
+    return 3;
   } finally {
-    tw?.close(run, report);
+    tw?.close(run, finished);
+  }
+  if (aborted) {
+    io.err(terminalSafe(`ksim: ${aborted.message}`));
+    return 2;
   }
   report.stats.wallMs = Math.round(io.wallMs() - t0);
+  if (report.crash) {
+    const c = report.crash;
+    io.err(terminalSafe(`ksim: internal error (a ksim bug): actor ${c.actor} failed at ${formatDuration(c.atMs)} of simulated time: ${c.message.split('\n')[0]}`));
+    io.err(terminalSafe(`seed ${report.seed}; replay: ${c.replay}`));
+  }
   if (output === 'json') {
     io.out(JSON.stringify(report, null, 2));
   } else {
-    io.out(`ksim: scenario ${report.scenario} (${file}), seed ${report.seed}, simulated ${report.durationMs / 1000}s\n`);
-    io.out(renderTables(run, report, file));
-    if (o['describe']) io.out(renderDescribe(run, o['describe']));
+    io.out(terminalSafe(`ksim: scenario ${report.scenario} (${quoteUnsafe(file)}), seed ${report.seed}, simulated ${report.durationMs / 1000}s\n`));
+    io.out(terminalSafe(renderTables(run, report, quoteUnsafe(file))));
+    if (describe !== undefined && !report.crash) {
+      const d = renderDescribe(run, describe);
+      if (!d.ok) {
+        io.err(terminalSafe(d.text));
+        return 2;
+      }
+      io.out(terminalSafe(d.text));
+    }
   }
+  if (report.crash) return 3;
   return report.violations.length > 0 ? 1 : 0;
 }
-

@@ -10,11 +10,11 @@
  */
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { loadScenarioFile } from '../../src/scenario/load.ts';
+import { loadScenarioFile, quoteUnsafe } from '../../src/scenario/load.ts';
 import { KNOWN_BUGS } from '../world.ts';
 import { SweepLoadError, SweepPool, defaultWorkers } from '../sweep.ts';
 import { SummaryBuilder, exitCodeOf, parseShard, renderSummary, seedCount, seedResult, seedsOf, type SeedRange, type SweepIdentity } from '../sweep-summary.ts';
-import { UsageError, type Io } from './io.ts';
+import { UsageError, terminalSafe, type Io } from './io.ts';
 
 /** What a shell reports for a program stopped by Ctrl-C (128 + SIGINT). */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -57,15 +57,14 @@ function parseFlags(o: SweepFlags): { range: SeedRange; workers: number | undefi
 export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<number> {
   const { range, workers: asked, output } = parseFlags(o);
   const loaded = loadScenarioFile(file);
-  for (const w of loaded.warnings) io.err(`${w.pos.file}:${w.pos.line}:${w.pos.col}: warning: ${w.message}`);
+  // As `ksim run` prints them: one line each, control characters escaped.
+  const line = (s: string) => terminalSafe(s.replace(/\r?\n/g, '\\n'));
+  for (const w of loaded.warnings) io.err(line(`${quoteUnsafe(w.pos.file)}:${w.pos.line}:${w.pos.col}: warning: ${w.message}`));
   if (!loaded.ok) {
-    for (const e of loaded.errors) io.err(e);
+    for (const e of loaded.errors) io.err(line(e));
     return 2;
   }
   const scenario = loaded.scenario;
-  // Until fault injection lands, as `ksim run` says it too (remove with it).
-  if (scenario.faults.length > 0 || scenario.chaos)
-    io.err(`${file}: warning: spec.faults and spec.chaos are checked but not injected by this version of ksim (fault injection comes next)`);
   const text = readFileSync(file, 'utf8');
   const id: SweepIdentity = { scenario: scenario.name, file, ...(o.bug ? { bug: o.bug } : {}), range };
   const total = seedCount(range);
@@ -101,7 +100,7 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
         pool = await SweepPool.start({ file, text, workers, ...(o.bug ? { bug: o.bug } : {}) });
       } catch (e) {
         if (e instanceof SweepLoadError) {
-          io.err(e.message);
+          io.err(line(e.message));
           return 2;
         }
         throw e;
@@ -128,6 +127,6 @@ export async function cmdSweep(file: string, o: SweepFlags, io: Io): Promise<num
     if (jsonl !== undefined) closeSync(jsonl);
   }
   const result = summary.build({ wallMs: io.wallMs() - t0, workers, ...(interrupted ? { interrupted } : {}) });
-  io.out(output === 'json' ? JSON.stringify(result, null, 2) : renderSummary(result, 'sweep'));
+  io.out(output === 'json' ? JSON.stringify(result, null, 2) : terminalSafe(renderSummary(result, 'sweep')));
   return interrupted ? INTERRUPTED_EXIT_CODE : exitCodeOf(result);
 }

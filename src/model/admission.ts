@@ -11,6 +11,7 @@
  */
 import type { KObject } from '../protocol.ts';
 import { parseQuantity } from '../quantity.ts';
+import { MAX_OBJECTS } from '../scenario/limits.ts';
 
 type Obj = Record<string, any>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -25,14 +26,17 @@ export const TAINT_NODE_UNREACHABLE = 'node.kubernetes.io/unreachable';
  * NoExecute taint, by key or by an empty key, with effect NoExecute or any effect, gets
  * `{key, operator: Exists, effect: NoExecute, tolerationSeconds: 300}` appended.
  */
-export function defaultTolerationSeconds(pod: KObject): void {
+export function defaultTolerationSeconds(pod: KObject, secs: { notReady?: number; unreachable?: number } = {}): void {
   const spec: Obj = (pod.spec ??= {});
   const tolerations: Obj[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
   const tolerates = (key: string): boolean =>
     tolerations.some((t) => isObj(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
   const add: Obj[] = [];
-  for (const key of [TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE])
-    if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+  const seconds: [string, number][] = [
+    [TAINT_NODE_NOT_READY, secs.notReady ?? DEFAULT_TOLERATION_SECONDS],
+    [TAINT_NODE_UNREACHABLE, secs.unreachable ?? DEFAULT_TOLERATION_SECONDS],
+  ];
+  for (const [key, s] of seconds) if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: s });
   if (add.length) spec.tolerations = [...tolerations, ...add];
 }
 
@@ -117,4 +121,57 @@ export function checkPvcResize(oldPvc: KObject, newPvc: KObject, cls: KObject | 
   const allowed = a !== '' && b !== '' && a === b && cls !== undefined && cls.metadata?.name === a && cls.allowVolumeExpansion === true;
   if (!allowed) return 'only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize';
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service ClusterIP allocation (pkg/registry/core/service/ipallocator, storage/alloc.go)
+
+/** kubeadm's default --service-cluster-ip-range. */
+export const SERVICE_CIDR = '10.96.0.0/12';
+/** The ClusterIPs of the cluster's own Services: kubernetes (the range's first) and kube-dns (kubeadm's .10). */
+export const BOOTSTRAP_CLUSTER_IPS: readonly string[] = ['10.96.0.1', '10.96.0.10'];
+const SERVICE_NET_BASE = (10 << 24) | (96 << 16);
+const SERVICE_NET_BITS = 12;
+
+function ipv4ToInt(ip: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+/**
+ * The allocator's answer for a Service that asks for a ClusterIP: undefined when `ip` can be
+ * allocated, else the 422 field error text of alloc.go (`failed to allocate IP 10.96.0.10:
+ * provided IP is already allocated`, or outside the range: `the provided IP (1.2.3.4) is not in
+ * the valid range. The range of valid IPs is 10.96.0.0/12`). The network and broadcast
+ * addresses of the range are not in it either.
+ */
+export function clusterIPAllocationProblem(ip: string, used: ReadonlySet<string>): string | undefined {
+  const n = ipv4ToInt(ip);
+  if (n === undefined) return undefined; // validation reports a malformed IP
+  const size = 2 ** (32 - SERVICE_NET_BITS);
+  const offset = n - (SERVICE_NET_BASE >>> 0);
+  if (offset <= 0 || offset >= size - 1) return `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${SERVICE_CIDR}`;
+  if (used.has(ip)) return `failed to allocate IP ${ip}: provided IP is already allocated`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ksim's own limits (src/scenario/limits.ts, docs/input.md)
+
+
+/**
+ * What ksim cannot simulate though Kubernetes would accept it: a StatefulSet asking for more
+ * replicas than the most objects of a kind a run holds. Worded like a validation error.
+ */
+export function ksimObjectLimits(obj: KObject): { path: string; message: string }[] {
+  if (obj.kind === 'StatefulSet') {
+    const r = obj.spec?.replicas;
+    if (typeof r === 'number' && r > MAX_OBJECTS) {
+      return [{ path: 'spec.replicas', message: `Invalid value: ${r}: must be no more than ${MAX_OBJECTS} (the most pods ksim simulates in one run, docs/input.md)` }];
+    }
+  }
+  return [];
 }

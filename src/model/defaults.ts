@@ -44,9 +44,11 @@ export function applyDefaults(obj: KObject): void {
       defaultPv(obj);
       break;
     case 'StorageClass':
-      // stor SetDefaults_StorageClass.
-      if (unset(obj.reclaimPolicy)) obj.reclaimPolicy = 'Delete';
-      if (unset(obj.volumeBindingMode)) obj.volumeBindingMode = 'Immediate';
+      // storage/v1 SetDefaults_StorageClass: both are pointers, defaulted only when nil. An
+      // empty reclaimPolicy is kept (validateReclaimPolicy accepts it; the PV provisioned from
+      // the class is then defaulted to Retain); an empty volumeBindingMode fails validation.
+      if (obj.reclaimPolicy === undefined || obj.reclaimPolicy === null) obj.reclaimPolicy = 'Delete';
+      if (obj.volumeBindingMode === undefined || obj.volumeBindingMode === null) obj.volumeBindingMode = 'Immediate';
       break;
     case 'Service':
       defaultService(obj);

@@ -21,7 +21,11 @@ export function deepCopy<T>(x: T): T {
   const out: Record<string, unknown> = {};
   for (const k in x) {
     const v = (x as Record<string, unknown>)[k];
-    out[k] = v !== null && typeof v === 'object' ? deepCopy(v) : v;
+    const c = v !== null && typeof v === 'object' ? deepCopy(v) : v;
+    // An own `__proto__` key (a map key the user wrote) stays a key: assigning it would
+    // replace the copy's prototype instead.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: c, writable: true, enumerable: true, configurable: true });
+    else out[k] = c;
   }
   return out as T;
 }

@@ -42,6 +42,22 @@ function isObj(v: unknown): v is JObj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/*
+ * Patches never reach a prototype: a key is read only when it is the object's own, and written
+ * as an own data property. A `__proto__` key (JSON.parse and the YAML parser make it an own
+ * property) is then a key like any other: the strict decoder calls it an unknown field, label
+ * validation an invalid key; it can neither replace an object's prototype nor, through
+ * Object.prototype, pollute every object of the process.
+ */
+function getOwn(o: JObj, k: string): unknown {
+  return Object.hasOwn(o, k) ? o[k] : undefined;
+}
+
+function setOwn(o: JObj, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else o[k] = v;
+}
+
 /** Applies `patch` of `type` to a copy of `obj`. */
 export function applyPatch(obj: KObject, type: PatchType, patch: unknown): PatchResult {
   let p = patch;
@@ -79,6 +95,26 @@ function finish(orig: KObject, out: unknown): PatchResult {
   if (typeof res.apiVersion !== 'string' || res.apiVersion === '') res.apiVersion = orig.apiVersion;
   if (!isObj(res.metadata)) res.metadata = {};
   return { ok: true, obj: res };
+}
+
+/**
+ * The API server's answer when the patched object does not decode (patch.go: jsonPatcher and
+ * applyPatchToObject): 422 with the patched JSON (json, merge) or the patch as Go prints a map
+ * (strategic) as the invalid value of `patch`, and the decoder's error. The value is cut to 200
+ * characters here.
+ */
+export function patchDecodeFailure(type: PatchType, patch: unknown, patched: unknown, cause: string): PatchFailure {
+  let value = type === 'strategic' ? goFmt(typeof patch === 'string' ? safeParse(patch) : patch) : JSON.stringify(patched) ?? '';
+  if (value.length > 200) value = `${value.slice(0, 197)}...`;
+  return fail(422, 'Invalid', `"" is invalid: patch: Invalid value: ${JSON.stringify(value)}: ${cause}`);
+}
+
+function safeParse(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return s;
+  }
 }
 
 /** Go's encoding/json name for a JSON value's type, as its unmarshal errors print it. */
@@ -370,9 +406,9 @@ function mergeDocs(doc: JObj, patch: JObj): void {
       delete doc[k];
       continue;
     }
-    const cur = doc[k];
-    if (cur === undefined || cur === null) doc[k] = pruneNulls(deepCopy(v));
-    else doc[k] = mergeValue(cur, v);
+    const cur = getOwn(doc, k);
+    if (cur === undefined || cur === null) setOwn(doc, k, pruneNulls(deepCopy(v)));
+    else setOwn(doc, k, mergeValue(cur, v));
   }
 }
 
@@ -390,7 +426,7 @@ function pruneNulls(v: unknown): unknown {
   if (isObj(v)) {
     for (const [k, x] of Object.entries(v)) {
       if (x === null) delete v[k];
-      else v[k] = pruneNulls(x);
+      else setOwn(v, k, pruneNulls(x));
     }
   }
   return v;
@@ -533,7 +569,7 @@ function cleanNew(v: unknown): unknown {
     const out: JObj = {};
     for (const [k, x] of Object.entries(v)) {
       if (x === null || k.startsWith('$')) continue;
-      out[k] = cleanNew(x);
+      setOwn(out, k, cleanNew(x));
     }
     return out;
   }
@@ -561,21 +597,21 @@ function mergeMap(original: JObj, patchIn: JObj, schema: Schema | undefined): JO
       continue;
     }
     if (!Object.prototype.hasOwnProperty.call(original, k) || original[k] === undefined) {
-      if (!isDeleteList) original[k] = cleanNew(patchV);
+      if (!isDeleteList) setOwn(original, k, cleanNew(patchV));
       continue;
     }
     const cur = original[k];
     if (jkind(cur) !== jkind(patchV)) {
-      original[k] = cleanNew(patchV);
+      setOwn(original, k, cleanNew(patchV));
       continue;
     }
     const meta = metaOf(schema, k);
     if (isObj(cur) && isObj(patchV)) {
-      original[k] = mergeMap(cur, patchV, meta.fields);
+      setOwn(original, k, mergeMap(cur, patchV, meta.fields));
     } else if (Array.isArray(cur) && Array.isArray(patchV)) {
-      original[k] = mergeSliceHandler(cur, patchV, meta, isDeleteList);
+      setOwn(original, k, mergeSliceHandler(cur, patchV, meta, isDeleteList));
     } else {
-      original[k] = patchV;
+      setOwn(original, k, patchV);
     }
   }
   return original;
@@ -611,8 +647,8 @@ function mergePatchIntoOriginal(original: JObj, patch: JObj, schema: Schema | un
     if (originalKey === '') throw badRequest(ErrBadPatchFormatForSetElementOrderList);
     const foundOriginal = Object.prototype.hasOwnProperty.call(original, originalKey);
     const foundPatch = Object.prototype.hasOwnProperty.call(patch, originalKey);
-    const originalList = original[originalKey];
-    const patchList = patch[originalKey];
+    const originalList = getOwn(original, originalKey);
+    const patchList = getOwn(patch, originalKey);
     if (foundOriginal && !Array.isArray(originalList)) throw new SmpError(`expected a []interface {}, but received a ${goTypeName(originalList)}`);
     if (foundPatch && !Array.isArray(patchList)) throw new SmpError(`expected a []interface {}, but received a ${goTypeName(patchList)}`);
     const ol = foundOriginal ? (originalList as unknown[]) : [];
@@ -627,7 +663,7 @@ function mergePatchIntoOriginal(original: JObj, patch: JObj, schema: Schema | un
     else continue;
     const [patchItems, serverOnly] = mergeKey ? partitionMapsByPresentInList(merged, order, mergeKey) : partitionPrimitivesByPresentInList(merged, order);
     const kind = sliceElementKind(ol, pl);
-    original[originalKey] = normalizeElementOrder(patchItems, serverOnly, order, ol, mergeKey, kind);
+    setOwn(original, originalKey, normalizeElementOrder(patchItems, serverOnly, order, ol, mergeKey, kind));
     delete patch[originalKey];
   }
 }

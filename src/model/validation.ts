@@ -422,6 +422,21 @@ function validateFinalizers(finalizers: unknown, path: string): FieldError[] {
  * loader fill it, as kubectl does); a cluster-scoped object's namespace is cleared before
  * validation. So only the format of a given namespace is checked here.
  */
+/** ValidateOwnerReferences (apimachinery api/validation/objectmeta.go), errors at the list's path without an index. */
+function validateOwnerReferences(refs: unknown, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const r of arr(refs)) {
+    const ref = obj(r);
+    const apiVersion = str(ref.apiVersion);
+    const version = apiVersion.includes('/') ? apiVersion.slice(apiVersion.indexOf('/') + 1) : apiVersion;
+    if (!version) errs.push(invalid(child(path, 'apiVersion'), apiVersion, 'version must not be empty'));
+    if (!str(ref.kind)) errs.push(invalid(child(path, 'kind'), str(ref.kind), 'kind must not be empty'));
+    if (!str(ref.name)) errs.push(invalid(child(path, 'name'), str(ref.name), 'name must not be empty'));
+    if (!str(ref.uid)) errs.push(invalid(child(path, 'uid'), str(ref.uid), 'uid must not be empty'));
+  }
+  return errs;
+}
+
 function validateObjectMeta(o: KObject, fn: NameFn, namespaced: boolean): FieldError[] {
   const errs: FieldError[] = [];
   const m = obj(o.metadata);
@@ -438,6 +453,7 @@ function validateObjectMeta(o: KObject, fn: NameFn, namespaced: boolean): FieldE
   if (typeof m.generation === 'number' && m.generation < 0) errs.push(...nonNegative(m.generation, 'metadata.generation'));
   if (m.labels !== undefined) errs.push(...validateLabels(m.labels, 'metadata.labels'));
   if (m.annotations !== undefined) errs.push(...validateAnnotations(m.annotations, 'metadata.annotations'));
+  if (m.ownerReferences !== undefined) errs.push(...validateOwnerReferences(m.ownerReferences, 'metadata.ownerReferences'));
   if (m.finalizers !== undefined) errs.push(...validateFinalizers(m.finalizers, 'metadata.finalizers'));
   return errs;
 }
@@ -1556,9 +1572,25 @@ function validateNodeTaints(taints: unknown): FieldError[] {
   return errs;
 }
 
+/** net.ParseCIDR: an IP address and a prefix length that fits its family. */
+function isCIDR(v: string): boolean {
+  const slash = v.indexOf('/');
+  if (slash < 0) return false;
+  const fam = ipFamilyOf(v.slice(0, slash));
+  const bits = v.slice(slash + 1);
+  if (!fam || !/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (fam === 'IPv4' ? 32 : 128);
+}
+
 function validateNode(node: KObject): FieldError[] {
   const errs = validateObjectMeta(node, NAME_SUBDOMAIN, false);
-  errs.push(...validateNodeTaints(obj(node.spec).taints));
+  const spec = obj(node.spec);
+  errs.push(...validateNodeTaints(spec.taints));
+  // The v1 podCIDR converts to podCIDRs[0] when podCIDRs is empty; each must parse as a CIDR.
+  const cidrs = arr(spec.podCIDRs).length > 0 ? arr(spec.podCIDRs).map(str) : has(spec, 'podCIDR') ? [str(spec.podCIDR)] : [];
+  cidrs.forEach((c, i) => {
+    if (!isCIDR(c)) errs.push(invalid(index('spec.podCIDRs', i), goStringSlice(cidrs), 'must be valid CIDR'));
+  });
   return errs;
 }
 

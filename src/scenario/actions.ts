@@ -9,7 +9,8 @@
  * (kubectl get/delete with an unknown resource), and kubectl's short names (po, sts, svc, pvc, pv,
  * sc, no) for targets (`kubectl api-resources`).
  */
-import { parseDuration } from '../duration.ts';
+import { formatDuration, parseDuration } from '../duration.ts';
+import { MAX_DURATION_MS, MAX_OBJECTS } from './limits.ts';
 import type { KObject } from '../protocol.ts';
 import type { Action, SourcePos } from './types.ts';
 
@@ -37,7 +38,7 @@ export const ACTION_VERBS = [
 type Verb = (typeof ACTION_VERBS)[number];
 
 /** Resource names and kubectl short names accepted in `kind/name` targets, lowercased. */
-const TARGET_KINDS: Record<string, string> = {
+const TARGET_KINDS: Readonly<Record<string, string>> = nullProto({
   pod: 'Pod', pods: 'Pod', po: 'Pod',
   statefulset: 'StatefulSet', statefulsets: 'StatefulSet', sts: 'StatefulSet', 'statefulset.apps': 'StatefulSet', 'statefulsets.apps': 'StatefulSet',
   service: 'Service', services: 'Service', svc: 'Service',
@@ -46,7 +47,13 @@ const TARGET_KINDS: Record<string, string> = {
   storageclass: 'StorageClass', storageclasses: 'StorageClass', sc: 'StorageClass',
   'storageclass.storage.k8s.io': 'StorageClass', 'storageclasses.storage.k8s.io': 'StorageClass',
   node: 'Node', nodes: 'Node', no: 'Node',
-};
+});
+
+/** The Kubernetes Kind a `kind/name` target's resource names (kubectl's names and short names), if any. */
+export function targetKind(resource: string): string | undefined {
+  const k = resource.toLowerCase();
+  return Object.hasOwn(TARGET_KINDS, k) ? TARGET_KINDS[k] : undefined;
+}
 
 const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
 const PATCH_TYPES = ['strategic', 'merge', 'json'] as const;
@@ -58,6 +65,14 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A lookup table keyed by what users type (kinds, timing names, bug names) with no prototype:
+ * `table['constructor']` and `'__proto__' in table` find nothing that was not put there.
+ */
+export function nullProto<T>(entries: Record<string, T>): Readonly<Record<string, T>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, T>, entries));
 }
 
 /** A value as Kubernetes prints it in `Invalid value: ...` (strings quoted). */
@@ -86,10 +101,18 @@ export function checkKeys(ctx: Pick<SpecContext, 'error'>, obj: Record<string, u
   return unknown;
 }
 
-/** A Go duration in ms (numbers count as Go would read them: only 0 has no unit). */
-export function durationAt(ctx: Pick<SpecContext, 'error'>, v: unknown, path: readonly Seg[], opts: { positive?: boolean } = {}): number | undefined {
+/**
+ * A Go duration in ms (numbers count as Go would read them: only 0 has no unit). No duration
+ * of a scenario may exceed MAX_DURATION_MS, the longest run ksim simulates (a longer one could
+ * never elapse); `minMs` is the shortest a period may be.
+ */
+export function durationAt(ctx: Pick<SpecContext, 'error'>, v: unknown, path: readonly Seg[], opts: { positive?: boolean; minMs?: number } = {}): number | undefined {
   if (typeof v !== 'string' && typeof v !== 'number') {
     ctx.error(path, `Invalid value: ${show(v)}: must be a duration such as 90s, 2m or 1h30m`);
+    return undefined;
+  }
+  if (typeof v === 'number' && !Number.isFinite(v)) {
+    ctx.error(path, `Invalid value: ${show(String(v))}: must be a duration such as 90s, 2m or 1h30m`);
     return undefined;
   }
   const ms = parseDuration(String(v));
@@ -99,6 +122,14 @@ export function durationAt(ctx: Pick<SpecContext, 'error'>, v: unknown, path: re
   }
   if (opts.positive && ms <= 0) {
     ctx.error(path, `Invalid value: ${show(v)}: must be greater than 0`);
+    return undefined;
+  }
+  if (ms > MAX_DURATION_MS) {
+    ctx.error(path, `Invalid value: ${show(v)}: must be at most ${formatDuration(MAX_DURATION_MS)} (30 days, the longest run ksim simulates)`);
+    return undefined;
+  }
+  if (opts.minMs !== undefined && ms < opts.minMs) {
+    ctx.error(path, `Invalid value: ${show(v)}: must be at least ${formatDuration(opts.minMs)} (a shorter period would loop without letting time pass)`);
     return undefined;
   }
   return ms;
@@ -111,7 +142,7 @@ export function intAt(ctx: Pick<SpecContext, 'error'>, v: unknown, path: readonl
   }
   if (v < min || v > max) {
     ctx.error(path, max === Number.MAX_SAFE_INTEGER
-      ? `Invalid value: ${v}: must be greater than or equal to ${min}`
+      ? v < min ? `Invalid value: ${v}: must be greater than or equal to ${min}` : `Invalid value: ${v}: must be at most ${max} (2^53-1, the largest integer ksim reads exactly)`
       : `Invalid value: ${v}: must be between ${min} and ${max}, inclusive`);
     return undefined;
   }
@@ -189,9 +220,9 @@ function targetAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): { kind: s
   }
   const resource = s.slice(0, slash);
   const name = s.slice(slash + 1);
-  const kind = TARGET_KINDS[resource.toLowerCase()];
+  const kind = targetKind(resource);
   if (!kind) {
-    ctx.error(path, `the server doesn't have a resource type "${resource}"`);
+    ctx.error(path, `the server doesn't have a resource type ${JSON.stringify(resource)}`);
     return undefined;
   }
   if (name === '' || name.includes('/')) {
@@ -210,7 +241,7 @@ function namedAt(ctx: SpecContext, v: unknown, path: readonly Seg[], kind: strin
   if (slash < 0) return s;
   const prefix = s.slice(0, slash);
   const name = s.slice(slash + 1);
-  if (TARGET_KINDS[prefix.toLowerCase()] !== kind || name === '' || name.includes('/')) {
+  if (targetKind(prefix) !== kind || name === '' || name.includes('/')) {
     ctx.error(path, `Invalid value: ${show(s)}: must be a ${kind} name or ${kind.toLowerCase()}/NAME`);
     return undefined;
   }
@@ -219,7 +250,7 @@ function namedAt(ctx: SpecContext, v: unknown, path: readonly Seg[], kind: strin
 
 function nodeExists(ctx: SpecContext, name: string, path: readonly Seg[]): boolean {
   if (ctx.nodes.includes(name) || ctx.extraNodes.has(name)) return true;
-  ctx.error(path, `node "${name}" does not exist (nodes: ${ctx.nodes.join(', ')})`);
+  ctx.error(path, `node ${JSON.stringify(name)} does not exist (nodes: ${ctx.nodes.join(', ')})`);
   return false;
 }
 
@@ -239,7 +270,7 @@ export function backendAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): s
   }
   if (!ctx.backends.includes(name)) {
     const known = ctx.backends.length ? ctx.backends.join(', ') : 'none: no manifest uses nfs, rbd or csi storage';
-    ctx.error(path, `backend "${name}" does not exist (backends: ${known})`);
+    ctx.error(path, `backend ${JSON.stringify(name)} does not exist (backends: ${known})`);
     return undefined;
   }
   return name;
@@ -333,7 +364,7 @@ function parseAction(ctx: SpecContext, item: unknown, path: readonly Seg[], inde
     ctx.error(path, `Invalid value: ${show(item)}: must be a mapping such as {at: 2m, delete: pod/web-0}`);
     return undefined;
   }
-  const verbs = ACTION_VERBS.filter((v) => v in item);
+  const verbs = ACTION_VERBS.filter((v) => Object.hasOwn(item, v));
   const allowed = [...COMMON_ACTION_KEYS, ...ACTION_VERBS, ...(verbs.includes('delete') ? DELETE_KEYS : [])];
   const hint = verbs.length === 0 ? ` (an action is one of: ${ACTION_VERBS.join(', ')})` : '';
   const unknown = checkKeys(ctx, item, allowed, path, hint);
@@ -438,7 +469,7 @@ function parseVerb(ctx: SpecContext, verb: Exclude<Verb, 'apply'>, value: unknow
       const f = fieldsOf(ctx, verb, value, vpath, '{statefulset: web, replicas: 3}');
       if (!f) return undefined;
       const statefulset = namedAt(ctx, f.statefulset, at('statefulset'), 'StatefulSet');
-      const replicas = f.replicas === undefined ? (ctx.error(at('replicas'), 'Required value'), undefined) : intAt(ctx, f.replicas, at('replicas'), 0);
+      const replicas = f.replicas === undefined ? (ctx.error(at('replicas'), 'Required value'), undefined) : replicasAt(ctx, f.replicas, at('replicas'));
       if (statefulset === undefined || replicas === undefined) return undefined;
       return { kind: 'scale', statefulset, replicas };
     }
@@ -525,6 +556,30 @@ function parseVerb(ctx: SpecContext, verb: Exclude<Verb, 'apply'>, value: unknow
       return from === undefined ? { kind: 'nslookup', name, qtype } : { kind: 'nslookup', name, from, qtype };
     }
   }
+}
+
+/**
+ * `scale`'s replicas: what the API server would decode into the int32 spec.replicas (a number
+ * that is not an int32 is the decoder's type error), then ksim's object limit.
+ */
+function replicasAt(ctx: SpecContext, v: unknown, path: readonly Seg[]): number | undefined {
+  if (typeof v === 'number' && !Number.isFinite(v)) {
+    ctx.error(path, `error converting YAML to JSON: json: unsupported value: ${Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf'}`);
+    return undefined;
+  }
+  if (typeof v === 'number' && Number.isFinite(v) && (!Number.isInteger(v) || v > 2 ** 31 - 1 || v < -(2 ** 31))) {
+    ctx.error(path, `json: cannot unmarshal number ${v} into Go struct field StatefulSetSpec.spec.replicas of type int32`);
+    return undefined;
+  }
+  if (typeof v !== 'number') {
+    ctx.error(path, `json: cannot unmarshal ${Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v === 'string' ? 'string' : 'object'} into Go struct field StatefulSetSpec.spec.replicas of type int32`);
+    return undefined;
+  }
+  if (v > MAX_OBJECTS) {
+    ctx.error(path, `Invalid value: ${v}: must be no more than ${MAX_OBJECTS} (the most pods ksim simulates in one run, docs/input.md)`);
+    return undefined;
+  }
+  return intAt(ctx, v, path, 0);
 }
 
 /** A patch body: json is an RFC 6902 operation list, strategic and merge a map; a JSON string is read as kubectl -p. */

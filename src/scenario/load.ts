@@ -5,25 +5,35 @@
  * The YAML is parsed with `parseAllDocuments` so that a syntax error in one document is reported
  * with its line and column without hiding the others' problems; each semantic problem carries a
  * field path that is walked back through the YAML node tree to its line:col (falling back to the
- * nearest enclosing node). Manifests are checked as the API server would on create (a defaulted
- * copy through src/model/validation.ts) but kept as written. Kinds ksim does not model are
- * skipped with a warning, as SPEC §1 asks; an apiVersion that does not serve a modelled kind is
- * kubectl's `no matches for kind "X" in version "Y"`.
+ * nearest enclosing node). Manifests pass the strict decoder first (src/model/decode.ts:
+ * types, int32, unknown fields per `--validate`), then are checked as the API server would on
+ * create (a defaulted copy through src/model/validation.ts) but kept as written. Kinds ksim
+ * does not model are skipped with a warning, as SPEC §1 asks; an apiVersion that does not serve
+ * a modelled kind is kubectl's `no matches for kind "X" in version "Y"`.
+ *
+ * Input is read as kubectl reads it (sigs.k8s.io/yaml) and bounded by ksim's limits
+ * (src/scenario/limits.ts, docs/input.md): control characters, duplicate and complex keys and
+ * nesting are checked on the node tree in one pass; at most MAX_PROBLEMS lines are returned.
+ * Every message stays on one line (user strings quoted as Go's strconv.Quote does).
  *
  * loadScenarioText is pure (no fs), so the core can load scenarios in a browser; only
  * loadScenarioFile touches node:fs, looked up at call time rather than imported. Nothing here
  * throws on bad input.
  */
 import {
-  isAlias, isMap as isYamlMap, isNode, isScalar, isSeq as isYamlSeq, LineCounter, parseAllDocuments,
+  isAlias, isCollection, isMap as isYamlMap, isNode, isPair, isScalar, isSeq as isYamlSeq, LineCounter, parseAllDocuments,
   type Document,
 } from 'yaml';
 import { applyDefaults } from '../model/defaults.ts';
+import { formatDuration } from '../duration.ts';
 import { deepCopy, isNamespaced, qualifiedResource } from '../model/objects.ts';
-import { validateObject, validateStatefulSetTemplates } from '../model/validation.ts';
+import { goQuote, isDNS1123Subdomain, validateObject, validateStatefulSetTemplates } from '../model/validation.ts';
+import { decodeObject, rfc3339Problem, type FieldValidation } from '../model/decode.ts';
+import { BOOTSTRAP_CLUSTER_IPS, clusterIPAllocationProblem, ksimObjectLimits } from '../model/admission.ts';
+import { MAX_DEPTH, MAX_DOCUMENTS, MAX_DURATION_MS, MAX_FILE_BYTES, MAX_PROBLEMS, MIN_PERIOD_MS } from './limits.ts';
 import type { KObject } from '../protocol.ts';
 import {
-  checkKeys, durationAt, intAt, isMap, parseActions, quoteList, show, unsupported,
+  checkKeys, durationAt, intAt, isMap, nullProto, parseActions, quoteList, show, unsupported,
   type Seg, type SpecContext,
 } from './actions.ts';
 import { monitorNames, parseChaos, parseFaults, type FaultContext } from './faults.ts';
@@ -31,6 +41,14 @@ import type { BackendSpec, LoadWarning, Manifest, Scenario, SourcePos } from './
 import { effectiveProvisioner } from '../model/csi-translation.ts';
 
 export type LoadResult = { ok: true; scenario: Scenario; warnings: LoadWarning[] } | { ok: false; errors: string[]; warnings: LoadWarning[] };
+
+export interface LoadOptions {
+  /**
+   * kubectl's --validate (SPEC §1): `strict` (the default) makes a field the v1.30 schema does
+   * not have an error, `warn` a warning, `ignore` nothing; the field is dropped unless strict.
+   */
+  validate?: FieldValidation;
+}
 
 /** The invariant names of SPEC §6, in table order. */
 export const INVARIANTS: readonly string[] = [
@@ -43,7 +61,7 @@ export const INVARIANTS: readonly string[] = [
  * timing table of reference/k8s-semantics.md, names in camelCase after the upstream flag or
  * constant). Values are durations (`40s`); names ending in `Seconds` also take a number of seconds.
  */
-export const TIMING_DEFAULTS_MS: Readonly<Record<string, number>> = {
+export const TIMING_DEFAULTS_MS: Readonly<Record<string, number>> = nullProto({
   nodeLeaseDurationSeconds: 40_000, // NodeLeaseDurationSeconds, kubelet config v1beta1 defaults
   nodeLeaseRenewInterval: 10_000, // leaseDuration × renewIntervalFraction 0.25, pkg/kubelet/nodelease/controller.go
   nodeStatusUpdateFrequency: 10_000, // kubelet config v1beta1 defaults
@@ -83,10 +101,21 @@ export const TIMING_DEFAULTS_MS: Readonly<Record<string, number>> = {
   nfsTimeo: 60_000, // nfs(5) timeo for TCP
   kubeletStartDelayMin: 1_000, // ksim's seeded container start delay (SPEC §2)
   kubeletStartDelayMax: 5_000, // same
-};
+  settle: 600_000, // SPEC §6 converges: how long after the last heal the cluster must have converged
+});
+
+/**
+ * The timings that are periods of a loop (a timer that re-arms itself): each must be at least
+ * MIN_PERIOD_MS. The others are waits and timeouts, which may be 0.
+ */
+const PERIOD_TIMINGS = new Set([
+  'nodeLeaseRenewInterval', 'nodeStatusUpdateFrequency', 'nodeStatusReportFrequency', 'nodeMonitorPeriod', 'reconcilerLoopPeriod',
+  'desiredStateOfWorldPopulatorLoopSleepPeriod', 'reconcilerSyncDuration', 'pvClaimBinderSyncPeriod', 'initialDurationBeforeRetry',
+  'backOffPeriod', 'gcCheckPeriod', 'retryIntervalStart', 'nfsTimeo', 'nodeLeaseDurationSeconds',
+]);
 
 /** The modelled kinds and the apiVersion that serves each. */
-const MODELLED: Record<string, string> = {
+const MODELLED: Readonly<Record<string, string>> = nullProto({
   Namespace: 'v1',
   Node: 'v1',
   PersistentVolume: 'v1',
@@ -95,7 +124,7 @@ const MODELLED: Record<string, string> = {
   Pod: 'v1',
   StatefulSet: 'apps/v1',
   Service: 'v1',
-};
+});
 
 const SCENARIO_API_VERSION = 'ksim/v1';
 const SPEC_KEYS = ['seed', 'duration', 'startTime', 'cluster', 'backends', 'network', 'actions', 'faults', 'chaos', 'invariants', 'timings'];
@@ -113,31 +142,82 @@ const DEFAULTS = {
   startTime: '2025-01-01T00:00:00Z',
 };
 
-/** Reads and loads a scenario file; an unreadable file is an error result, never a throw. */
-export function loadScenarioFile(path: string): LoadResult {
+/**
+ * Reads and loads a scenario file; an unreadable file is an error result, never a throw. Only
+ * regular files of at most MAX_FILE_BYTES are read (a device such as /dev/zero never ends, a
+ * FIFO blocks its reader), and the text must be UTF-8, as YAML requires.
+ */
+export function loadScenarioFile(path: string, opts: LoadOptions = {}): LoadResult {
   // node:fs is looked up when called, not imported, so that this module (and loadScenarioText)
   // also loads in a browser.
   const fs = globalThis.process?.getBuiltinModule?.('node:fs');
   if (!fs) return { ok: false, errors: [`${path}: reading files needs Node.js >= 20.16; use loadScenarioText`], warnings: [] };
-  let text: string;
+  const shown = quoteUnsafe(path);
+  const fail = (why: string): LoadResult => ({ ok: false, errors: [`${shown}: ${why}`], warnings: [] });
+  if (path.includes('\0')) return fail('no such file (a path cannot contain a NUL byte)');
+  let bytes: Uint8Array;
   try {
-    text = fs.readFileSync(path, 'utf8');
+    const st = fs.statSync(path);
+    if (st.isDirectory()) return fail('is a directory');
+    if (!st.isFile()) return fail('not a regular file (a device, FIFO or socket): ksim reads scenarios from files');
+    if (st.size > MAX_FILE_BYTES) return fail(`file is ${st.size} bytes: ksim reads scenario files of at most ${MAX_FILE_BYTES} bytes (4 MiB)`);
+    // Read at most one byte more than the limit, in case the file grew since stat.
+    const fd = fs.openSync(path, 'r');
+    try {
+      const buf = new Uint8Array(Math.min(st.size, MAX_FILE_BYTES) + 1);
+      let n = 0;
+      for (;;) {
+        const got = fs.readSync(fd, buf, n, buf.length - n, null);
+        if (got === 0) break;
+        n += got;
+        if (n === buf.length) break;
+      }
+      if (n > MAX_FILE_BYTES) return fail(`file is larger than ${MAX_FILE_BYTES} bytes: ksim reads scenario files of at most 4 MiB`);
+      bytes = buf.subarray(0, n);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
-    return { ok: false, errors: [`${path}: ${why}`], warnings: [] };
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : `cannot be read (${code ?? 'error'})`;
+    return fail(why);
   }
-  return loadScenarioText(text, path);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return fail('yaml: invalid UTF-8 (a scenario file is YAML text)');
+  }
+  return loadScenarioText(text, path, opts);
 }
 
 /** Loads a scenario from its text; `file` names it in messages. Pure. */
-export function loadScenarioText(text: string, file: string): LoadResult {
+export function loadScenarioText(text: string, file: string, opts: LoadOptions = {}): LoadResult {
   try {
-    return new Loader(text, file).load();
+    return new Loader(text, file, opts.validate ?? 'strict').load();
   } catch (e) {
     // A bug here must still not become a stack trace for the user.
-    return { ok: false, errors: [`${file}:1:1: internal error while loading the scenario: ${(e as Error)?.message ?? String(e)}`], warnings: [] };
+    return { ok: false, errors: [`${quoteUnsafe(file)}: internal error while loading the scenario (a ksim bug): ${oneLine(String((e as Error)?.message ?? e))}`], warnings: [] };
   }
+}
+
+/**
+ * Characters YAML does not allow in a stream (c-printable of YAML 1.2; go-yaml, which kubectl
+ * uses, rejects them with "control characters are not allowed"): C0 controls but tab, LF and
+ * CR, DEL, C1 controls but NEL, U+FFFE/U+FFFF and unpaired surrogates.
+ */
+const NOT_PRINTABLE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A text shown to the user on one line: control characters escaped, long text cut. */
+export function oneLine(s: string, max = 300): string {
+  const q = goQuote(s);
+  const inner = q.slice(1, -1).replace(/[\u0080-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return inner.length > max ? `${inner.slice(0, max - 3)}...` : inner;
+}
+
+/** A file name or other user text printed as is unless it holds characters a terminal would act on. */
+export function quoteUnsafe(s: string): string {
+  return s === '' || /[\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(s) ? goQuote(s) : s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,22 +247,38 @@ class Loader {
   constructor(
     private readonly text: string,
     private readonly file: string,
+    private readonly validation: FieldValidation,
   ) {}
 
   load(): LoadResult {
-    const docs = parseAllDocuments(this.text, { lineCounter: this.lc, prettyErrors: false, merge: true, uniqueKeys: true });
+    const bad = NOT_PRINTABLE.exec(this.text);
+    if (bad && !(bad.index === 0 && bad[0] === '\uFEFF')) {
+      this.lc.addNewLine(0);
+      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1)) this.lc.addNewLine(i + 1);
+      const code = bad[0].charCodeAt(0).toString(16).padStart(4, '0');
+      this.problem(this.pos(bad.index), `yaml: control characters are not allowed (U+${code.toUpperCase()})`);
+      return this.result(undefined);
+    }
+    // Duplicate keys are found by checkStructure in linear time (the parser's own check is
+    // quadratic in the keys of a mapping); warnings are collected, never printed by the library.
+    const docs = parseAllDocuments(this.text, { lineCounter: this.lc, prettyErrors: false, merge: true, uniqueKeys: false, logLevel: 'silent' });
     if ('empty' in docs) {
-      for (const e of docs.errors) this.problem(this.pos(e.pos[0]), `yaml: ${e.message}`);
+      for (const e of docs.errors) this.problem(this.pos(e.pos[0]), this.yamlMessage(e.message));
     }
     const manifests: Manifest[] = [];
     const seen = new Map<string, SourcePos>();
     let scenarioDoc: Doc | undefined;
+    let count = 0;
     for (const doc of docs) {
+      if (++count > MAX_DOCUMENTS) {
+        this.problem(this.pos(doc.range[0]), `the file holds more than ${MAX_DOCUMENTS} YAML documents, the most ksim reads (docs/input.md)`);
+        break;
+      }
       const d = this.toValue(doc);
       if (!d) continue;
       if (isMap(d.value) && d.value.kind === 'Scenario') {
         if (scenarioDoc) {
-          this.problem(this.posIn(doc, []), `Scenario "${String((d.value.metadata as { name?: unknown } | undefined)?.name ?? '')}": kind: a file may hold at most one Scenario document`);
+          this.problem(this.posIn(doc, []), `Scenario ${goQuote(String((d.value.metadata as { name?: unknown } | undefined)?.name ?? ''))}: kind: a file may hold at most one Scenario document`);
           continue;
         }
         scenarioDoc = d;
@@ -194,16 +290,23 @@ class Loader {
       const first = seen.get(key);
       if (first) {
         const name = m.obj.metadata.name ?? '';
-        this.problem(this.posIn(doc, ['metadata', 'name']), `${m.obj.kind} "${name}": metadata.name: ${qualifiedResource(m.obj.kind)} "${name}" already exists (first defined at ${fmtPos(first)})`);
+        this.problem(this.posIn(doc, ['metadata', 'name']), `${m.obj.kind} ${goQuote(name)}: metadata.name: ${qualifiedResource(m.obj.kind)} ${goQuote(name)} already exists (first defined at ${fmtPos(first)})`);
         continue;
       }
       seen.set(key, m.pos);
+      this.docOf.set(m.obj, doc);
       manifests.push({ obj: m.obj, pos: m.pos });
     }
-    const scenario = this.scenario(scenarioDoc, manifests);
+    this.checkClusterIPs(manifests);
+    return this.result(this.scenario(scenarioDoc, manifests));
+  }
+
+  private result(scenario: Scenario | undefined): LoadResult {
     if (this.problems.length > 0 || !scenario) {
       const sorted = [...this.problems].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
-      return { ok: false, errors: sorted.map((p) => p.text), warnings: this.warnings };
+      const errors = sorted.slice(0, MAX_PROBLEMS).map((p) => p.text);
+      if (sorted.length > MAX_PROBLEMS) errors.push(`${quoteUnsafe(this.file)}: ... and ${sorted.length - MAX_PROBLEMS} more problems (the first ${MAX_PROBLEMS} are shown)`);
+      return { ok: false, errors, warnings: this.warnings };
     }
     return { ok: true, scenario, warnings: this.warnings };
   }
@@ -213,20 +316,67 @@ class Loader {
 
   /** A document's JS value, or undefined when it is empty or broken (its problems reported). */
   private toValue(doc: Document.Parsed): Doc | undefined {
-    for (const w of doc.warnings) this.warnings.push({ pos: this.pos(w.pos[0]), message: `yaml: ${w.message}` });
+    for (const w of doc.warnings) this.warnings.push({ pos: this.pos(w.pos[0]), message: `yaml: ${oneLine(w.message)}` });
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) this.problem(this.pos(e.pos[0]), `yaml: ${e.message}`);
+      for (const e of doc.errors) this.problem(this.pos(e.pos[0]), this.yamlMessage(e.message));
       return undefined;
     }
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return undefined;
+    if (!this.checkStructure(doc)) return undefined;
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIASES });
     } catch (e) {
-      this.problem(this.posIn(doc, []), `yaml: ${(e as Error).message} (aliases are limited to ${MAX_ALIASES} expansions)`);
+      const msg = (e as Error).message;
+      this.problem(this.posIn(doc, []), /call stack/i.test(msg) ? this.yamlMessage(msg) : `yaml: ${oneLine(msg)} (aliases are limited to ${MAX_ALIASES} expansions)`);
       return undefined;
     }
     return { doc, value };
+  }
+
+  /**
+   * What sigs.k8s.io/yaml (kubectl's YAML) rejects and the parser lets through, checked in one
+   * pass over the node tree without recursion: a key given twice in one mapping, a key that is
+   * itself a mapping or list (JSON keys are strings), and nesting deeper than MAX_DEPTH.
+   * Aliases are not followed (toJS bounds their expansion).
+   */
+  private checkStructure(doc: Document.Parsed): boolean {
+    let ok = true;
+    const stack: [unknown, number][] = [[doc.contents, 1]];
+    while (stack.length > 0) {
+      const [node, depth] = stack.pop()!;
+      if (!isCollection(node)) continue;
+      if (depth > MAX_DEPTH) {
+        this.problem(this.pos(node.range?.[0] ?? 0), `yaml: mappings and lists are nested more than ${MAX_DEPTH} deep, the most ksim reads (docs/input.md)`);
+        return false;
+      }
+      if (isYamlMap(node)) {
+        const keys = new Set<string>();
+        for (const pair of node.items) {
+          if (!isPair(pair)) continue;
+          const k = pair.key;
+          if (isCollection(k)) {
+            const at = k.range ? k.range[0] : 0;
+            const src = k.range ? this.text.slice(k.range[0], k.range[1]) : '';
+            this.problem(this.pos(at), `error converting YAML to JSON: yaml: invalid map key: ${oneLine(src, 60)} (a key must be a string)`);
+            ok = false;
+            continue;
+          }
+          const text = keyText(k);
+          if (text !== '<<') {
+            if (keys.has(text)) {
+              this.problem(this.pos(isNode(k) && k.range ? k.range[0] : 0), `yaml: key ${goQuote(text)} already set in map`);
+              ok = false;
+            }
+            keys.add(text);
+          }
+          stack.push([pair.value, depth + 1]);
+        }
+      } else {
+        for (const item of node.items) stack.push([item, depth + 1]);
+      }
+    }
+    return ok;
   }
 
   private pos(offset: number): SourcePos {
@@ -241,7 +391,7 @@ class Loader {
     for (const seg of path) {
       if (isAlias(node)) node = node.resolve(doc);
       if (isYamlMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(seg));
+        const pair = this.pairOf(node, String(seg));
         if (!pair) break;
         if (isNode(pair.key) && pair.key.range) best = pair.key.range[0];
         node = pair.value;
@@ -257,8 +407,39 @@ class Loader {
     return this.pos(best);
   }
 
+  /** The pairs of each mapping by key, built on first use: a lookup per problem stays O(1). */
+  /** The document each manifest came from, for positions of checks across documents. */
+  private readonly docOf = new Map<KObject, Document.Parsed>();
+
+  private readonly pairIndex = new WeakMap<object, Map<string, { key: unknown; value: unknown }>>();
+
+  private pairOf(node: { items: { key: unknown; value: unknown }[] }, key: string): { key: unknown; value: unknown } | undefined {
+    if (node.items.length < 16) return node.items.find((p) => keyText(p.key) === key);
+    let idx = this.pairIndex.get(node);
+    if (!idx) {
+      idx = new Map();
+      for (const p of node.items) {
+        const k = keyText(p.key);
+        if (!idx.has(k)) idx.set(k, p);
+      }
+      this.pairIndex.set(node, idx);
+    }
+    return idx.get(key);
+  }
+
   private problem(pos: SourcePos, text: string): void {
     this.problems.push({ pos, text: `${fmtPos(pos)}: ${text}` });
+  }
+
+  /** A YAML library message for the user; its own stack overflow on deep nesting is ksim's depth limit. */
+  private yamlMessage(message: string): string {
+    if (/call stack/i.test(message)) return `yaml: mappings and lists are nested more than ${MAX_DEPTH} deep, the most ksim reads (docs/input.md)`;
+    return `yaml: ${oneLine(message)}`;
+  }
+
+  /** ksim's warnings of the loader, one line each. */
+  private warn(pos: SourcePos, message: string): void {
+    this.warnings.push({ pos, message });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -281,41 +462,58 @@ class Loader {
     const name = typeof metaName === 'string' ? metaName : '';
     const kind = raw.kind;
     const apiVersion = raw.apiVersion;
-    if (typeof kind !== 'string' || kind === '') {
-      this.problem(at(['kind']), `Object "${name}": kind: Required value: kind not set`);
+    const noKind = typeof kind !== 'string' || kind === '';
+    const noApiVersion = typeof apiVersion !== 'string' || apiVersion === '';
+    if (noKind || noApiVersion) {
+      // kubectl's client-side check of every document: `error validating data: [apiVersion not
+      // set, kind not set]` (a fragment such as `volumes:` gets both).
+      const missing = [...(noApiVersion ? ['apiVersion not set'] : []), ...(noKind ? ['kind not set'] : [])];
+      const what = noKind ? 'Object' : String(kind);
+      this.problem(noKind && noApiVersion ? pos : at([noKind ? 'kind' : 'apiVersion']), `${oneLine(what, 60)} ${goQuote(name)}: error validating data: ${missing.length > 1 ? `[${missing.join(', ')}]` : missing[0]}`);
       return undefined;
     }
-    const label = `${kind} "${name}"`;
-    if (typeof apiVersion !== 'string' || apiVersion === '') {
-      this.problem(at(['apiVersion']), `${label}: apiVersion: Required value: apiVersion not set`);
-      return undefined;
-    }
-    const served = MODELLED[kind];
+    const label = `${oneLine(kind as string, 60)} ${goQuote(name)}`;
+    const served = Object.hasOwn(MODELLED, kind as string) ? MODELLED[kind as string] : undefined;
     if (served === undefined) {
       if (mode === 'document') {
-        this.warnings.push({ pos, message: `skipping ${kind} "${name}": kind not modelled by ksim` });
+        this.warn(pos, `skipping ${label}: kind not modelled by ksim`);
       } else {
         this.problem(at(['kind']), `${label}: kind: kind not modelled by ksim (modelled: ${Object.keys(MODELLED).join(', ')})`);
       }
       return undefined;
     }
     if (apiVersion !== served) {
-      this.problem(at(['apiVersion']), `${label}: apiVersion: no matches for kind "${kind}" in version "${apiVersion}"`);
+      this.problem(at(['apiVersion']), `${label}: apiVersion: no matches for kind ${goQuote(kind as string)} in version ${goQuote(apiVersion as string)}`);
       return undefined;
     }
-    if (meta !== undefined && !isMap(meta)) {
+    // The strict decoder first (src/model/decode.ts): types, int32, unknown fields.
+    const decoded = decodeObject(raw, kind as string, this.validation);
+    for (const e of decoded.errors) this.problem(at(e.path), `${label}: ${fmtPath(e.path)}: ${e.message}`);
+    for (const u of decoded.unknown) {
+      const p = at(u.path);
+      if (this.validation === 'strict') this.problem(p, `${label}: strict decoding error: unknown field ${goQuote(u.field)}`);
+      else if (this.validation === 'warn') this.warn(p, `${label}: unknown field ${goQuote(u.field)}`);
+    }
+    if (decoded.errors.length > 0 || (this.validation === 'strict' && decoded.unknown.length > 0)) return undefined;
+    if (meta !== undefined && meta !== null && !isMap(meta)) {
       this.problem(at(['metadata']), `${label}: metadata: Invalid value: ${show(meta)}: must be a mapping`);
       return undefined;
     }
+    if (mode === 'document' && isMap(meta) && meta.resourceVersion !== undefined && meta.resourceVersion !== null && meta.resourceVersion !== '') {
+      // rest.BeforeCreate: the file's objects are created, and a create may not carry one (on
+      // an `apply` action of an existing object it is a precondition, for the API server).
+      this.problem(at(['metadata', 'resourceVersion']), `${label}: metadata.resourceVersion: resourceVersion should not be set on objects to be created`);
+      return undefined;
+    }
     const obj = raw as KObject;
-    obj.metadata ??= {};
+    if (obj.metadata === null || obj.metadata === undefined) obj.metadata = {};
     let errors: { path: string; message: string }[];
     const later: { path: string; message: string }[] = [];
     try {
       const copy = deepCopy(obj);
       if (isNamespaced(kind)) copy.metadata.namespace ??= namespace ?? 'default';
       applyDefaults(copy);
-      errors = validateObject(copy);
+      errors = [...validateObject(copy), ...ksimObjectLimits(copy)];
       // v1.30 does not validate a StatefulSet's templates on create: the controller's pod and
       // claim creation fails later. A volume source ksim does not model is still an error here
       // (SPEC §1); the rest is a warning, so the run shows the FailedCreate Kubernetes would.
@@ -326,7 +524,7 @@ class Loader {
         }
       }
     } catch (e) {
-      this.problem(pos, `${label}: could not be validated: ${(e as Error)?.message ?? String(e)}`);
+      this.problem(pos, `${label}: could not be validated (a ksim bug): ${oneLine(String((e as Error)?.message ?? e))}`);
       return undefined;
     }
     for (const fe of errors) {
@@ -335,9 +533,28 @@ class Loader {
     }
     if (errors.length > 0) return undefined;
     for (const fe of later) {
-      this.warnings.push({ pos: at(parseFieldPath(fe.path)), message: `${label}: ${fe.path}: ${fe.message} (accepted by the API server; the StatefulSet controller will fail to create its pods)` });
+      this.warn(at(parseFieldPath(fe.path)), `${label}: ${fe.path}: ${fe.message} (accepted by the API server; the StatefulSet controller will fail to create its pods)`);
     }
     return { obj, pos };
+  }
+
+  /**
+   * The ClusterIPs the file's Services ask for, as the allocator would take them in file order:
+   * each in the service range and not taken (by the cluster's own kubernetes and kube-dns
+   * Services, or an earlier Service of the file).
+   */
+  private checkClusterIPs(manifests: Manifest[]): void {
+    const used = new Set(BOOTSTRAP_CLUSTER_IPS);
+    for (const m of manifests) {
+      if (m.obj.kind !== 'Service') continue;
+      const ip = m.obj.spec?.clusterIP;
+      if (typeof ip !== 'string' || ip === '' || ip === 'None') continue;
+      const why = clusterIPAllocationProblem(ip, used);
+      const doc = this.docOf.get(m.obj);
+      const pos = doc ? this.posIn(doc, ['spec', 'clusterIP']) : m.pos;
+      if (why) this.problem(pos, `Service ${goQuote(m.obj.metadata.name ?? '')}: spec.clusterIPs: Invalid value: []string{${goQuote(ip)}}: ${why}`);
+      else used.add(ip);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -367,7 +584,7 @@ class Loader {
     const raw = value as Record<string, unknown>;
     const meta = raw.metadata;
     if (isMap(meta) && typeof meta.name === 'string' && meta.name !== '') base.name = meta.name;
-    const label = `Scenario "${base.name}"`;
+    const label = `Scenario ${goQuote(base.name)}`;
     const ctxError = (path: readonly Seg[], message: string) => {
       const p = fmtPath(path);
       this.problem(this.posIn(doc, path), p ? `${label}: ${p}: ${message}` : `${label}: ${message}`);
@@ -380,13 +597,16 @@ class Loader {
     checkKeys(r, raw, ['apiVersion', 'kind', 'metadata', 'spec'], []);
     if (raw.apiVersion !== SCENARIO_API_VERSION) {
       if (raw.apiVersion === undefined) ctxError(['apiVersion'], `Required value: apiVersion not set (use ${SCENARIO_API_VERSION})`);
-      else ctxError(['apiVersion'], `no matches for kind "Scenario" in version "${String(raw.apiVersion)}"`);
+      else ctxError(['apiVersion'], `no matches for kind "Scenario" in version ${goQuote(typeof raw.apiVersion === 'string' ? raw.apiVersion : show(raw.apiVersion))}`);
     }
     if (meta !== undefined && meta !== null) {
       if (!isMap(meta)) ctxError(['metadata'], `Invalid value: ${show(meta)}: must be a mapping`);
       else {
         checkKeys(r, meta, ['name', 'labels', 'annotations'], ['metadata']);
         if (meta.name !== undefined && typeof meta.name !== 'string') ctxError(['metadata', 'name'], `Invalid value: ${show(meta.name)}: must be a string`);
+        // A Scenario is named like any object (ValidateObjectMeta: a DNS-1123 subdomain): its
+        // name is printed in every report and on the terminal.
+        else if (typeof meta.name === 'string') for (const why of isDNS1123Subdomain(meta.name)) ctxError(['metadata', 'name'], `Invalid value: ${goQuote(meta.name)}: ${why}`);
       }
     }
     const spec = raw.spec ?? {};
@@ -399,8 +619,11 @@ class Loader {
     if (spec.seed !== undefined) base.seed = intAt(r, spec.seed, ['spec', 'seed'], 0) ?? base.seed;
     if (spec.duration !== undefined) base.durationMs = durationAt(r, spec.duration, ['spec', 'duration'], { positive: true }) ?? base.durationMs;
     if (spec.startTime !== undefined) {
-      const ms = typeof spec.startTime === 'string' && RFC3339.test(spec.startTime) ? Date.parse(spec.startTime) : NaN;
-      if (Number.isNaN(ms)) ctxError(['spec', 'startTime'], `Invalid value: ${show(spec.startTime)}: must be an RFC 3339 time such as ${DEFAULTS.startTime}`);
+      // time.Parse(RFC3339): 2025-02-30 is "day out of range", not March 2nd.
+      const bad = typeof spec.startTime === 'string' && RFC3339.test(spec.startTime) ? rfc3339Problem(spec.startTime) : 'not RFC 3339';
+      const ms = bad === undefined ? Date.parse(spec.startTime as string) : NaN;
+      if (bad !== undefined && bad !== 'not RFC 3339') ctxError(['spec', 'startTime'], `Invalid value: ${show(spec.startTime)}: ${bad}`);
+      else if (Number.isNaN(ms) || Math.abs(ms) > 8.64e15 - MAX_DURATION_MS) ctxError(['spec', 'startTime'], `Invalid value: ${show(spec.startTime)}: must be an RFC 3339 time such as ${DEFAULTS.startTime}`);
       else {
         base.startTime = spec.startTime as string;
         base.startMs = ms;
@@ -527,20 +750,28 @@ class Loader {
     }
     for (const [name, v] of Object.entries(raw)) {
       const vpath = [...path, name];
-      if (!(name in TIMING_DEFAULTS_MS)) {
+      if (!Object.hasOwn(TIMING_DEFAULTS_MS, name)) {
         const near = Object.keys(TIMING_DEFAULTS_MS).filter((n) => n.startsWith(name) || name.startsWith(n) || editDistance(n.toLowerCase(), name.toLowerCase()) <= Math.max(3, Math.floor(name.length / 4)));
         const hint = near.length > 0 ? `did you mean ${quoteList(near)}?` : `timings: ${Object.keys(TIMING_DEFAULTS_MS).join(', ')}`;
-        r.error(vpath, `unknown field "${name}" (${hint})`);
+        r.error(vpath, `unknown field ${goQuote(name)} (${hint})`);
         continue;
       }
+      const period = PERIOD_TIMINGS.has(name) ? { minMs: MIN_PERIOD_MS } : {};
       let ms: number | undefined;
       if (typeof v === 'number' && name.endsWith('Seconds')) {
-        if (!Number.isInteger(v) || v < 0) r.error(vpath, `Invalid value: ${v}: must be a non-negative integer number of seconds`);
-        else ms = v * 1000;
+        if (!Number.isInteger(v) || v < 0) r.error(vpath, `Invalid value: ${show(v)}: must be a non-negative integer number of seconds`);
+        else ms = durationAt(r, `${v}s`, vpath, period);
       } else {
-        ms = durationAt(r, v, vpath);
+        ms = durationAt(r, v, vpath, period);
       }
       if (ms !== undefined) s.timings[name] = ms;
+    }
+    // The seeded container start delay is drawn from [min, max].
+    const min = s.timings['kubeletStartDelayMin'] ?? TIMING_DEFAULTS_MS['kubeletStartDelayMin']!;
+    const max = s.timings['kubeletStartDelayMax'] ?? TIMING_DEFAULTS_MS['kubeletStartDelayMax']!;
+    if (min > max) {
+      const which = s.timings['kubeletStartDelayMin'] !== undefined ? 'kubeletStartDelayMin' : 'kubeletStartDelayMax';
+      r.error([...path, which], `Invalid value: ${show(raw[which])}: kubeletStartDelayMin (${formatDuration(min)}) must not be greater than kubeletStartDelayMax (${formatDuration(max)})`);
     }
   }
 
@@ -665,7 +896,7 @@ function keyText(key: unknown): string {
 }
 
 function fmtPos(p: SourcePos): string {
-  return `${p.file}:${p.line}:${p.col}`;
+  return `${quoteUnsafe(p.file)}:${p.line}:${p.col}`;
 }
 
 /** ['spec', 'actions', 2, 'at'] -> spec.actions[2].at */

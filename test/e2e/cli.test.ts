@@ -28,6 +28,7 @@ describe('ksim CLI', function () {
     const r = ksim('bench', '--json', '--claims', '200', '--sweep-seeds', '3');
     expect(r.code, r.err).to.equal(0);
     const f = JSON.parse(r.out);
+    expect(f).to.include({ apiVersion: 'ksim/v1', kind: 'Bench' });
     expect(f.web.simulatedSeconds).to.equal(3600);
     expect(f.web.messages).to.be.greaterThan(2000);
     expect(f.web.ratioToRawSend).to.be.greaterThan(0);
@@ -57,6 +58,7 @@ describe('ksim CLI', function () {
     const r = ksim('run', 'examples/statefulset-web.yaml', '--seed', '7', '-o', 'json');
     expect(r.code, r.err).to.equal(0);
     const report = JSON.parse(r.out);
+    expect(report).to.include({ apiVersion: 'ksim/v1', kind: 'Report' });
     expect(Object.keys(report)).to.include.members(['scenario', 'seed', 'durationMs', 'traceHash', 'stats', 'results', 'violations', 'warnings', 'events', 'objects']);
     expect(report).to.include({ apiVersion: 'ksim/v1', kind: 'Report' });
     expect(report.seed).to.equal(7);

@@ -13,7 +13,7 @@ const DEMO = 'examples/statefulset-web.yaml';
  *   npx ksim run examples/statefulset-web.yaml --seed 11 -o json | grep traceHash
  * and say in the commit message what changed and why.
  */
-const DEMO_TRACE_HASH_SEED_11 = 'c071e341212abdd2f52128a35bebbf889c2ad242457d07e576e66e559b78511e';
+const DEMO_TRACE_HASH_SEED_11 = '8956384b0d32a37e1b71037bda7054779ec7efd0ddb17e53af6e8d07f25c763a';
 
 function runInChild(seed: number, leak = false): { traceHash: string; lines: string[] } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/run-trace.ts', DEMO, String(seed), ...(leak ? ['--leak'] : [])], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
