@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ksimInProcess } from '../helpers/cli.ts';
+import { NGINX_SERVICE, webStatefulSet } from '../helpers/scenarios.ts';
 import { main } from '../../sim/cli/main.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,6 +40,30 @@ describe('ksim sweep and merge', function () {
     expect(r.out).to.include('no-data-loss: 2 seeds');
     expect(r.out).to.include('replay: ksim run examples/statefulset-storage.yaml --seed 1 --bug kubelet-skip-mount');
     expect(r.out).to.include('replay: ksim run examples/statefulset-storage.yaml --seed 2 --bug kubelet-skip-mount');
+  });
+
+  it('each seed lists the faults it injected, in the form spec.faults takes, and the summary counts them by kind', async () => {
+    const dir = tmp();
+    const scenario = join(dir, 'faults.yaml');
+    writeFileSync(scenario, `${NGINX_SERVICE}---\n${webStatefulSet({ replicas: 2 })}---
+apiVersion: ksim/v1
+kind: Scenario
+metadata: {name: faults}
+spec:
+  duration: 4m
+  faults:
+    - {at: 30s, partition: [[node-2], [apiserver]], for: 20s}
+    - {at: 1m, crash: node/node-1, for: 2m}
+`);
+    const r = await ksimInProcess('sweep', scenario, '--seeds', '2', '--workers', '1', '--jsonl', join(dir, 'seeds.jsonl'), '-o', 'json');
+    expect(r.code, r.err).to.equal(0);
+    expect(JSON.parse(r.out).faults).to.deep.equal({ total: 4, byKind: { crash: 2, partition: 2 } });
+    for (const l of jsonl(join(dir, 'seeds.jsonl'))) {
+      expect(l.faults).to.deep.equal([
+        { at: '30s', partition: [['node/node-2'], ['apiserver']], for: '20s' },
+        { at: '1m0s', crash: 'node/node-1', for: '2m0s' },
+      ]);
+    }
   });
 
   it('Ctrl-C stops the sweep with a summary of the seeds done, each of them in the JSONL file', async () => {

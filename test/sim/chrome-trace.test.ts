@@ -6,11 +6,12 @@
  * message arrows paired when asked for.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import { ksimInProcess } from '../helpers/cli.ts';
+import { NGINX_SERVICE, webStatefulSet } from '../helpers/scenarios.ts';
 import { ChromeTraceExporter } from '../../sim/exporters/chrome-trace.ts';
 import { formatFaultMark, parseFaultMark, type FaultMark } from '../../src/fault-marks.ts';
 import type { Envelope } from '../../src/bus.ts';
@@ -125,6 +126,37 @@ describe('Chrome trace export', function () {
     // Every delivered message is one arrow.
     const arrows = l.events.filter((e) => e.flow_out).length;
     expect(arrows).to.equal(report.stats.messages);
+  });
+
+  it('a run\'s faults are spans on the hosts they hit, beside what they did: node-1 Ready=Unknown and tainted while it is down', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ksim-chrome-'));
+    writeFileSync(join(dir, 'crash.yaml'), `${NGINX_SERVICE}---\n${webStatefulSet({ replicas: 2 })}---
+apiVersion: ksim/v1
+kind: Scenario
+metadata: {name: crash}
+spec:
+  duration: 5m
+  faults:
+    - {at: 30s, partition: [[node-2], [apiserver]], for: 20s}
+    - {at: 1m, crash: node/node-1, for: 2m}
+`);
+    const file = join(dir, 'crash.json');
+    const r = await ksimInProcess('run', join(dir, 'crash.yaml'), '--trace', file, '--trace-format', 'chrome', '-o', 'json');
+    expect(r.code, r.err).to.equal(0);
+    const l = load(file);
+    const faults = l.events.filter((e) => e.cat === 'fault').map((e) => [e.ph, l.processes.get(e.pid), e.ts / 1e6, e.name]);
+    expect(faults).to.deep.equal([
+      ['b', 'node/node-2', 30, 'partition [[node/node-2], [apiserver]] for 20s'],
+      ['b', 'apiserver', 30, 'partition [[node/node-2], [apiserver]] for 20s'],
+      ['e', 'node/node-2', 50, 'partition [[node/node-2], [apiserver]] for 20s'],
+      ['e', 'apiserver', 50, 'partition [[node/node-2], [apiserver]] for 20s'],
+      ['b', 'node/node-1', 60, 'crash node/node-1 for 2m0s'],
+      ['e', 'node/node-1', 180, 'crash node/node-1 for 2m0s'],
+    ]);
+    const ready = l.events.filter((e) => e.ph === 'B' && l.processes.get(e.pid) === 'node/node-1' && l.threads.get(`${e.pid}/${e.tid}`) === 'condition Ready');
+    expect(ready.map((e) => e.name)).to.deep.equal(['Ready=True', 'Ready=Unknown', 'Ready=True']);
+    expect(ready[1]!.ts / 1e6).to.be.within(60, 180);
+    expect(spans(l, 'node/node-1', 'taint node.kubernetes.io/unreachable:NoExecute')).to.deep.equal(['node.kubernetes.io/unreachable:NoExecute']);
   });
 
   it('without --trace-messages there are no arrows; --trace-messages alone is a usage error', async () => {
