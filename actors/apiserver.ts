@@ -39,6 +39,10 @@ import { applyPatch, patchDecodeFailure } from '../src/model/patch.ts';
 import { decodeObject, strictDecodingMessage } from '../src/model/decode.ts';
 import { goQuote } from '../src/model/validation.ts';
 import { WatchCache, type ChangeType } from '../src/watch-cache.ts';
+import { Calls } from '../src/calls.ts';
+
+// The kubelet client's dial timeout (pkg/kubelet/client: a 30 s net.Dialer) for exec streams.
+const EXEC_DIAL_TIMEOUT_MS = 30_000;
 
 export const APISERVER_ADDRESS = 'apiserver';
 
@@ -138,6 +142,8 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   const startRv = store.resourceVersion;
   const caches = new Map<string, WatchCache>();
   const proxied = new Map<string, { to: string; reqId: string }>();
+  /** Exec streams not yet taken by their kubelet, with the dial deadline. */
+  const dialing = new Calls<{ reqId: string }>(port, 'exec-dial');
   let proxySeq = 0;
   const ipRng = port.rng.fork('cluster-ip');
   const usedClusterIPs = new Set<string>(store.list('Service').map((s) => s.spec?.clusterIP).filter((ip): ip is string => !!ip && ip !== 'None'));
@@ -560,19 +566,34 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     reply(from, req.reqId, !out.status, out);
   }
 
+  /**
+   * `kubectl exec` goes through the API server to the pod's kubelet. A kubelet that does not
+   * take the stream within the dial timeout (its node is down or cut off) fails it as the
+   * apiserver's proxy does: `error dialing backend: dial tcp <node>:10250: i/o timeout`; once
+   * connected, the command may run as long as it blocks.
+   */
   function handleExec(req: ExecRequest, from: string): void {
     const pod = store.get('Pod', req.namespace, req.pod);
     const fail = (error: string) => port.send(from, { type: 'shell.response', reqId: req.reqId, ok: false, error } satisfies ShellResponse);
     if (!pod) return fail(`pods "${req.pod}" not found`);
     if (!pod.spec?.nodeName || pod.status?.phase !== 'Running') return fail(`pod "${req.pod}" is not running`);
     const reqId = `apiserver/exec#${++proxySeq}`;
+    const node = pod.spec.nodeName as string;
+    const ip = (store.get('Node', undefined, node)?.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address ?? node;
     proxied.set(reqId, { to: from, reqId: req.reqId });
-    port.send(`kubelet/${pod.spec.nodeName}`, { ...req, reqId });
+    dialing.await(reqId, () => {}, EXEC_DIAL_TIMEOUT_MS, () => {
+      if (!proxied.delete(reqId)) return;
+      fail(`error dialing backend: dial tcp ${ip}:10250: i/o timeout`);
+    });
+    port.send(`kubelet/${node}`, { ...req, reqId });
   }
 
   return {
     stop(): void {
       unsubscribe();
+    },
+    timer(key: string): void {
+      dialing.timer(key);
     },
     receive(msg: Msg, from: string): void {
       switch (msg.type) {
@@ -591,10 +612,14 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
         case 'exec.request':
           handleExec(msg, from);
           return;
+        case 'exec.started':
+          dialing.resolve({ reqId: msg.reqId });
+          return;
         case 'shell.response': {
           const p = proxied.get(msg.reqId);
           if (!p) return;
           proxied.delete(msg.reqId);
+          dialing.resolve({ reqId: msg.reqId });
           port.send(p.to, { ...msg, reqId: p.reqId });
           return;
         }

@@ -71,6 +71,8 @@ const LEASE_RENEW_MS = 10_000;
 // kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m, NodeStatusUpdateFrequency 10s.
 const STATUS_REPORT_MS = 300_000;
 const STATUS_UPDATE_MS = 10_000;
+// pkg/kubelet/status/status_manager.go: syncPeriod, how often pod statuses are synced.
+const STATUS_SYNC_MS = 10_000;
 // RunPodSandbox (the pause container, its image on every node) takes at most this long of a
 // pod's start delay: ksim's choice, a fraction of a second as on a node with the image cached.
 const SANDBOX_MS = 500;
@@ -95,6 +97,9 @@ interface PodRec {
   restarts: number;
   /** When the previous containers started, for lastState after a restart. */
   previousStartedAt: string | undefined;
+  /** The status last written, and a count of writes (a retry sends only the latest). */
+  status?: PodStatus;
+  statusSeq: number;
   backoffMs: number;
   ip: string | undefined;
   startedAt: string | undefined;
@@ -229,11 +234,21 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     return pod.spec?.containers ?? [];
   }
 
+  /**
+   * The status manager: the kubelet owns pod status and writes it like a patch would (no
+   * resourceVersion). A write that fails or gets no answer (a lost message, the API server away)
+   * is written again at the next sync, syncPeriod (10 s) later (status_manager.go), with the
+   * latest status; the pod being gone ends it.
+   */
   function writeStatus(rec: PodRec, status: PodStatus): void {
-    // No resourceVersion: the kubelet owns pod status and writes it like a patch would.
+    rec.status = status;
     const { resourceVersion: _rv, ...metadata } = rec.pod.metadata!;
     const obj: KObject = { ...(rec.pod as KObject), metadata, status };
-    api.request({ verb: 'updateStatus', kind: 'Pod', namespace: rec.pod.metadata!.namespace!, name: rec.pod.metadata!.name!, obj });
+    const seq = ++rec.statusSeq;
+    api.request({ verb: 'updateStatus', kind: 'Pod', namespace: rec.pod.metadata!.namespace!, name: rec.pod.metadata!.name!, obj }, (res) => {
+      if (res.ok || res.status?.code === 404 || seq !== rec.statusSeq || pods.get(rec.uid) !== rec) return;
+      port.setTimer(`status/${rec.uid}`, STATUS_SYNC_MS);
+    });
   }
 
   function conditions(rec: PodRec, ready: boolean, sandbox: boolean): NonNullable<PodStatus['conditions']> {
@@ -433,7 +448,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     const previousStartedAt = statuses.find((c) => c.state?.running)?.state?.running?.startedAt;
     const rec: PodRec = {
       pod, uid, stage: 'mounting', backoffMs: BACKOFF_INITIAL_MS, ip: undefined, startedAt: undefined, vols, mounting: false, layers: new Map(),
-      unmounted: false, startDelayMs: 0, next: 0, pullStartedMs: 0, restarts, previousStartedAt,
+      unmounted: false, startDelayMs: 0, next: 0, pullStartedMs: 0, restarts, previousStartedAt, statusSeq: 0,
     };
     pods.set(uid, rec);
     port.note(`pod ${pod.metadata!.namespace}/${pod.metadata!.name} admitted`);
@@ -600,6 +615,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     if (!rec || rec.stage !== 'running') return respond(req, from, false, { error: `pod "${req.pod}" is not running` });
     const c = req.container ? containersOf(rec.pod).find((x) => x.name === req.container) : containersOf(rec.pod)[0];
     if (!c) return respond(req, from, false, { error: `container ${req.container} is not valid for pod ${req.pod}` });
+    port.send(from, { type: 'exec.started', reqId: req.reqId });
     let hit = mountFor(c.volumeMounts, req.path);
     if (hit && opts.bug === 'kubelet-skip-mount' && (rec.pod.spec?.volumes ?? []).some((v) => v.name === hit!.mount.name && v.persistentVolumeClaim)) hit = undefined;
     const reply = (r: { ok: boolean; data?: string; error?: string }) =>
@@ -687,6 +703,9 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
           if (rec.stage !== 'mounting' && rec.stage !== 'starting' && rec.stage !== 'running') return;
           event(rec.pod, 'Normal', DEADLINE_EXCEEDED, DEADLINE_MESSAGE);
           return complete(rec, new Map(), { reason: DEADLINE_EXCEEDED, message: DEADLINE_MESSAGE });
+        case 'status':
+          if (rec.status) writeStatus(rec, rec.status);
+          return;
         case 'mount-timeout':
           if (rec.stage !== 'mounting') return;
           event(rec.pod, 'Warning', 'FailedMount', vm.timeoutMessage(rec.vols));

@@ -17,7 +17,7 @@ import { CONTROLLERS, CSI_RPCS, monitorNames } from '../src/scenario/faults.ts';
 
 /** Shortest and longest fault, before the run's own bounds. */
 const MIN_FOR_MS = 10_000;
-const MAX_FOR_MS = 5 * 60_000;
+const MAX_FOR_MS = 10 * 60_000;
 const ATTEMPTS = 50;
 
 interface Span {

@@ -14,6 +14,8 @@ import type { Violation, Warning } from './invariants/types.ts';
 import { StorageMonitor } from './invariants/storage.ts';
 import { dnsProbes, dnsViolation, probeHolds } from './invariants/dns.ts';
 import { DataMonitor } from './invariants/data.ts';
+import { convergesViolations, desiredState, type DesiredItem } from './invariants/liveness.ts';
+import { faultText, scriptedFault, type ScriptedFault } from './fault-forms.ts';
 import type { Action } from '../src/scenario/types.ts';
 import { filter } from 'rxjs';
 import type { DnsAnswer } from '../src/protocol.ts';
@@ -26,6 +28,10 @@ const END_CHECK_INDEX = 2_000_000_000;
 export const STILL_BLOCKED = 'still blocked';
 /** A Delete PV must be gone this long after its claim went (reclaim-policy). */
 const RECLAIM_SETTLE_MS = 60_000;
+/** converges: how often the liveness phase looks whether the desired state holds yet. */
+const LIVENESS_CHECK_MS = 5_000;
+/** converges: a run in which nothing but leases changed this long is stuck (SPEC §6). */
+const STUCK_MS = 3 * 60_000;
 
 export interface RunOptions {
   seed?: number;
@@ -75,6 +81,8 @@ export interface Report {
   warnings: Warning[];
   events: ReportEvent[];
   objects: { apiVersion: 'v1'; kind: 'List'; metadata: { resourceVersion: string }; items: KObject[] };
+  /** Every fault of the run, scripted and drawn, in the scripted form (pasted back, it replays them). */
+  faults: ScriptedFault[];
   /** Present when ksim itself failed: the rest is what the run reached until then. */
   crash?: CrashReport;
 }
@@ -93,6 +101,9 @@ export class Run {
   private finished: Report | undefined;
   /** The clock reached the end of the run: an action still without an answer is judged. */
   private ended = false;
+  /** When the cluster's state (anything but leases and events) last changed. */
+  private lastChangeMs = 0;
+  private readonly liveness: Violation[] = [];
 
   readonly scenario: Scenario;
 
@@ -119,6 +130,9 @@ export class Run {
     const w = this.world;
     this.storage = new StorageMonitor({ store: w.store, get nowMs() { return w.nowMs; }, csiAttachRequired: (d) => w.csiAttachRequired(d), backendType: (n) => w.backends.get(n)?.type });
     w.store.onCommit((ev, obj, old) => this.storage.onCommit(ev, obj, old, w.nowMs));
+    w.store.onCommit((_ev, obj) => {
+      if (obj.kind !== 'Lease' && obj.kind !== 'Event') this.lastChangeMs = w.nowMs;
+    });
     this.data = new DataMonitor(w.store);
     w.resultListeners.push((r) => {
       const a = this.actions.find((x) => x.index === r.index);
@@ -162,6 +176,7 @@ export class Run {
         apiVersion: 'ksim/v1', kind: 'Report', scenario: this.scenario.name, seed: w.seed, durationMs: w.nowMs, traceHash: '',
         stats: { steps: 0, messages: 0, faults: 0, wallMs: 0 }, results: [], violations: [], warnings: [], events: [],
         objects: { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [] },
+        faults: [],
       };
     }
     report.traceHash = w.trace.digest();
@@ -174,8 +189,10 @@ export class Run {
   private runToEnd(): Report {
     this.world.runUntil(this.endMs);
     this.ended = true;
+    const judged = this.opts.untilMs === undefined || this.opts.untilMs >= this.scenario.durationMs;
+    if (judged && this.world.injector && this.enabled.has('converges')) this.judgeLiveness();
     const report = this.report();
-    if (this.opts.untilMs === undefined || this.opts.untilMs >= this.scenario.durationMs) {
+    if (judged) {
       if (this.enabled.has('dns-consistent')) this.endChecks.push(...this.probeDns());
       if (this.enabled.has('no-data-loss')) this.endChecks.push(...this.readBack());
       if (this.enabled.has('reclaim-policy')) this.storage.checkReclaim(this.endMs - RECLAIM_SETTLE_MS);
@@ -187,6 +204,57 @@ export class Run {
     report.stats = { steps: this.world.clock.steps, messages: this.world.bus.delivered, faults: this.world.faultsInjected, wallMs: 0 };
     this.finished = report;
     return report;
+  }
+
+  /**
+   * The liveness phase (SPEC §6 converges): the run goes on past `duration` until the last heal
+   * plus `settle`, looking every 5 s whether the desired state holds (then it stops: nothing is
+   * left to wait for) and whether the cluster is stuck (nothing but leases changed for 3 minutes:
+   * waiting longer changes nothing). What is still pending is compared with the fault-free run.
+   */
+  private judgeLiveness(): void {
+    const w = this.world;
+    const inj = w.injector!;
+    const settleMs = this.scenario.timings['settle'] ?? 600_000;
+    const lastFaultMs = Math.max(inj.lastHealMs, ...inj.neverHealed.map((f) => f.atMs));
+    const judgeAt = Math.max(w.nowMs, lastFaultMs + settleMs);
+    let pending = this.pendingItems();
+    let stuckSinceMs: number | undefined;
+    while (pending.length > 0 && w.nowMs < judgeAt) {
+      if (w.nowMs > lastFaultMs && w.nowMs - this.lastChangeMs >= STUCK_MS) {
+        stuckSinceMs = this.lastChangeMs;
+        break;
+      }
+      w.runUntil(Math.min(judgeAt, w.nowMs + LIVENESS_CHECK_MS));
+      pending = this.pendingItems();
+    }
+    if (pending.length === 0) return;
+    const mine = desiredState(w.store);
+    const without = this.withoutFaults(w.nowMs);
+    const unhealedNodes = new Set<string>();
+    for (const f of inj.neverHealed) {
+      if (f.kind === 'crash' && f.host.startsWith('node/')) unhealedNodes.add(f.host.slice('node/'.length));
+      if (f.kind === 'partition') {
+        const api = f.groups.find((g) => g.includes('apiserver'));
+        for (const g of f.groups) if (g !== api) for (const h of g) if (h.startsWith('node/')) unhealedNodes.add(h.slice('node/'.length));
+      }
+    }
+    this.liveness.push(...convergesViolations(mine, without, w.nowMs, { nodes: unhealedNodes, faults: inj.neverHealed.map(faultText) }, stuckSinceMs));
+  }
+
+  private pendingItems(): DesiredItem[] {
+    return desiredState(this.world.store).filter((i) => !i.holds);
+  }
+
+  /** The same scenario and seed without faults, run to the same instant: what it reaches. */
+  private withoutFaults(atMs: number): DesiredItem[] {
+    const { chaos: _chaos, ...rest } = this.scenario;
+    const twin = new Run(
+      { ...rest, actions: this.scenario.actions.filter((a) => a.index < END_CHECK_INDEX), faults: [], invariants: [] },
+      { hasher: this.opts.hasher, seed: this.world.seed, ...(this.opts.bug ? { bug: this.opts.bug } : {}), ...(this.opts.validate ? { validate: this.opts.validate } : {}) },
+    );
+    twin.world.runUntil(atMs);
+    return desiredState(twin.world.store);
   }
 
   /**
@@ -247,7 +315,7 @@ export class Run {
     // Mid-run (the library API), an action still waiting for its answer is not judged yet.
     const answered = this.ended ? undefined : new Set(w.results.map((r) => r.index));
     const ran = w.scenario.actions.filter((a) => a.atMs <= w.nowMs && a.index < END_CHECK_INDEX && (!answered || answered.has(a.index)));
-    const out: Violation[] = [...this.identity.violations, ...this.ordered.violations, ...this.storage.violations, ...this.endChecks];
+    const out: Violation[] = [...this.identity.violations, ...this.ordered.violations, ...this.storage.violations, ...this.endChecks, ...this.liveness];
     if (this.enabled.has('expectations')) out.push(...checkExpectations(ran, this.resultsWithTimeouts()));
     return out.filter((v) => this.enabled.has(v.invariant)).sort((a, b) => a.atMs - b.atMs || (a.invariant < b.invariant ? -1 : a.invariant > b.invariant ? 1 : 0));
   }
@@ -303,6 +371,7 @@ export class Run {
       warnings: [...w.warnings, ...this.storage.warnings, ...this.data.warnings],
       events,
       objects: { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: w.objects() },
+      faults: [...this.scenario.faults, ...w.drawnFaults].map(scriptedFault),
     };
   }
 }

@@ -13,8 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadScenarioText } from '../src/scenario/load.ts';
 import type { Scenario } from '../src/scenario/types.ts';
 import { sha256Hasher } from '../src/node-hash.ts';
-import { Run, type Report } from './run.ts';
-import { scriptedFault } from './fault-forms.ts';
+import { Run } from './run.ts';
 import { DEFAULT_MAX_STEPS } from '../src/scenario/limits.ts';
 import { formatDuration } from '../src/duration.ts';
 import { replayCommand, type SeedCrash, type SeedOutcome } from './sweep-summary.ts';
@@ -39,12 +38,6 @@ function crashOf(err: unknown, run: Run | undefined, file: string, seed: number,
   };
 }
 
-/** The faults a run injected, as the report lists them (SPEC §5 `faults`), else from the world: scripted and drawn. */
-function faultsOf(report: Report, run: Run): Record<string, unknown>[] {
-  const listed = (report as { faults?: Record<string, unknown>[] }).faults;
-  return listed ?? [...run.scenario.faults, ...run.world.drawnFaults].map(scriptedFault);
-}
-
 /**
  * Runs one seed of a loaded scenario, with `ksim run`'s step budget; an actor's failure (the
  * report's `crash`) or an exception out of the run becomes `crash`, never a throw.
@@ -56,7 +49,7 @@ export function runSeed(scenario: Scenario, seed: number, bug: string | undefine
   try {
     run = new Run(scenario, { hasher: sha256Hasher, seed, maxSteps: DEFAULT_MAX_STEPS, ...(bug ? { bug } : {}) });
     const report = run.run();
-    const outcome: SeedOutcome = { seed, traceHash: report.traceHash, violations: report.violations, faults: faultsOf(report, run), wallMs: took() };
+    const outcome: SeedOutcome = { seed, traceHash: report.traceHash, violations: report.violations, faults: report.faults, wallMs: took() };
     const c = report.crash;
     if (c) outcome.crash = { message: `actor ${c.actor} failed at ${formatDuration(c.atMs)}: ${c.message.split('\n')[0] ?? ''}`, replay: replayCommand(scenario.file, seed, bug), atMs: c.atMs, actor: c.actor };
     return outcome;

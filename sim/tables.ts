@@ -6,6 +6,7 @@
  * that replays it.
  */
 import { printDescribe, printGet } from '../src/printers.ts';
+import { faultText } from './fault-forms.ts';
 import { isNamespaced, qualifiedResource } from '../src/model/objects.ts';
 import { nullProto } from '../src/scenario/actions.ts';
 import type { KObject } from '../src/protocol.ts';
@@ -63,6 +64,14 @@ export function renderTables(run: Run, report: Report, file: string): string {
     }
     out.push(`$ ${command} -n ${ns}${blocks.length ? '' : `\nNo resources found in ${ns} namespace.`}`);
     if (blocks.length) out.push(blocks.join('\n\n'));
+    out.push('');
+  }
+  if (report.faults.length) {
+    out.push('Faults:');
+    for (const f of [...run.scenario.faults, ...run.world.drawnFaults]) {
+      const heal = f.forMs !== undefined ? `, healed at ${formatDuration(f.atMs + f.forMs)}` : f.kind === 'restart' || f.kind === 'wipeDisk' || f.kind === 'crashMidReconcile' ? '' : ', never healed';
+      out.push(`  ${formatDuration(f.atMs).padStart(8)}  ${faultText(f)}${heal}${f.drawn ? '  (chaos)' : ''}`);
+    }
     out.push('');
   }
   if (report.results.length) {

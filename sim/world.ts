@@ -39,6 +39,7 @@ import { NODE_LIFECYCLE_CONTROLLER, nodeLifecycleController } from '../actors/co
 import { TAINT_EVICTION_CONTROLLER, taintEvictionController } from '../actors/controllers/taint-eviction-controller.ts';
 import { POD_GC_CONTROLLER, podGarbageCollectorController } from '../actors/controllers/pod-garbage-collector-controller.ts';
 import { FaultInjector } from './faults.ts';
+import { NODE_DOWN } from './invariants/statefulset.ts';
 import { drawChaos } from './chaos.ts';
 import { externalProvisioner } from '../actors/controllers/external-provisioner.ts';
 import { NfsServer, nfsBackend } from '../backends/nfs.ts';
@@ -236,7 +237,11 @@ export class World {
   crashHost(host: string): void {
     this.bus.hostDown(host);
     for (const a of this.addressesOn(host)) this.actors.get(a)!.send({ type: 'crash' });
-    if (host.startsWith('node/')) this.storageClientLost(host.slice('node/'.length));
+    if (host.startsWith('node/')) {
+      const node = host.slice('node/'.length);
+      this.trace.record(this.clock.nowMs, 'S', `kubelet/${node}`, NODE_DOWN);
+      this.storageClientLost(node);
+    }
   }
 
   restartHost(host: string): void {

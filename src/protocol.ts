@@ -145,6 +145,15 @@ export interface NodeShellRequest {
   data?: string;
 }
 
+/**
+ * The kubelet took an exec request: the stream is connected and the command runs (its result
+ * follows as a shell.response, however long the command blocks).
+ */
+export interface ExecStarted {
+  type: 'exec.started';
+  reqId: string;
+}
+
 /** Reply to exec and node-shell requests. */
 export interface ShellResponse {
   type: 'shell.response';
@@ -179,6 +188,7 @@ export type Msg =
   | EventReport
   | ExecRequest
   | NodeShellRequest
+  | ExecStarted
   | ShellResponse
   | DnsQuery
   | DnsAnswer
@@ -228,6 +238,8 @@ export function summarize(m: Msg): string {
       return `exec.request ${m.reqId} ${m.op} ${m.namespace}/${m.pod} ${m.path}${m.data !== undefined ? ` ${JSON.stringify(m.data)}` : ''}`;
     case 'node.request':
       return `node.request ${m.reqId} ${m.op} ${m.node} ${m.path}${m.data !== undefined ? ` ${JSON.stringify(m.data)}` : ''}`;
+    case 'exec.started':
+      return `exec.started ${m.reqId}`;
     case 'shell.response':
       return `shell.response ${m.reqId} ${m.ok} ${m.data !== undefined ? JSON.stringify(m.data) : (m.error ?? '')}`;
     case 'dns.query':

@@ -17,6 +17,7 @@ import type { TraceEvent } from '../../src/trace.ts';
 import { FIELD_VALIDATIONS, type FieldValidation } from '../../src/model/decode.ts';
 import { DEFAULT_MAX_STEPS, MAX_DURATION_MS } from '../../src/scenario/limits.ts';
 import { Run, type Report } from '../run.ts';
+import { faultYaml } from '../fault-forms.ts';
 import { KNOWN_BUGS, StepBudgetExceeded, type World } from '../world.ts';
 import { describeTarget, renderTables, renderDescribe } from '../tables.ts';
 import { ChromeTraceExporter } from '../exporters/chrome-trace.ts';
@@ -192,6 +193,12 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
       validate,
       maxSteps,
     });
+    const drawn = run.world.drawnFaults;
+    if (drawn.length > 0) {
+      // SPEC §1: the drawn schedule, printed at the start in the form that replays it.
+      io.err(`ksim: chaos drew ${drawn.length} fault${drawn.length === 1 ? '' : 's'} for seed ${run.world.seed} (paste them under spec.faults to replay):`);
+      for (const f of drawn) io.err(`    ${faultYaml(f)}`);
+    }
     report = finished = run.run();
   } catch (e) {
     if (e instanceof TraceWriteError || aborted) {

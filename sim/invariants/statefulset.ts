@@ -14,6 +14,8 @@ import type { Violation } from './types.ts';
 
 const RUNNING = /^pod (\S+)\/(\S+) running/;
 const STOPPED = /^pod (\S+)\/(\S+) stopped/;
+/** The line the world writes for a node that went down: every container on it stopped. */
+export const NODE_DOWN = 'node down: its containers stopped';
 
 export class IdentityMonitor {
   private readonly running = new Map<string, Set<string>>();
@@ -23,6 +25,7 @@ export class IdentityMonitor {
   observe(atMs: number, kind: string, actor: string, detail: string): void {
     if (kind !== 'S' || !actor.startsWith('kubelet/')) return;
     const node = actor.slice('kubelet/'.length);
+    if (detail === NODE_DOWN) return this.nodeDown(node);
     let m = RUNNING.exec(detail);
     if (m) {
       const key = `${m[1]}/${m[2]}`;

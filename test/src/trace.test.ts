@@ -25,6 +25,7 @@ const MESSAGES: [string, Msg, string][] = [
   ],
   ['a watch opened from a resourceVersion', { type: 'api.watch', watchId: 'kubelet/node-1/Pod#1', kind: 'Pod', resourceVersion: '42', nodeName: 'node-1' }, 'api.watch kubelet/node-1/Pod#1 Pod rv=42 node=node-1'],
   ['a broken watch', { type: 'watch.broken', watchId: 'pv/Pod#3' }, 'watch.broken pv/Pod#3'],
+  ['an exec the kubelet took', { type: 'exec.started', reqId: 'apiserver/exec#4' }, 'exec.started apiserver/exec#4'],
   ['a request naming its object', { type: 'api.request', reqId: 'kubectl#3', verb: 'delete', kind: 'Pod', namespace: 'default', name: 'web-0' }, 'api.request kubectl#3 delete Pod/default/web-0'],
   ['a request carrying its object', { type: 'api.request', reqId: 'pv#9', verb: 'updateStatus', kind: 'PersistentVolumeClaim', obj: claim }, 'api.request pv#9 updateStatus PersistentVolumeClaim/default/data-web-0'],
   ['a response with an object', { type: 'api.response', reqId: 'pv#9', ok: true, obj: pv('pv-1', '13') }, 'api.response pv#9 ok rv=13'],
@@ -85,7 +86,7 @@ const DIFFERING: [string, Msg, Msg][] = [
 /** Every kind of message; the compiler fails here when a kind is added to Msg without a pin. */
 const KINDS: Record<Msg['type'], true> = {
   'api.request': true, 'api.response': true, 'api.watch': true, watch: true, 'watch.broken': true, 'api.event': true,
-  'exec.request': true, 'node.request': true, 'shell.response': true, 'dns.query': true, 'dns.answer': true,
+  'exec.request': true, 'exec.started': true, 'node.request': true, 'shell.response': true, 'dns.query': true, 'dns.answer': true,
   'user.action': true, 'csi.request': true, 'csi.response': true, 'file.request': true, 'file.response': true,
 };
 
@@ -157,7 +158,7 @@ describe('trace', () => {
   it('keeps the last lines for crash reports', () => {
     const t = new Trace(sha256Hasher);
     for (let i = 0; i < 50; i++) t.record(i, 'S', 'world', `line ${i}`);
-    t.record(50, 'D', 'apiserver>pv', summarize(MESSAGES[7]![1]));
+    t.record(50, 'D', 'apiserver>pv', summarize(MESSAGES.find(([what]) => what === 'a response with an object')![1]));
     expect(t.lastLines(3)).to.deep.equal(['48 S world line 48', '49 S world line 49', '50 D apiserver>pv api.response pv#9 ok rv=13']);
     expect(t.count).to.equal(51);
   });
