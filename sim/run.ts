@@ -46,6 +46,8 @@ export interface RunOptions {
   validate?: 'strict' | 'warn' | 'ignore';
   /** The step budget (world.ts StepBudgetExceeded); unlimited when absent. */
   maxSteps?: number;
+  /** See WorldOptions.observe. */
+  observe?: (world: World) => void;
 }
 
 /** What SPEC §5 reports when ksim itself failed (exit 3). */
@@ -121,6 +123,7 @@ export class Run {
       ...(opts.traceSink ? { traceSink: opts.traceSink } : {}),
       ...(opts.validate ? { validate: opts.validate } : {}),
       ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}),
+      ...(opts.observe ? { observe: opts.observe } : {}),
     });
     this.enabled = new Set(scenario.invariants);
     this.ordered = new OrderedReadyMonitor(this.world.store);

@@ -69,6 +69,11 @@ export interface WorldOptions {
   validate?: 'strict' | 'warn' | 'ignore';
   /** Most simulation steps the run may take (DEFAULT_MAX_STEPS); past it runUntil throws StepBudgetExceeded. */
   maxSteps?: number;
+  /**
+   * Called once the clock, trace, bus and store exist, before anything is stored, spawned or
+   * sent: an observer (the timeline exporter) subscribes here to see the run from its start.
+   */
+  observe?: (world: World) => void;
 }
 
 export interface RunWarning {
@@ -140,6 +145,7 @@ export class World {
     this.trace.sink = opts.traceSink;
     this.bus = new Bus(this.clock, this.rng.fork('network'), this.trace, { latencyMsMin: scenario.latencyMsMin, latencyMsMax: scenario.latencyMsMax });
     this.store.traceCommit = (line) => this.trace.record(this.clock.nowMs, 'C', 'apiserver', line);
+    opts.observe?.(this);
     this.bootIds = new Ids(this.rng.fork('bootstrap'));
     this.isoNow = isoClock(this.clock, this.startMs);
     this.trace.record(0, 'S', 'world', `scenario=${scenario.name} seed=${this.seed} nodes=${scenario.nodes.join(',')}`);
@@ -574,8 +580,9 @@ export class World {
    * (cmd/kube-controller-manager; SPEC §1 names it as a partition target).
    */
   private spawnController(address: string, make: ComponentFactory): void {
-    this.spawn(address, make);
+    // Placed first, so that even what it sends as it starts comes from its host.
     this.bus.place(address, 'kube-controller-manager');
+    this.spawn(address, make);
   }
 
   private spawnAll(): void {

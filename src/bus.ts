@@ -96,6 +96,8 @@ const DROP: Routing = { delaysMs: [] };
 
 export class Bus {
   readonly delivered$ = new Subject<Envelope>();
+  /** Each message the network accepted, as it is sent (exporters draw its arrow from here). */
+  readonly sent$ = new Subject<Envelope>();
   faults: FaultHook | undefined;
   /** Active partitions, in the order they were made. */
   private cuts: Cut[] = [];
@@ -203,6 +205,7 @@ export class Bus {
     this.placed.set(address, host);
   }
 
+  /** The host `address` runs on (see hostOf and place). */
   hostFor(address: string): string {
     return this.placed.get(address) ?? hostOf(address);
   }
@@ -248,6 +251,7 @@ export class Bus {
       }
       this.clock.at(at, this.deliverEnvelope, env);
     }
+    if (this.sent$.observed) this.sent$.next(env);
   }
 
   /** A message the network lost: traced, and the watch stream it belonged to breaks. */

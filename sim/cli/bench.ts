@@ -3,6 +3,8 @@
  * examples/statefulset-web.yaml for one simulated hour several times and reports the median
  * simulated seconds per wall second and bus messages per second, next to this machine's raw
  * XState `actor.send` rate on a small machine (the ceiling the simulator is measured against).
+ * Then a sweep's seeds per second with one worker and with one per core, and the parallel
+ * efficiency between them.
  */
 import { createActor, setup, assign } from 'xstate';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +14,17 @@ import { Run } from '../run.ts';
 import type { Io } from './io.ts';
 import { benchBinderMatcher } from '../bench/binder.ts';
 import { benchWorldBinding } from '../bench/world-binding.ts';
+import { readFileSync } from 'node:fs';
+import { SweepPool, defaultWorkers } from '../sweep.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/statefulset-web.yaml', import.meta.url));
+/**
+ * The scenario a sweep is measured on: examples/chaos-rbd-sts.yaml (the chaos run every speed
+ * figure is measured on) once it exists; until then the RBD StatefulSet example.
+ */
+const SWEEP_SCENARIO = fileURLToPath(new URL('../../examples/statefulset-storage.yaml', import.meta.url));
+/** Seeds each worker runs before the measured ones: the first seeds of a fresh thread run cold (JIT). */
+const SWEEP_WARMUP_SEEDS_PER_WORKER = 20;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -98,7 +109,55 @@ export function benchWeb(io: Io, runs = 15): BenchFigures {
   };
 }
 
-export async function bench(o: { json?: boolean; claims?: string }, io: Io): Promise<number> {
+export interface SweepFigures {
+  scenario: string;
+  /** Seeds per second with `workers` workers (one per core). */
+  seedsPerSecond: number;
+  workers: number;
+  /** seedsPerSecond ÷ (workers × seedsPerSecondOneWorker). */
+  parallelEfficiency: number;
+  seedsPerSecondOneWorker: number;
+  /** Seeds measured per worker, after SWEEP_WARMUP_SEEDS_PER_WORKER warm-up seeds each. */
+  seedsPerWorker: number;
+  rawActorSendPerSecond: number;
+}
+
+/**
+ * Seeds per second of a sweep through the worker pool, with warm workers (each has loaded the
+ * scenario and run its warm-up seeds): the steady rate of a long sweep, message passing included.
+ */
+export async function benchSweep(io: Io, seedsPerWorker: number): Promise<SweepFigures> {
+  const text = readFileSync(SWEEP_SCENARIO, 'utf8');
+  const rate = async (workers: number): Promise<number> => {
+    const pool = await SweepPool.start({ file: SWEEP_SCENARIO, text, workers });
+    try {
+      const warm = Array.from({ length: SWEEP_WARMUP_SEEDS_PER_WORKER * workers }, (_, i) => 1_000_000 + i);
+      await pool.run(warm, () => {});
+      const seeds = Array.from({ length: seedsPerWorker * workers }, (_, i) => i + 1);
+      const t0 = io.wallMs();
+      await pool.run(seeds, () => {});
+      return seeds.length / ((io.wallMs() - t0) / 1000);
+    } finally {
+      await pool.close();
+    }
+  };
+  const raw = rawActorSendRate(io, 100_000);
+  const one = await rate(1);
+  const workers = defaultWorkers();
+  const many = workers > 1 ? await rate(workers) : one;
+  const round1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    scenario: `examples/${SWEEP_SCENARIO.split('/').pop()}`,
+    seedsPerSecond: round1(many),
+    workers,
+    parallelEfficiency: Math.round((many / (workers * one)) * 100) / 100,
+    seedsPerSecondOneWorker: round1(one),
+    seedsPerWorker,
+    rawActorSendPerSecond: Math.round(raw),
+  };
+}
+
+export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: string }, io: Io): Promise<number> {
   const n = o.claims !== undefined ? Number(o.claims) : 10_000;
   const f = benchWeb(io);
   // Several runs, the median reported: one run on a shared machine can be off by 20%.
@@ -120,9 +179,11 @@ export async function bench(o: { json?: boolean; claims?: string }, io: Io): Pro
     rawActorSendPerSecond: Math.round(raw),
     ratioToRawSend: Math.round((raw / (median1.messages / (median1.wallMs / 1000))) * 100) / 100,
   };
+  collectGarbage();
+  const sweep = await benchSweep(io, o.sweepSeeds !== undefined ? Number(o.sweepSeeds) : 100);
   if (o.json) {
     // SPEC §5: every JSON document ksim writes carries apiVersion ksim/v1 and its kind.
-    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, binderMatcher: matcher, worldBinding: world }, null, 2));
+    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, binderMatcher: matcher, worldBinding: world, sweep }, null, 2));
     return 0;
   }
   const line = (label: string, value: string): void => io.out(`  ${label.padEnd(29)}${value}`);
@@ -137,5 +198,10 @@ export async function bench(o: { json?: boolean; claims?: string }, io: Io): Pro
   line('matcher alone (median of 5)', `${Math.round(matcher.wallMs)} ms (${matcher.claims} matched)`);
   line(`whole world (median of ${WORLD_RUNS})`, `${(world.wallMs / 1000).toFixed(2)} s wall (runs: ${world.runsMs.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s), ${(world.simulatedMs / 1000).toFixed(1)} s simulated, ${world.messages.toLocaleString('en-US')} bus messages, ${world.bound} claims Bound`);
   line('raw XState actor.send', `${world.rawActorSendPerSecond.toLocaleString('en-US')}/s before the runs (raw / simulator messages = ${world.ratioToRawSend})`);
+  io.out(`sweep of ${sweep.scenario} (warm workers, ${sweep.seedsPerWorker} seeds each)`);
+  line('seeds per second, 1 worker', `${sweep.seedsPerSecondOneWorker}`);
+  line(`seeds per second, ${sweep.workers} workers`, `${sweep.seedsPerSecond}`);
+  line('parallel efficiency', `${sweep.parallelEfficiency} (seeds/s with ${sweep.workers} ÷ ${sweep.workers} × seeds/s with 1)`);
+  line('raw XState actor.send', `${sweep.rawActorSendPerSecond.toLocaleString('en-US')}/s before the sweeps`);
   return 0;
 }

@@ -22,11 +22,14 @@ export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
   wallMs: () => number;
+  /** stderr when it is a terminal (progress bars are drawn only there), else undefined. */
+  terminal?: NodeJS.WriteStream;
 }
 
 export const defaultIo: Io = {
   out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
   err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
   wallMs: () => performance.now(),
+  ...(process.stderr.isTTY ? { terminal: process.stderr } : {}),
 };
 

@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { cmdRun } from './run.ts';
+import { cmdSweep } from './sweep.ts';
+import { cmdMerge } from './merge.ts';
 import { defaultIo, terminalSafe, UsageError, type Io } from './io.ts';
 import { DEFAULT_MAX_STEPS, MAX_DURATION_MS, MAX_FILE_BYTES, MAX_OBJECTS } from '../../src/scenario/limits.ts';
 
@@ -48,6 +50,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .addOption(new Option('-o, --output <format>', 'table or json').default('table'))
     .option('--trace <file>', 'write the trace to FILE')
     .addOption(new Option('--trace-format <format>', 'jsonl or chrome').default('jsonl'))
+    .option('--trace-messages', 'with --trace-format chrome: every bus message as a flow arrow')
     .option('--describe <kind/name>', 'print kubectl describe for an object, with its Events')
     .option('--bug <name>', 're-introduce a known failure mode into one component')
     .option('--validate <mode>', 'fields the v1.30 schema does not have: strict (an error), warn or ignore', 'strict')
@@ -58,13 +61,39 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       code = await cmdRun(file, o, io);
     });
   program
+    .command('sweep')
+    .description('run many seeds of a scenario on worker threads and summarize the failing ones')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--seeds <n>', 'how many seeds to run')
+    .option('--start <s>', 'first seed (default 1)')
+    .option('--workers <w>', 'worker threads (default: one per core)')
+    .option('--shard <i/n>', 'run only the seeds whose offset from the first is I modulo N')
+    .option('--jsonl <file>', 'write one JSON line per seed as it finishes')
+    .option('--bug <name>', 're-introduce a known failure mode into one component')
+    .addOption(new Option('-o, --output <format>', 'text or json').default('text'))
+    .exitOverride()
+    .action(async (file: string, o: Record<string, string | undefined>) => {
+      code = await cmdSweep(file, o, io);
+    });
+  program
+    .command('merge')
+    .description('merge the --jsonl files of a sweep\'s shards into the summary of the whole sweep')
+    .argument('<files...>', 'JSONL files written by ksim sweep --jsonl')
+    .addOption(new Option('-o, --output <format>', 'text or json').default('text'))
+    .exitOverride()
+    .action(async (files: string[], o: { output?: string }) => {
+      code = await cmdMerge(files, o, io);
+    });
+  program
     .command('bench')
     .description('measure simulation speed')
     .option('--json', 'print the figures as JSON')
     .option('--claims <n>', 'claims and volumes in the binding benchmark', '10000')
+    .option('--sweep-seeds <n>', 'seeds per worker in the sweep benchmark', '100')
     .exitOverride()
-    .action(async (o: { json?: boolean; claims?: string }) => {
+    .action(async (o: { json?: boolean; claims?: string; sweepSeeds?: string }) => {
       if (o.claims !== undefined && !/^[1-9]\d*$/.test(o.claims)) throw new UsageError(`--claims: "${o.claims}" is not a positive integer`);
+      if (o.sweepSeeds !== undefined && !/^[1-9]\d*$/.test(o.sweepSeeds)) throw new UsageError(`--sweep-seeds: "${o.sweepSeeds}" is not a positive integer`);
       const { bench } = await import('./bench.ts');
       code = await bench(o, io);
     });

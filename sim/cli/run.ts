@@ -18,8 +18,9 @@ import { FIELD_VALIDATIONS, type FieldValidation } from '../../src/model/decode.
 import { DEFAULT_MAX_STEPS, MAX_DURATION_MS } from '../../src/scenario/limits.ts';
 import { Run, type Report } from '../run.ts';
 import { faultYaml } from '../fault-forms.ts';
-import { KNOWN_BUGS, StepBudgetExceeded } from '../world.ts';
+import { KNOWN_BUGS, StepBudgetExceeded, type World } from '../world.ts';
 import { describeTarget, renderTables, renderDescribe } from '../tables.ts';
+import { ChromeTraceExporter } from '../exporters/chrome-trace.ts';
 import { UsageError, terminalSafe, type Io } from './io.ts';
 
 /** One problem, one line: a newline inside a user's string is shown as \n. */
@@ -90,12 +91,21 @@ function errnoText(e: unknown): string {
   }
 }
 
+/** Bytes gathered before each write to the trace file: one write per event costs far more. */
+const TRACE_CHUNK = 1 << 16;
+
 /**
  * Opens the trace file before the run (a path that cannot be written is a usage error) and
- * writes the trace as JSON lines or Chrome trace-event JSON, streaming. A write that fails
- * during the run (a full disk) calls `onError` once and writes nothing more.
+ * writes the trace as JSON lines or as Chrome trace-event JSON (sim/exporters/chrome-trace.ts),
+ * streaming: at most one chunk is held in memory. A write that fails during the run (a full
+ * disk) calls `onError` once and writes nothing more.
  */
-function traceWriter(file: string, format: string, onError: (e: TraceWriteError) => void): { sink: (e: TraceEvent) => void; close: () => void } {
+function traceWriter(
+  file: string,
+  format: string,
+  messages: boolean,
+  onError: (e: TraceWriteError) => void,
+): { sink: (e: TraceEvent) => void; observe: (world: World) => void; close: (run: Run | undefined, report: Report | undefined) => void } {
   let fd: number;
   try {
     if (file.includes('\0')) throw Object.assign(new Error('NUL'), { code: 'ENOENT' });
@@ -103,29 +113,31 @@ function traceWriter(file: string, format: string, onError: (e: TraceWriteError)
   } catch (e) {
     throw new UsageError(`--trace: cannot write ${JSON.stringify(file)}: ${errnoText(e)}`);
   }
-  let first = true;
   let failed = false;
-  const write = (s: string) => {
-    if (failed) return;
+  let buf = '';
+  const flush = () => {
+    if (failed || buf === '') return;
     try {
-      writeSync(fd, s);
+      writeSync(fd, buf);
     } catch (e) {
       failed = true;
       onError(new TraceWriteError(`--trace: writing ${JSON.stringify(file)} failed: ${errnoText(e)}`));
     }
+    buf = '';
   };
-  if (format === 'chrome') write('{"traceEvents":[\n');
+  const write = (s: string) => {
+    if (failed) return;
+    buf += s;
+    if (buf.length >= TRACE_CHUNK) flush();
+  };
+  const chrome = format === 'chrome' ? new ChromeTraceExporter({ write, messages }) : undefined;
   return {
-    sink: (e) => {
-      if (format === 'chrome') {
-        const tid = e.kind === 'D' || e.kind === 'X' ? e.actor.split('>')[1] ?? e.actor : e.actor;
-        const ev = { name: e.detail.split(' ')[0], cat: e.kind, ph: 'i', s: e.kind === 'F' || e.kind === 'V' ? 'g' : 't', ts: e.atMs * 1000, pid: 1, tid, args: { detail: e.detail, from: e.actor } };
-        write((first ? '' : ',\n') + JSON.stringify(ev));
-      } else write(JSON.stringify(e) + '\n');
-      first = false;
-    },
-    close: () => {
-      if (format === 'chrome') write('\n]}\n');
+    sink: chrome ? (e) => chrome.event(e) : (e) => write(JSON.stringify(e) + '\n'),
+    observe: (world) => chrome?.attach(world),
+    close: (run, report) => {
+      // The timeline stays a valid document whatever ended the run.
+      chrome?.finish(run?.world.nowMs ?? 0, { ...(run ? { scenario: run.scenario.name, seed: run.world.seed } : {}), ...(report ? { violations: report.violations, traceHash: report.traceHash } : {}) });
+      flush();
       try {
         closeSync(fd);
       } catch {
@@ -145,6 +157,7 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
   if (output !== 'table' && output !== 'json') throw new UsageError(`-o: unsupported output format ${JSON.stringify(output)} (table, json)`);
   const traceFormat = o['traceFormat'] ?? 'jsonl';
   if (traceFormat !== 'jsonl' && traceFormat !== 'chrome') throw new UsageError(`--trace-format: ${JSON.stringify(traceFormat)} (jsonl, chrome)`);
+  if (o['traceMessages'] && traceFormat !== 'chrome') throw new UsageError('--trace-messages: needs --trace-format chrome');
   const bug = o['bug'];
   if (bug !== undefined && !Object.hasOwn(KNOWN_BUGS, bug)) throw new UsageError(`--bug: unknown failure mode ${JSON.stringify(bug)} (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
   const describe = o['describe'];
@@ -160,13 +173,14 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
   let aborted: TraceWriteError | undefined;
   let run: Run | undefined;
   const tw = o['trace']
-    ? traceWriter(o['trace'], traceFormat, (e) => {
+    ? traceWriter(o['trace'], traceFormat, Boolean(o['traceMessages']), (e) => {
         aborted = e;
         run?.world.abort(e);
       })
     : undefined;
   const t0 = io.wallMs();
   let report: Report;
+  let finished: Report | undefined;
   const effectiveSeed = seed ?? scenario.seed;
   const replay = `ksim run ${file} --seed ${effectiveSeed}${bug ? ` --bug ${bug}` : ''}`;
   try {
@@ -175,7 +189,7 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
       ...(seed !== undefined ? { seed } : {}),
       ...(untilMs !== undefined ? { untilMs } : {}),
       ...(bug ? { bug } : {}),
-      ...(tw ? { traceSink: tw.sink } : {}),
+      ...(tw ? { traceSink: tw.sink, observe: tw.observe } : {}),
       validate,
       maxSteps,
     });
@@ -185,7 +199,7 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
       io.err(`ksim: chaos drew ${drawn.length} fault${drawn.length === 1 ? '' : 's'} for seed ${run.world.seed} (paste them under spec.faults to replay):`);
       for (const f of drawn) io.err(`    ${faultYaml(f)}`);
     }
-    report = run.run();
+    report = finished = run.run();
   } catch (e) {
     if (e instanceof TraceWriteError || aborted) {
       io.err(terminalSafe(`ksim: ${(aborted ?? e as Error).message}`));
@@ -200,7 +214,7 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
     io.err(terminalSafe(`seed ${effectiveSeed}; replay: ${replay}`));
     return 3;
   } finally {
-    tw?.close();
+    tw?.close(run, finished);
   }
   if (aborted) {
     io.err(terminalSafe(`ksim: ${aborted.message}`));

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,10 +22,10 @@ function tmpFile(name: string, text: string): string {
 describe('ksim CLI', function () {
   this.timeout(120_000);
 
-  it('bench --json reports the demo hour and the binding, every claim Bound (figures, not speeds, checked)', () => {
+  it('bench --json reports the demo hour, the binding (every claim Bound) and a sweep\'s seeds/s (figures, not speeds, checked)', () => {
     // 200: the generator's kinds pair up so that every claim finds a volume whatever the order
     // the PV controller takes them in (with 60 or 100, greedy binding leaves one claim Pending).
-    const r = ksim('bench', '--json', '--claims', '200');
+    const r = ksim('bench', '--json', '--claims', '200', '--sweep-seeds', '3');
     expect(r.code, r.err).to.equal(0);
     const f = JSON.parse(r.out);
     expect(f).to.include({ apiVersion: 'ksim/v1', kind: 'Bench' });
@@ -36,6 +36,11 @@ describe('ksim CLI', function () {
     expect(f.worldBinding).to.include({ claims: 200, bound: 200 });
     expect(f.worldBinding.runsMs).to.have.length(3);
     expect(f.worldBinding.ratioToRawSend).to.be.greaterThan(0);
+    expect(f).to.include({ apiVersion: 'ksim/v1', kind: 'Bench' });
+    expect(f.sweep).to.include({ workers: availableParallelism(), seedsPerWorker: 3 });
+    expect(f.sweep.seedsPerSecond).to.be.greaterThan(0);
+    expect(f.sweep.seedsPerSecondOneWorker).to.be.greaterThan(0);
+    expect(f.sweep.parallelEfficiency).to.be.closeTo(f.sweep.seedsPerSecond / (f.sweep.workers * f.sweep.seedsPerSecondOneWorker), 0.01);
   });
 
   it('run prints the cluster as kubectl get would, then the nslookup results, and exits 0', () => {
