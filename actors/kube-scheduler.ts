@@ -295,18 +295,23 @@ export function kubeScheduler(port: Port): Component {
     }
     if (obj.kind === 'Pod') {
       const uid = obj.metadata.uid!;
-      if (type === 'DELETED') {
-        assumed.delete(uid);
-        unschedulable.delete(uid);
-        if (binding.delete(uid)) port.cancelTimer(`bind-timeout/${uid}`);
+      // A re-list can show, under a pod's name, a new pod that replaced it (the delete and the
+      // create happened while the watch was down): client-go hands that over as an update, and
+      // the scheduling queue puts a pod it does not hold into activeQ (scheduling_queue.go Update).
+      const replaced = type === 'MODIFIED' && old !== undefined && old.metadata.uid !== uid;
+      if (type === 'DELETED' || replaced) {
+        const gone = (replaced ? old : obj).metadata.uid!;
+        assumed.delete(gone);
+        unschedulable.delete(gone);
+        if (binding.delete(gone)) port.cancelTimer(`bind-timeout/${gone}`);
         onClusterChange();
-        return;
+        if (type === 'DELETED') return;
       }
       if (obj.spec?.nodeName) {
         assumed.delete(uid);
         return;
       }
-      if (!old && !obj.metadata.deletionTimestamp) kick();
+      if ((!old || replaced) && !obj.metadata.deletionTimestamp) kick();
       return;
     }
     if (obj.kind === 'Node') {

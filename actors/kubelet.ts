@@ -144,7 +144,16 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     kinds: ['Pod', 'Node'],
     nodeName,
     only: { Node: nodeName },
-    onChange: (type, obj) => (obj.kind === 'Pod' ? onPodEvent(type, obj as Pod) : onNode(type, obj)),
+    onChange: (type, obj, old) => {
+      if (obj.kind !== 'Pod') return onNode(type, obj);
+      // A re-list that shows a new pod under a gone pod's name: the kubelet's pod config
+      // compares by UID, so the old one is removed and the new one added (config/config.go).
+      if (type === 'MODIFIED' && old && old.metadata.uid !== obj.metadata.uid) {
+        onPodEvent('DELETED', old as Pod);
+        return onPodEvent('ADDED', obj as Pod);
+      }
+      onPodEvent(type, obj as Pod);
+    },
   });
   let startMs = 0;
   const pods = new Map<string, PodRec>();

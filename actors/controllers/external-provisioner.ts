@@ -294,7 +294,9 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
 
   function claimByUid(uid: string): PvcObj | undefined {
     const k = claimKeys.get(uid);
-    return k ? cache.get<PvcObj>('PersistentVolumeClaim', k.ns, k.name) : undefined;
+    const claim = k ? cache.get<PvcObj>('PersistentVolumeClaim', k.ns, k.name) : undefined;
+    // The name may hold a newer claim by now (a re-list after a delete and a create).
+    return claim?.metadata.uid === uid ? claim : undefined;
   }
 
   /** PV names by the uid in their claimRef: finding a claim's PV must not scan every PV. */
@@ -580,9 +582,14 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
 
   // --- events -------------------------------------------------------------------------------------
 
-  function onClaim(type: ChangeType, obj: KObject): void {
+  function onClaim(type: ChangeType, obj: KObject, old: KObject | undefined): void {
     const uid = obj.metadata.uid;
     if (!uid) return;
+    const oldUid = old?.metadata.uid;
+    if (type === 'MODIFIED' && oldUid && oldUid !== uid) {
+      claimKeys.delete(oldUid);
+      queue(`claim/${oldUid}`);
+    }
     if (type === 'DELETED') claimKeys.delete(uid);
     else claimKeys.set(uid, { ns: obj.metadata.namespace ?? 'default', name: obj.metadata.name ?? '' });
     queue(`claim/${uid}`);
@@ -610,7 +617,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
   function onChange(type: ChangeType, obj: KObject, old: KObject | undefined): void {
     switch (obj.kind) {
       case 'PersistentVolumeClaim':
-        return onClaim(type, obj);
+        return onClaim(type, obj, old);
       case 'PersistentVolume':
         return onVolume(type, obj, old);
       case 'StorageClass':

@@ -222,6 +222,35 @@ spec:
     });
   }
 
+  it('a re-list that shows a new pod under a running pod\'s name stops the old pod\'s containers and starts the new one (pods compared by uid)', () => {
+    const port = new FakePort('kubelet/node-1', 3);
+    const k = kubelet(port, { nodeName: 'node-1', podCidrIndex: 1, node: { disk: MemFs.nodeDisk(), images: new Set(['busybox']) } });
+    k.start?.();
+    const watches = listAndWatch(k, port);
+    const pod = (uid: string, rv: string): KObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'box', namespace: 'default', uid, resourceVersion: rv },
+      spec: { nodeName: 'node-1', containers: [{ name: 'box', image: 'busybox' }] },
+      status: { phase: 'Pending' },
+    });
+    k.receive(watchEvent(watches, 'ADDED', pod('uid-old', '2')), 'apiserver');
+    while (port.fireDue(k, 30_000));
+    expect(port.notes).to.include('pod default/box running ip=10.244.1.2');
+    port.notes = [];
+    port.take();
+    // The watch is too old to resume: 410 Gone, then the reflector lists again.
+    const gone = { kind: 'Status', apiVersion: 'v1', metadata: {}, code: 410, reason: 'Expired', message: 'too old resource version: 2 (50)' } as unknown as KObject;
+    k.receive({ type: 'watch', watchId: watches.get('Pod')!, event: 'ERROR', obj: gone }, 'apiserver');
+    let list: { reqId: string } | undefined;
+    while (!list && port.fireDue(k, 60_000)) list = port.take().map((x) => x.msg).find((m) => m.type === 'api.request' && m.verb === 'list' && m.kind === 'Pod') as { reqId: string } | undefined;
+    expect(list, 'a new list').to.not.equal(undefined);
+    k.receive({ type: 'api.response', reqId: list!.reqId, ok: true, items: [pod('uid-new', '50')], resourceVersion: '50' } as never, 'apiserver');
+    const until = port.nowMs + 30_000;
+    while (port.fireDue(k, until));
+    expect(port.notes).to.include.members(['pod default/box stopped', 'pod default/box admitted', 'pod default/box running ip=10.244.1.3']);
+  });
+
   it('a pod past its activeDeadlineSeconds is Failed with DeadlineExceeded, its containers killed, the object kept', () => {
     const s = run(podWith('    emptyDir: {}\n', '/data', '  activeDeadlineSeconds: 30\n'));
     s.runFor('29s');

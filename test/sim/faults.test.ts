@@ -117,6 +117,17 @@ describe('faults: hosts and the node lifecycle', () => {
     expect(r.violations).to.deep.equal([]);
     expect(r.stats.faults).to.equal(1);
   });
+
+  // The pod is deleted and recreated under the same name while the scheduler is cut off; its
+  // watch cannot resume that far back (410 Gone), so it re-lists and finds, under web-0's name,
+  // a new pod (another uid) that no node runs yet.
+  it('a pod replaced by a new one of the same name while the scheduler was cut off is scheduled after the re-list', () => {
+    const sim = web('duration: 10m\nactions:\n  - {at: 1m30s, delete: pod/web-0}\nfaults:\n  - {at: 1m, partition: [[kube-scheduler], [apiserver]], for: 4m}', 1);
+    const r = sim.runScenario();
+    expect(r.violations).to.deep.equal([]);
+    expect(sim.get('Pod', 'web-0')!.status.phase).to.equal('Running');
+    expect(sim.get('StatefulSet', 'web')!.status.readyReplicas).to.equal(1);
+  });
 });
 
 describe('faults: messages', () => {
