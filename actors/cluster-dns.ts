@@ -62,6 +62,8 @@ type SliceObj = EndpointSlice & KObject;
 export interface ClusterDnsOptions {
   ttlSeconds?: number;
   zone?: string;
+  /** --bug dns-ignore-ttl: the cache answers from entries whose TTL has run out. */
+  bug?: string;
 }
 
 interface Result {
@@ -145,6 +147,7 @@ export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component 
     return svc ? [`${o.metadata.namespace ?? ''}/${svc}`] : [];
   });
   const ttlMs = (opts.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000;
+  const ignoreTtl = opts.bug === 'dns-ignore-ttl';
   const zone = `${(opts.zone ?? DEFAULT_ZONE).replace(/\.$/, '').toLowerCase()}.`;
   /** The cache plugin: (qname, qtype) → answer, until it expires. */
   const answerCache = new Map<string, Result & { expiresAtMs: number }>();
@@ -283,7 +286,8 @@ export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component 
     const now = port.now();
     if (ttlMs > 0) {
       const hit = answerCache.get(key);
-      if (hit && now < hit.expiresAtMs) return { rcode: hit.rcode, answers: hit.answers };
+      // BUG (--bug dns-ignore-ttl): an expired entry is answered as if it were fresh.
+      if (hit && (now < hit.expiresAtMs || ignoreTtl)) return { rcode: hit.rcode, answers: hit.answers };
     }
     const res: Result = struck('SERVFAIL') ? { rcode: 'SERVFAIL', answers: [] } : serve(fqdn, qtype);
     if (ttlMs > 0) {

@@ -82,13 +82,17 @@ export function pvFitsNode(pv: PersistentVolume, node: Node): boolean {
 /** What PreBind will do for one unbound delayed claim on the chosen node. */
 export type Decision = { claim: string; bindTo: PersistentVolume } | { claim: string; provision: true };
 
-/** Filter for one node: undefined and the decisions when every claim can be satisfied here. */
-export function filterVolumes(claims: ClaimInfo[], node: Node, matcher: VolumeMatcher): { reason: string } | { decisions: Decision[] } {
+/**
+ * Filter for one node: undefined and the decisions when every claim can be satisfied here.
+ * `ignoreBoundAffinity` is --bug scheduler-ignore-volume-affinity.
+ */
+export function filterVolumes(claims: ClaimInfo[], node: Node, matcher: VolumeMatcher, ignoreBoundAffinity = false): { reason: string } | { decisions: Decision[] } {
   const decisions: Decision[] = [];
   const taken = new Set<string>();
   for (const c of claims) {
     if (c.pv) {
-      if (!pvFitsNode(c.pv, node)) return { reason: ERR_NODE_CONFLICT };
+      // BUG (--bug scheduler-ignore-volume-affinity): the bound PV's node affinity goes unchecked.
+      if (!ignoreBoundAffinity && !pvFitsNode(c.pv, node)) return { reason: ERR_NODE_CONFLICT };
       continue;
     }
     if (!c.delayed) continue;

@@ -102,7 +102,9 @@ interface Backoff {
   due: boolean;
 }
 
-export function kubeScheduler(port: Port): Component {
+export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Component {
+  // --bug scheduler-ignore-volume-affinity: VolumeBinding's Filter passes every node for a bound PV.
+  const ignoreVolumeAffinity = opts.bug === 'scheduler-ignore-volume-affinity';
   const api = new ApiClient(port);
   // The scheduling loop starts once every informer listed (scheduler.go WaitForCacheSync).
   const informers = new Informers(port, api, { kinds: ['Node', 'PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'StorageClass'], onChange, onSynced: () => kick() });
@@ -184,7 +186,7 @@ export function kubeScheduler(port: Port): Component {
       }
       let decisions: Decision[] = [];
       if (!reason) {
-        const v = filterVolumes(pre.claims, node, volumes);
+        const v = filterVolumes(pre.claims, node, volumes, ignoreVolumeAffinity);
         if ('reason' in v) reason = v.reason;
         else decisions = v.decisions;
       }

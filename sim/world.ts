@@ -53,12 +53,81 @@ export type BackendModelRef = { type: 'nfs'; model: NfsServer } | { type: 'rbd';
 import { deepCopy } from '../src/model/objects.ts';
 import { nullProto } from '../src/scenario/actions.ts';
 
-/** Failure modes `--bug` can re-introduce, each in one component. */
-export const KNOWN_BUGS: Readonly<Record<string, string>> = nullProto({
-  'sts-force-delete': 'the StatefulSet controller deletes and recreates a pod on an unreachable node without waiting (two pods with one identity)',
-  'informer-no-relist': "the StatefulSet controller's informers never re-establish a watch that broke (its view freezes after a partition or lost message)",
-  'kubelet-skip-mount': 'the kubelet sets up a claim\'s volume but does not mount it into the container (writes land in the container layer and are lost)',
+/** A failure mode `--bug` re-introduces: where, what it breaks, and which invariants catch it. */
+export interface KnownBug {
+  /** The one component whose behaviour the bug changes. */
+  component: string;
+  breaks: string;
+  /** The invariants (SPEC §6 names) that catch it, the first the usual one. */
+  caughtBy: readonly string[];
+}
+
+/**
+ * Failure modes `--bug` can re-introduce, each in one component (SPEC §4), in the order
+ * `ksim run --bug list` prints them. The first eight are SPEC §4's; the last three are mistakes
+ * an operator author makes that only a controller perturbation (staleView, dropWatch,
+ * crashMidReconcile) brings out (docs/invariants.md).
+ */
+export const BUGS: Readonly<Record<string, KnownBug>> = nullProto({
+  'sts-force-delete': {
+    component: 'statefulset-controller',
+    breaks: 'the StatefulSet controller deletes and recreates a pod on an unreachable node without waiting (two pods with one identity)',
+    caughtBy: ['sts-identity-unique', 'rwo-single-node'],
+  },
+  'kubelet-skip-mount': {
+    component: 'kubelet',
+    breaks: "the kubelet sets up a claim's volume but does not mount it into the container (writes land in the container layer and are lost)",
+    caughtBy: ['no-data-loss'],
+  },
+  'informer-no-relist': {
+    component: 'statefulset-controller',
+    breaks: "the StatefulSet controller's informers never re-establish a watch that broke (its view freezes after a partition or lost message)",
+    caughtBy: ['converges'],
+  },
+  'binder-ignore-access-modes': {
+    component: 'persistentvolume-binder-controller',
+    breaks: 'the PV binder matches claims to volumes without looking at access modes: whichever claim it syncs first may take a volume that cannot serve it (a ReadWriteMany claim bound to a ReadWriteOnce volume)',
+    caughtBy: ['converges', 'rwo-single-node'],
+  },
+  'attach-skip-multiattach-check': {
+    component: 'persistentvolume-attach-detach-controller',
+    breaks: 'the attach/detach controller attaches a ReadWriteOnce volume to a second node while it is still attached to the first (no Multi-Attach check)',
+    caughtBy: ['rwo-single-node'],
+  },
+  'dns-ignore-ttl': {
+    component: 'cluster-dns',
+    breaks: "cluster DNS serves cached records after their TTL expired: a pod that moved is still resolved to its old IP",
+    caughtBy: ['dns-consistent'],
+  },
+  'reclaim-delete-while-bound': {
+    component: 'persistentvolume-binder-controller',
+    breaks: "the PV controller's reclaim treats a claim being deleted as gone: it releases and deletes the volume while the claim is still Bound and in use (storage object in use protection defeated)",
+    caughtBy: ['protection', 'no-data-loss'],
+  },
+  'scheduler-ignore-volume-affinity': {
+    component: 'kube-scheduler',
+    breaks: "the scheduler's VolumeBinding filter ignores a bound PersistentVolume's node affinity: a pod with a local or node-local volume may run on another node",
+    caughtBy: ['hostpath-affinity'],
+  },
+  'attach-check-in-use': {
+    component: 'persistentvolume-attach-detach-controller',
+    breaks: "the attach/detach controller refuses a second node only while another node reports the volume in use (status.volumesInUse), not while it is attached: when its view is late, a second node attaches a ReadWriteOnce volume (staleView brings it out)",
+    caughtBy: ['rwo-single-node'],
+  },
+  'attach-pod-node-cached': {
+    component: 'persistentvolume-attach-detach-controller',
+    breaks: "the attach/detach controller remembers each pod's node by the pod's name and keeps it on updates (a pod never changes node): a pod deleted and recreated elsewhere unseen keeps its volume wanted on the old node (dropWatch brings it out)",
+    caughtBy: ['converges'],
+  },
+  'attach-adopt-from-node-status': {
+    component: 'persistentvolume-attach-detach-controller',
+    breaks: "a restarted attach/detach controller rebuilds what is attached from Nodes' status.volumesAttached only, not from VolumeAttachments: a crash between the two writes of a detach leaves an attachment it never knows of (crashMidReconcile brings it out)",
+    caughtBy: ['rwo-single-node'],
+  },
 });
+
+/** Each `--bug` name with what it breaks (BUGS without the details). */
+export const KNOWN_BUGS: Readonly<Record<string, string>> = nullProto(Object.fromEntries(Object.entries(BUGS).map(([name, b]) => [name, b.breaks])));
 
 export interface WorldOptions {
   seed?: number;
@@ -591,18 +660,21 @@ export class World {
       ...(t['defaultNotReadyTolerationSeconds'] !== undefined ? { notReady: Math.round(t['defaultNotReadyTolerationSeconds'] / 1000) } : {}),
       ...(t['defaultUnreachableTolerationSeconds'] !== undefined ? { unreachable: Math.round(t['defaultUnreachableTolerationSeconds'] / 1000) } : {}),
     };
+    // --bug: the one component it names receives it (KNOWN_BUGS); the others never look.
+    const bug = this.opts.bug ? { bug: this.opts.bug } : {};
     this.spawn('apiserver', (port) => apiServer(port, { store: this.store, events: this.events, tolerationSeconds }));
-    this.spawn('kube-scheduler', (port) => kubeScheduler(port));
+    this.spawn('kube-scheduler', (port) => kubeScheduler(port, bug));
     this.spawnController(STATEFULSET_CONTROLLER, (port) => statefulSetController(port, this.opts.bug ? { bug: this.opts.bug } : {}));
     this.spawnController(ENDPOINTSLICE_CONTROLLER, (port) => endpointSliceController(port));
     this.spawnController(GARBAGE_COLLECTOR, (port) => garbageCollector(port));
-    this.spawn('cluster-dns', (port) => clusterDns(port, t['dnsTtl'] !== undefined ? { ttlSeconds: Math.round(t['dnsTtl'] / 1000) } : {}));
-    this.spawnController(PV_CONTROLLER, (port) => pvController(port, t['pvClaimBinderSyncPeriod'] !== undefined ? { resyncMs: t['pvClaimBinderSyncPeriod'] } : {}));
+    this.spawn('cluster-dns', (port) => clusterDns(port, { ...(t['dnsTtl'] !== undefined ? { ttlSeconds: Math.round(t['dnsTtl'] / 1000) } : {}), ...bug }));
+    this.spawnController(PV_CONTROLLER, (port) => pvController(port, { ...(t['pvClaimBinderSyncPeriod'] !== undefined ? { resyncMs: t['pvClaimBinderSyncPeriod'] } : {}), ...bug }));
     this.spawnController(PVC_PROTECTION_CONTROLLER, (port) => pvcProtectionController(port));
     this.spawnController(PV_PROTECTION_CONTROLLER, (port) => pvProtectionController(port));
     this.spawnController(ATTACHDETACH_CONTROLLER, (port) =>
       attachDetachController(port, {
         csiAttachRequired: (d) => this.csiAttachRequired(d),
+        ...bug,
         ...(t['reconcilerLoopPeriod'] !== undefined ? { reconcilerLoopMs: t['reconcilerLoopPeriod'] } : {}),
         ...(t['maxWaitForUnmountDuration'] !== undefined ? { maxWaitForUnmountMs: t['maxWaitForUnmountDuration'] } : {}),
       }),

@@ -96,6 +96,8 @@ export interface AttachDetachOptions {
   csiAttachRequired: (driver: string) => boolean;
   reconcilerLoopMs?: number;
   maxWaitForUnmountMs?: number;
+  /** --bug: attach-skip-multiattach-check, attach-check-in-use, attach-pod-node-cached, attach-adopt-from-node-status. */
+  bug?: string;
 }
 
 /** kube-controller-manager's name for it (cmd/kube-controller-manager/names, v1.30); its Events' source. */
@@ -149,6 +151,13 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   const cache = informers.cache;
   const loopMs = opts.reconcilerLoopMs ?? RECONCILER_LOOP_MS;
   const maxWaitMs = opts.maxWaitForUnmountMs ?? MAX_WAIT_FOR_UNMOUNT_MS;
+  // Failure modes --bug re-introduces (sim/world.ts BUGS), each a marked branch below.
+  const skipMultiAttachCheck = opts.bug === 'attach-skip-multiattach-check';
+  const checkInUse = opts.bug === 'attach-check-in-use';
+  const podNodeCached = opts.bug === 'attach-pod-node-cached';
+  const adoptFromNodeStatus = opts.bug === 'attach-adopt-from-node-status';
+  /** --bug attach-pod-node-cached: every node each pod (by name) was seen on. */
+  const podNodes = new Map<string, Set<string>>();
 
   /** ASW: uniqueName -> node -> entry. */
   const asw = new Map<string, Map<string, Attached>>();
@@ -317,19 +326,36 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     for (const pod of cache.list<PodObj>('Pod')) {
       const node = pod.spec?.nodeName;
       if (!node || isPodTerminated(pod)) continue;
-      // The DSW holds only nodes it knows (nodeAdd); a deleted Node's pods are not desired.
-      if (!cache.get('Node', undefined, node)) continue;
-      for (const v of pod.spec?.volumes ?? []) {
-        const vol = volumeOfPod(pod, v);
-        if (!vol) continue;
-        let d = dsw.get(vol.uniqueName);
-        if (!d) dsw.set(vol.uniqueName, (d = { volume: vol, nodes: new Map() }));
-        const pods = d.nodes.get(node) ?? [];
-        if (!pods.includes(pod)) pods.push(pod);
-        d.nodes.set(node, pods);
-      }
+      // BUG (--bug attach-pod-node-cached): the pod is also wanted on every node its name was seen on.
+      const nodes = podNodeCached ? [...(podNodes.get(`${pod.metadata.namespace ?? ''}/${pod.metadata.name}`) ?? [node])] : [node];
+      for (const n of nodes) desire(dsw, pod, n);
     }
     return dsw;
+  }
+
+  function desire(dsw: Map<string, Desired>, pod: PodObj, node: string): void {
+    // The DSW holds only nodes it knows (nodeAdd); a deleted Node's pods are not desired.
+    if (!cache.get('Node', undefined, node)) return;
+    for (const v of pod.spec?.volumes ?? []) {
+      const vol = volumeOfPod(pod, v);
+      if (!vol) continue;
+      let d = dsw.get(vol.uniqueName);
+      if (!d) dsw.set(vol.uniqueName, (d = { volume: vol, nodes: new Map() }));
+      const pods = d.nodes.get(node) ?? [];
+      if (!pods.includes(pod)) pods.push(pod);
+      d.nodes.set(node, pods);
+    }
+  }
+
+  /** --bug attach-check-in-use: the nodes whose cached status.volumesInUse lists the volume. */
+  function nodesUsing(unique: string): string[] {
+    return cache.list<NodeObj>('Node').filter((n) => (n.status?.volumesInUse ?? []).includes(unique)).map((n) => n.metadata.name!);
+  }
+
+  /** --bug attach-adopt-from-node-status: whether the cached Node's status.volumesAttached lists the volume. */
+  function listedAttached(node: string, unique: string): boolean {
+    const n = cache.get<NodeObj>('Node', undefined, node);
+    return ((n?.status?.volumesAttached ?? []) as { name: string }[]).some((v) => v.name === unique);
   }
 
   /** populateActualStateOfWorld / processVolumeAttachments: adopt VolumeAttachments we do not track. */
@@ -347,6 +373,8 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
         vol = attachableVolume(src.inlineVolumeSpec, va.metadata.name!, undefined, false, opts.csiAttachRequired);
       }
       if (!vol || entry(vol.uniqueName, node) || pendingOn(vol.uniqueName, node)) continue;
+      // BUG (--bug attach-adopt-from-node-status): only what the Node's status lists is adopted.
+      if (adoptFromNodeStatus && !listedAttached(node, vol.uniqueName)) continue;
       const confirmed = va.status?.attached === true;
       putEntry({ volume: vol, node, confirmed, mounted: mountedOnNode(node, vol.uniqueName) ?? true, detachRequestedAtMs: undefined, reported: confirmed });
     }
@@ -434,8 +462,10 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
           e.detachRequestedAtMs = undefined; // ResetDetachRequestTime
           continue;
         }
-        if (!vol.multiAttachAllowed) {
-          const others = [...(asw.get(unique)?.keys() ?? [])].filter((n) => n !== node).sort();
+        // BUG (--bug attach-skip-multiattach-check): no Multi-Attach check at all.
+        if (!vol.multiAttachAllowed && !skipMultiAttachCheck) {
+          // BUG (--bug attach-check-in-use): the nodes that report the volume in use, not the ASW.
+          const others = (checkInUse ? nodesUsing(unique) : [...(asw.get(unique)?.keys() ?? [])]).filter((n) => n !== node).sort();
           if (others.length > 0) {
             if (!multiAttachReported.has(pairKey(unique, node))) {
               if (!execute) return at;
@@ -700,6 +730,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   function onChange(type: ChangeType, obj: KObject, old: KObject | undefined): void {
     const after = type === 'DELETED' ? undefined : cache.get(obj.kind, obj.metadata.namespace, obj.metadata.name!);
     track(obj.kind, old, after);
+    if (podNodeCached && obj.kind === 'Pod') rememberPodNode(type, obj);
     switch (obj.kind) {
       case 'Node':
         if (type !== 'DELETED' && !onNode(old as NodeObj | undefined, after as NodeObj | undefined)) return;
@@ -712,6 +743,20 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
         break;
     }
     kick();
+  }
+
+  /**
+   * BUG (--bug attach-pod-node-cached): a pod's node is remembered by the pod's name and kept
+   * on updates (a pod never moves), forgotten only on its DELETED event.
+   */
+  function rememberPodNode(type: ChangeType, pod: KObject): void {
+    const key = `${pod.metadata.namespace ?? ''}/${pod.metadata.name}`;
+    if (type === 'DELETED') return void podNodes.delete(key);
+    const node: string | undefined = pod.spec?.nodeName;
+    if (!node) return;
+    const nodes = podNodes.get(key) ?? new Set<string>();
+    nodes.add(node);
+    podNodes.set(key, nodes);
   }
 
   return {

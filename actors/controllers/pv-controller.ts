@@ -238,7 +238,12 @@ interface Operation {
   retryAtMs: number;
 }
 
-export function pvController(port: Port, opts: { resyncMs?: number } = {}): Component {
+export function pvController(port: Port, opts: { resyncMs?: number; bug?: string } = {}): Component {
+  // --bug binder-ignore-access-modes: findMatch takes any volume, whatever its access modes.
+  const ignoreAccessModes = opts.bug === 'binder-ignore-access-modes';
+  // --bug reclaim-delete-while-bound: a claim being deleted counts as gone (its protection
+  // finalizer ignored), so its volume is released and reclaimed while still Bound and in use.
+  const reclaimWhileBound = opts.bug === 'reclaim-delete-while-bound';
   const api = new ApiClient(port);
   const informers = new Informers(port, api, { kinds: KINDS, onChange, onSynced });
   const cache = informers.cache;
@@ -403,7 +408,7 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
         port.note(`sync claim ${claimKey(claim)}: ${delay.error}`);
         return end();
       }
-      const volume = index.findMatch(claim, { delayBinding: delay.delay }) as PvObj | undefined;
+      const volume = index.findMatch(claim, { delayBinding: delay.delay, ignoreAccessModes }) as PvObj | undefined;
       if (volume) {
         // OBSERVATION: pvc is "Pending", pv is "Available"
         return bind(volume, claim, end);
@@ -577,7 +582,9 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     });
   }
 
-  function decideVolume(volume: PvObj, claim: ClaimObj | undefined, end: End): void {
+  function decideVolume(volume: PvObj, found: ClaimObj | undefined, end: End): void {
+    // BUG (--bug reclaim-delete-while-bound): a claim being deleted is taken for a deleted one.
+    const claim = reclaimWhileBound && found?.metadata.deletionTimestamp ? undefined : found;
     const phase = volume.status?.phase;
     const releasedOrFailed = phase === 'Released' || phase === 'Failed';
     if (!claim) {
@@ -641,7 +648,8 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
     const ref = volume.spec?.claimRef;
     if (!ref || !ref.uid) return false;
     const claim = cache.get<ClaimObj>('PersistentVolumeClaim', ref.namespace ?? '', ref.name ?? '');
-    if (claim && claim.metadata.uid === ref.uid) {
+    // BUG (--bug reclaim-delete-while-bound): a claim being deleted is taken for a deleted one.
+    if (claim && claim.metadata.uid === ref.uid && !(reclaimWhileBound && claim.metadata.deletionTimestamp)) {
       const vn = claim.spec?.volumeName ?? '';
       return vn !== '' && vn !== volume.metadata.name;
     }
@@ -1003,6 +1011,8 @@ export function pvController(port: Port, opts: { resyncMs?: number } = {}): Comp
           if (vn) volumes.enqueue(vn);
         } else {
           claims.enqueue(claimKey(claim));
+          // BUG (--bug reclaim-delete-while-bound): a deletion request releases the volume at once.
+          if (reclaimWhileBound && claim.metadata.deletionTimestamp && claim.spec?.volumeName) volumes.enqueue(claim.spec.volumeName);
         }
         break;
       }

@@ -37,6 +37,8 @@ export interface MatchOptions {
   delayBinding?: boolean;
   /** The scheduler's path: PV node affinity must allow this node. */
   node?: { name: string; labels: Record<string, string> };
+  /** --bug binder-ignore-access-modes: match volumes whatever their access modes. */
+  ignoreAccessModes?: boolean;
 }
 
 interface Entry {
@@ -188,7 +190,8 @@ export class VolumeIndex {
     const node = opts.node;
     const prebound = this.preboundFor(claim, reqBytes, mode);
     for (const set of this.modeSetsInOrder()) {
-      if (!accessModesContainedInAll(set.modes, requested)) continue;
+      // --bug binder-ignore-access-modes: every mode set is tried, whatever the claim asks.
+      if (!opts.ignoreAccessModes && !accessModesContainedInAll(set.modes, requested)) continue;
       for (const e of prebound) {
         if (e.modesKey !== set.key) continue;
         // A pre-bound volume the node cannot reach means no match at all for this node.

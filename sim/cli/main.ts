@@ -44,7 +44,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   program
     .command('run')
     .description('simulate a scenario and print the cluster as kubectl would')
-    .argument('<scenario>', 'scenario YAML file')
+    .argument('[scenario]', 'scenario YAML file (not with --bug list)')
     .option('--seed <n>', 'seed (default: the scenario\'s spec.seed, else 1)')
     .option('--until <duration>', 'stop the clock at this simulated time (e.g. 4m30s)')
     .addOption(new Option('-o, --output <format>', 'table or json').default('table'))
@@ -52,12 +52,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .addOption(new Option('--trace-format <format>', 'jsonl or chrome').default('jsonl'))
     .option('--trace-messages', 'with --trace-format chrome: every bus message as a flow arrow')
     .option('--describe <kind/name>', 'print kubectl describe for an object, with its Events')
-    .option('--bug <name>', 're-introduce a known failure mode into one component')
+    .option('--bug <name>', 're-introduce a known failure mode into one component (--bug list: print them)')
     .option('--validate <mode>', 'fields the v1.30 schema does not have: strict (an error), warn or ignore', 'strict')
     .option('--max-steps <n>', `simulation steps the run may take (default ${DEFAULT_MAX_STEPS})`)
     .addHelpText('after', LIMITS_HELP)
     .exitOverride()
-    .action(async (file: string, o: Record<string, string | undefined>) => {
+    .action(async (file: string | undefined, o: Record<string, string | undefined>) => {
       code = await cmdRun(file, o, io);
     });
   program

@@ -18,7 +18,7 @@ import { FIELD_VALIDATIONS, type FieldValidation } from '../../src/model/decode.
 import { DEFAULT_MAX_STEPS, MAX_DURATION_MS } from '../../src/scenario/limits.ts';
 import { Run, type Report } from '../run.ts';
 import { faultYaml } from '../fault-forms.ts';
-import { KNOWN_BUGS, StepBudgetExceeded, type World } from '../world.ts';
+import { BUGS, KNOWN_BUGS, StepBudgetExceeded, type World } from '../world.ts';
 import { describeTarget, renderTables, renderDescribe } from '../tables.ts';
 import { ChromeTraceExporter } from '../exporters/chrome-trace.ts';
 import { UsageError, terminalSafe, type Io } from './io.ts';
@@ -147,7 +147,27 @@ function traceWriter(
   };
 }
 
-export async function cmdRun(file: string, o: Record<string, string | undefined>, io: Io): Promise<number> {
+/**
+ * `ksim run --bug list` (SPEC §4): every failure mode, the component it changes, what it breaks
+ * and the invariants that catch it.
+ */
+export function bugList(): string {
+  const out = ['Failure modes --bug NAME re-introduces, each into one component (docs/invariants.md):', ''];
+  for (const [name, b] of Object.entries(BUGS)) {
+    out.push(`${name}  (${b.component})`);
+    out.push(`    breaks:    ${b.breaks}`);
+    out.push(`    caught by: ${b.caughtBy.join(' or ')}`);
+  }
+  return out.join('\n');
+}
+
+export async function cmdRun(file: string | undefined, o: Record<string, string | undefined>, io: Io): Promise<number> {
+  if (o['bug'] === 'list') {
+    if (file !== undefined) throw new UsageError('--bug list prints the failure modes and runs nothing: give it no scenario');
+    io.out(bugList());
+    return 0;
+  }
+  if (file === undefined) throw new UsageError("missing required argument 'scenario'");
   // Flags first: a usage mistake costs nothing.
   const validate = parseValidate(o['validate']);
   const seed = parseSeed(o['seed']);
@@ -159,7 +179,7 @@ export async function cmdRun(file: string, o: Record<string, string | undefined>
   if (traceFormat !== 'jsonl' && traceFormat !== 'chrome') throw new UsageError(`--trace-format: ${JSON.stringify(traceFormat)} (jsonl, chrome)`);
   if (o['traceMessages'] && traceFormat !== 'chrome') throw new UsageError('--trace-messages: needs --trace-format chrome');
   const bug = o['bug'];
-  if (bug !== undefined && !Object.hasOwn(KNOWN_BUGS, bug)) throw new UsageError(`--bug: unknown failure mode ${JSON.stringify(bug)} (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
+  if (bug !== undefined && !Object.hasOwn(KNOWN_BUGS, bug)) throw new UsageError(`--bug: unknown failure mode ${JSON.stringify(bug)} (known: ${Object.keys(KNOWN_BUGS).join(', ')}; --bug list says what each breaks)`);
   const describe = o['describe'];
   if (describe !== undefined) {
     if (output === 'json') throw new UsageError('--describe prints text: it cannot be combined with -o json (stdout holds the report and nothing else)');

@@ -2,10 +2,14 @@
  * Storage guarantees (SPEC §6) and the hazards Kubernetes allows (warnings), observed from the
  * store's commits, the backends' own view of attachments, and the end state:
  * - rwo-single-node: an attachable RWO/RWOP volume is never published on two nodes at once
- *   (asked of the backend model after each of its successful CSI answers);
+ *   (asked of the backend model after each of its successful CSI answers), and never attached
+ *   to two nodes at once as Kubernetes records it (two VolumeAttachments of its PV with
+ *   status.attached, what `kubectl get volumeattachments` shows: the attach/detach
+ *   controller's Multi-Attach check is what prevents it, whatever the storage would allow);
  * - rwop-single-pod: a ReadWriteOncePod claim is never used by two running pods;
  * - pv-pvc-one-to-one: a PV is bound to at most one claim, a claim to at most one PV;
- * - protection: a claim used by a scheduled pod, or a Bound PV, is never removed;
+ * - protection: a claim used by a scheduled pod, or a Bound PV (its phase, or a claim Bound to
+ *   it), is never removed;
  * - hostpath-affinity: a pod whose PV has node affinity runs only where it allows;
  * - reclaim-policy: a Released Retain PV stays (Released) with its data; a Delete PV goes (once
  *   its storage system can delete it: a volume released during an outage is retried, so it is
@@ -58,6 +62,8 @@ export class StorageMonitor {
   /** PV name -> (claim uid -> ns/name) of claims Bound to it; claim uid -> PV name. */
   private readonly boundTo = new Map<string, Map<string, string>>();
   private readonly boundPvOf = new Map<string, string>();
+  /** PV name -> VolumeAttachment name -> node, for the VolumeAttachments that say attached. */
+  private readonly attachedVas = new Map<string, Map<string, string>>();
 
   constructor(private readonly view: StorageView) {}
 
@@ -103,8 +109,37 @@ export class StorageMonitor {
     }
   }
 
+  /** rwo-single-node as the API records it: VolumeAttachments with status.attached, per PV. */
+  private onVolumeAttachment(event: string, va: KObject, old: KObject | undefined, atMs: number): void {
+    const pvName: string | undefined = (va.spec?.source?.persistentVolumeName ?? old?.spec?.source?.persistentVolumeName) as string | undefined;
+    if (!pvName) return;
+    const name = va.metadata.name!;
+    let vas = this.attachedVas.get(pvName);
+    if (event === 'DELETED' || va.status?.attached !== true) {
+      vas?.delete(name);
+      if (vas?.size === 0) this.attachedVas.delete(pvName);
+      return;
+    }
+    if (!vas) this.attachedVas.set(pvName, (vas = new Map()));
+    vas.set(name, String(va.spec?.nodeName ?? ''));
+    const nodes = [...new Set(vas.values())].sort();
+    if (nodes.length < 2) return;
+    const pv = this.view.store.get('PersistentVolume', undefined, pvName) as PersistentVolume | undefined;
+    if (!pv || !singleNode(pv)) return;
+    const attachable = !!pv.spec?.rbd || (!!pv.spec?.csi && this.view.csiAttachRequired(pv.spec.csi.driver));
+    if (!attachable) return;
+    const volumeId = volumeIdOf(pv.spec ?? {});
+    this.violate(`rwo/${volumeId}/${nodes.join(',')}`, {
+      invariant: 'rwo-single-node',
+      atMs,
+      message: `ReadWriteOnce volume ${pvName} (${volumeId}) is attached to ${nodes.join(' and ')} at once (VolumeAttachments ${[...vas.keys()].sort().join(', ')})`,
+      objects: [`PersistentVolume/${pvName}`],
+    });
+  }
+
   onCommit(event: string, obj: KObject, old: KObject | undefined, atMs: number): void {
     const store = this.view.store;
+    if (obj.kind === 'VolumeAttachment') return this.onVolumeAttachment(event, obj, old, atMs);
     if (obj.kind === 'PersistentVolumeClaim') {
       if (event === 'DELETED') {
         const gone = this.boundPvOf.get(obj.metadata.uid!);
@@ -148,6 +183,15 @@ export class StorageMonitor {
           invariant: 'protection',
           atMs,
           message: `PersistentVolume ${obj.metadata.name} was removed while Bound to ${old.spec?.claimRef?.namespace}/${old.spec?.claimRef?.name}`,
+          objects: [`PersistentVolume/${obj.metadata.name}`],
+        });
+      // Bound seen from the claim's side: a claim whose status says Bound to this volume.
+      const claims = event === 'DELETED' ? this.boundTo.get(obj.metadata.name!) : undefined;
+      if (claims && claims.size > 0)
+        this.violate(`protection/pv/${obj.metadata.uid}`, {
+          invariant: 'protection',
+          atMs,
+          message: `PersistentVolume ${obj.metadata.name} was removed while claim ${[...claims.values()].sort().join(' and ')} is Bound to it`,
           objects: [`PersistentVolume/${obj.metadata.name}`],
         });
       return;
