@@ -142,6 +142,8 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
   const startRv = store.resourceVersion;
   const caches = new Map<string, WatchCache>();
   const proxied = new Map<string, { to: string; reqId: string }>();
+  /** Exec streams opened, by `client|reqId`: a duplicated request opens none. */
+  const execStreams = new Set<string>();
   /** Exec streams not yet taken by their kubelet, with the dial deadline. */
   const dialing = new Calls<{ reqId: string }>(port, 'exec-dial');
   let proxySeq = 0;
@@ -570,9 +572,13 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
    * `kubectl exec` goes through the API server to the pod's kubelet. A kubelet that does not
    * take the stream within the dial timeout (its node is down or cut off) fails it as the
    * apiserver's proxy does: `error dialing backend: dial tcp <node>:10250: i/o timeout`; once
-   * connected, the command may run as long as it blocks.
+   * connected, the command may run as long as it blocks. An exec is one connection: a copy of
+   * its request (messageDuplicate) is the same stream, not a second command.
    */
   function handleExec(req: ExecRequest, from: string): void {
+    const stream = `${from}|${req.reqId}`;
+    if (execStreams.has(stream)) return;
+    execStreams.add(stream);
     const pod = store.get('Pod', req.namespace, req.pod);
     const fail = (error: string) => port.send(from, { type: 'shell.response', reqId: req.reqId, ok: false, error } satisfies ShellResponse);
     if (!pod) return fail(`pods "${req.pod}" not found`);
@@ -612,9 +618,13 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
         case 'exec.request':
           handleExec(msg, from);
           return;
-        case 'exec.started':
+        case 'exec.started': {
+          // The kubelet took the stream: the client's connection is upgraded.
+          const p = proxied.get(msg.reqId);
+          if (p) port.send(p.to, { type: 'exec.started', reqId: p.reqId });
           dialing.resolve({ reqId: msg.reqId });
           return;
+        }
         case 'shell.response': {
           const p = proxied.get(msg.reqId);
           if (!p) return;

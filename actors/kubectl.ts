@@ -10,6 +10,12 @@
  * `cordon`/`uncordon` (spec.unschedulable), `drain` (cordon, then evict every pod on the node),
  * `taint` (get, edit spec.taints, update; retried on conflict).
  *
+ * `exec` (write, read) is one connection through the API server: once the API server has reached
+ * the pod's kubelet (`exec.started`, the upgrade) the command may block as long as it blocks (a
+ * hard NFS mount); a connection not upgraded within the request timeout (60 s: its request was
+ * lost, the API server is down or cut off) fails with the API server's Timeout text, as every
+ * other request of this client does.
+ *
  * nslookup asks as the pod's stub resolver does with Kubernetes' resolv.conf (no timeout or
  * attempts options: glibc's RES_TIMEOUT 5 s and RES_DFLRETRY 2, resolv/resolv.h): a query not
  * answered in 5 s is sent again, and after the second the result is `timed out`; an answer of
@@ -18,10 +24,12 @@
 import type { Component, Port } from '../src/component.ts';
 import type { ApiResponse, DnsAnswer, KObject, Msg, ShellResponse } from '../src/protocol.ts';
 import type { Action } from '../src/scenario/types.ts';
-import { ApiClient } from '../src/api-client.ts';
+import { ApiClient, REQUEST_TIMEOUT_MS, REQUEST_TIMEOUT_STATUS } from '../src/api-client.ts';
 import { deepCopy } from '../src/model/objects.ts';
 
 const DNS_TIMEOUT_MS = 5_000;
+/** A manifest the API server never answered is applied again after this (ksim's choice). */
+const MANIFEST_RETRY_MS = 5_000;
 const DNS_ATTEMPTS = 2;
 /** The nslookup error when cluster DNS never answered. */
 export const DNS_TIMED_OUT = 'timed out';
@@ -166,6 +174,7 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
           const s = r as ShellResponse;
           finish(a, s.ok, s.ok ? (a.kind === 'read' ? { data: s.data ?? '' } : {}) : { error: s.error ?? 'error' });
         });
+        port.setTimer(`exec/${reqId}`, REQUEST_TIMEOUT_MS);
         port.send('apiserver', {
           type: 'exec.request',
           reqId,
@@ -212,11 +221,18 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
     }
   }
 
-  /** `kubectl apply -f FILE`: one object after the other, each waiting for its response. */
+  /**
+   * `kubectl apply -f FILE`: one object after the other, each waiting for its response. The
+   * manifests are the scenario's starting point: one the API server never answered (its request
+   * or answer lost, the server down) is applied again after MANIFEST_RETRY_MS, as whoever runs
+   * `kubectl apply -f` runs it again (apply is idempotent); one the API server refused is
+   * reported (manifest-rejected) and skipped.
+   */
   function applyManifest(i: number): void {
     const m = opts.manifests[i];
     if (!m) return;
     api.request({ verb: 'apply', kind: m.kind, ...(m.metadata.namespace ? { namespace: m.metadata.namespace } : {}), name: m.metadata.name ?? '', obj: m }, (res) => {
+      if (!res.ok && res.status?.code === REQUEST_TIMEOUT_STATUS.code) return port.setTimer(`manifest/${i}`, MANIFEST_RETRY_MS);
       if (!res.ok) opts.onManifestRejected(m, res.status?.message ?? 'error');
       applyManifest(i + 1);
     });
@@ -234,8 +250,12 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
           if (a) run(a);
           return;
         }
+        case 'exec.started':
+          port.cancelTimer(`exec/${msg.reqId}`);
+          return;
         case 'shell.response':
         case 'dns.answer': {
+          if (msg.type === 'shell.response') port.cancelTimer(`exec/${msg.reqId}`);
           const cb = waiting.get(msg.reqId);
           if (cb) {
             waiting.delete(msg.reqId);
@@ -249,6 +269,16 @@ export function kubectl(port: Port, opts: KubectlOptions): Component {
       }
     },
     timer(key: string): void {
+      // A request the API server never answered fails with its Timeout after 60 s.
+      if (api.timer(key)) return;
+      if (key.startsWith('manifest/')) return applyManifest(Number(key.slice('manifest/'.length)));
+      if (key.startsWith('exec/')) {
+        // The exec connection was never upgraded: the command did not start.
+        const cb = waiting.get(key.slice('exec/'.length));
+        waiting.delete(key.slice('exec/'.length));
+        cb?.({ type: 'shell.response', reqId: key.slice('exec/'.length), ok: false, error: REQUEST_TIMEOUT_STATUS.message });
+        return;
+      }
       if (!key.startsWith('dns/')) return;
       const reqId = key.slice('dns/'.length);
       const onTimeout = dnsTimeouts.get(reqId);

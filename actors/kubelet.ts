@@ -661,11 +661,18 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     if (rec.stage === 'running' && !isPodReady(pod as KObject)) writeStatus(rec, statusRunning(rec));
   }
 
+  /** Exec streams served, by `from|reqId`. */
+  const execStreams = new Set<string>();
+
   function respond(req: { reqId: string }, to: string, ok: boolean, extra: { data?: string; error?: string }): void {
     port.send(to, { type: 'shell.response', reqId: req.reqId, ok, ...extra } satisfies ShellResponse);
   }
 
   function exec(req: ExecRequest, from: string): void {
+    // One exec is one stream (the API server's upgraded connection): a duplicated request runs nothing twice.
+    const stream = `${from}|${req.reqId}`;
+    if (execStreams.has(stream)) return;
+    execStreams.add(stream);
     const rec = [...pods.values()].find((r) => r.pod.metadata!.name === req.pod && r.pod.metadata!.namespace === req.namespace);
     if (!rec || rec.stage !== 'running') return respond(req, from, false, { error: `pod "${req.pod}" is not running` });
     const c = req.container ? containersOf(rec.pod).find((x) => x.name === req.container) : containersOf(rec.pod)[0];

@@ -3,7 +3,8 @@
  * (from, to, type, sentAt), draws a seeded latency from the network model and schedules its
  * delivery on the simulated clock. Messages on one link (from → to) arrive in the order sent,
  * like a TCP stream or a watch: a later message never overtakes an earlier one on its link,
- * unless a fault asks for reordering. Deliveries due at the same instant run in send order.
+ * unless a fault asks for reordering — and even then never inside a watch stream, which is one
+ * TCP connection. Deliveries due at the same instant run in send order.
  *
  * Fault hooks: `faults` (set by sim/faults.ts) sees every message before it is scheduled and
  * may drop it, delay it, duplicate it or let it overtake (reorder). Partitions are `cuts`
@@ -242,10 +243,13 @@ export class Bus {
     const stream = msg.type === 'watch' ? msg.watchId : '';
     let link = route.streams.get(stream);
     if (!link) route.streams.set(stream, (link = { lastDeliverAtMs: 0 }));
+    // A watch is one HTTP stream over TCP: nothing overtakes inside it, whatever a reorder
+    // fault draws (client-go's reflector relies on that order); other messages may.
+    const overtakes = routing.reorder && stream === '';
     for (const extra of routing.delaysMs) {
       let at = this.clock.nowMs + latency + extra;
       // A reordered copy neither waits for earlier messages nor holds back later ones.
-      if (!routing.reorder) {
+      if (!overtakes) {
         at = Math.max(at, link.lastDeliverAtMs);
         link.lastDeliverAtMs = at;
       }
