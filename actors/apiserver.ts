@@ -28,7 +28,7 @@
  * deletionTimestamp and stays until its kubelet confirms; objects with finalizers stay until
  * the last finalizer is removed.
  */
-import type { Component, Port } from '../src/component.ts';
+import { perBoot, type Component, type Port } from '../src/component.ts';
 import type { ApiRequest, ApiResponse, ApiStatus, EventReport, ExecRequest, KObject, Msg, ShellResponse, WatchEvent, WatchRequest } from '../src/protocol.ts';
 import { ObjectStore } from '../src/store.ts';
 import { deepCopy, isNamespaced, qualifiedResource, RESOURCES } from '../src/model/objects.ts';
@@ -583,7 +583,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     const fail = (error: string) => port.send(from, { type: 'shell.response', reqId: req.reqId, ok: false, error } satisfies ShellResponse);
     if (!pod) return fail(`pods "${req.pod}" not found`);
     if (!pod.spec?.nodeName || pod.status?.phase !== 'Running') return fail(`pod "${req.pod}" is not running`);
-    const reqId = `apiserver/exec#${++proxySeq}`;
+    const reqId = perBoot(port, `apiserver/exec#${++proxySeq}`);
     const node = pod.spec.nodeName as string;
     const ip = (store.get('Node', undefined, node)?.status?.addresses ?? []).find((a: { type: string }) => a.type === 'InternalIP')?.address ?? node;
     proxied.set(reqId, { to: from, reqId: req.reqId });

@@ -7,7 +7,7 @@
  * as its client-go code would. The owner routes its timer keys to `timer()`.
  * Events are sent fire-and-forget, as client-go's EventRecorder does.
  */
-import type { Port } from './component.ts';
+import { perBoot, type Port } from './component.ts';
 import type { ApiRequest, ApiResponse, EventReport, InvolvedObject, KObject, Msg, WatchRequest } from './protocol.ts';
 import { Calls } from './calls.ts';
 
@@ -30,7 +30,7 @@ export class ApiClient {
 
   /** Sends a request; `cb` gets the answer, or a 504 Timeout after `timeoutMs` (default 60 s). */
   request(body: RequestBody, cb?: Callback, timeoutMs = REQUEST_TIMEOUT_MS): string {
-    const reqId = `${this.port.address}#${++this.n}`;
+    const reqId = perBoot(this.port, `${this.port.address}#${++this.n}`);
     if (cb) this.calls.await(reqId, cb, timeoutMs, () => cb({ type: 'api.response', reqId, ok: false, status: { ...REQUEST_TIMEOUT_STATUS } }));
     this.port.send(APISERVER, { type: 'api.request', reqId, ...body } as ApiRequest);
     return reqId;

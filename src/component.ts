@@ -28,8 +28,20 @@ export interface Port {
   cancelTimer(key: string): void;
   readonly rng: Rng;
   readonly ids: Ids;
+  /**
+   * How many times the process has started (1, then 2 after its first restart ...). Ids a
+   * process numbers from a counter in its memory (request ids, watch ids) carry it after a
+   * restart, so that an answer or a watch event meant for the process before its crash is never
+   * taken for one of the new process's own (a real process gets new connections).
+   */
+  readonly boots?: number;
   /** Adds a line to the trace (state changes worth seeing in a timeline). */
   note(detail: string): void;
+}
+
+/** `<base>` on a process's first start, `<base>.<boots>` after a restart (Port.boots). */
+export function perBoot(port: Port, base: string): string {
+  return (port.boots ?? 1) > 1 ? `${base}.${port.boots}` : base;
 }
 
 /**
@@ -72,6 +84,7 @@ interface PortHost {
 
 class PortImpl implements Port {
   ops: TimerOp[] = [];
+  boots = 0;
   /** Armed timers by key: their clock entries, cancelled on re-arm, cancel and crash. */
   readonly armed = new Map<string, Timer>();
   constructor(
@@ -192,6 +205,7 @@ export const componentMachine = setup({
   actions: {
     boot: ({ context, self }) => {
       context.port.ops = [];
+      context.port.boots++;
       context.impl = context.make(context.port);
       context.impl.start?.();
       flushTimers(context.port, self);

@@ -30,7 +30,7 @@
  *
  * Timer keys start with `informer/`; watch ids with the component's address.
  */
-import type { Port } from './component.ts';
+import { perBoot, type Port } from './component.ts';
 import type { ApiClient, RequestBody } from './api-client.ts';
 import type { KObject, Msg, WatchEvent } from './protocol.ts';
 import type { Rng } from './rng.ts';
@@ -466,7 +466,7 @@ export class Informers {
   }
 
   private watch(r: Reflector): void {
-    const watchId = `${this.port.address}/${r.kind}#${++this.watchSeq}`;
+    const watchId = perBoot(this.port, `${this.port.address}/${r.kind}#${++this.watchSeq}`);
     r.phase = 'watching';
     r.watchId = watchId;
     r.watchStartMs = this.port.now();

@@ -41,6 +41,22 @@ spec:
     expect(r.results.map((x) => x['data'] ?? x.ok)).to.deep.equal([true, 'line\n']);
   });
 
+  it('kubectl exec still runs after the API server restarted: its new connections are new streams to the kubelet', () => {
+    const sim = Simulation.fromYaml(yamlDocs(pod, scenarioDoc('duration: 2m\nactions:\n  - {at: 30s, write: {pod: app, path: /data/a, data: "1"}}\n  - {at: 60s, write: {pod: app, path: /data/b, data: "2"}}\n  - {at: 90s, read: {pod: app, path: /data/b}}\nfaults:\n  - {at: 40s, restart: apiserver}')), { seed: 1 });
+    const r = sim.runScenario();
+    expect(r.results.map((x) => x['data'] ?? x.ok)).to.deep.equal([true, true, '2']);
+  });
+
+  it('a kubelet restarted by a crash watches its Node again after a later API server restart, and sets Ready back after the node lifecycle controller\'s Unknown', () => {
+    // node-1 reboots (1s-11s), then the API server (12s-22s): the restarted kubelet's watches
+    // used to keep the ids of its first life, so the second break went unnoticed.
+    const sim = web('duration: 5m\nfaults:\n  - {at: 1s, crash: node/node-1, for: 10s}\n  - {at: 12s, crash: apiserver, for: 10s}');
+    sim.runFor('2m');
+    const ready = (n: string) => sim.get('Node', n)!.status.conditions.find((c: { type: string }) => c.type === 'Ready').status;
+    expect(['node-1', 'node-2', 'node-3'].map(ready)).to.deep.equal(['True', 'True', 'True']);
+    expect(sim.runScenario().violations).to.deep.equal([]);
+  });
+
   it('kubectl exec whose request is lost fails with the API server\'s Timeout after 60 s, and the command typed after it runs', () => {
     const sim = Simulation.fromYaml(yamlDocs(pod, scenarioDoc('duration: 4m\nactions:\n  - {at: 1m, write: {pod: app, path: /data/log, data: "x"}}\n  - {at: 1m, read: {pod: app, path: /data/log}}\nfaults:\n  - {at: 59s, messageLoss: {rate: 1}, for: 2s}')), { seed: 1 });
     const r = sim.runScenario();
