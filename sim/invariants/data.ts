@@ -11,6 +11,9 @@
  *   volume's reclaim policy was Delete (the volume is gone) or Recycle (its files scrubbed).
  * - hostpath-elsewhere (a warning): a pod reads an inline hostPath volume on another node than
  *   the one its data was written on — it sees that node's files, not the ones written.
+ * - hostpath-shared (a warning): two claims whose hostPath PVs name the same directory wrote the
+ *   same file on one node (their pods met there): each sees the other's writes. Kubernetes allows
+ *   it; a read-back that shows the other claim's data is that, not a loss.
  */
 import type { Pod, Volume } from 'kubernetes-types/core/v1.js';
 import type { ObjectStore } from '../../src/store.ts';
@@ -35,6 +38,8 @@ interface Written {
   nodeLocal: boolean;
   /** The claim's PV when written, and its reclaim policy then. */
   pvName: string | undefined;
+  /** For a hostPath PV: the file on the node's disk (`node:/dir/file`). */
+  hostFile?: string;
   reclaimPolicy: string | undefined;
 }
 
@@ -70,6 +75,8 @@ export class DataMonitor {
   private readonly written = new Map<string, Written>();
   /** Inline hostPath files written: `path` -> node. */
   private readonly hostPathWrites = new Map<string, string>();
+  /** Files on a node's disk written through hostPath PVs: `node:/dir/file` -> the claims (`ns/name`) that wrote them. */
+  private readonly hostFileWriters = new Map<string, Set<string>>();
   private readonly warned = new Set<string>();
 
   constructor(
@@ -112,6 +119,13 @@ export class DataMonitor {
     const prev = this.written.get(key);
     const pv = claim.spec?.volumeName ? this.store.get('PersistentVolume', undefined, claim.spec.volumeName) : undefined;
     const sameCopy = prev && prev.claimUid === claim.metadata.uid && prev.node === node;
+    // Which file on the node's disk a hostPath PV's write lands in, and who else wrote it.
+    const hostFile = pv?.spec?.hostPath ? `${node}:${joinPath(pv.spec.hostPath.path, at.inside)}` : undefined;
+    if (hostFile) {
+      const writers = this.hostFileWriters.get(hostFile) ?? new Set<string>();
+      writers.add(`${a.namespace}/${claimName}`);
+      this.hostFileWriters.set(hostFile, writers);
+    }
     if (prev && prev.claimUid === claim.metadata.uid && prev.hostPath && prev.node !== node) {
       // The pod moved: it now writes another node's copy of the hostPath PV.
       this.warnings.push({
@@ -133,7 +147,7 @@ export class DataMonitor {
     const nodeLocal = !!spec && (!!spec.hostPath || !!spec.local || (!!spec.csi && NODE_LOCAL_DRIVERS.has(spec.csi.driver)));
     this.written.set(key, {
       namespace: a.namespace, claim: claimName, claimUid: claim.metadata.uid!, path: at.inside, data, atMs: r.atMs, node, hostPath: !!spec?.hostPath,
-      nodeLocal, pvName: pv?.metadata.name, reclaimPolicy: spec?.persistentVolumeReclaimPolicy,
+      nodeLocal, pvName: pv?.metadata.name, reclaimPolicy: spec?.persistentVolumeReclaimPolicy, ...(hostFile ? { hostFile } : {}),
     });
   }
 
@@ -214,6 +228,17 @@ export class DataMonitor {
   verdict(c: ReadBack, got: ActionResult, atMs: number): Violation | undefined {
     if (got.ok && got['data'] === c.want.data) return undefined;
     const seen = got.ok ? JSON.stringify(got['data']) : String(got['error']);
+    const writers = c.want.hostFile ? this.hostFileWriters.get(c.want.hostFile) : undefined;
+    if (writers && writers.size > 1) {
+      const others = [...writers].filter((w) => w !== `${c.namespace}/${c.want.claim}`).sort();
+      this.warnings.push({
+        warning: 'hostpath-shared',
+        atMs,
+        message: `${c.want.path} written through claim ${c.namespace}/${c.want.claim} on ${c.want.node} is the file ${c.want.hostFile!.slice(c.want.node.length + 1)} that claim ${others.join(' and ')} also wrote there (their hostPath volumes name the same directory): it reads back as ${seen}`,
+        objects: [`PersistentVolumeClaim/${c.namespace}/${c.want.claim}`],
+      });
+      return undefined;
+    }
     if (c.want.hostPath && c.node !== c.want.node) {
       this.warnings.push({
         warning: 'hostpath-elsewhere',

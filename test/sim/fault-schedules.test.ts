@@ -86,6 +86,14 @@ spec:
     }
   });
 
+  it('two hostPath PVs that name one directory share its files on a node: the other claim\'s write in a read-back is the warning hostpath-shared, not a loss', () => {
+    // Both partitions push the StatefulSet's two pods onto node-2, where both PVs' directory is one.
+    const text = readFileSync(`${EXAMPLES}stateful-svc-hostpath.yaml`, 'utf8').replace('  duration: 6m\n', '  duration: 6m\n  invariants: [no-data-loss]\n  faults:\n    - {at: 3s, partition: [[node/node-3], [apiserver]], for: 1m45s}\n    - {at: 0s, partition: [[node/node-1], [apiserver]], for: 2m5s}\n');
+    const r = Simulation.fromYaml(text, { seed: 1414190140, file: 'stateful-svc-hostpath.yaml' }).runScenario();
+    expect(r.violations).to.deep.equal([]);
+    expect(r.warnings.find((w) => w.warning === 'hostpath-shared')?.message).to.match(/^\/data written through claim default\/stateful-data-statefulset-1 on node-2 is the file \/home\/host-sts-pv-dir\/data that claim default\/stateful-data-statefulset-0 also wrote there/);
+  });
+
   it('converges does not compare a run whose delete failed only because of the fault: it warns converges-not-judged instead of blaming the cluster', () => {
     // retain-reuse with its API server down for the first 66 s: the manifests arrive late, the
     // delete of the writer at 2m finds no pod yet, so its claim never goes and the second claim
