@@ -9,9 +9,7 @@
  *   ADDED, objects that are gone as DELETED (DeltaFIFO.Replace; an unchanged object is not) —
  *   then watches from that resourceVersion;
  * - applies each watch event to the cache and hands it to the handler, remembering the last
- *   resourceVersion seen; an event older than what the cache holds changes nothing, and so does
- *   one older than the deletion of its object (a reordered delivery, the messageReorder fault,
- *   must not bring a deleted object back: client-go never sees a watch out of order);
+ *   resourceVersion seen;
  * - resumes a watch that ended — its own timeout (a random 5-10 min, reflector.go
  *   minWatchTimeout), a broken connection (`watch.broken`: a lost message, a partition, the API
  *   server gone) — from the last resourceVersion seen; a watch that breaks before it delivered
@@ -324,11 +322,6 @@ export class Informers {
   private readonly reflectors = new Map<string, Reflector>();
   /** Reflectors by the id of their current watch. */
   private readonly byWatch = new Map<string, Reflector>();
-  /**
-   * The resourceVersion at which each object (`kind/namespace/name`) was deleted, while no newer
-   * event for it has come: an older event delivered after the deletion is ignored.
-   */
-  private readonly deletedAt = new Map<string, number>();
   private watchSeq = 0;
   private syncedAll = false;
   private startMs = 0;
@@ -446,8 +439,6 @@ export class Informers {
 
   /** DeltaFIFO.Replace as the informer hands it on: changed, new, then gone objects. */
   private replace(r: Reflector, items: readonly KObject[]): void {
-    // The list says what exists: deletions remembered for reordered events are moot.
-    if (this.deletedAt.size > 0) for (const k of [...this.deletedAt.keys()]) if (k.startsWith(`${r.kind}/`)) this.deletedAt.delete(k);
     const seen = new Set<string>();
     for (const obj of items) {
       const ns = obj.metadata.namespace ?? '';
@@ -482,19 +473,10 @@ export class Informers {
     r.watchEvents++;
     const obj = ev.obj;
     if (obj.metadata.resourceVersion) r.lastRv = obj.metadata.resourceVersion;
-    const key = `${obj.kind}/${obj.metadata.namespace ?? ''}/${String(obj.metadata.name)}`;
-    const rv = Number(obj.metadata.resourceVersion);
     if (ev.event === 'DELETED') {
       const old = this.cache.delete(obj.kind, obj.metadata.namespace, String(obj.metadata.name));
-      this.deletedAt.set(key, Math.max(rv, this.deletedAt.get(key) ?? 0));
       this.opts.onChange('DELETED', obj, old);
       return;
-    }
-    const gone = this.deletedAt.get(key);
-    if (gone !== undefined) {
-      // Reordered behind its own deletion: the object stays deleted.
-      if (rv <= gone) return;
-      this.deletedAt.delete(key);
     }
     const old = this.cache.put(obj);
     // An older version than the one held (a duplicated delivery) changes nothing.

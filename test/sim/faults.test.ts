@@ -157,7 +157,7 @@ describe('faults: messages', () => {
     expect(r.violations).to.deep.equal([]);
   });
 
-  it('reordered messages (a watch event overtaking an earlier one) still converge', () => {
+  it('reordered messages (a request or an answer overtaking an earlier one; a watch keeps its order) still converge', () => {
     const sim = scale('{at: 50s, messageReorder: {rate: 0.3, window: 2s}, for: 2m}');
     const r = sim.runScenario();
     expect(sim.get('StatefulSet', 'web')!.status.readyReplicas).to.equal(4);
