@@ -301,6 +301,8 @@ export function nodeLifecycleController(port: Port, opts: NodeLifecycleOptions =
     const before = JSON.stringify(node.spec?.taints ?? []);
     if (JSON.stringify(taints) === before) return later;
     const next = deepCopy(node);
+    // A Node created without a spec (one applied by hand) has an empty one, as NodeSpec is a value.
+    next.spec ??= {};
     if (taints.length > 0) next.spec.taints = taints;
     else delete next.spec.taints;
     busy.add(name);

@@ -5,17 +5,24 @@
  * seed, every invariant holds. The examples' own `expect`s are about the run their story tells,
  * so the property drops them (and `chaos`: the drawn schedule takes its place).
  *
- * Examples left out: those whose story is one scripted fault (node-crash-*, node-partition,
- * nfs-outage, ceph-monitor-outage, wiped-local-path, hostpath-node-crash, message-loss-scale,
- * dns-failure-rolling-update, node-join-leave, stale-view-attach-detach, static-pv-pool) — their
- * scripted fault is the test —, chaos-rbd-sts (chaos already), claim-too-big (nothing runs), and
- * delete-claim-in-use: its claim is Terminating under a running pod on purpose, and a node that
- * reboots then cannot mount it again (the kubelet refuses a claim being deleted: `PVC is being
- * deleted`, desired_state_of_world_populator.go), a deadlock real Kubernetes has too; and
- * retain-reuse, whose administrator removes the PV's claimRef at 5m assuming its claim is gone by
- * then: a fault that delays the claim's deletion makes the PV controller bind the PV back to it
- * (syncBoundClaim, as Kubernetes does), so the second claim stays Pending — a race in the steps,
- * not in the cluster.
+ * npm test runs the examples whose story is a workload (PROPERTY_EXAMPLES); the long script
+ * adds those whose story is one scripted fault (LONG_EXTRA_EXAMPLES: their fault stays, the drawn
+ * ones come on top). Left out: chaos-rbd-sts (chaos already: its sweeps are its test),
+ * claim-too-big (nothing runs), wiped-local-path (its wipe is data loss on purpose), and the
+ * examples whose user steps are only safe while the cluster keeps up with them, where a drawn
+ * fault makes the steps themselves wrong, as they would be in a real cluster:
+ * - delete-claim-in-use: its claim is Terminating under a running pod on purpose; a node that
+ *   reboots then cannot mount it again (the kubelet refuses a claim being deleted: `PVC is being
+ *   deleted`, desired_state_of_world_populator.go), a deadlock real Kubernetes has too;
+ * - retain-reuse: the administrator removes the PV's claimRef at 5m assuming its claim is gone
+ *   by then; a fault that delays the claim's deletion makes the PV controller bind the PV back
+ *   to it (syncBoundClaim), so the second claim stays Pending;
+ * - node-join-leave: the administrator deletes node-2's Node while its kubelet runs; if a fault
+ *   keeps that kubelet from seeing its pods force-deleted (the pod garbage collector's orphan
+ *   collection), the recreated pod and the old one run at once — the hazard of deleting the Node
+ *   of a live machine;
+ * - node-crash-force-delete, node-crash-out-of-service, hostpath-node-crash: an administrator
+ *   force-deletes pods or taints a node out-of-service, safe only because the node is down.
  */
 import fc from 'fast-check';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
@@ -39,6 +46,18 @@ export const PROPERTY_EXAMPLES: readonly string[] = [
   'statefulset-web.yaml',
   'storageclass-aws-ebs.yaml',
   'storageclass-provisioning.yaml',
+];
+
+/** The examples whose story is one scripted fault: in the long script only. */
+export const LONG_EXTRA_EXAMPLES: readonly string[] = [
+  'ceph-monitor-outage.yaml',
+  'dns-failure-rolling-update.yaml',
+  'message-loss-scale.yaml',
+  'nfs-outage.yaml',
+  'node-crash-rbd.yaml',
+  'node-partition.yaml',
+  'stale-view-attach-detach.yaml',
+  'static-pv-pool.yaml',
 ];
 
 /** The example as the property runs it: no chaos, no `expect`s judged. */

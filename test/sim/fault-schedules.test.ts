@@ -94,6 +94,15 @@ spec:
     expect(r.warnings.find((w) => w.warning === 'hostpath-shared')?.message).to.match(/^\/data written through claim default\/stateful-data-statefulset-1 on node-2 is the file \/home\/host-sts-pv-dir\/data that claim default\/stateful-data-statefulset-0 also wrote there/);
   });
 
+  it('a Node applied without a spec is tainted like any other when its kubelet is late: the node lifecycle controller writes the taint into an empty spec', () => {
+    // node-join-leave with every message delayed up to 1.4 s for the first 2 minutes: node-4,
+    // applied at 2m without a spec, looks unreachable at first and gets the NoSchedule taint.
+    const text = readFileSync(`${EXAMPLES}node-join-leave.yaml`, 'utf8').replace('  cluster: {nodes: 3}\n', '  cluster: {nodes: 3}\n  faults:\n    - {at: 0s, messageDelay: {min: 1ms, max: 1.383s, rate: 1}, for: 2m5s}\n');
+    const r = Simulation.fromYaml(text, { seed: 12, file: 'node-join-leave.yaml' }).runScenario();
+    expect(r.crash).to.equal(undefined);
+    expect(r.violations).to.deep.equal([]);
+  });
+
   it('converges does not compare a run whose delete failed only because of the fault: it warns converges-not-judged instead of blaming the cluster', () => {
     // retain-reuse with its API server down for the first 66 s: the manifests arrive late, the
     // delete of the writer at 2m finds no pod yet, so its claim never goes and the second claim
