@@ -3,7 +3,9 @@
  * - no-data-loss: an acknowledged write through a claim stays readable through that claim,
  *   unless the run destroyed that storage on purpose. Only writes kubectl reported as
  *   acknowledged count (a write that failed, or is still blocked on a hard NFS mount, stored
- *   nothing the user was promised). At the end each surviving claim is read back through a
+ *   nothing the user was promised). A write whose outcome kubectl could not learn — the exec
+ *   connection timed out, its answer lost — may or may not have happened: the file may hold
+ *   either, as a Jepsen history counts an indeterminate operation. At the end each surviving claim is read back through a
  *   running pod that mounts it, the way a user would check. Losses caused on purpose are told
  *   apart and reported as `expected-data-loss` warnings, never as violations: a write to
  *   node-local storage (hostPath, local, a node-local provisioner's volume) of a node whose
@@ -40,7 +42,19 @@ interface Written {
   pvName: string | undefined;
   /** For a hostPath PV: the file on the node's disk (`node:/dir/file`). */
   hostFile?: string;
+  /** Other contents the file may hold, and whether it may not exist (writes of unknown outcome). */
+  also?: string[];
+  mayBeAbsent?: boolean;
   reclaimPolicy: string | undefined;
+}
+
+/**
+ * Whether a failed write's error leaves its outcome unknown: the exec connection was never
+ * confirmed (the API server's dial timed out, or kubectl's request timeout expired), yet the
+ * kubelet may have run the command.
+ */
+export function outcomeUnknown(error: string): boolean {
+  return error.startsWith('error dialing backend: ') || error.startsWith('Timeout: request did not complete within requested timeout');
 }
 
 /** A disk wiped on purpose (world.wipes). */
@@ -87,8 +101,10 @@ export class DataMonitor {
 
   /** Called with each kubectl result as it arrives. */
   observe(a: Action, r: ActionResult): void {
-    // A failed write stored nothing; a failed read of a hostPath may be the hazard itself.
-    if ((a.kind !== 'write' && a.kind !== 'read') || (a.kind === 'write' && !r.ok)) return;
+    // A failed write stored nothing, unless its failure says its outcome is unknown; a failed
+    // read of a hostPath may be the hazard itself.
+    const unknownOutcome = a.kind === 'write' && !r.ok && outcomeUnknown(String(r['error'] ?? ''));
+    if ((a.kind !== 'write' && a.kind !== 'read') || (a.kind === 'write' && !r.ok && !unknownOutcome)) return;
     const pod = this.store.get('Pod', a.namespace, a.pod) as Pod | undefined;
     if (!pod) return;
     const at = volumeAt(pod, a.container, a.path);
@@ -142,12 +158,23 @@ export class DataMonitor {
     }
     // An append after a wipe of that copy starts a new file.
     const wipedSince = prev && prev.nodeLocal && this.wipes().some((x) => x.node === prev.node && x.atMs >= prev.atMs);
-    const data = a.append && prev && sameCopy && !wipedSince ? prev.data + a.data : a.data;
+    const builds = a.append && prev && sameCopy && !wipedSince;
+    const data = builds ? prev.data + a.data : a.data;
+    // What else the file may hold: an append builds on every content the file may have had.
+    let also = builds ? (prev.also ?? []).map((x) => x + a.data) : [];
+    if (builds && prev.mayBeAbsent) also.push(a.data);
+    let mayBeAbsent = false;
+    if (unknownOutcome) {
+      // Maybe it never happened: the file holds what it held before, or nothing.
+      if (prev && sameCopy && !wipedSince) also = [...also, prev.data, ...(prev.also ?? [])];
+      mayBeAbsent = !prev || !sameCopy || !!wipedSince || !!prev.mayBeAbsent;
+    }
     const spec = pv?.spec;
     const nodeLocal = !!spec && (!!spec.hostPath || !!spec.local || (!!spec.csi && NODE_LOCAL_DRIVERS.has(spec.csi.driver)));
     this.written.set(key, {
       namespace: a.namespace, claim: claimName, claimUid: claim.metadata.uid!, path: at.inside, data, atMs: r.atMs, node, hostPath: !!spec?.hostPath,
       nodeLocal, pvName: pv?.metadata.name, reclaimPolicy: spec?.persistentVolumeReclaimPolicy, ...(hostFile ? { hostFile } : {}),
+      ...(also.length > 0 ? { also: [...new Set(also)].filter((x) => x !== data) } : {}), ...(mayBeAbsent ? { mayBeAbsent } : {}),
     });
   }
 
@@ -227,6 +254,9 @@ export class DataMonitor {
    */
   verdict(c: ReadBack, got: ActionResult, atMs: number): Violation | undefined {
     if (got.ok && got['data'] === c.want.data) return undefined;
+    // A write of unknown outcome may have happened or not.
+    if (got.ok && c.want.also?.includes(String(got['data']))) return undefined;
+    if (!got.ok && c.want.mayBeAbsent && got['error'] === 'No such file or directory') return undefined;
     const seen = got.ok ? JSON.stringify(got['data']) : String(got['error']);
     const writers = c.want.hostFile ? this.hostFileWriters.get(c.want.hostFile) : undefined;
     if (writers && writers.size > 1) {

@@ -103,6 +103,17 @@ spec:
     expect(r.violations).to.deep.equal([]);
   });
 
+  it('a write whose exec connection was never confirmed may have happened: the data it left is no loss (an indeterminate operation)', () => {
+    // ceph-monitor-outage with node-3 unheard for 40 s: the API server gives up dialing its kubelet
+    // (`error dialing backend`), but the kubelet wrote; the append after it reads back both lines.
+    const text = readFileSync(`${EXAMPLES}ceph-monitor-outage.yaml`, 'utf8').replace('  duration: 8m\n', '  duration: 8m\n  invariants: [no-data-loss]\n').replace('    - {at: 1m, outage: backend/ceph/mon-b, for: 2m}\n', '    - {at: 1m, outage: backend/ceph/mon-b, for: 2m}\n    - {at: 6s, partition: [[node/node-3], [apiserver]], oneWay: true, for: 40s}\n');
+    const r = Simulation.fromYaml(text, { seed: 861181089, file: 'ceph-monitor-outage.yaml' }).runScenario();
+    expect(r.results[0]).to.include({ action: 'write', ok: false });
+    expect(String(r.results[0]!['error'])).to.match(/^error dialing backend: dial tcp [0-9.]+:10250: i\/o timeout$/);
+    expect(r.results.at(-1)).to.include({ action: 'read', data: 'one monitor down\nno quorum\n' });
+    expect(r.violations).to.deep.equal([]);
+  });
+
   it('converges does not compare a run whose delete failed only because of the fault: it warns converges-not-judged instead of blaming the cluster', () => {
     // retain-reuse with its API server down for the first 66 s: the manifests arrive late, the
     // delete of the writer at 2m finds no pod yet, so its claim never goes and the second claim
