@@ -323,6 +323,13 @@ export class Run {
   /** no-data-loss: reads every acknowledged write back through a pod (see invariants/data.ts). */
   private readBack(): Violation[] {
     const w = this.world;
+    // A write still without an answer may have been done (its answer lost) or may still be.
+    const answered = new Set(w.results.map((r) => r.index));
+    for (const a of this.actions) {
+      if (a.kind === 'write' && a.index < END_CHECK_INDEX && w.started.has(a.index) && !answered.has(a.index)) {
+        this.data.observe(a, { atMs: a.atMs, index: a.index, action: 'write', ok: false, error: STILL_BLOCKED });
+      }
+    }
     const checks = this.data.checks();
     if (checks.length === 0) return [];
     const first = END_CHECK_INDEX;

@@ -54,7 +54,8 @@ interface Written {
  * kubelet may have run the command.
  */
 export function outcomeUnknown(error: string): boolean {
-  return error.startsWith('error dialing backend: ') || error.startsWith('Timeout: request did not complete within requested timeout');
+  // `still blocked` (sim/run.ts STILL_BLOCKED): no answer by the end of the run.
+  return error === 'still blocked' || error.startsWith('error dialing backend: ') || error.startsWith('Timeout: request did not complete within requested timeout');
 }
 
 /** A disk wiped on purpose (world.wipes). */

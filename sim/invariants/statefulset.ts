@@ -5,7 +5,9 @@
  *   can outlive the API object (a force delete while the node is unreachable).
  * - ordered-ready: with OrderedReady, a pod is created only when every predecessor is Running
  *   and Ready (assertMonotonicInvariants in stateful_set_control_test.go), observed on the
- *   store's commits.
+ *   store's commits. The controller decides on what its informers show: a predecessor that was
+ *   Ready and has just been marked not Ready because its node stopped reporting (the node
+ *   lifecycle controller's MarkPodsNotReady) may not have reached it yet, and counts as Ready.
  */
 import type { KObject } from '../../src/protocol.ts';
 import type { ObjectStore } from '../../src/store.ts';
@@ -59,10 +61,14 @@ function ordinalOf(name: string, setName: string): number {
 
 export class OrderedReadyMonitor {
   readonly violations: Violation[] = [];
+  /** Pods (by uid) that have been Running and Ready. */
+  private readonly wasReady = new Set<string>();
   constructor(private readonly store: ObjectStore) {}
 
   /** Call on each store commit. */
   observe(event: string, obj: KObject, old: KObject | undefined, atMs: number): void {
+    if (obj.kind === 'Pod' && event !== 'DELETED' && obj.status?.phase === 'Running' && isPodReady(obj)) this.wasReady.add(obj.metadata.uid!);
+    else if (obj.kind === 'Pod' && event === 'DELETED') this.wasReady.delete(obj.metadata.uid!);
     if (event !== 'ADDED' || obj.kind !== 'Pod' || old) return;
     const ref = (obj.metadata.ownerReferences ?? []).find((r) => r.controller && r.kind === 'StatefulSet');
     if (!ref) return;
@@ -72,7 +78,7 @@ export class OrderedReadyMonitor {
     const ord = ordinalOf(obj.metadata.name!, ref.name);
     for (let j = start; j < ord; j++) {
       const prev = this.store.get('Pod', obj.metadata.namespace, `${ref.name}-${j}`);
-      const healthy = prev && prev.status?.phase === 'Running' && isPodReady(prev) && !prev.metadata.deletionTimestamp;
+      const healthy = prev && prev.status?.phase === 'Running' && !prev.metadata.deletionTimestamp && (isPodReady(prev) || this.lostReadyWithNode(prev));
       if (!healthy) {
         this.violations.push({
           invariant: 'ordered-ready',
@@ -83,5 +89,13 @@ export class OrderedReadyMonitor {
         return;
       }
     }
+  }
+
+  /** A pod that was Ready and is not only because its node's Ready condition is no longer True. */
+  private lostReadyWithNode(pod: KObject): boolean {
+    if (!this.wasReady.has(pod.metadata.uid!)) return false;
+    const node = pod.spec?.nodeName ? this.store.get('Node', undefined, pod.spec.nodeName) : undefined;
+    const ready = ((node?.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
+    return !!ready && ready.status !== 'True';
   }
 }

@@ -114,6 +114,22 @@ spec:
     expect(r.violations).to.deep.equal([]);
   });
 
+  it('a write whose answer never came (still blocked at the end) may have been done: the data it left is no loss', () => {
+    // ceph-monitor-outage with node-2 cut off just after its append at 2m: the kubelet wrote, its answer was lost.
+    const text = readFileSync(`${EXAMPLES}ceph-monitor-outage.yaml`, 'utf8').replace('  duration: 8m\n', '  duration: 8m\n  invariants: [no-data-loss]\n').replace('    - {at: 1m, outage: backend/ceph/mon-b, for: 2m}\n', '    - {at: 1m, outage: backend/ceph/mon-b, for: 2m}\n    - {at: 7s, messageDelay: {min: 1ms, max: 815ms, rate: 1}, for: 1m55s}\n    - {at: 2m2s, partition: [[node/node-2], [apiserver]], for: 10s}\n');
+    const r = Simulation.fromYaml(text, { seed: 2147352491, file: 'ceph-monitor-outage.yaml' }).runScenario();
+    expect(r.results[2]).to.include({ action: 'write', ok: false, error: 'still blocked' });
+    expect(r.results.at(-1)).to.include({ action: 'read', data: 'one monitor down\nno quorum\n' });
+    expect(r.violations).to.deep.equal([]);
+  });
+
+  it('the StatefulSet controller creates the next pod on what it last saw: a predecessor just marked not Ready with its unreachable node is no ordered-ready violation', () => {
+    // message-loss-scale: node-3 went Unknown at 95 s and web-1 on it was marked not Ready; the
+    // controller, its watch broken, still saw web-1 Ready and created web-2 at 2m.
+    const r = Simulation.load(`${EXAMPLES}message-loss-scale.yaml`, { seed: 899370132 }).runScenario();
+    expect(r.violations).to.deep.equal([]);
+  });
+
   it('converges does not compare a run whose delete failed only because of the fault: it warns converges-not-judged instead of blaming the cluster', () => {
     // retain-reuse with its API server down for the first 66 s: the manifests arrive late, the
     // delete of the writer at 2m finds no pod yet, so its claim never goes and the second claim
