@@ -17,6 +17,10 @@ import { isNamespaced } from '../src/model/objects.ts';
 import { Run, type Report } from './run.ts';
 import type { Violation } from './invariants/types.ts';
 import type { ActionResult } from '../actors/kubectl.ts';
+import { FaultControl } from './fault-control.ts';
+
+/** Faults and heals from code one simulation may hold: each takes a timer place below one (FaultControl). */
+const SEQ_SLOTS = 2 ** 20;
 
 export type { Report } from './run.ts';
 export type { Violation } from './invariants/types.ts';
@@ -48,9 +52,30 @@ function ms(d: string | number): number {
 export class Simulation {
   private readonly run: Run;
   private added = 0;
+  /** The instant in which the last call stopped after running part of it (runUntil, act), if any. */
+  private begunMs = -1;
+  /** Timer places for faults from code: after every timer scheduled before the run (FaultControl). */
+  private readonly seqBase: number;
+  private seqs = 0;
+  /** Faults injected now, from code (SPEC §7): `sim.fault.crash('node/node-1', { for: '2m' })`. */
+  readonly fault: FaultControl;
 
   private constructor(scenario: Scenario, opts: SimulationOptions) {
     this.run = new Run(scenario, { hasher: sha256Hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.validate ? { validate: opts.validate } : {}) });
+    const clock = this.run.world.clock;
+    this.seqBase = clock.nextSeq;
+    this.fault = new FaultControl(this.run.world, this.run.scenario, {
+      openMs: () => (this.begunMs === this.nowMs ? this.nowMs + 1 : this.nowMs),
+      seq: () => {
+        if (++this.seqs >= SEQ_SLOTS) throw new Error(`at most ${SEQ_SLOTS - 1} faults and heals from code in one simulation`);
+        return this.seqBase - 1 + this.seqs / SEQ_SLOTS;
+      },
+    });
+  }
+
+  /** A simulation of an already loaded scenario (the property helper and shrink build variants of one). */
+  static fromScenario(scenario: Scenario, opts: SimulationOptions = {}): Simulation {
+    return new Simulation(scenario, opts);
   }
 
   static load(file: string, opts: SimulationOptions = {}): Simulation {
@@ -73,15 +98,34 @@ export class Simulation {
     return this.run.world.seed;
   }
 
+  /**
+   * Runs what is due before `nowMs + duration` and leaves the clock at that instant, nothing of
+   * it run yet: a fault injected then begins there, as the same fault scripted at that `at`.
+   */
   runFor(duration: string | number): this {
-    this.run.world.runUntil(this.nowMs + ms(duration));
+    this.advance(this.nowMs + ms(duration));
     return this;
   }
 
   /** Runs until `pred` holds (checked after every step); false when `timeout` passed first. */
   runUntil(pred: (s: Simulation) => boolean, opts: { timeout?: string | number } = {}): boolean {
     if (pred(this)) return true;
-    return this.run.world.runUntil(this.nowMs + ms(opts.timeout ?? '10m'), () => pred(this));
+    return this.advance(this.nowMs + ms(opts.timeout ?? '10m'), () => pred(this));
+  }
+
+  /**
+   * Runs every timer due before `limitMs`, or until `stop` holds after one (then the instant it
+   * stopped in has begun: a fault from code begins at the next millisecond).
+   */
+  private advance(limitMs: number, stop?: () => boolean): boolean {
+    const w = this.run.world;
+    if (limitMs <= w.nowMs) return false;
+    if (w.runUntil(limitMs - 1, stop)) {
+      this.begunMs = w.nowMs;
+      return true;
+    }
+    w.clock.nowMs = limitMs;
+    return false;
   }
 
   get(kind: string, name: string, namespace = 'default'): KObject | undefined {
@@ -107,14 +151,18 @@ export class Simulation {
     const index = 1_000_000 + this.added++;
     const a = { ...action, atMs: this.nowMs, index } as Action;
     this.run.addAction(a);
+    // The action ran in this instant: a fault from code begins at the next millisecond.
+    this.begunMs = this.nowMs;
     const found = () => w.results.find((r) => r.index === index);
-    w.runUntil(this.nowMs + ms(timeout), () => found() !== undefined);
+    this.advance(this.nowMs + ms(timeout), () => found() !== undefined);
     return found() ?? { atMs: a.atMs, index, action: a.kind, ok: false, error: 'timed out waiting for a response' };
   }
 
   /** Runs the rest of the scenario (to its duration) with the end-of-run checks; returns the report. */
   runScenario(): Report {
-    return this.run.run();
+    const report = this.run.run();
+    this.begunMs = this.nowMs;
+    return report;
   }
 
   violations(): Violation[] {
