@@ -135,7 +135,7 @@ export class FaultInjector implements FaultHook {
    * have nothing to heal.
    */
   healable(atMs: number): Fault[] {
-    return this.faults.filter((f) => !isInstant(f) && f.atMs <= atMs && !this.healed.has(`f${f.index}`));
+    return this.faults.filter((f) => !isInstant(f) && f.atMs <= atMs && !this.healed.has(`f${f.index}`) && !(f.forMs !== undefined && f.atMs + f.forMs <= atMs));
   }
 
   /**
@@ -149,6 +149,7 @@ export class FaultInjector implements FaultHook {
     if (f === undefined || !this.healable(atMs).includes(f)) return false;
     const id = `f${f.index}`;
     const endMs = Math.max(atMs, f.atMs + 1);
+    // Begun at this very instant: it heals 1 ms later, unless its own `for` ends it by then.
     if (f.forMs !== undefined && f.atMs + f.forMs <= endMs) return true;
     this.world.clock.clearTimeout(this.endTimers.get(id));
     const now = { ...f, forMs: endMs - f.atMs } as Fault;

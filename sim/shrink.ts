@@ -302,9 +302,12 @@ export function withFaults(scenario: Scenario, faults: readonly Fault[]): Scenar
  */
 export function shrinkSeed(scenario: Scenario, opts: SeedShrinkOptions): SeedShrinkOutcome {
   let runs = 0;
-  const runWith = (s: Scenario): { report: Report; run: Run } | undefined => {
+  const start = (s: Scenario): Run => {
     runs++;
-    const run = new Run(s, { hasher: opts.hasher, seed: opts.seed, ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}) });
+    return new Run(s, { hasher: opts.hasher, seed: opts.seed, ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}) });
+  };
+  const runWith = (s: Scenario): { report: Report; run: Run } | undefined => {
+    const run = start(s);
     try {
       return { report: run.run(), run };
     } catch (e) {
@@ -313,8 +316,9 @@ export function shrinkSeed(scenario: Scenario, opts: SeedShrinkOptions): SeedShr
       throw e;
     }
   };
-  const first = runWith(scenario);
-  if (!first) throw new StepBudgetExceeded(0, opts.maxSteps ?? 0);
+  // The seed's own run past the step budget is the caller's to report (StepBudgetExceeded).
+  const firstRun = start(scenario);
+  const first = { report: firstRun.run(), run: firstRun };
   const failure = failureOf(first.report);
   if (!failure) return { status: 'passes', report: first.report };
   const from = asScripted([...scenario.faults, ...first.run.world.drawnFaults]);
