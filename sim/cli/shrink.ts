@@ -84,7 +84,7 @@ export async function cmdShrink(file: string, o: Record<string, string | undefin
       maxRuns,
       onRun: (runs, best) => {
         if (best.length === shownBest) return;
-        io.err(`ksim shrink: run ${runs}: ${best.length} fault${best.length === 1 ? '' : 's'} still fail${best.length === 1 ? 's' : ''}`);
+        io.err(`ksim shrink: run ${runs}: ${best.length} fault${best.length === 1 ? '' : 's'}${shownBest < 0 ? ' (the seed\'s)' : ` still break${best.length === 1 ? 's' : ''} it`}`);
         shownBest = best.length;
       },
     });
