@@ -18,9 +18,6 @@
  * Deterministic: seeds in order, fast-check with a fixed seed of its own (option
  * `fastCheckSeed`, default 1), so that a property test fails or passes the same way every time.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { loadScenarioText } from '../src/scenario/load.ts';
 import type { Fault, Scenario } from '../src/scenario/types.ts';
@@ -71,6 +68,27 @@ export class PropertyFailure extends Error {
   }
 }
 
+/**
+ * node:fs and node:os, looked up when called rather than imported, so that this module (and the
+ * package's entry point that re-exports it) also loads where there are none (a browser page):
+ * there a scenario comes as text and a failure's file is not written.
+ */
+function nodeFs() {
+  return globalThis.process?.getBuiltinModule?.('node:fs');
+}
+
+function tmpdir(): string {
+  return globalThis.process?.getBuiltinModule?.('node:os')?.tmpdir() ?? '/tmp';
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function join(dir: string, name: string): string {
+  return dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
+}
+
 const DEFAULT_SEEDS = 100;
 const DEFAULT_SHRINK_RUNS = 200;
 
@@ -85,7 +103,16 @@ function verdict(property: Property, sim: Simulation): string | undefined {
 }
 
 function source(s: ScenarioSource): { text: string; file: string; replayable: boolean } {
-  if (typeof s === 'string') return { text: readFileSync(s, 'utf8'), file: s, replayable: true };
+  if (typeof s === 'string') {
+    const fs = nodeFs();
+    if (!fs) throw new Error(`${s}: reading files needs Node.js >= 20.16; pass {yaml: text} instead`);
+    try {
+      return { text: fs.readFileSync(s, 'utf8'), file: s, replayable: true };
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new ScenarioError([`${s}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(e)})`}`]);
+    }
+  }
   return { text: s.yaml, file: s.file ?? 'scenario.yaml', replayable: s.file !== undefined };
 }
 
@@ -118,7 +145,8 @@ export function forAllSeeds(scenario: ScenarioSource, opts: ForAllSeedsOptions, 
           ? `faults shrunk from ${from.length} to ${shrunk.faults.length} in ${shrunk.runs + 1} runs${shrunk.exhausted ? ' (stopped at maxShrinkRuns: it may shrink further)' : ''}:`
           : `faults (not shrunk: replayed as spec.faults they do not fail the property):`,
       ];
-      throw failure(src, s, opts, seed, shrunk?.faults ?? from, `property failed for seed ${seed} of ${src.file}${bug ? ` with --bug ${bug}` : ''}`, lines, `the run as it failed: ksim run ${src.file} --seed ${seed}${bug ? ` --bug ${bug}` : ''}`);
+      const asFailed = src.replayable ? `the run as it failed: ksim run ${src.file} --seed ${seed}${bug ? ` --bug ${bug}` : ''}` : undefined;
+      throw failure(src, s, opts, seed, shrunk?.faults ?? from, `property failed for seed ${seed} of ${src.file}${bug ? ` with --bug ${bug}` : ''}`, lines, asFailed);
     }
     return;
   }
@@ -166,8 +194,10 @@ function failure(src: { text: string; file: string }, s: Scenario, opts: ForAllS
   const replay = `ksim run ${out} --seed ${seed}${bugFlag}`;
   let written: string | undefined = out;
   try {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(out, shrunkScenarioYaml(src.text, { name: s.name, faults: list, seed, header: [`A failure of a property test (ksim forAllSeeds) on ${basename(src.file)}, seed ${seed}.`, `Replay: ${replay}`] }));
+    const fs = nodeFs();
+    if (!fs) throw new Error('no file system');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(out, shrunkScenarioYaml(src.text, { name: s.name, faults: list, seed, header: [`A failure of a property test (ksim forAllSeeds) on ${basename(src.file)}, seed ${seed}.`, `Replay: ${replay}`] }));
   } catch {
     written = undefined;
   }

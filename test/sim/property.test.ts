@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { faultSchedule, forAllSeeds, nodeCrash, PropertyFailure, schedule, shrink, Simulation, type Fault } from 'ksim';
+import { faultSchedule, forAllSeeds, nodeCrash, PropertyFailure, ScenarioError, schedule, shrink, Simulation, type Fault } from 'ksim';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { ksimInProcess } from '../helpers/cli.ts';
 
@@ -80,6 +80,10 @@ describe('forAllSeeds: a property over many runs', function () {
     expect(failureOf(() => forAllSeeds(WEB, { seeds: 50, outDir, faults: (s) => faultSchedule(s, { kinds: ['crash', 'partition', 'messageLoss'] }) }, crashesNode2)).message).to.equal(f.message);
   });
 
+  it('a scenario file that does not exist is a ScenarioError naming it', () => {
+    expect(() => forAllSeeds(`${ROOT}examples/nope.yaml`, { seeds: 1 }, () => true)).to.throw(ScenarioError, /examples\/nope\.yaml: no such file/);
+  });
+
   it('a property that throws fails with its error\'s first line', () => {
     const f = failureOf(() => forAllSeeds(WEB, { seeds: 1, outDir }, () => {
       throw new Error('web-0 never ran\nsecond line');
@@ -126,15 +130,16 @@ describe('fault arbitraries', () => {
 
 describe('shrink() from code', function () {
   this.timeout(60_000);
-  it('a seed that breaks nothing passes; a failing one comes back shrunk with the YAML that replays it', () => {
-    expect(shrink(WEB, { seed: 2 })).to.deep.equal({ status: 'passes', seed: 2 });
-    const r = shrink(PARTITION, { seed: 1, bug: 'sts-force-delete' });
+  it('a seed that breaks nothing passes; one that fails comes back shrunk (here to no fault at all) with the YAML that replays it', () => {
+    const storage = `${ROOT}examples/statefulset-storage.yaml`;
+    expect(shrink(storage, { seed: 2 })).to.deep.equal({ status: 'passes', seed: 2 });
+    // A kubelet that never mounts the claim loses the data whatever the faults.
+    const r = shrink(storage, { seed: 2, bug: 'kubelet-skip-mount' });
     if (r.status !== 'shrunk') throw new Error(r.status);
-    expect(r.failure).to.include({ invariant: 'sts-identity-unique' });
-    expect(r.from).to.have.length(2);
-    expect(r.faults).to.have.length(1);
-    const replay = Simulation.fromYaml(r.yaml, { seed: 1, bug: 'sts-force-delete' }).runScenario();
-    expect(replay.violations.map((v) => v.invariant)).to.include('sts-identity-unique');
+    expect(r.failure).to.include({ invariant: 'expectations' });
+    expect(r.faults).to.deep.equal([]);
+    const replay = Simulation.fromYaml(r.yaml, { seed: 2, bug: 'kubelet-skip-mount' }).runScenario();
+    expect(replay.violations.map((v) => v.invariant)).to.include('expectations');
   });
 });
 
