@@ -94,12 +94,16 @@ const DEFAULT_SHRINK_RUNS = 200;
 
 /** Why the property does not hold for this simulation, or undefined when it holds. */
 function verdict(property: Property, sim: Simulation): string | undefined {
+  let result: unknown;
   try {
-    return property(sim) === false ? 'the property returned false' : undefined;
+    result = property(sim);
   } catch (e) {
     const err = e as Error;
     return `the property threw ${err?.name ?? 'an error'}: ${String(err?.message ?? e).split('\n')[0]}`;
   }
+  // A promise would pass whatever it found later: the simulation is synchronous, so must the property be.
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') throw new TypeError('forAllSeeds: the property returned a Promise; it must be synchronous (the simulation is: no await is needed)');
+  return result === false ? 'the property returned false' : undefined;
 }
 
 function source(s: ScenarioSource): { text: string; file: string; replayable: boolean } {

@@ -20,6 +20,7 @@ import { KNOWN_BUGS, StepBudgetExceeded } from '../world.ts';
 import { Run } from '../run.ts';
 import { DEFAULT_MAX_RUNS, shrinkSeed, shrunkScenarioYaml, showsFailure, type Failure } from '../shrink.ts';
 import { UsageError, terminalSafe, type Io } from './io.ts';
+import { parseSeed } from './run.ts';
 
 /** The default --out: `<scenario base name>-seed<N>-shrunk.yaml` in the current directory. */
 export function defaultOut(file: string, seed: number): string {
@@ -49,8 +50,7 @@ function load(file: string, io: Io): Scenario | undefined {
 
 export async function cmdShrink(file: string, o: Record<string, string | undefined>, io: Io): Promise<number> {
   // Flags first: a usage mistake costs nothing.
-  const seedFlag = parseCount('--seed', o['seed']);
-  if (seedFlag !== undefined && seedFlag > Number.MAX_SAFE_INTEGER) throw new UsageError('--seed: too large');
+  const seedFlag = parseSeed(o['seed']);
   const maxRuns = parseCount('--max-runs', o['maxRuns']) ?? DEFAULT_MAX_RUNS;
   const bug = o['bug'];
   if (bug !== undefined && !Object.hasOwn(KNOWN_BUGS, bug)) throw new UsageError(`--bug: unknown failure mode ${JSON.stringify(bug)} (known: ${Object.keys(KNOWN_BUGS).join(', ')})`);
@@ -68,6 +68,13 @@ export async function cmdShrink(file: string, o: Record<string, string | undefin
     dirOk = false;
   }
   if (!dirOk) throw new UsageError(`--out: cannot write ${quoteUnsafe(out)}: no such directory`);
+  let isDir = false;
+  try {
+    isDir = statSync(out).isDirectory();
+  } catch {
+    // Not there yet: it will be written.
+  }
+  if (isDir) throw new UsageError(`--out: cannot write ${quoteUnsafe(out)}: is a directory`);
   const text = readFileSync(file, 'utf8');
   const bugFlag = bug ? ` --bug ${bug}` : '';
   const shown = quoteUnsafe(file);

@@ -46,6 +46,7 @@ describe('ksim shrink', function () {
 
   const usage: [string, string[], RegExp][] = [
     ['a seed that is not a number', ['--seed', 'x'], /--seed: "x" is not a non-negative integer/],
+    ['--out naming a directory', ['--out', tmpdir()], /--out: cannot write .*: is a directory/],
     ['an unknown --bug', ['--bug', 'nope'], /--bug: unknown failure mode "nope"/],
     ['--out in a directory that does not exist', ['--out', '/nonexistent-dir/x.yaml'], /--out: cannot write \/nonexistent-dir\/x.yaml: no such directory/],
     ['--out naming the scenario itself', ['--out', CHAOS], /--out: .* is the scenario itself/],

@@ -80,6 +80,10 @@ describe('forAllSeeds: a property over many runs', function () {
     expect(failureOf(() => forAllSeeds(WEB, { seeds: 50, outDir, faults: (s) => faultSchedule(s, { kinds: ['crash', 'partition', 'messageLoss'] }) }, crashesNode2)).message).to.equal(f.message);
   });
 
+  it('an async property is refused (a promise would pass whatever it finds later)', () => {
+    expect(() => forAllSeeds(WEB, { seeds: 1 }, (async () => false) as unknown as () => boolean)).to.throw(TypeError, /the property returned a Promise/);
+  });
+
   it('a scenario file that does not exist is a ScenarioError naming it', () => {
     expect(() => forAllSeeds(`${ROOT}examples/nope.yaml`, { seeds: 1 }, () => true)).to.throw(ScenarioError, /examples\/nope\.yaml: no such file/);
   });
