@@ -124,12 +124,18 @@ export class Simulation {
     return false;
   }
 
-  get(kind: string, name: string, namespace = 'default'): KObject | undefined {
-    return this.run.world.store.get(kind, isNamespaced(kind) ? namespace : undefined, name);
+  /**
+   * The object as the API server stores it, or undefined. Its type is KObject (spec and status
+   * untyped) unless asked for: `sim.get<Pod>('Pod', 'web-0')` with `Pod` from kubernetes-types
+   * (`import type { Pod } from 'kubernetes-types/core/v1'`), the v1.30 types ksim models.
+   */
+  get<T extends object = KObject>(kind: string, name: string, namespace = 'default'): T | undefined {
+    return this.run.world.store.get(kind, isNamespaced(kind) ? namespace : undefined, name) as T | undefined;
   }
 
-  list(kind: string, namespace?: string): KObject[] {
-    return this.run.world.store.list(kind, namespace);
+  /** Every object of a kind (in one namespace, or all); typed as `get` is. */
+  list<T extends object = KObject>(kind: string, namespace?: string): T[] {
+    return this.run.world.store.list(kind, namespace) as T[];
   }
 
   /** `kubectl exec POD -- sh -c 'echo DATA > PATH'` and `cat PATH`, answered synchronously. */
