@@ -22,9 +22,25 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const require = createRequire(import.meta.url);
 
+/** Where a package is installed, or undefined: `npm ci --omit=dev` leaves out the compilers. */
+function installed(name) {
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+const typescript = installed('typescript');
+if (typescript === undefined || installed('esbuild') === undefined) {
+  process.stderr.write('ksim: dist/ is not built: the build needs the devDependencies typescript and esbuild (npm install without --omit=dev)\n');
+  // As `prepare` of an install that omitted them, the install itself is not an error.
+  process.exit(process.env.npm_lifecycle_event === 'prepare' ? 0 : 1);
+}
+
 rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
 
-const tsc = join(dirname(require.resolve('typescript/package.json')), 'bin/tsc');
+const tsc = join(typescript, 'bin/tsc');
 const compiled = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
 if (compiled.status !== 0) process.exit(compiled.status ?? 1);
 
