@@ -1,12 +1,15 @@
 /**
  * How the installed `ksim` starts (sim/cli/launch.ts, sim/heap.ts): `bench` and `run` of a large
  * scenario start node again with a larger V8 heap, the demo does not pay for a second start,
- * and a sweep's workers share the budget.
+ * and a sweep's workers share the budget; and what bin/ksim.js says in a clone whose dist/ is
+ * missing or older than the sources.
  */
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { main } from '../../sim/cli/main.ts';
 import { launch } from '../../sim/cli/launch.ts';
 import { LARGE_SCENARIO_OBJECTS } from '../../sim/cli/run.ts';
@@ -105,5 +108,42 @@ describe('how ksim starts: the heap it asks V8 for', function () {
     const one = workerHeapMb(1);
     if (heapBudgetMb() > heapLimitMb()) expect(one).to.equal(heapBudgetMb());
     expect(workerHeapMb(Math.ceil(heapBudgetMb() / heapLimitMb()) + 1)).to.equal(undefined);
+  });
+});
+
+describe('bin/ksim.js in a clone', () => {
+  const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+  /** A clone's layout: bin/ksim.js, a stand-in bundle that says it ran, and one source file. */
+  function clone(bundle: boolean): string {
+    const dir = mkdtempSync(join(tmpdir(), 'ksim-clone-'));
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(join(ROOT, 'bin/ksim.js'), join(dir, 'bin/ksim.js'));
+    mkdirSync(join(dir, 'sim/cli'), { recursive: true });
+    writeFileSync(join(dir, 'sim/cli/run.ts'), '');
+    writeFileSync(join(dir, 'package.json'), '{"type": "module"}');
+    if (bundle) {
+      mkdirSync(join(dir, 'dist/cli'), { recursive: true });
+      writeFileSync(join(dir, 'dist/cli/ksim.js'), "export async function launch(args) { console.log('ran ' + args.join(' ')); return 0; }\n");
+    }
+    return dir;
+  }
+  const ksim = (dir: string) => spawnSync(process.execPath, [join(dir, 'bin/ksim.js'), 'run', 'x.yaml'], { encoding: 'utf8' });
+
+  it('without dist/ it says to build, and exits 3', () => {
+    const r = ksim(clone(false));
+    expect(r.status).to.equal(3);
+    expect(r.stderr).to.equal('ksim: the compiled command line (dist/cli/ksim.js) is missing: run `npm run build` in the ksim folder (npm install runs it)\n');
+  });
+
+  it('a source changed after the build: it warns, names the file, and runs the build it has', () => {
+    const dir = clone(true);
+    const fresh = ksim(dir);
+    expect([fresh.status, fresh.stdout, fresh.stderr]).to.deep.equal([0, 'ran run x.yaml\n', '']);
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(join(dir, 'sim/cli/run.ts'), later, later);
+    const stale = ksim(dir);
+    expect(stale.stdout).to.equal('ran run x.yaml\n');
+    expect(stale.stderr).to.equal(`ksim: warning: ${join(dir, 'sim/cli/run.ts')} changed after dist/ was built: this runs the build from before; run \`npm run build\`\n`);
   });
 });
