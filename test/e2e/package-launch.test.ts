@@ -114,11 +114,13 @@ describe('how ksim starts: the heap it asks V8 for', function () {
 describe('bin/ksim.js in a clone', () => {
   const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-  /** A clone's layout: bin/ksim.js, a stand-in bundle that says it ran, and one source file. */
+  /** A clone's layout: bin/ksim.js and its check, a stand-in bundle that says it ran, one source file. */
   function clone(bundle: boolean): string {
     const dir = mkdtempSync(join(tmpdir(), 'ksim-clone-'));
     mkdirSync(join(dir, 'bin'));
     copyFileSync(join(ROOT, 'bin/ksim.js'), join(dir, 'bin/ksim.js'));
+    mkdirSync(join(dir, 'scripts'));
+    copyFileSync(join(ROOT, 'scripts/stale-build.mjs'), join(dir, 'scripts/stale-build.mjs'));
     mkdirSync(join(dir, 'sim/cli'), { recursive: true });
     writeFileSync(join(dir, 'sim/cli/run.ts'), '');
     writeFileSync(join(dir, 'package.json'), '{"type": "module"}');

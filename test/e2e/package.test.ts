@@ -52,10 +52,10 @@ describe('ksim as an npm package', function () {
     ok(run('npm', ['install', join(dir, packed[0]!.filename), '--prefer-offline', '--no-audit', '--no-fund'], project), 'npm install of the tarball');
   });
 
-  it('the tarball holds the compiled JavaScript, its type declarations, the command line bundle and the examples, and no TypeScript source or test', () => {
+  it('the tarball holds the compiled JavaScript, its type declarations, the command line bundle and the examples, and no TypeScript source, test or build script', () => {
     for (const f of ['bin/ksim.js', 'dist/cli/ksim.js', 'dist/cli/sweep-worker.js', 'dist/sim/index.js', 'dist/sim/index.d.ts', DEMO, 'package.json', 'README.md']) expect(files, f).to.include(f);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('examples/'))).to.deep.equal([]);
-    expect(files.filter((f) => f.startsWith('test/') || f.startsWith('node_modules/'))).to.deep.equal([]);
+    expect(files.filter((f) => f.startsWith('test/') || f.startsWith('scripts/') || f.startsWith('node_modules/'))).to.deep.equal([]);
   });
 
   it('the installed ksim bin runs the demo from another folder with the trace hash of the sources, and prints its version', async () => {
