@@ -16,6 +16,7 @@ import { benchBinderMatcher } from '../bench/binder.ts';
 import { benchWorldBinding } from '../bench/world-binding.ts';
 import { readFileSync } from 'node:fs';
 import { SweepPool, defaultWorkers } from '../sweep.ts';
+import { benchShrink } from './shrink.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/statefulset-web.yaml', import.meta.url));
 /** The chaos run every speed figure of the chaos layer is measured on (issue 10). */
@@ -241,10 +242,13 @@ export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: s
     ratioToRawSend: Math.round((raw / (median1.messages / (median1.wallMs / 1000))) * 100) / 100,
   };
   collectGarbage();
+  collectGarbage();
+  const shrinkRaw = rawActorSendRate(io, 100_000);
+  const shrink = { ...benchShrink(io), rawActorSendPerSecond: Math.round(shrinkRaw) };
   const sweep = await benchSweep(io, o.sweepSeeds !== undefined ? Number(o.sweepSeeds) : 100);
   if (o.json) {
     // SPEC §5: every JSON document ksim writes carries apiVersion ksim/v1 and its kind.
-    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, chaos, binderMatcher: matcher, worldBinding: world, sweep }, null, 2));
+    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, chaos, binderMatcher: matcher, worldBinding: world, shrink, sweep }, null, 2));
     return 0;
   }
   const line = (label: string, value: string): void => io.out(`  ${label.padEnd(29)}${value}`);
@@ -264,6 +268,8 @@ export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: s
   line('matcher alone (median of 5)', `${Math.round(matcher.wallMs)} ms (${matcher.claims} matched)`);
   line(`whole world (median of ${WORLD_RUNS})`, `${(world.wallMs / 1000).toFixed(2)} s wall (runs: ${world.runsMs.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s), ${(world.simulatedMs / 1000).toFixed(1)} s simulated, ${world.messages.toLocaleString('en-US')} bus messages, ${world.bound} claims Bound`);
   line('raw XState actor.send', `${world.rawActorSendPerSecond.toLocaleString('en-US')}/s before the runs (raw / simulator messages = ${world.ratioToRawSend})`);
+  io.out(`shrink of ${shrink.scenario} --seed ${shrink.seed} --bug ${shrink.bug}`);
+  line('wall time', `${(shrink.ms / 1000).toFixed(2)} s: ${shrink.faultsFrom} faults to ${shrink.faultsTo} in ${shrink.runs} runs (raw XState actor.send ${shrink.rawActorSendPerSecond.toLocaleString('en-US')}/s before)`);
   io.out(`sweep of ${sweep.scenario} (warm workers, ${sweep.seedsPerWorker} seeds each)`);
   line('seeds per second, 1 worker', `${sweep.seedsPerSecondOneWorker}`);
   line(`seeds per second, ${sweep.workers} workers`, `${sweep.seedsPerSecond}`);

@@ -86,7 +86,7 @@ function loadOrExit(file: string, validate: FieldValidation, io: Io): Scenario |
   return res.scenario;
 }
 
-function parseSeed(v: string | undefined): number | undefined {
+export function parseSeed(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`--seed: ${JSON.stringify(v)} is not a non-negative integer`);
   const n = Number(v);

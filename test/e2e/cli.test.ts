@@ -42,6 +42,9 @@ describe('ksim CLI', function () {
     expect(f.worldBinding.runsMs).to.have.length(3);
     expect(f.worldBinding.ratioToRawSend).to.be.greaterThan(0);
     expect(f).to.include({ apiVersion: 'ksim/v1', kind: 'Bench' });
+    expect(f.shrink).to.include({ scenario: 'examples/chaos-rbd-sts.yaml', seed: 18, bug: 'informer-no-relist', faultsFrom: 5 });
+    expect(f.shrink.ms).to.be.greaterThan(0);
+    expect(f.shrink.faultsTo).to.be.below(5);
     expect(f.sweep).to.include({ workers: availableParallelism(), seedsPerWorker: 3 });
     expect(f.sweep.seedsPerSecond).to.be.greaterThan(0);
     expect(f.sweep.seedsPerSecondOneWorker).to.be.greaterThan(0);
