@@ -16,15 +16,17 @@ import { benchBinderMatcher } from '../bench/binder.ts';
 import { benchWorldBinding } from '../bench/world-binding.ts';
 import { readFileSync } from 'node:fs';
 import { SweepPool, defaultWorkers } from '../sweep.ts';
+import { benchShrink } from './shrink.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/statefulset-web.yaml', import.meta.url));
-/**
- * The scenario a sweep is measured on: examples/chaos-rbd-sts.yaml (the chaos run every speed
- * figure is measured on) once it exists; until then the RBD StatefulSet example.
- */
-const SWEEP_SCENARIO = fileURLToPath(new URL('../../examples/statefulset-storage.yaml', import.meta.url));
+/** The chaos run every speed figure of the chaos layer is measured on (issue 10). */
+const CHAOS_SCENARIO = fileURLToPath(new URL('../../examples/chaos-rbd-sts.yaml', import.meta.url));
+/** The scenario a sweep is measured on: the chaos run. */
+const SWEEP_SCENARIO = CHAOS_SCENARIO;
 /** Seeds each worker runs before the measured ones: the first seeds of a fresh thread run cold (JIT). */
-const SWEEP_WARMUP_SEEDS_PER_WORKER = 20;
+const SWEEP_WARMUP_SEEDS_PER_WORKER = 10;
+/** Seeds of the chaos run measured warm (each seed draws other faults, so several are measured). */
+const CHAOS_SEEDS = 10;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -109,6 +111,63 @@ export function benchWeb(io: Io, runs = 15): BenchFigures {
   };
 }
 
+export interface ChaosFigures {
+  scenario: string;
+  /** Simulated time per wall time over CHAOS_SEEDS seeds, warm (after a run of each). */
+  compression: number;
+  /** The same for the first run in this process (module loading excluded, JIT cold). */
+  compressionCold: number;
+  /** Simulated seconds of the measured seeds (the liveness phase included: runs go past duration). */
+  simulatedSeconds: number;
+  wallMs: number;
+  messages: number;
+  messagesPerSecond: number;
+  rawActorSendPerSecond: number;
+  ratioToRawSend: number;
+}
+
+/**
+ * examples/chaos-rbd-sts.yaml seeds 1..CHAOS_SEEDS: the first run cold (first thing bench does,
+ * so that no other run has warmed the code), then each seed once more, warm, with the raw XState
+ * rate measured between them.
+ */
+export function benchChaos(io: Io): ChaosFigures {
+  const loaded = loadScenarioFile(CHAOS_SCENARIO);
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const one = (seed: number) => {
+    const run = new Run(loaded.scenario, { hasher: sha256Hasher, seed });
+    const t0 = io.wallMs();
+    const r = run.run();
+    return { wallMs: io.wallMs() - t0, simulatedMs: run.world.nowMs, messages: r.stats.messages };
+  };
+  const cold = one(1);
+  for (let seed = 2; seed <= CHAOS_SEEDS; seed++) one(seed);
+  const raws: number[] = [];
+  let wallMs = 0;
+  let simulatedMs = 0;
+  let messages = 0;
+  for (let seed = 1; seed <= CHAOS_SEEDS; seed++) {
+    const r = one(seed);
+    wallMs += r.wallMs;
+    simulatedMs += r.simulatedMs;
+    messages += r.messages;
+    raws.push(rawActorSendRate(io, 20_000));
+  }
+  const raw = median(raws);
+  const mps = messages / (wallMs / 1000);
+  return {
+    scenario: `examples/chaos-rbd-sts.yaml, seeds 1-${CHAOS_SEEDS}`,
+    compression: Math.round(simulatedMs / wallMs),
+    compressionCold: Math.round(cold.simulatedMs / cold.wallMs),
+    simulatedSeconds: Math.round(simulatedMs / 1000),
+    wallMs: Math.round(wallMs),
+    messages,
+    messagesPerSecond: Math.round(mps),
+    rawActorSendPerSecond: Math.round(raw),
+    ratioToRawSend: Math.round((raw / mps) * 100) / 100,
+  };
+}
+
 export interface SweepFigures {
   scenario: string;
   /** Seeds per second with `workers` workers (one per core). */
@@ -159,6 +218,9 @@ export async function benchSweep(io: Io, seedsPerWorker: number): Promise<SweepF
 
 export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: string }, io: Io): Promise<number> {
   const n = o.claims !== undefined ? Number(o.claims) : 10_000;
+  // First, while nothing has warmed the code: the chaos run's cold figure.
+  const chaos = benchChaos(io);
+  collectGarbage();
   const f = benchWeb(io);
   // Several runs, the median reported: one run on a shared machine can be off by 20%.
   collectGarbage();
@@ -180,10 +242,13 @@ export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: s
     ratioToRawSend: Math.round((raw / (median1.messages / (median1.wallMs / 1000))) * 100) / 100,
   };
   collectGarbage();
+  collectGarbage();
+  const shrinkRaw = rawActorSendRate(io, 100_000);
+  const shrink = { ...benchShrink(io), rawActorSendPerSecond: Math.round(shrinkRaw) };
   const sweep = await benchSweep(io, o.sweepSeeds !== undefined ? Number(o.sweepSeeds) : 100);
   if (o.json) {
     // SPEC §5: every JSON document ksim writes carries apiVersion ksim/v1 and its kind.
-    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, binderMatcher: matcher, worldBinding: world, sweep }, null, 2));
+    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, chaos, binderMatcher: matcher, worldBinding: world, shrink, sweep }, null, 2));
     return 0;
   }
   const line = (label: string, value: string): void => io.out(`  ${label.padEnd(29)}${value}`);
@@ -194,10 +259,17 @@ export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: s
   line('messages per wall second', f.messagesPerSecond.toLocaleString('en-US'));
   line('raw XState actor.send', `${f.rawActorSendPerSecond.toLocaleString('en-US')}/s (raw / simulator messages = ${f.ratioToRawSend})`);
   line('steps per wall second', `${f.stepsPerSecond.toLocaleString('en-US')} (deliveries and timers: one actor dispatch each)`);
+  io.out(`${chaos.scenario}`);
+  line('simulated / wall, warm', `${chaos.compression.toLocaleString('en-US')}x (${chaos.simulatedSeconds.toLocaleString('en-US')} s simulated in ${chaos.wallMs} ms)`);
+  line('simulated / wall, cold', `${chaos.compressionCold.toLocaleString('en-US')}x (the first run in the process)`);
+  line('messages per wall second', `${chaos.messagesPerSecond.toLocaleString('en-US')} (${chaos.messages.toLocaleString('en-US')} bus messages)`);
+  line('raw XState actor.send', `${chaos.rawActorSendPerSecond.toLocaleString('en-US')}/s (raw / simulator messages = ${chaos.ratioToRawSend})`);
   io.out(`binding ${n.toLocaleString('en-US')} claims against ${n.toLocaleString('en-US')} PersistentVolumes`);
   line('matcher alone (median of 5)', `${Math.round(matcher.wallMs)} ms (${matcher.claims} matched)`);
   line(`whole world (median of ${WORLD_RUNS})`, `${(world.wallMs / 1000).toFixed(2)} s wall (runs: ${world.runsMs.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s), ${(world.simulatedMs / 1000).toFixed(1)} s simulated, ${world.messages.toLocaleString('en-US')} bus messages, ${world.bound} claims Bound`);
   line('raw XState actor.send', `${world.rawActorSendPerSecond.toLocaleString('en-US')}/s before the runs (raw / simulator messages = ${world.ratioToRawSend})`);
+  io.out(`shrink of ${shrink.scenario} --seed ${shrink.seed} --bug ${shrink.bug}`);
+  line('wall time', `${(shrink.ms / 1000).toFixed(2)} s: ${shrink.faultsFrom} faults to ${shrink.faultsTo} in ${shrink.runs} runs (raw XState actor.send ${shrink.rawActorSendPerSecond.toLocaleString('en-US')}/s before)`);
   io.out(`sweep of ${sweep.scenario} (warm workers, ${sweep.seedsPerWorker} seeds each)`);
   line('seeds per second, 1 worker', `${sweep.seedsPerSecondOneWorker}`);
   line(`seeds per second, ${sweep.workers} workers`, `${sweep.seedsPerSecond}`);
