@@ -6,8 +6,9 @@
  * - ordered-ready: with OrderedReady, a pod is created only when every predecessor is Running
  *   and Ready (assertMonotonicInvariants in stateful_set_control_test.go), observed on the
  *   store's commits. The controller decides on what its informers show: a predecessor that was
- *   Ready and has just been marked not Ready because its node stopped reporting (the node
- *   lifecycle controller's MarkPodsNotReady) may not have reached it yet, and counts as Ready.
+ *   Ready and was marked not Ready by the node lifecycle controller (MarkPodsNotReady: its node
+ *   stopped reporting; its containers are still ready) may not have reached it yet, and counts
+ *   as Ready.
  */
 import type { KObject } from '../../src/protocol.ts';
 import type { ObjectStore } from '../../src/store.ts';
@@ -91,11 +92,13 @@ export class OrderedReadyMonitor {
     }
   }
 
-  /** A pod that was Ready and is not only because its node's Ready condition is no longer True. */
+  /**
+   * A pod that was Ready and is not only because the node lifecycle controller marked it so
+   * (MarkPodsNotReady sets the Ready condition alone: its containers are still ready).
+   */
   private lostReadyWithNode(pod: KObject): boolean {
     if (!this.wasReady.has(pod.metadata.uid!)) return false;
-    const node = pod.spec?.nodeName ? this.store.get('Node', undefined, pod.spec.nodeName) : undefined;
-    const ready = ((node?.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
-    return !!ready && ready.status !== 'True';
+    const containersReady = ((pod.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'ContainersReady');
+    return containersReady?.status === 'True';
   }
 }
