@@ -15,7 +15,7 @@
  * pkg/volume/csi/csi_plugin.go). NFS: timeo 60 s growing linearly, retrans 2 (nfs(5)).
  */
 import type { PersistentVolume, PersistentVolumeClaim, Pod, Volume } from 'kubernetes-types/core/v1.js';
-import type { Port } from '../src/component.ts';
+import { perBoot, type Port } from '../src/component.ts';
 import type { ApiClient } from '../src/api-client.ts';
 import { Calls } from '../src/calls.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
@@ -101,6 +101,8 @@ export interface VolState {
   name: string;
   ready: boolean;
   backing?: Backing;
+  /** The remote volume being mounted (its device may be staged before the mount fails). */
+  pending?: RemoteBacking;
   /** Needs attaching and is not attached yet. */
   unattached: boolean;
 }
@@ -157,6 +159,11 @@ export class VolumeManager {
   private readonly teardowns = new Map<string, { backend: string; call: CsiCall; done: () => void; backoffMs: number }>();
   /** Volumes still staged here while their NodeUnstage is retried: still in use for the controller. */
   private readonly unstaging = new Set<string>();
+  /**
+   * Volumes whose device is staged here (NodeStage succeeded, no NodeUnstage yet), whether or not
+   * a pod's mount of them succeeded: the actual state's mounted devices, in use for the controller.
+   */
+  private readonly staged = new Set<string>();
 
   constructor(
     private readonly port: Port,
@@ -232,13 +239,13 @@ export class VolumeManager {
   }
 
   private csi(backend: string, call: CsiCall, cb: CsiCb): void {
-    const reqId = `${this.port.address}/csi#${++this.seq}`;
+    const reqId = perBoot(this.port, `${this.port.address}/csi#${++this.seq}`);
     this.csiCalls.await(reqId, cb, CSI_TIMEOUT_MS, () => cb('timeout'));
     this.port.send(backend, { type: 'csi.request', reqId, call } as unknown as Msg);
   }
 
   private sendFile(b: RemoteBacking, req: PendingFile['req'], cb: FileCb, attempt = 0): void {
-    const reqId = `${this.port.address}/io#${++this.seq}`;
+    const reqId = perBoot(this.port, `${this.port.address}/io#${++this.seq}`);
     this.filePending.set(reqId, { backing: b, req, cb, attempt });
     this.port.send(b.backend, { type: 'file.request', reqId, volumeId: b.volumeId, nodeId: this.o.nodeName, ...req } as unknown as Msg);
     this.port.setTimer(`nfs-timeo/${reqId}`, Math.min(b.retry.timeoMs * (attempt + 1), NFS_TIMEO_MAX_MS));
@@ -391,6 +398,7 @@ export class VolumeManager {
     const retry = ref.type === 'nfs' ? nfsMountOptions(mountOptions) : nfsMountOptions([]);
     const unique = uniqueVolumeName({ ...(src?.csi ? { csi: src.csi } : {}), ...(src?.rbd ? { rbd: { image: src.rbd.image, ...(src.rbd.pool ? { pool: src.rbd.pool } : {}) } } : {}) });
     const b: RemoteBacking = { kind: 'remote', backend, volumeId, pvName: volName, retry, attachable, unique, staged: false, published: false };
+    v.pending = b;
     const readonly = !!(src as { readOnly?: boolean })?.readOnly || !!src?.rbd?.readOnly || !!src?.csi?.readOnly || !!(src as { readOnlyClaim?: boolean }).readOnlyClaim;
     const volumeContext = (src?.csi?.volumeAttributes ?? {}) as Record<string, string>;
     const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${ref.name}/${volumeId.replace(/[/:]/g, '_')}/globalmount`;
@@ -422,6 +430,9 @@ export class VolumeManager {
         const step = src?.rbd ? 'MountVolume.WaitForAttach failed' : 'MountVolume.MountDevice failed';
         if (res === 'timeout' || res.code !== GRPC.OK) return cb(`${step} for volume "${volName}" : ${why(res)}`);
         b.staged = true;
+        if (attachable && unique) this.uniqueOf.set(volumeId, unique);
+        this.staged.add(volumeId);
+        this.reportInUse();
         if (pv.torn) {
           this.release(pv.uid, b);
           return cb(`volume "${volName}" staged after its pod was deleted: unstaged again`);
@@ -460,7 +471,8 @@ export class VolumeManager {
     pv.torn = true;
     for (const [volume, holder] of [...this.rwopHolders]) if (holder === pv.uid) this.rwopHolders.delete(volume);
     for (const v of pv.vols) {
-      const b = v.backing;
+      // A mount that failed after NodeStage left the device staged: it is unstaged too.
+      const b = v.backing ?? v.pending;
       v.ready = false;
       if (b && b.kind === 'remote') this.release(pv.uid, b);
     }
@@ -477,11 +489,13 @@ export class VolumeManager {
     const last = !users || users.size === 0;
     if (last) this.users.delete(b.volumeId);
     const unstage = () => {
-      if (!last || !b.staged || (this.users.get(b.volumeId)?.size ?? 0) > 0) return this.reportInUse();
+      // Staged by this backing, or by an earlier mount attempt of the same volume that failed later.
+      if (!last || !(b.staged || this.staged.has(b.volumeId)) || (this.users.get(b.volumeId)?.size ?? 0) > 0) return this.reportInUse();
       const stagingPath = `/var/lib/kubelet/plugins/kubernetes.io/csi/${b.backend.slice('backend/'.length)}/${b.volumeId.replace(/[/:]/g, '_')}/globalmount`;
       this.unstaging.add(b.volumeId);
       this.teardown(b.backend, { method: 'NodeUnstageVolume', volumeId: b.volumeId, nodeId, stagingPath }, () => {
         this.unstaging.delete(b.volumeId);
+        this.staged.delete(b.volumeId);
         this.reportInUse();
       });
     };
@@ -502,7 +516,7 @@ export class VolumeManager {
       const u = this.uniqueOf.get(volumeId);
       if (u && pods.size > 0) next.push(u);
     }
-    for (const volumeId of this.unstaging) {
+    for (const volumeId of [...this.unstaging, ...this.staged]) {
       const u = this.uniqueOf.get(volumeId);
       if (u && !next.includes(u)) next.push(u);
     }

@@ -62,7 +62,7 @@
  * - API request timeout 60 s — kube-apiserver `--request-timeout`.
  */
 import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec, Pod, Volume } from 'kubernetes-types/core/v1.js';
-import type { Component, Port } from '../../src/component.ts';
+import { perBoot, type Component, type Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
 import { Informers, type ChangeType } from '../../src/informer.ts';
@@ -253,7 +253,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
 
   /** A CSI call; no answer within the attacher's timeout is DeadlineExceeded. */
   function csi(backend: string, call: CsiCall, cb: (res: CsiResponse) => void): void {
-    const reqId = `${port.address}#csi-${++csiSeq}`;
+    const reqId = perBoot(port, `${port.address}#csi-${++csiSeq}`);
     csiCalls.await(reqId, cb, ATTACHER_TIMEOUT_MS, () => cb({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: 'context deadline exceeded' }));
     const req: CsiRequest = { type: 'csi.request', reqId, call };
     port.send(backendAddress(backend), req);

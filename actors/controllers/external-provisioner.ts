@@ -62,7 +62,7 @@
  */
 import type { PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import type { Component, Port } from '../../src/component.ts';
+import { perBoot, type Component, type Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
 import { Informers, type ChangeType } from '../../src/informer.ts';
@@ -220,7 +220,7 @@ export function externalProvisioner(port: Port, opts: ExternalProvisionerOptions
 
   /** A CSI call; no answer within the timeout is DeadlineExceeded, as the gRPC context says. */
   function csi(backend: string, call: CsiCall, cb: (res: CsiResponse) => void): void {
-    const reqId = `${port.address}#csi-${++seq}`;
+    const reqId = perBoot(port, `${port.address}#csi-${++seq}`);
     const req: CsiRequest = { type: 'csi.request', reqId, call };
     replies.await(reqId, cb as (res: CsiResponse | ShellResponse) => void, timeoutMs, () =>
       cb({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: 'context deadline exceeded' }),

@@ -47,7 +47,7 @@
  *   plugin's recycler pod (`recycler-for-<pv>`), which the scheduler places and a kubelet runs:
  *   it empties the volume, and only then is the PV made Available again.
  */
-import type { Component, Port } from '../../src/component.ts';
+import { perBoot, type Component, type Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
 import { Informers, POD_CLAIM_INDEX, podClaimIndex, type ChangeType } from '../../src/informer.ts';
@@ -345,7 +345,7 @@ export function pvController(port: Port, opts: { resyncMs?: number; bug?: string
   }
 
   function csiCall(backend: string, call: CsiCall, cb: (res: CsiResponse) => void): void {
-    const reqId = `${port.address}/csi#${++seq}`;
+    const reqId = perBoot(port, `${port.address}/csi#${++seq}`);
     csiCalls.await(reqId, cb, BACKEND_TIMEOUT_MS, () => cb({ type: 'csi.response', reqId, code: GRPC.DEADLINE_EXCEEDED, message: ERR_TIMEOUT }));
     const req: CsiRequest = { type: 'csi.request', reqId, call };
     port.send(backendAddress(backend), req);
