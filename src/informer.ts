@@ -185,6 +185,11 @@ export class Cache {
     return slots.map((s) => s.obj) as T[];
   }
 
+  /** How many objects are filed under `value` in the index `name` of `kind`. */
+  byIndexSize(kind: string, name: string, value: string): number {
+    return this.byKind.get(kind)?.indexes.get(name)?.byValue.get(value)?.size ?? 0;
+  }
+
   /**
    * Keys of a kind's objects in (namespace, name) order, as client-go's MetaNamespaceKeyFunc
    * writes them: `namespace/name`, or `name` for a cluster-scoped object. The same string is
