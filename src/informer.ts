@@ -88,6 +88,32 @@ export function podClaimIndex(obj: KObject): readonly string[] {
   return out.length > 0 ? out : NONE;
 }
 
+/**
+ * Objects by each of their labels, `key=value` (label keys and values hold no `=`): the pods a
+ * map selector picks are among those filed under any one of its pairs (the smallest is taken).
+ */
+export const LABEL_INDEX = 'labels';
+export function labelIndex(obj: KObject): readonly string[] {
+  const labels = obj.metadata.labels;
+  if (!labels) return NONE;
+  const out: string[] = [];
+  for (const k of Object.keys(labels)) out.push(`${k}=${labels[k]}`);
+  return out.length > 0 ? out : NONE;
+}
+
+/**
+ * Services by each pair of their spec.selector, `key=value`: the Services that may select a pod
+ * are among those filed under one of the pod's labels (an empty selector selects nothing).
+ */
+export const SERVICE_SELECTOR_INDEX = 'selector';
+export function serviceSelectorIndex(obj: KObject): readonly string[] {
+  const sel = obj.spec?.selector as Record<string, string> | undefined;
+  if (!sel || typeof sel !== 'object') return NONE;
+  const out: string[] = [];
+  for (const k of Object.keys(sel)) out.push(`${k}=${sel[k]}`);
+  return out.length > 0 ? out : NONE;
+}
+
 /** Objects by the uid of their controller owner (the StatefulSet controller's pod lookups). */
 export const CONTROLLER_UID_INDEX = 'controller-uid';
 export function controllerUidIndex(obj: KObject): readonly string[] {
@@ -183,6 +209,34 @@ export class Cache {
     if (!set || set.size === 0) return [];
     const slots = [...set].sort(byNamespaceThenName);
     return slots.map((s) => s.obj) as T[];
+  }
+
+  /**
+   * Objects filed under every one of `values` in the index `name` of `kind` (a map selector over
+   * LABEL_INDEX) that `keep` accepts, in (namespace, name) order: the smallest of the values' sets
+   * is the one walked. No values: none.
+   */
+  byIndexAll<T = KObject>(kind: string, name: string, values: readonly string[], keep: (obj: KObject) => boolean): T[] {
+    const index = this.byKind.get(kind)?.indexes.get(name);
+    if (!index || values.length === 0) return [];
+    let smallest: Set<Slot> | undefined;
+    for (const v of values) {
+      const set = index.byValue.get(v);
+      if (!set || set.size === 0) return [];
+      if (!smallest || set.size < smallest.size) smallest = set;
+    }
+    const slots: Slot[] = [];
+    for (const s of smallest!) if (keep(s.obj)) slots.push(s);
+    return slots.sort(byNamespaceThenName).map((s) => s.obj) as T[];
+  }
+
+  /**
+   * Calls `fn` with each object filed under `value` in the index `name` of `kind`, in no
+   * particular order: only for what does not depend on order (counting, summing).
+   */
+  forEachIndexed(kind: string, name: string, value: string, fn: (obj: KObject) => void): void {
+    const set = this.byKind.get(kind)?.indexes.get(name)?.byValue.get(value);
+    if (set) for (const s of set) fn(s.obj);
   }
 
   /** How many objects are filed under `value` in the index `name` of `kind`. */

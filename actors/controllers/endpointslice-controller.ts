@@ -41,7 +41,7 @@ import type { ContainerPort, Pod, Service, ServicePort } from 'kubernetes-types/
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, type RequestBody } from '../../src/api-client.ts';
-import { Informers, type ChangeType } from '../../src/informer.ts';
+import { Informers, LABEL_INDEX, labelIndex, SERVICE_SELECTOR_INDEX, serviceSelectorIndex, type ChangeType } from '../../src/informer.ts';
 import { ControllerRateLimiter, WorkQueue } from '../../src/workqueue.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { isPodReady, podPhase } from '../../src/model/objects.ts';
@@ -225,6 +225,11 @@ export function endpointSliceController(port: Port): Component {
   const api = new ApiClient(port);
   const informers = new Informers(port, api, { kinds: ['Service', 'Pod', 'EndpointSlice'], onChange, onSynced: () => work.run() });
   const cache = informers.cache;
+  // Pods by label and Services by selector pair, so that a pod event looks only at the Services
+  // that may select it and a sync only at the pods its selector may pick (the upstream
+  // controller lists the namespace's Services and pods; the result is the same).
+  cache.addIndex('Pod', LABEL_INDEX, labelIndex);
+  cache.addIndex('Service', SERVICE_SELECTOR_INDEX, serviceSelectorIndex);
   cache.addIndex('EndpointSlice', SLICE_SERVICE_INDEX, (o) => {
     const k = sliceServiceKey(o);
     return k ? [k] : [];
@@ -268,7 +273,12 @@ export function endpointSliceController(port: Port): Component {
   function onPod(pod: KObject, old: KObject | undefined): void {
     const ns = pod.metadata.namespace ?? '';
     const pods = old && old !== pod ? [old, pod] : [pod];
-    for (const svc of cache.list<Svc>('Service', ns)) {
+    // The Services filed under one of the pods' labels, in (namespace, name) order.
+    const candidates = new Set<Svc>();
+    for (const p of pods) for (const pair of labelIndex(p)) for (const svc of cache.byIndex<Svc>('Service', SERVICE_SELECTOR_INDEX, pair)) candidates.add(svc);
+    if (candidates.size === 0) return;
+    const svcs = [...candidates].filter((svc) => (svc.metadata.namespace ?? '') === ns).sort((a, b) => cmp(a.metadata.name ?? '', b.metadata.name ?? ''));
+    for (const svc of svcs) {
       const sel = svc.spec?.selector;
       if (pods.some((p) => matchesMapSelector(sel, p.metadata.labels))) queue(nsName(svc));
     }
@@ -349,7 +359,7 @@ export function endpointSliceController(port: Port): Component {
     if (!selector || Object.keys(selector).length === 0) return;
     if (svc.metadata.deletionTimestamp) return;
 
-    const pods = cache.list<PodObj>('Pod', ns).filter((p) => matchesMapSelector(selector, p.metadata.labels));
+    const pods = cache.byIndexAll<PodObj>('Pod', LABEL_INDEX, serviceSelectorIndex(svc), (p) => (p.metadata.namespace ?? '') === ns && matchesMapSelector(selector, p.metadata.labels));
     const want = desiredSlice(svc, pods);
 
     const slices = cache.byIndex<SliceObj>('EndpointSlice', SLICE_SERVICE_INDEX, key).filter((s) => managedByUs(s) && !s.metadata.deletionTimestamp);
