@@ -9,6 +9,9 @@
  * it loads any file: `ksim bench --scale` runs these, and `ksim bench --scale-scenario
  * NODESxSETSxREPLICAS` prints one, so that anyone can `ksim run` it.
  */
+import type { Hasher } from '../../src/trace.ts';
+import { loadScenarioText } from '../../src/scenario/load.ts';
+import { Run, type Report } from '../run.ts';
 export interface ScaleShape {
   nodes: number;
   sets: number;
@@ -74,4 +77,63 @@ export function parseScaleShape(text: string): ScaleShape | undefined {
   const m = /^([1-9]\d*)x([1-9]\d*)x([1-9]\d*)(?:\+chaos([1-9]\d*))?$/.exec(text);
   if (!m) return undefined;
   return { nodes: Number(m[1]), sets: Number(m[2]), replicas: Number(m[3]), ...(m[4] ? { faults: Number(m[4]) } : {}) };
+}
+
+/** What one run of a scale scenario reached (the caller adds wall time and memory). */
+export interface ScaleOutcome {
+  scenario: string;
+  seed: number;
+  pods: number;
+  podsRunning: number;
+  claims: number;
+  claimsBound: number;
+  messages: number;
+  steps: number;
+  simulatedMs: number;
+  faults: number;
+  violations: number;
+  traceHash: string;
+}
+
+/** Whether every pod ran and every claim was Bound at the end (the targets ask for both). */
+export function allRunningAndBound(o: ScaleOutcome): boolean {
+  return o.podsRunning === o.pods && o.claimsBound === o.claims && o.pods > 0;
+}
+
+/** Counts what the report's final objects show. */
+export function outcomeOf(shape: ScaleShape, report: Report): ScaleOutcome {
+  let pods = 0;
+  let podsRunning = 0;
+  let claims = 0;
+  let claimsBound = 0;
+  for (const o of report.objects.items) {
+    if (o.kind === 'Pod') {
+      pods++;
+      if (o.status?.phase === 'Running') podsRunning++;
+    } else if (o.kind === 'PersistentVolumeClaim') {
+      claims++;
+      if (o.status?.phase === 'Bound') claimsBound++;
+    }
+  }
+  return {
+    scenario: scaleName(shape),
+    seed: report.seed,
+    pods,
+    podsRunning,
+    claims,
+    claimsBound,
+    messages: report.stats.messages,
+    steps: report.stats.steps,
+    simulatedMs: report.durationMs,
+    faults: report.faults.length,
+    violations: report.violations.length,
+    traceHash: report.traceHash,
+  };
+}
+
+/** Generates, loads (as `ksim run` loads a file) and runs one scale scenario. */
+export function runScale(shape: ScaleShape, seed: number, hasher: () => Hasher): ScaleOutcome {
+  const loaded = loadScenarioText(scaleScenarioYaml(shape), `${scaleName(shape)}.yaml`);
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  return outcomeOf(shape, new Run(loaded.scenario, { hasher, seed }).run());
 }
