@@ -187,8 +187,28 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   // -------------------------------------------------------------------------------------------
   // Expectations
 
+  /**
+   * Expectation keys are `<verb>/<Kind>/<namespace>/<name>`; only a change of that object (a
+   * watch event, or the answer to the write) can meet one, so each is filed under its object and
+   * a change looks only at that object's expectations.
+   */
+  const expectationsOf = new Map<string, Set<string>>();
+  const objectOf = (key: string): string => key.slice(key.indexOf('/') + 1);
+
+  function forgetExpectation(key: string): void {
+    if (!expectations.delete(key)) return;
+    const obj = objectOf(key);
+    const set = expectationsOf.get(obj);
+    set?.delete(key);
+    if (set?.size === 0) expectationsOf.delete(obj);
+  }
+
   function expect(key: string, e: Omit<Expectation, 'atMs'>): void {
     expectations.set(key, { ...e, atMs: port.now() });
+    const obj = objectOf(key);
+    let set = expectationsOf.get(obj);
+    if (!set) expectationsOf.set(obj, (set = new Set()));
+    set.add(key);
     const due = port.now() + EXPECTATIONS_TIMEOUT_MS;
     if (expireDue === undefined || due < expireDue) {
       expireDue = due;
@@ -196,10 +216,14 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     }
   }
 
-  function sweepExpectations(): void {
-    for (const [key, e] of [...expectations].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  /** The expectations about `object` (`<Kind>/<namespace>/<name>`) that its change met. */
+  function sweepExpectations(object: string): void {
+    const keys = expectationsOf.get(object);
+    if (!keys) return;
+    for (const key of [...keys].sort()) {
+      const e = expectations.get(key)!;
       if (e.done()) {
-        expectations.delete(key);
+        forgetExpectation(key);
         markDirty(e.setKey);
       }
     }
@@ -215,7 +239,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     for (const [key, e] of [...expectations].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const due = e.atMs + EXPECTATIONS_TIMEOUT_MS;
       if (due <= port.now()) {
-        expectations.delete(key);
+        forgetExpectation(key);
         markDirty(e.setKey);
       } else if (next === undefined || due < next) next = due;
     }
@@ -277,11 +301,11 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       waiting++;
       api.request({ verb: 'create', kind: 'PersistentVolumeClaim', namespace: ns ?? 'default', obj: claim as KObject }, (res) => {
         if (!res.ok) {
-          expectations.delete(key);
+          forgetExpectation(key);
           errs.push(`failed to create PVC ${name}: ${errText(res)}`);
         }
         if (res.ok || res.status?.reason !== 'AlreadyExists') recordClaimEvent(set, 'create', pod.metadata.name!, name, res.ok ? undefined : errText(res));
-        sweepExpectations();
+        sweepExpectations(objectOf(key));
         finish();
       });
     }
@@ -315,10 +339,10 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       waiting++;
       api.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: ns ?? 'default', name, obj: claim as KObject }, (res) => {
         if (!res.ok) {
-          expectations.delete(key);
+          forgetExpectation(key);
           errs.push(`Could not update claim ${name} for delete policy ownerRefs: ${errText(res)}`);
         }
-        sweepExpectations();
+        sweepExpectations(objectOf(key));
         finish();
       });
     }
@@ -356,14 +380,14 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     expect(key, { setKey: run.key, pod, done: () => !!cache.get('Pod', ns, name) });
     createPersistentVolumeClaims(set, pod, (errs) => {
       if (errs.length > 0) {
-        expectations.delete(key);
+        forgetExpectation(key);
         recordPodEvent(set, 'create', name, aggregateMessage(errs));
         end(false);
         return;
       }
       api.request({ verb: 'create', kind: 'Pod', namespace: ns ?? 'default', obj: pod as KObject }, (res) => {
-        if (!res.ok) expectations.delete(key);
-        sweepExpectations();
+        if (!res.ok) forgetExpectation(key);
+        sweepExpectations(objectOf(key));
         // Sink AlreadyExists: no event, but the sync fails and is retried.
         if (!res.ok && res.status?.reason === 'AlreadyExists') return end(false);
         updatePodClaimForRetentionPolicy(set, pod, (claimErr) => {
@@ -395,8 +419,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     });
     const req = { verb: 'delete' as const, kind: 'Pod', namespace: ns ?? 'default', name, ...(o.force ? { gracePeriodSeconds: 0 } : {}) };
     api.request(req, (res) => {
-      if (!res.ok) expectations.delete(key);
-      sweepExpectations();
+      if (!res.ok) forgetExpectation(key);
+      sweepExpectations(objectOf(key));
       recordPodEvent(set, 'delete', name, res.ok ? undefined : errText(res));
       end(res.ok || (!!o.ignoreNotFound && res.status?.code === 404));
     });
@@ -413,7 +437,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const rv = cached.metadata.resourceVersion;
     expect(key, { setKey: run.key, done: () => cache.get<PodObj>('Pod', ns, name)?.metadata.resourceVersion !== rv });
     const fail = (err: string) => {
-      expectations.delete(key);
+      forgetExpectation(key);
       recordPodEvent(set, 'update', name, err);
       end(false);
     };
@@ -424,8 +448,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       updatePodClaimForRetentionPolicy(set, pod, (claimErr) => {
         if (claimErr !== undefined) return fail(claimErr);
         api.request({ verb: 'update', kind: 'Pod', namespace: ns ?? 'default', name, obj: pod as KObject }, (res) => {
-          if (!res.ok) expectations.delete(key);
-          sweepExpectations();
+          if (!res.ok) forgetExpectation(key);
+          sweepExpectations(objectOf(key));
           recordPodEvent(set, 'update', name, res.ok ? undefined : errText(res));
           end(res.ok);
         });
@@ -663,8 +687,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const end = begin(run);
     const obj = { ...deepCopy(set), status: toApiStatus(status) };
     api.request({ verb: 'updateStatus', kind: 'StatefulSet', namespace: ns ?? 'default', name, obj: obj as KObject }, (res) => {
-      expectations.delete(key);
-      sweepExpectations();
+      forgetExpectation(key);
+      sweepExpectations(objectOf(key));
       end(res.ok);
     });
   }
@@ -728,7 +752,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         break;
       }
     }
-    sweepExpectations();
+    sweepExpectations(`${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
   }
 
   return {
