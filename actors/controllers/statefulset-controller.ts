@@ -130,6 +130,16 @@ function splitKey(key: string): { ns: string; name: string } {
   return { ns: key.slice(0, i), name: key.slice(i + 1) };
 }
 
+/** (namespace, name) order, the order the informer lists pods in. */
+function cmpName(a: PodObj, b: PodObj): number {
+  const an = a.metadata.namespace ?? '';
+  const bn = b.metadata.namespace ?? '';
+  if (an !== bn) return an < bn ? -1 : 1;
+  const a1 = a.metadata.name ?? '';
+  const b1 = b.metadata.name ?? '';
+  return a1 < b1 ? -1 : a1 > b1 ? 1 : 0;
+}
+
 function title(verb: string): string {
   return verb.charAt(0).toUpperCase() + verb.slice(1);
 }
@@ -524,13 +534,15 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const current = curName && known?.has(curName) ? { name: curName, template: known.get(curName)! } : update;
 
     // Pods of this set, as this controller sees them: a pod it is deleting counts as terminating.
+    // Taken from the owner index in no particular order (what follows files them by ordinal).
     const pods: PodObj[] = [];
-    for (const p of cache.byIndex<PodObj>('Pod', CONTROLLER_UID_INDEX, set.metadata.uid ?? '')) {
-      if (!isOwnedBy(p, set) || !isMemberOf(set, p) || (p.metadata.namespace ?? '') !== (ns ?? '')) continue;
+    cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, set.metadata.uid ?? '', (o) => {
+      const p = o as PodObj;
+      if (!isOwnedBy(p, set) || !isMemberOf(set, p) || (p.metadata.namespace ?? '') !== (ns ?? '')) return;
       if (!isTerminating(p) && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
         pods.push({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } });
       } else pods.push(p);
-    }
+    });
 
     queue.busyFor(run.key, (pods.length * SYNC_US_PER_POD) / 1000);
     const replicaCount = specReplicas(set);
@@ -544,8 +556,11 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const condemned: PodObj[] = [];
     for (const p of pods) {
       const o = getOrdinal(p);
-      if (podInOrdinalRange(p, set)) existing.set(o - start, p);
-      else if (o >= 0) condemned.push(p);
+      if (podInOrdinalRange(p, set)) {
+        // Two names of one ordinal (`web-01`, `web-1`): the one last in name order holds the slot.
+        const held = existing.get(o - start);
+        if (!held || cmpName(held, p) < 0) existing.set(o - start, p);
+      } else if (o >= 0) condemned.push(p);
     }
     const inFlight = new Set<PodObj>();
     const replicaAt = (i: number): PodObj => {
@@ -562,7 +577,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       existing.set(i, pod);
       return pod;
     };
-    condemned.sort((a, b) => getOrdinal(b) - getOrdinal(a));
+    condemned.sort((a, b) => getOrdinal(b) - getOrdinal(a) || cmpName(a, b));
 
     // The first unavailable replica: a missing one is unavailable, so the scan stops there.
     let firstUnavailable: PodObj | undefined;
