@@ -1,25 +1,25 @@
 #!/usr/bin/env node
-// ksim's command line. The sources are TypeScript; tsx compiles them on the fly.
-import { spawnSync } from 'node:child_process';
+// ksim's command line: the compiled bundle dist/cli/ksim.js, which `npm install` (the `prepare`
+// script) and `npm run build` make from the TypeScript sources (scripts/build.mjs).
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// Throughput commands run with a young generation of up to 256 MB semi-spaces: a simulation
-// allocates many short-lived objects (every XState transition allocates about 4.6 KB), and with
-// V8's default size the collector runs far more often (measured with `ksim bench`: 64 MB saves
-// 12-15% of the wall time, 256 MB another 5-10% on the 10,000-claim binding, with the same peak
-// memory). The size can only be set when the process starts, hence the one re-exec.
-const YOUNG_GENERATION_FLAG = '--max-semi-space-size=256';
-// bench also collects the garbage of one run before the next (global.gc), so that a run does
-// not pay for the previous run's world.
-const EXPOSE_GC_FLAG = '--expose-gc';
-const THROUGHPUT_COMMANDS = new Set(['bench']);
-const args = process.argv.slice(2);
-if (THROUGHPUT_COMMANDS.has(args[0]) && !process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) {
-  const child = spawnSync(process.execPath, [YOUNG_GENERATION_FLAG, EXPOSE_GC_FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
-  process.exit(child.status ?? 1);
+const BUNDLE = new URL('../dist/cli/ksim.js', import.meta.url);
+
+// In a clone, a source changed since the build would not run: say so (an installed package
+// has neither the sources nor this check).
+const STALE_CHECK = new URL('../scripts/stale-build.mjs', import.meta.url);
+if (existsSync(STALE_CHECK)) {
+  const newer = (await import(STALE_CHECK)).staleSource();
+  if (newer) process.stderr.write(`ksim: warning: ${newer} changed after dist/ was built: this runs the build from before; run \`npm run build\`\n`);
 }
 
-const { register } = await import('tsx/esm/api');
-register();
-const { main } = await import('../sim/cli/main.ts');
-process.exitCode = await main(args);
+let cli;
+try {
+  cli = await import(BUNDLE);
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND' || existsSync(BUNDLE)) throw e;
+  process.stderr.write('ksim: the compiled command line (dist/cli/ksim.js) is missing: run `npm run build` in the ksim folder (npm install runs it)\n');
+  process.exit(3);
+}
+process.exitCode = await cli.launch(process.argv.slice(2), fileURLToPath(import.meta.url));

@@ -32,6 +32,8 @@ import { faultBody, faultHosts, faultText } from './fault-forms.ts';
 import type { Bus } from '../src/bus.ts';
 import type { SimClock } from '../src/clock.ts';
 import type { Trace } from '../src/trace.ts';
+import type { Timer } from '../src/clock.ts';
+import { assert } from '../src/assert.ts';
 
 /** What the injector needs of the world it strikes (sim/world.ts provides it). */
 export interface FaultTarget {
@@ -76,21 +78,85 @@ export class FaultInjector implements FaultHook {
   lastHealMs = 0;
   neverHealed: Fault[] = [];
   started = 0;
+  /**
+   * Every fault of the run in the scripted form's terms: scripted, drawn, then those added from
+   * code (the library's sim.fault), a fault healed from code with its `for` as it turned out.
+   */
+  readonly faults: Fault[];
+  /** The heal still to come of each fault that lasts, by id; and the faults already healed. */
+  private readonly endTimers = new Map<string, Timer>();
+  private readonly healed = new Set<string>();
 
   constructor(
     private readonly world: FaultTarget,
-    readonly faults: readonly Fault[],
+    faults: readonly Fault[],
   ) {
+    this.faults = [...faults];
     for (const f of faults) {
       const id = `f${f.index}`;
       world.clock.at(f.atMs, () => this.begin(f, id));
-      if (f.forMs !== undefined) {
-        world.clock.at(f.atMs + f.forMs, () => this.end(f, id));
-        this.lastHealMs = Math.max(this.lastHealMs, f.atMs + f.forMs);
-      } else if (!isInstant(f)) this.neverHealed.push(f);
+      if (f.forMs !== undefined) this.endTimers.set(id, world.clock.at(f.atMs + f.forMs, () => this.end(f, id)));
+    }
+    this.recount();
+    world.bus.faults = this;
+  }
+
+  /** The last heal and the faults that never heal, from the list as it stands. */
+  private recount(): void {
+    this.lastHealMs = 0;
+    this.neverHealed = [];
+    for (const f of this.faults) {
+      if (f.forMs !== undefined) this.lastHealMs = Math.max(this.lastHealMs, f.atMs + f.forMs);
+      else if (!isInstant(f)) this.neverHealed.push(f);
       else this.lastHealMs = Math.max(this.lastHealMs, f.atMs);
     }
-    world.bus.faults = this;
+  }
+
+  /**
+   * A fault added while the run goes on (the library's sim.fault): it begins at `f.atMs` (now, or
+   * the next instant not begun) and heals after its `forMs`. `seq` places each of its two timers
+   * among the timers of its instant (SimClock.atInOrder): the caller passes numbers that sort
+   * after everything the scenario scheduled before the run and before everything the run
+   * scheduled since, which is where the same fault scripted last in spec.faults would run, so
+   * that the scripted form replays it exactly.
+   */
+  add(f: Fault, seq: () => number): void {
+    const id = `f${f.index}`;
+    assert(!this.faults.some((x) => x.index === f.index), `fault index ${f.index} is taken`);
+    this.faults.push(f);
+    this.world.clock.atInOrder(f.atMs, seq(), () => this.begin(f, id));
+    if (f.forMs !== undefined) this.endTimers.set(id, this.world.clock.atInOrder(f.atMs + f.forMs, seq(), () => this.end(f, id)));
+    this.recount();
+  }
+
+  /**
+   * The faults that a heal at `atMs` would end: each lasting fault that has begun or begins at
+   * that instant and has not healed yet. Instant faults (restart, wipeDisk, crashMidReconcile)
+   * have nothing to heal.
+   */
+  healable(atMs: number): Fault[] {
+    return this.faults.filter((f) => !isInstant(f) && f.atMs <= atMs && !this.healed.has(`f${f.index}`) && !(f.forMs !== undefined && f.atMs + f.forMs <= atMs));
+  }
+
+  /**
+   * Heals one fault at `atMs` (at least 1 ms after it began: `for` must be positive), instead of
+   * when its `for` said; its record's `for` becomes what it lasted. `seq` as in `add`. False when
+   * there was nothing to heal.
+   */
+  healAt(index: number, atMs: number, seq: () => number): boolean {
+    const i = this.faults.findIndex((x) => x.index === index);
+    const f = this.faults[i];
+    if (f === undefined || !this.healable(atMs).includes(f)) return false;
+    const id = `f${f.index}`;
+    const endMs = Math.max(atMs, f.atMs + 1);
+    // Begun at this very instant: it heals 1 ms later, unless its own `for` ends it by then.
+    if (f.forMs !== undefined && f.atMs + f.forMs <= endMs) return true;
+    this.world.clock.clearTimeout(this.endTimers.get(id));
+    const now = { ...f, forMs: endMs - f.atMs } as Fault;
+    this.faults[i] = now;
+    this.endTimers.set(id, this.world.clock.atInOrder(endMs, seq(), () => this.end(f, id)));
+    this.recount();
+    return true;
   }
 
   /** The stream of one fault: named by what the fault is, not where it sits in the list. */
@@ -144,6 +210,10 @@ export class FaultInjector implements FaultHook {
 
   private end(f: Fault, id: string): void {
     const w = this.world;
+    this.healed.add(id);
+    this.endTimers.delete(id);
+    // A fault healed from code ends now; its record says for how long it lasted.
+    f = this.faults.find((x) => x.index === f.index) ?? f;
     this.mark('heal', f, id);
     switch (f.kind) {
       case 'crash':

@@ -1,131 +1,36 @@
 /**
- * The library API (SPEC §7) for tests written by users. Everything is synchronous: simulated
- * time does not wait for the wall clock.
+ * The library API (SPEC §7) for tests written by users: what `import ... from 'ksim'` gives.
  *
  *   const sim = Simulation.load('examples/statefulset-web.yaml', { seed: 7 });
  *   sim.runFor('2m');
  *   sim.exec('web-0').write('/usr/share/nginx/html/index.html', 'hello');
+ *   sim.fault.crash('node/node-1', { for: '2m' });
  *   sim.runUntil((s) => s.get('Pod', 'web-0')?.status?.phase === 'Running', { timeout: '10m' });
  *   expect(sim.violations()).to.deep.equal([]);
+ *
+ * Property tests: `forAllSeeds` (sim/property.ts) runs a property over many seeds or over
+ * fast-check's generated fault schedules (the arbitraries of sim/arbitraries.ts), and reports a
+ * failure with its seed, the replay command and the shrunk fault list (sim/shrink.ts).
  */
-import { loadScenarioFile, loadScenarioText } from '../src/scenario/load.ts';
-import type { Action, Scenario } from '../src/scenario/types.ts';
-import { parseDuration } from '../src/duration.ts';
-import { sha256Hasher } from '../src/node-hash.ts';
-import type { KObject } from '../src/protocol.ts';
-import { isNamespaced } from '../src/model/objects.ts';
-import { Run, type Report } from './run.ts';
-import type { Violation } from './invariants/types.ts';
-import type { ActionResult } from '../actors/kubectl.ts';
-
+export { Simulation, ScenarioError, type SimulationOptions } from './simulation.ts';
+export {
+  FaultError,
+  type FaultControl,
+  type FaultHandle,
+  type Duration,
+  type Host,
+  type Between,
+  type Lasting,
+  type PartitionOptions,
+  type ControllerName,
+  type CsiRpc,
+  type GrpcCode,
+} from './fault-control.ts';
+export { forAllSeeds, shrink, PropertyFailure, type Property, type ScenarioSource, type ForAllSeedsOptions, type ShrinkReport } from './property.ts';
+export { faultSchedule, schedule, timed, nodeCrash, partition, messageFault, faultOfKind, type FaultScheduleOptions } from './arbitraries.ts';
+export type { Failure } from './shrink.ts';
+export type { ScriptedFault } from './fault-forms.ts';
 export type { Report } from './run.ts';
 export type { Violation } from './invariants/types.ts';
-export type { Scenario } from '../src/scenario/types.ts';
+export type { Scenario, Fault, FaultKind } from '../src/scenario/types.ts';
 export type { KObject } from '../src/protocol.ts';
-
-export interface SimulationOptions {
-  seed?: number;
-  bug?: string;
-  /** kubectl's --validate for unknown fields: strict (the default), warn or ignore (docs/input.md). */
-  validate?: 'strict' | 'warn' | 'ignore';
-}
-
-/** Bad scenario input: `lines` are the `file:line:col: ...` problems. */
-export class ScenarioError extends Error {
-  override name = 'ScenarioError';
-  constructor(readonly lines: string[]) {
-    super(lines.join('\n'));
-  }
-}
-
-function ms(d: string | number): number {
-  if (typeof d === 'number') return d;
-  const v = parseDuration(d);
-  if (typeof v === 'string') throw new Error(v);
-  return v;
-}
-
-export class Simulation {
-  private readonly run: Run;
-  private added = 0;
-
-  private constructor(scenario: Scenario, opts: SimulationOptions) {
-    this.run = new Run(scenario, { hasher: sha256Hasher, ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.bug ? { bug: opts.bug } : {}), ...(opts.validate ? { validate: opts.validate } : {}) });
-  }
-
-  static load(file: string, opts: SimulationOptions = {}): Simulation {
-    const r = loadScenarioFile(file, opts.validate ? { validate: opts.validate } : {});
-    if (!r.ok) throw new ScenarioError(r.errors);
-    return new Simulation(r.scenario, opts);
-  }
-
-  static fromYaml(text: string, opts: SimulationOptions & { file?: string } = {}): Simulation {
-    const r = loadScenarioText(text, opts.file ?? 'scenario.yaml', opts.validate ? { validate: opts.validate } : {});
-    if (!r.ok) throw new ScenarioError(r.errors);
-    return new Simulation(r.scenario, opts);
-  }
-
-  get nowMs(): number {
-    return this.run.world.nowMs;
-  }
-
-  get seed(): number {
-    return this.run.world.seed;
-  }
-
-  runFor(duration: string | number): this {
-    this.run.world.runUntil(this.nowMs + ms(duration));
-    return this;
-  }
-
-  /** Runs until `pred` holds (checked after every step); false when `timeout` passed first. */
-  runUntil(pred: (s: Simulation) => boolean, opts: { timeout?: string | number } = {}): boolean {
-    if (pred(this)) return true;
-    return this.run.world.runUntil(this.nowMs + ms(opts.timeout ?? '10m'), () => pred(this));
-  }
-
-  get(kind: string, name: string, namespace = 'default'): KObject | undefined {
-    return this.run.world.store.get(kind, isNamespaced(kind) ? namespace : undefined, name);
-  }
-
-  list(kind: string, namespace?: string): KObject[] {
-    return this.run.world.store.list(kind, namespace);
-  }
-
-  /** `kubectl exec POD -- sh -c 'echo DATA > PATH'` and `cat PATH`, answered synchronously. */
-  exec(pod: string, opts: { namespace?: string; container?: string } = {}) {
-    const base = { namespace: opts.namespace ?? 'default', pos: { file: '<api>', line: 0, col: 0 }, ...(opts.container ? { container: opts.container } : {}) };
-    return {
-      write: (path: string, data: string, append = false): ActionResult => this.act({ ...base, kind: 'write', pod, path, data, append } as Omit<Action, 'atMs' | 'index'>),
-      read: (path: string): ActionResult => this.act({ ...base, kind: 'read', pod, path } as Omit<Action, 'atMs' | 'index'>),
-    };
-  }
-
-  /** Runs one action now, the way a scenario action runs, and waits (simulated) for its result. */
-  act(action: Omit<Action, 'atMs' | 'index'>, timeout: string | number = '1m'): ActionResult {
-    const w = this.run.world;
-    const index = 1_000_000 + this.added++;
-    const a = { ...action, atMs: this.nowMs, index } as Action;
-    this.run.addAction(a);
-    const found = () => w.results.find((r) => r.index === index);
-    w.runUntil(this.nowMs + ms(timeout), () => found() !== undefined);
-    return found() ?? { atMs: a.atMs, index, action: a.kind, ok: false, error: 'timed out waiting for a response' };
-  }
-
-  /** Runs the rest of the scenario (to its duration) with the end-of-run checks; returns the report. */
-  runScenario(): Report {
-    return this.run.run();
-  }
-
-  violations(): Violation[] {
-    return this.run.violations();
-  }
-
-  report(): Report {
-    return this.run.report();
-  }
-
-  events(): Report['events'] {
-    return this.run.report().events;
-  }
-}

@@ -392,7 +392,7 @@ export class Run {
       warnings: [...w.warnings, ...this.storage.warnings, ...this.data.warnings],
       events,
       objects: { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: w.objects() },
-      faults: [...this.scenario.faults, ...w.drawnFaults].map(scriptedFault),
+      faults: (w.injector?.faults ?? []).map(scriptedFault),
     };
   }
 }

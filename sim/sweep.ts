@@ -6,9 +6,12 @@
  * reports is sorted by seed afterwards (sim/sweep-summary.ts), so that it does not depend on the
  * number of workers. An edge: Node's worker_threads and the wall clock live here.
  *
- * The worker is TypeScript today: when this file runs as .ts (through tsx, as bin/ksim.js and
- * mocha run it), each worker first registers tsx's loader (as bin/ksim.js does), then imports
- * sweep-worker.ts; once the sources ship compiled, sweep.js starts sweep-worker.js directly.
+ * Compiled (the command line's bundle dist/cli/, or the library's dist/sim/), this file starts
+ * the sweep-worker.js beside it. Run as TypeScript (mocha, through tsx) each worker first
+ * registers tsx's loader, then imports sweep-worker.ts.
+ *
+ * Each worker's heap is the memory budget shared among the workers (sim/heap.ts) where that is
+ * more than V8's own size: a seed of a large scenario may need more than about 4 GB.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -19,6 +22,7 @@ import { dirname, join } from 'node:path';
 import type { SeedOutcome } from './sweep-summary.ts';
 import { replayCommand } from './sweep-summary.ts';
 import type { FromWorker, ToWorker, WorkerInput } from './sweep-worker.ts';
+import { workerHeapMb } from './heap.ts';
 
 /** Seeds handed to a worker before it answered the first: it never waits for the next one. */
 const IN_FLIGHT_PER_WORKER = 2;
@@ -43,12 +47,13 @@ function tsxApiUrl(): string {
   return pathToFileURL(join(dirname(pkgFile), pkg.exports['./esm/api']!.import.default)).href;
 }
 
-function startWorker(input: WorkerInput): Worker {
-  if (!TYPESCRIPT) return new Worker(WORKER_URL, { workerData: input });
+function startWorker(input: WorkerInput, heapMb: number | undefined): Worker {
+  const resourceLimits = heapMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: heapMb } } : {};
+  if (!TYPESCRIPT) return new Worker(WORKER_URL, { workerData: input, ...resourceLimits });
   // A worker does not inherit the loader hooks tsx registered in this thread: register them
   // first (an absolute URL, so that it resolves wherever ksim is installed), then import.
   const boot = `import(${JSON.stringify(tsxApiUrl())}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(boot, { eval: true, workerData: input });
+  return new Worker(boot, { eval: true, workerData: input, ...resourceLimits });
 }
 
 /** A scenario that the workers could not load (it loaded in the main thread, so rarely seen). */
@@ -84,6 +89,7 @@ export interface PoolRun {
  */
 export class SweepPool {
   private readonly slots: Slot[] = [];
+  private heapMb: number | undefined;
   private onMessage: ((slot: Slot, m: FromWorker) => void) | undefined;
   private onFailure: ((slot: Slot, err: Error) => void) | undefined;
   private closed = false;
@@ -98,6 +104,7 @@ export class SweepPool {
   static async start(opts: PoolOptions): Promise<SweepPool> {
     const pool = new SweepPool(opts);
     const n = Math.max(1, opts.workers);
+    pool.heapMb = workerHeapMb(n);
     try {
       await Promise.all(Array.from({ length: n }, () => pool.addWorker()));
     } catch (e) {
@@ -109,7 +116,7 @@ export class SweepPool {
 
   private addWorker(): Promise<Slot> {
     const input: WorkerInput = { file: this.opts.file, text: this.opts.text, ...(this.opts.bug ? { bug: this.opts.bug } : {}) };
-    const slot: Slot = { worker: startWorker(input), inFlight: [], ready: false, dead: false };
+    const slot: Slot = { worker: startWorker(input, this.heapMb), inFlight: [], ready: false, dead: false };
     this.slots.push(slot);
     return new Promise((resolve, reject) => {
       const lost = (err: Error) => {

@@ -163,7 +163,12 @@ export class World {
   /** The faults chaos drew for this seed (scripted ones are in scenario.faults). */
   readonly drawnFaults: Fault[];
   /** The fault injector, when the run has faults. */
-  readonly injector: FaultInjector | undefined;
+  injector: FaultInjector | undefined;
+
+  /** The fault injector, created when a scenario without faults gets one from code (sim.fault). */
+  faultInjector(): FaultInjector {
+    return (this.injector ??= new FaultInjector(this, []));
+  }
 
   get nowMs(): number {
     return this.clock.nowMs;

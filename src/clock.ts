@@ -45,6 +45,27 @@ export class SimClock {
     return t;
   }
 
+  /**
+   * The sequence number the next timer will get. With `atInOrder` a caller places a timer among
+   * those of one instant as if it had been scheduled when the counter stood at a value it noted.
+   */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /**
+   * Schedules `fn(arg)` at `atMs` with the tie-breaking `seq` given (any number, fractions too)
+   * instead of the next one: among timers due at the same instant it runs in `seq` order. The
+   * library's faults injected from code use it to run where the same fault scripted in the
+   * scenario would (sim/faults.ts).
+   */
+  atInOrder<A>(atMs: number, seq: number, fn: (arg: A) => void, arg?: A): Timer {
+    assert(Number.isFinite(atMs) && Number.isFinite(seq), `clock.atInOrder: bad time ${atMs} or seq ${seq}`);
+    const t: Timer = { dueAtMs: Math.max(atMs, this.nowMs), seq, fn, arg, cancelled: false };
+    this.push(t);
+    return t;
+  }
+
   /** Due time of the next live timer, or undefined when nothing is scheduled. */
   nextDueMs(): number | undefined {
     this.dropCancelled();

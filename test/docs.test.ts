@@ -45,7 +45,7 @@ describe('the user guide', () => {
 
   it('the library example runs and reads its data back through the recreated pod', function () {
     this.timeout(60_000);
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/library.ts'], { cwd: ROOT, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--conditions=ksim-source', '--import', 'tsx', 'examples/library.ts'], { cwd: ROOT, encoding: 'utf8' });
     expect(out).to.include('read through the new web-0: "written from a script"');
     expect(out).to.include('violations: 0');
   });

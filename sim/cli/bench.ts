@@ -15,20 +15,20 @@ import { UsageError, type Io } from './io.ts';
 import { benchBinderMatcher } from '../bench/binder.ts';
 import { benchWorldBinding } from '../bench/world-binding.ts';
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { SweepPool, defaultWorkers } from '../sweep.ts';
-import { allRunningAndBound, parseScaleShape, runScale, scaleName, type ScaleOutcome, type ScaleShape } from '../bench/scale.ts';
+import { benchShrink } from './shrink.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/statefulset-web.yaml', import.meta.url));
-/**
- * The scenario a sweep is measured on: examples/chaos-rbd-sts.yaml (the chaos run every speed
- * figure is measured on) once it exists; until then the RBD StatefulSet example.
- */
-const SWEEP_SCENARIO = fileURLToPath(new URL('../../examples/statefulset-storage.yaml', import.meta.url));
+/** The chaos run every speed figure of the chaos layer is measured on (issue 10). */
+const CHAOS_SCENARIO = fileURLToPath(new URL('../../examples/chaos-rbd-sts.yaml', import.meta.url));
+/** The scenario a sweep is measured on: the chaos run. */
+const SWEEP_SCENARIO = CHAOS_SCENARIO;
 /** Seeds each worker runs before the measured ones: the first seeds of a fresh thread run cold (JIT). */
-const SWEEP_WARMUP_SEEDS_PER_WORKER = 20;
+const SWEEP_WARMUP_SEEDS_PER_WORKER = 10;
+/** Seeds of the chaos run measured warm (each seed draws other faults, so several are measured). */
+const CHAOS_SEEDS = 10;
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
@@ -111,6 +111,63 @@ export function benchWeb(io: Io, runs = 15): BenchFigures {
   };
 }
 
+export interface ChaosFigures {
+  scenario: string;
+  /** Simulated time per wall time over CHAOS_SEEDS seeds, warm (after a run of each). */
+  compression: number;
+  /** The same for the first run in this process (module loading excluded, JIT cold). */
+  compressionCold: number;
+  /** Simulated seconds of the measured seeds (the liveness phase included: runs go past duration). */
+  simulatedSeconds: number;
+  wallMs: number;
+  messages: number;
+  messagesPerSecond: number;
+  rawActorSendPerSecond: number;
+  ratioToRawSend: number;
+}
+
+/**
+ * examples/chaos-rbd-sts.yaml seeds 1..CHAOS_SEEDS: the first run cold (first thing bench does,
+ * so that no other run has warmed the code), then each seed once more, warm, with the raw XState
+ * rate measured between them.
+ */
+export function benchChaos(io: Io): ChaosFigures {
+  const loaded = loadScenarioFile(CHAOS_SCENARIO);
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  const one = (seed: number) => {
+    const run = new Run(loaded.scenario, { hasher: sha256Hasher, seed });
+    const t0 = io.wallMs();
+    const r = run.run();
+    return { wallMs: io.wallMs() - t0, simulatedMs: run.world.nowMs, messages: r.stats.messages };
+  };
+  const cold = one(1);
+  for (let seed = 2; seed <= CHAOS_SEEDS; seed++) one(seed);
+  const raws: number[] = [];
+  let wallMs = 0;
+  let simulatedMs = 0;
+  let messages = 0;
+  for (let seed = 1; seed <= CHAOS_SEEDS; seed++) {
+    const r = one(seed);
+    wallMs += r.wallMs;
+    simulatedMs += r.simulatedMs;
+    messages += r.messages;
+    raws.push(rawActorSendRate(io, 20_000));
+  }
+  const raw = median(raws);
+  const mps = messages / (wallMs / 1000);
+  return {
+    scenario: `examples/chaos-rbd-sts.yaml, seeds 1-${CHAOS_SEEDS}`,
+    compression: Math.round(simulatedMs / wallMs),
+    compressionCold: Math.round(cold.simulatedMs / cold.wallMs),
+    simulatedSeconds: Math.round(simulatedMs / 1000),
+    wallMs: Math.round(wallMs),
+    messages,
+    messagesPerSecond: Math.round(mps),
+    rawActorSendPerSecond: Math.round(raw),
+    ratioToRawSend: Math.round((raw / mps) * 100) / 100,
+  };
+}
+
 export interface SweepFigures {
   scenario: string;
   /** Seeds per second with `workers` workers (one per core). */
@@ -161,6 +218,9 @@ export async function benchSweep(io: Io, seedsPerWorker: number): Promise<SweepF
 
 export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: string }, io: Io): Promise<number> {
   const n = o.claims !== undefined ? Number(o.claims) : 10_000;
+  // First, while nothing has warmed the code: the chaos run's cold figure.
+  const chaos = benchChaos(io);
+  collectGarbage();
   const f = benchWeb(io);
   // Several runs, the median reported: one run on a shared machine can be off by 20%.
   collectGarbage();
@@ -182,10 +242,13 @@ export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: s
     ratioToRawSend: Math.round((raw / (median1.messages / (median1.wallMs / 1000))) * 100) / 100,
   };
   collectGarbage();
+  collectGarbage();
+  const shrinkRaw = rawActorSendRate(io, 100_000);
+  const shrink = { ...benchShrink(io), rawActorSendPerSecond: Math.round(shrinkRaw) };
   const sweep = await benchSweep(io, o.sweepSeeds !== undefined ? Number(o.sweepSeeds) : 100);
   if (o.json) {
     // SPEC §5: every JSON document ksim writes carries apiVersion ksim/v1 and its kind.
-    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, binderMatcher: matcher, worldBinding: world, sweep }, null, 2));
+    io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', web: f, chaos, binderMatcher: matcher, worldBinding: world, shrink, sweep }, null, 2));
     return 0;
   }
   const line = (label: string, value: string): void => io.out(`  ${label.padEnd(29)}${value}`);
@@ -196,224 +259,21 @@ export async function bench(o: { json?: boolean; claims?: string; sweepSeeds?: s
   line('messages per wall second', f.messagesPerSecond.toLocaleString('en-US'));
   line('raw XState actor.send', `${f.rawActorSendPerSecond.toLocaleString('en-US')}/s (raw / simulator messages = ${f.ratioToRawSend})`);
   line('steps per wall second', `${f.stepsPerSecond.toLocaleString('en-US')} (deliveries and timers: one actor dispatch each)`);
+  io.out(`${chaos.scenario}`);
+  line('simulated / wall, warm', `${chaos.compression.toLocaleString('en-US')}x (${chaos.simulatedSeconds.toLocaleString('en-US')} s simulated in ${chaos.wallMs} ms)`);
+  line('simulated / wall, cold', `${chaos.compressionCold.toLocaleString('en-US')}x (the first run in the process)`);
+  line('messages per wall second', `${chaos.messagesPerSecond.toLocaleString('en-US')} (${chaos.messages.toLocaleString('en-US')} bus messages)`);
+  line('raw XState actor.send', `${chaos.rawActorSendPerSecond.toLocaleString('en-US')}/s (raw / simulator messages = ${chaos.ratioToRawSend})`);
   io.out(`binding ${n.toLocaleString('en-US')} claims against ${n.toLocaleString('en-US')} PersistentVolumes`);
   line('matcher alone (median of 5)', `${Math.round(matcher.wallMs)} ms (${matcher.claims} matched)`);
   line(`whole world (median of ${WORLD_RUNS})`, `${(world.wallMs / 1000).toFixed(2)} s wall (runs: ${world.runsMs.map((ms) => (ms / 1000).toFixed(2)).join(', ')} s), ${(world.simulatedMs / 1000).toFixed(1)} s simulated, ${world.messages.toLocaleString('en-US')} bus messages, ${world.bound} claims Bound`);
   line('raw XState actor.send', `${world.rawActorSendPerSecond.toLocaleString('en-US')}/s before the runs (raw / simulator messages = ${world.ratioToRawSend})`);
+  io.out(`shrink of ${shrink.scenario} --seed ${shrink.seed} --bug ${shrink.bug}`);
+  line('wall time', `${(shrink.ms / 1000).toFixed(2)} s: ${shrink.faultsFrom} faults to ${shrink.faultsTo} in ${shrink.runs} runs (raw XState actor.send ${shrink.rawActorSendPerSecond.toLocaleString('en-US')}/s before)`);
   io.out(`sweep of ${sweep.scenario} (warm workers, ${sweep.seedsPerWorker} seeds each)`);
   line('seeds per second, 1 worker', `${sweep.seedsPerSecondOneWorker}`);
   line(`seeds per second, ${sweep.workers} workers`, `${sweep.seedsPerSecond}`);
   line('parallel efficiency', `${sweep.parallelEfficiency} (seeds/s with ${sweep.workers} ÷ ${sweep.workers} × seeds/s with 1)`);
   line('raw XState actor.send', `${sweep.rawActorSendPerSecond.toLocaleString('en-US')}/s before the sweeps`);
-  return 0;
-}
-
-// ---------------------------------------------------------------------------------------------
-// `ksim bench --scale` (issue 15): the scale scenarios of sim/bench/scale.ts, each run in a child
-// process of its own, so that its peak memory is its own (process.resourceUsage().maxRSS).
-
-/** What one child reports: the run's outcome, its wall time and its process's peak memory. */
-export interface ScaleRunFigures extends ScaleOutcome {
-  wallMs: number;
-  /** The child's CPU time (user + system) over the run: what the machine's load does not inflate. */
-  cpuMs: number;
-  maxRssBytes: number;
-}
-
-/**
- * The child's side (`ksim bench --scale-run SHAPE --scale-seed N`): generates, loads and runs
- * the scenario, then prints its figures as one JSON line.
- */
-export function scaleRunChild(shapeText: string, seed: number, io: Io): number {
-  const shape = parseScaleShape(shapeText);
-  if (!shape) throw new UsageError(`--scale-run: "${shapeText}" is not NODESxSETSxREPLICAS[+chaosN]`);
-  const cpu0 = process.cpuUsage();
-  const t0 = io.wallMs();
-  const outcome = runScale(shape, seed, sha256Hasher);
-  const wallMs = io.wallMs() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const figures: ScaleRunFigures = { ...outcome, wallMs: Math.round(wallMs), cpuMs: Math.round((cpu.user + cpu.system) / 1000), maxRssBytes: process.resourceUsage().maxRSS * 1024 };
-  io.out(JSON.stringify(figures));
-  return 0;
-}
-
-/** Heap for the children: the 100,000-pod run needs more than Node's default (about 4 GB here). */
-const SCALE_HEAP_FLAG = '--max-old-space-size=12288';
-
-function runScaleChild(shape: ScaleShape, seed: number): ScaleRunFigures {
-  const text = `${shape.nodes}x${shape.sets}x${shape.replicas}${shape.faults ? `+chaos${shape.faults}` : ''}`;
-  const execArgv = process.execArgv.some((a) => a.startsWith('--max-old-space-size')) ? process.execArgv : [...process.execArgv, SCALE_HEAP_FLAG];
-  const child = spawnSync(process.execPath, [...execArgv, process.argv[1]!, 'bench', '--scale-run', text, '--scale-seed', String(seed)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const line = (child.stdout ?? '').trim().split('\n').pop() ?? '';
-  if (child.status !== 0 || !line.startsWith('{')) {
-    throw new Error(`scale run ${scaleName(shape)} seed ${seed} failed (exit ${child.status ?? child.signal}): ${(child.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);
-  }
-  return JSON.parse(line) as ScaleRunFigures;
-}
-
-const SCALE_PARTS = ['target', 'cluster', 'set', 'chaos', '100k'] as const;
-export type ScalePart = (typeof SCALE_PARTS)[number];
-
-export function parseScaleParts(text: string | true): ScalePart[] {
-  if (text === true || text === '' || text === 'all') return [...SCALE_PARTS];
-  const parts = text.split(',').map((p) => p.trim());
-  for (const p of parts) if (!(SCALE_PARTS as readonly string[]).includes(p)) throw new UsageError(`--scale: "${p}" is not one of ${SCALE_PARTS.join(', ')}`);
-  return parts as ScalePart[];
-}
-
-/** The target run (issue 15): 1,000 nodes, 1,000 StatefulSets of 10, 10 simulated minutes. */
-const TARGET: ScaleShape = { nodes: 1000, sets: 1000, replicas: 10 };
-/** kwok's figure: 1,000 nodes and 100,000 pods (1,000 StatefulSets of 100). */
-const KWOK: ScaleShape = { nodes: 1000, sets: 1000, replicas: 100 };
-/** The cluster doubled twice: 1,000, 2,000, 4,000 pods, 10 per node. */
-const CLUSTER_SIZES: ScaleShape[] = [100, 200, 400].map((n) => ({ nodes: n, sets: n, replicas: 10 }));
-/** One StatefulSet doubled twice: 500, 1,000, 2,000 replicas, 10 per node. */
-const SET_SIZES: ScaleShape[] = [500, 1000, 2000].map((r) => ({ nodes: r / 10, sets: 1, replicas: r }));
-const GROWTH_ROUNDS = 3;
-const CHAOS_FAULTS = 10;
-
-export interface GrowthFigures {
-  sizes: { scenario: string; pods: number; runsMs: number[]; medianMs: number; cpuRunsMs: number[]; medianCpuMs: number; messages: number; maxRssBytes: number; allRunningAndBound: boolean }[];
-  /** Median wall time of each size over the one before it. */
-  growth: number[];
-  /** The same for CPU time. */
-  cpuGrowth: number[];
-  rawActorSendPerSecond: number;
-}
-
-/** Sizes interleaved (a, b, c, a, b, c, ...) so that the machine's swings do not land on one size. */
-function growth(shapes: ScaleShape[], rounds: number, io: Io, note: (s: string) => void): GrowthFigures {
-  const runs: ScaleRunFigures[][] = shapes.map(() => []);
-  const raws: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    raws.push(rawActorSendRate(io, 100_000));
-    shapes.forEach((shape, i) => {
-      const f = runScaleChild(shape, 1);
-      runs[i]!.push(f);
-      note(`  ${scaleName(shape)} round ${r + 1}: ${(f.wallMs / 1000).toFixed(2)} s (CPU ${(f.cpuMs / 1000).toFixed(2)} s)`);
-    });
-  }
-  const sizes = shapes.map((shape, i) => {
-    const rs = runs[i]!;
-    return {
-      scenario: scaleName(shape),
-      pods: shape.sets * shape.replicas,
-      runsMs: rs.map((f) => f.wallMs),
-      medianMs: median(rs.map((f) => f.wallMs)),
-      cpuRunsMs: rs.map((f) => f.cpuMs),
-      medianCpuMs: median(rs.map((f) => f.cpuMs)),
-      messages: rs[0]!.messages,
-      maxRssBytes: Math.max(...rs.map((f) => f.maxRssBytes)),
-      allRunningAndBound: rs.every(allRunningAndBound),
-    };
-  });
-  return {
-    sizes,
-    growth: sizes.slice(1).map((s, i) => Math.round((s.medianMs / sizes[i]!.medianMs) * 100) / 100),
-    cpuGrowth: sizes.slice(1).map((s, i) => Math.round((s.medianCpuMs / sizes[i]!.medianCpuMs) * 100) / 100),
-    rawActorSendPerSecond: Math.round(median(raws)),
-  };
-}
-
-export interface ChaosFigures {
-  scenario: string;
-  seeds: number[];
-  faultFreeMs: number[];
-  chaosMs: number[];
-  /** chaos ÷ fault-free, seed by seed (the pair run one after the other). */
-  ratios: number[];
-  medianRatio: number;
-  faults: number;
-  violations: number;
-}
-
-function chaos(shape: ScaleShape, seeds: number, io: Io, note: (s: string) => void): ChaosFigures {
-  const list = Array.from({ length: seeds }, (_, i) => i + 1);
-  const faultFreeMs: number[] = [];
-  const chaosMs: number[] = [];
-  let violations = 0;
-  for (const seed of list) {
-    const ff = runScaleChild(shape, seed);
-    const ch = runScaleChild({ ...shape, faults: CHAOS_FAULTS }, seed);
-    faultFreeMs.push(ff.wallMs);
-    chaosMs.push(ch.wallMs);
-    violations += ch.violations;
-    note(`  ${scaleName(shape)} seed ${seed}: ${(ff.wallMs / 1000).toFixed(2)} s, with ${CHAOS_FAULTS} faults ${(ch.wallMs / 1000).toFixed(2)} s`);
-  }
-  const ratios = list.map((_, i) => Math.round((chaosMs[i]! / faultFreeMs[i]!) * 100) / 100);
-  return { scenario: scaleName(shape), seeds: list, faultFreeMs, chaosMs, ratios, medianRatio: median(ratios), faults: CHAOS_FAULTS, violations };
-}
-
-export interface ScaleFigures {
-  target?: ScaleRunFigures & { rawActorSendPerSecond: number; messagesPerSecond: number; allRunningAndBound: boolean };
-  cluster?: GrowthFigures;
-  set?: GrowthFigures;
-  chaos?: ChaosFigures;
-  kwok?: ScaleRunFigures & { rawActorSendPerSecond: number; messagesPerSecond: number; allRunningAndBound: boolean };
-}
-
-function single(shape: ScaleShape, io: Io) {
-  const raw = rawActorSendRate(io, 100_000);
-  const f = runScaleChild(shape, 1);
-  return { ...f, rawActorSendPerSecond: Math.round(raw), messagesPerSecond: Math.round(f.messages / (f.wallMs / 1000)), allRunningAndBound: allRunningAndBound(f) };
-}
-
-export async function benchScale(o: { json?: boolean; scale: string | true; scaleSeeds?: string }, io: Io): Promise<number> {
-  const parts = parseScaleParts(o.scale);
-  const seeds = o.scaleSeeds !== undefined ? Number(o.scaleSeeds) : 10;
-  // Progress on stderr: these runs take minutes.
-  const note = (s: string) => io.err(s);
-  const figures: ScaleFigures = {};
-  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  const out: string[] = [];
-  const line = (label: string, value: string) => out.push(`  ${label.padEnd(29)}${value}`);
-  const runLine = (title: string, f: NonNullable<ScaleFigures['target']>) => {
-    out.push(title);
-    line('wall time', `${s(f.wallMs)}, CPU ${s(f.cpuMs)} (${f.steps.toLocaleString('en-US')} steps, ${f.messages.toLocaleString('en-US')} bus messages, ${f.messagesPerSecond.toLocaleString('en-US')}/s)`);
-    line('peak memory (RSS)', gib(f.maxRssBytes));
-    line('pods Running', `${f.podsRunning.toLocaleString('en-US')} of ${f.pods.toLocaleString('en-US')}`);
-    line('claims Bound', `${f.claimsBound.toLocaleString('en-US')} of ${f.claims.toLocaleString('en-US')}`);
-    line('raw XState actor.send', `${f.rawActorSendPerSecond.toLocaleString('en-US')}/s before the run`);
-  };
-  const growthLines = (title: string, g: GrowthFigures) => {
-    out.push(title);
-    g.sizes.forEach((z, i) =>
-      line(
-        `${z.pods.toLocaleString('en-US')} pods`,
-        `${s(z.medianMs)} (runs ${z.runsMs.map(s).join(', ')}; CPU ${s(z.medianCpuMs)}), ${gib(z.maxRssBytes)}${i > 0 ? `, ${g.growth[i - 1]}x the size before (CPU ${g.cpuGrowth[i - 1]}x)` : ''}${z.allRunningAndBound ? '' : ', NOT all Running and Bound'}`,
-      ),
-    );
-    line('raw XState actor.send', `${g.rawActorSendPerSecond.toLocaleString('en-US')}/s (median before each round)`);
-  };
-  for (const part of parts) {
-    note(`ksim bench --scale: ${part}`);
-    if (part === 'target') {
-      figures.target = single(TARGET, io);
-      runLine(`${scaleName(TARGET)}: 1,000 nodes, 10,000 pods with claims, 10 simulated minutes`, figures.target);
-    } else if (part === '100k') {
-      figures.kwok = single(KWOK, io);
-      runLine(`${scaleName(KWOK)}: 1,000 nodes, 100,000 pods with claims, 10 simulated minutes`, figures.kwok);
-    } else if (part === 'cluster') {
-      figures.cluster = growth(CLUSTER_SIZES, GROWTH_ROUNDS, io, note);
-      growthLines(`the cluster doubled (N nodes, N StatefulSets of 10), median of ${GROWTH_ROUNDS}, sizes interleaved`, figures.cluster);
-    } else if (part === 'set') {
-      figures.set = growth(SET_SIZES, GROWTH_ROUNDS, io, note);
-      growthLines(`one Parallel StatefulSet doubled (10 replicas per node), median of ${GROWTH_ROUNDS}, sizes interleaved`, figures.set);
-    } else {
-      figures.chaos = chaos(TARGET, seeds, io, note);
-      const c = figures.chaos;
-      out.push(`${c.scenario} with chaos: {faults: ${c.faults}}, seeds 1-${seeds}, each beside the same seed without faults`);
-      line('median chaos / fault-free', `${c.medianRatio}x (ratios ${c.ratios.join(', ')})`);
-      line('wall, fault-free', `median ${s(median(c.faultFreeMs))}`);
-      line('wall, with faults', `median ${s(median(c.chaosMs))}`);
-      line('violations', `${c.violations}`);
-    }
-  }
-  if (o.json) io.out(JSON.stringify({ apiVersion: 'ksim/v1', kind: 'Bench', scale: figures }, null, 2));
-  else io.out(out.join('\n'));
   return 0;
 }

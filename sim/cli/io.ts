@@ -24,6 +24,12 @@ export interface Io {
   wallMs: () => number;
   /** stderr when it is a terminal (progress bars are drawn only there), else undefined. */
   terminal?: NodeJS.WriteStream;
+  /**
+   * Runs the same command again in a process with a larger V8 heap and gives its exit code;
+   * undefined when this process's heap is already that large. Only the installed `ksim`
+   * (sim/cli/launch.ts) can; in-process callers cannot.
+   */
+  withLargerHeap?: () => number | undefined;
 }
 
 export const defaultIo: Io = {

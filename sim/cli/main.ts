@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { cmdRun } from './run.ts';
 import { cmdSweep } from './sweep.ts';
 import { cmdMerge } from './merge.ts';
+import { cmdShrink } from './shrink.ts';
 import { defaultIo, terminalSafe, UsageError, type Io } from './io.ts';
 import { DEFAULT_MAX_STEPS, MAX_DURATION_MS, MAX_FILE_BYTES, MAX_OBJECTS } from '../../src/scenario/limits.ts';
 
@@ -85,6 +86,18 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       code = await cmdMerge(files, o, io);
     });
   program
+    .command('shrink')
+    .description('from a failing seed, the fewest scripted faults that still break the same invariant, as a scenario file')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--seed <n>', 'the failing seed (default: the scenario\'s spec.seed, else 1)')
+    .option('--out <file>', 'where to write the shrunk scenario (default: <scenario>-seed<N>-shrunk.yaml here)')
+    .option('--bug <name>', 're-introduce a known failure mode into one component')
+    .option('--max-runs <n>', 'stop after this many candidate runs with the smallest list found (default 400)')
+    .exitOverride()
+    .action(async (file: string, o: Record<string, string | undefined>) => {
+      code = await cmdShrink(file, o, io);
+    });
+  program
     .command('bench')
     .description('measure simulation speed')
     .option('--json', 'print the figures as JSON')
@@ -108,10 +121,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         io.out(scaleScenarioYaml(shape));
         return;
       }
-      const b = await import('./bench.ts');
-      if (o.scaleRun !== undefined) code = b.scaleRunChild(o.scaleRun, Number(o.scaleSeed ?? '1'), io);
-      else if (o.scale !== undefined) code = await b.benchScale({ ...o, scale: o.scale }, io);
-      else code = await b.bench(o, io);
+      if (o.scaleRun !== undefined || o.scale !== undefined) {
+        const b = await import('./bench-scale.ts');
+        if (o.scaleRun !== undefined) code = b.scaleRunChild(o.scaleRun, Number(o.scaleSeed ?? '1'), io);
+        else code = await b.benchScale({ ...o, scale: o.scale! }, io);
+        return;
+      }
+      const { bench } = await import('./bench.ts');
+      code = await bench(o, io);
     });
   try {
     if (argv.length === 0) {

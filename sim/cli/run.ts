@@ -11,6 +11,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { loadScenarioFile, quoteUnsafe } from '../../src/scenario/load.ts';
 import type { Scenario } from '../../src/scenario/types.ts';
+import type { KObject } from '../../src/protocol.ts';
 import { parseDuration, formatDuration } from '../../src/duration.ts';
 import { sha256Hasher } from '../../src/node-hash.ts';
 import type { TraceEvent } from '../../src/trace.ts';
@@ -28,8 +29,55 @@ function line(s: string): string {
   return terminalSafe(s.replace(/\r?\n/g, '\\n'));
 }
 
+/**
+ * A scenario asking for this many nodes, pods, claims and volumes (scenarioObjects) may outgrow
+ * V8's own heap of about 4 GB over a long run: `ksim run` runs it in a process with a larger one
+ * (sim/heap.ts). 100 nodes with 1,000 pods, claims and volumes (3,100 objects) peaked at 245 MB
+ * over 10 simulated minutes (issue 15), so 2,000 objects leave a margin of more than 20 for
+ * runs longer or busier than that; the second process start (0.1-0.3 s) is a few per cent of
+ * such a run, where it would double the demo's.
+ */
+export const LARGE_SCENARIO_OBJECTS = 2_000;
+
+function objectsOf(obj: KObject): number {
+  switch (obj.kind) {
+    case 'StatefulSet': {
+      const replicas = typeof obj.spec?.replicas === 'number' ? obj.spec.replicas : 1;
+      const templates = Array.isArray(obj.spec?.volumeClaimTemplates) ? obj.spec.volumeClaimTemplates.length : 0;
+      // Each replica: a pod, and a claim and a volume per template.
+      return replicas * (1 + 2 * templates);
+    }
+    case 'Pod':
+    case 'PersistentVolumeClaim':
+    case 'PersistentVolume':
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/** The nodes, pods, claims and volumes a scenario asks for (at most; scale actions counted in full). */
+export function scenarioObjects(s: Scenario): number {
+  let n = s.nodes.length;
+  for (const m of s.manifests) n += objectsOf(m.obj);
+  for (const a of s.actions) {
+    if (a.kind === 'apply') n += objectsOf(a.manifest);
+    else if (a.kind === 'scale') n += a.replicas;
+  }
+  return n;
+}
+
+/**
+ * The scenario, or the exit code of the run: bad input (2), or the code of the process that ran
+ * a large scenario with a larger heap (decided before anything is printed, so that nothing is
+ * printed twice).
+ */
 function loadOrExit(file: string, validate: FieldValidation, io: Io): Scenario | number {
   const res = loadScenarioFile(file, { validate });
+  if (res.ok && io.withLargerHeap && scenarioObjects(res.scenario) >= LARGE_SCENARIO_OBJECTS) {
+    const code = io.withLargerHeap();
+    if (code !== undefined) return code;
+  }
   for (const w of res.warnings) io.err(line(`${quoteUnsafe(w.pos.file)}:${w.pos.line}:${w.pos.col}: warning: ${w.message}`));
   if (!res.ok) {
     for (const e of res.errors) io.err(line(e));
@@ -38,7 +86,7 @@ function loadOrExit(file: string, validate: FieldValidation, io: Io): Scenario |
   return res.scenario;
 }
 
-function parseSeed(v: string | undefined): number | undefined {
+export function parseSeed(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`--seed: ${JSON.stringify(v)} is not a non-negative integer`);
   const n = Number(v);

@@ -32,11 +32,19 @@ describe('ksim CLI', function () {
     expect(f.web.simulatedSeconds).to.equal(3600);
     expect(f.web.messages).to.be.greaterThan(2000);
     expect(f.web.ratioToRawSend).to.be.greaterThan(0);
+    // The chaos run: each seed's simulated time (30 min and the liveness phase) over its wall time.
+    expect(f.chaos.scenario).to.include('examples/chaos-rbd-sts.yaml');
+    expect(f.chaos.simulatedSeconds).to.be.at.least(10 * 1800);
+    for (const k of ['compression', 'compressionCold', 'messagesPerSecond', 'ratioToRawSend']) expect(f.chaos[k], k).to.be.greaterThan(0);
+    expect(f.chaos.compression).to.be.closeTo((f.chaos.simulatedSeconds * 1000) / f.chaos.wallMs, f.chaos.compression * 0.01);
     expect(f.binderMatcher.claims).to.equal(200);
     expect(f.worldBinding).to.include({ claims: 200, bound: 200 });
     expect(f.worldBinding.runsMs).to.have.length(3);
     expect(f.worldBinding.ratioToRawSend).to.be.greaterThan(0);
     expect(f).to.include({ apiVersion: 'ksim/v1', kind: 'Bench' });
+    expect(f.shrink).to.include({ scenario: 'examples/chaos-rbd-sts.yaml', seed: 18, bug: 'informer-no-relist', faultsFrom: 5 });
+    expect(f.shrink.ms).to.be.greaterThan(0);
+    expect(f.shrink.faultsTo).to.be.below(5);
     expect(f.sweep).to.include({ workers: availableParallelism(), seedsPerWorker: 3 });
     expect(f.sweep.seedsPerSecond).to.be.greaterThan(0);
     expect(f.sweep.seedsPerSecondOneWorker).to.be.greaterThan(0);

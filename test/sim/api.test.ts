@@ -1,6 +1,7 @@
 /** The library API as SPEC §7 shows it to users writing their own tests. */
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Simulation, ScenarioError } from 'ksim';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -24,6 +25,16 @@ describe('library API (import from "ksim")', () => {
     expect(a.nowMs).to.equal(120_000);
     expect(a.report().traceHash).to.equal(b.report().traceHash);
     expect(a.get('Pod', 'web-0')!.status.podIP).to.equal(b.get('Pod', 'web-0')!.status.podIP);
+  });
+
+  it('get and list give kubernetes-types\' v1.30 types when asked (get<Pod>)', () => {
+    const sim = Simulation.load(`${ROOT}examples/statefulset-web.yaml`, { seed: 3 });
+    sim.runFor('1m');
+    const pod = sim.get<Pod>('Pod', 'web-0');
+    // @ts-expect-error a Pod's spec has no field imagePullPolcy: the type is kubernetes-types' Pod
+    expect(pod?.spec?.imagePullPolcy).to.equal(undefined);
+    expect(pod?.status?.phase).to.equal('Running');
+    expect(sim.list<Pod>('Pod', 'default').map((p) => p.metadata?.name)).to.include('web-0');
   });
 
   it('runUntil reports a condition that did not come within the timeout', () => {

@@ -252,6 +252,30 @@ describe('chaos', () => {
   });
 });
 
+describe('fault streams', () => {
+  // Each fault draws from a stream named by the fault itself (kind, at, target), not by its place
+  // in the list: removing one fault (as shrinking does) leaves the others' draws — which messages
+  // a loss hits — and the network's jitter as they were. The fault removed here touches nothing
+  // (cluster-dns and kube-scheduler never talk), so the two runs must be the same run.
+  it('removing a fault that touches nothing leaves the other faults\' draws and the run as they were', () => {
+    const loss = '{at: 1m, messageLoss: {rate: 0.3}, for: 2m}';
+    const idle = '{at: 30s, messageDuplicate: {rate: 0.9, between: [[cluster-dns], [kube-scheduler]]}, for: 5m}';
+    const runWith = (faults: string[]) => {
+      const lines: string[] = [];
+      const sim = Simulation.fromYaml(yamlDocs(NGINX_SERVICE, webStatefulSet({ replicas: 3 }), scenarioDoc(`duration: 6m\nfaults:\n${faults.map((f) => `  - ${f}`).join('\n')}`)), { seed: 5 });
+      (sim as unknown as { run: { world: { trace: { listeners: ((at: number, kind: string, actor: string, detail: string) => void)[] } } } }).run.world.trace.listeners.push((at, kind, actor, detail) => {
+        if (kind !== 'F') lines.push(`${at} ${kind} ${actor} ${detail}`);
+      });
+      sim.runScenario();
+      return lines;
+    };
+    const both = runWith([idle, loss]);
+    const alone = runWith([loss]);
+    expect(both.filter((l) => l.includes(' X ')).length, 'the loss dropped messages').to.be.greaterThan(5);
+    expect(both).to.deep.equal(alone);
+  });
+});
+
 function fileText(path: string): string {
   return readFileSync(path, 'utf8');
 }
