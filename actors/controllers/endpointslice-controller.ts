@@ -160,6 +160,21 @@ export interface DesiredSlice {
   endpoints: Endpoint[];
 }
 
+/**
+ * Each pod object's endpoint for the Service object it was made for: objects are never changed
+ * once stored (src/protocol.ts), so a sync of a large Service makes endpoints only for the pods
+ * that changed since the last one.
+ */
+const endpointsMade = new WeakMap<Pod, { svc: Service; ep: Endpoint }>();
+
+function endpointOf(pod: Pod, svc: Service): Endpoint {
+  const made = endpointsMade.get(pod);
+  if (made && made.svc === svc) return made.ep;
+  const ep = podToEndpoint(pod, svc);
+  endpointsMade.set(pod, { svc, ep });
+  return ep;
+}
+
 /** What the Service's slice should hold, from the pods it selects (sorted by name). */
 export function desiredSlice(svc: Service, selectedPods: readonly Pod[]): DesiredSlice {
   const pods = selectedPods.filter(shouldPodBeInEndpoints).slice().sort((a, b) => cmp(a.metadata?.name ?? '', b.metadata?.name ?? ''));
@@ -168,7 +183,7 @@ export function desiredSlice(svc: Service, selectedPods: readonly Pod[]): Desire
     labels: sliceLabels(svc),
     // A placeholder slice (no endpoints) has no ports, as the reconciler's placeholder.
     ports: first ? endpointPorts(svc, first) : [],
-    endpoints: pods.map((p) => podToEndpoint(p, svc)),
+    endpoints: pods.map((p) => endpointOf(p, svc)),
   };
 }
 
@@ -198,14 +213,28 @@ function canonEndpoint(e: Endpoint): unknown[] {
   ];
 }
 
+/** An endpoint's canonical text, made once per endpoint object (they are never changed). */
+const canonTexts = new WeakMap<Endpoint, string>();
+function canonText(e: Endpoint): string {
+  let t = canonTexts.get(e);
+  if (t === undefined) canonTexts.set(e, (t = JSON.stringify(canonEndpoint(e))));
+  return t;
+}
+
 /** Whether a stored slice already holds what is desired (fields defaulted by the server aside). */
 export function sliceMatches(slice: EndpointSlice, want: DesiredSlice): boolean {
   return (
     slice.addressType === 'IPv4' &&
     canonLabels(slice.metadata?.labels) === canonLabels(want.labels) &&
     JSON.stringify((slice.ports ?? []).map(canonPort)) === JSON.stringify(want.ports.map(canonPort)) &&
-    JSON.stringify((slice.endpoints ?? []).map(canonEndpoint)) === JSON.stringify(want.endpoints.map(canonEndpoint))
+    endpointsMatch(slice.endpoints ?? [], want.endpoints)
   );
+}
+
+function endpointsMatch(have: readonly Endpoint[], want: readonly Endpoint[]): boolean {
+  if (have.length !== want.length) return false;
+  for (let i = 0; i < have.length; i++) if (have[i] !== want[i] && canonText(have[i]!) !== canonText(want[i]!)) return false;
+  return true;
 }
 
 function ownedBy(slice: KObject, svc: Svc): boolean {

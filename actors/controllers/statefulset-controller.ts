@@ -37,6 +37,7 @@ import { deepCopy, isPodReady } from '../../src/model/objects.ts';
 import {
   aggregateMessage,
   allowsBurst,
+  claimName,
   claimOwnerMatchesSetAndPod,
   completeRollingUpdate,
   countReplicas,
@@ -477,8 +478,10 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
   /** createMissingPersistentVolumeClaims, for a Pending pod whose claims may have gone. */
   function createMissingPersistentVolumeClaims(run: Run, set: Sts, pod: PodObj): void {
-    const missing = persistentVolumeClaims(set, getOrdinal(pod)).some(
-      ({ claim }) => !cache.get('PersistentVolumeClaim', set.metadata.namespace, claim.metadata.name!) || !claimsMatchRetentionPolicy(set, pod),
+    // The claims' names are enough to look (persistentVolumeClaims would build each claim).
+    const ordinal = getOrdinal(pod);
+    const missing = (set.spec.volumeClaimTemplates ?? []).some(
+      (t) => !cache.get('PersistentVolumeClaim', set.metadata.namespace, claimName(set, t.metadata?.name ?? '', ordinal)) || !claimsMatchRetentionPolicy(set, pod),
     );
     if (!missing) return;
     const end = begin(run);
