@@ -15,10 +15,11 @@
  *   their answers come — so keys that arrive meanwhile fold into one later sync, as they do in a
  *   real controller. Queued keys are handed out on a zero-delay timer: every add made in the same
  *   simulated instant before it fires is folded, in a deterministic order (first added, first out).
- * - `busyFor(key, ms)`: the sync of `key` takes that much processing time (a controller's own
- *   work, proportional to what it looked at): the worker holds the key at least that long, so
- *   that keys added meanwhile fold into one later sync. Under 1 ms it is nothing: the simulated
- *   clock counts whole milliseconds.
+ * - `busyFor(key, ms)`: the sync of `key` takes that much processing time besides its API calls
+ *   (a controller's own work, proportional to what it looked at; upstream computes, then makes
+ *   its blocking calls): the worker holds the key that much longer after the sync's writes are
+ *   answered, so that keys added meanwhile fold into one later sync. Under 1 ms it is nothing:
+ *   the simulated clock counts whole milliseconds.
  *
  * The owner routes its timer keys to `timer()` (keys start with `<name>/`).
  */
@@ -96,9 +97,9 @@ export class WorkQueue {
   private readonly drainKey: string;
   private readonly delayKey: string;
   private readonly busyPrefix: string;
-  /** Keys whose processing takes until this instant (busyFor), and how their sync ended meanwhile. */
-  private readonly busyUntil = new Map<string, number>();
-  private readonly finishedEarly = new Map<string, string | undefined>();
+  /** Processing time of the sync of each key (busyFor), and how the syncs still held ended. */
+  private readonly busyMs = new Map<string, number>();
+  private readonly held = new Map<string, string | undefined>();
 
   constructor(
     private readonly port: Port,
@@ -115,8 +116,7 @@ export class WorkQueue {
   busyFor(key: string, ms: number): void {
     const whole = Math.floor(ms);
     if (whole < 1 || !this.processing.has(key)) return;
-    this.busyUntil.set(key, this.port.now() + whole);
-    this.port.setTimer(`${this.busyPrefix}${key}`, whole);
+    this.busyMs.set(key, whole);
   }
 
   add(key: string): void {
@@ -183,10 +183,9 @@ export class WorkQueue {
     }
     if (key.startsWith(this.busyPrefix)) {
       const k = key.slice(this.busyPrefix.length);
-      this.busyUntil.delete(k);
-      if (this.finishedEarly.has(k)) {
-        const err = this.finishedEarly.get(k);
-        this.finishedEarly.delete(k);
+      if (this.held.has(k)) {
+        const err = this.held.get(k);
+        this.held.delete(k);
         this.finish(k, err);
       }
       return true;
@@ -210,9 +209,12 @@ export class WorkQueue {
       this.opts.process(key, (err) => {
         if (finished) return;
         finished = true;
-        // Still processing (busyFor): the worker lets go of the key when that time is over.
-        if (this.busyUntil.has(key)) this.finishedEarly.set(key, err);
-        else this.finish(key, err);
+        // The sync's own processing time (busyFor) follows its calls: the key is held that long.
+        const busy = this.busyMs.get(key);
+        if (busy === undefined) return this.finish(key, err);
+        this.busyMs.delete(key);
+        this.held.set(key, err);
+        this.port.setTimer(`${this.busyPrefix}${key}`, busy);
       });
     }
     if (this.head === this.queue.length) {

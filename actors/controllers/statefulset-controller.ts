@@ -212,9 +212,20 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
    */
   const expectationsOf = new Map<string, Set<string>>();
   const objectOf = (key: string): string => key.slice(key.indexOf('/') + 1);
+  /** How many expectations of each `<verb>/<Kind>/` there are: none, and a sync asks no pod. */
+  const expectedByVerbKind = new Map<string, number>();
+  const verbKindOf = (key: string): string => key.slice(0, key.indexOf('/', key.indexOf('/') + 1) + 1);
+  const anyExpected = (verbKind: string): boolean => (expectedByVerbKind.get(verbKind) ?? 0) > 0;
+  function countExpected(key: string, by: number): void {
+    const vk = verbKindOf(key);
+    const n = (expectedByVerbKind.get(vk) ?? 0) + by;
+    if (n === 0) expectedByVerbKind.delete(vk);
+    else expectedByVerbKind.set(vk, n);
+  }
 
   function forgetExpectation(key: string): void {
     if (!expectations.delete(key)) return;
+    countExpected(key, -1);
     const obj = objectOf(key);
     const set = expectationsOf.get(obj);
     set?.delete(key);
@@ -222,6 +233,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   }
 
   function expect(key: string, e: Omit<Expectation, 'atMs'>): void {
+    if (!expectations.has(key)) countExpected(key, 1);
     expectations.set(key, { ...e, atMs: port.now() });
     const obj = objectOf(key);
     let set = expectationsOf.get(obj);
@@ -367,12 +379,25 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     finish();
   }
 
+  /**
+   * identityMatches && storageMatches, remembered per pod object for the set's spec they were
+   * checked against: stored objects never change, and a status update keeps the set's spec.
+   */
+  const identityChecked = new WeakMap<PodObj, { spec: Sts['spec']; uid: string | undefined; ok: boolean }>();
+  function identityAndStorageMatch(set: Sts, pod: PodObj): boolean {
+    const seen = identityChecked.get(pod);
+    if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid) return seen.ok;
+    const ok = identityMatches(set, pod) && storageMatches(set, pod);
+    identityChecked.set(pod, { spec: set.spec, uid: set.metadata.uid, ok });
+    return ok;
+  }
+
   /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
   function claimsMatchRetentionPolicy(set: Sts, pod: PodObj): boolean {
     const ns = set.metadata.namespace;
     for (const t of set.spec.volumeClaimTemplates ?? []) {
       const name = `${t.metadata?.name ?? ''}-${set.metadata.name}-${getOrdinal(pod)}`;
-      if (expectations.has(`update/${claimKey(ns, name)}`)) continue;
+      if (anyExpected('update/PersistentVolumeClaim/') && expectations.has(`update/${claimKey(ns, name)}`)) continue;
       const claim = cache.get<ClaimObj>('PersistentVolumeClaim', ns, name);
       if (claim && !claimOwnerMatchesSetAndPod(claim, set, pod)) return false;
     }
@@ -542,7 +567,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, set.metadata.uid ?? '', (o) => {
       const p = o as PodObj;
       if (!isOwnedBy(p, set) || !isMemberOf(set, p) || (p.metadata.namespace ?? '') !== (ns ?? '')) return;
-      if (!isTerminating(p) && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
+      if (!isTerminating(p) && anyExpected('delete/Pod/') && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
         pods.push({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } });
       } else pods.push(p);
     });
@@ -569,7 +594,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const replicaAt = (i: number): PodObj => {
       const have = existing.get(i);
       if (have) return have;
-      const pending = expectations.get(`create/${podKey(ns, podName(set, start + i))}`);
+      const pending = anyExpected('create/Pod/') ? expectations.get(`create/${podKey(ns, podName(set, start + i))}`) : undefined;
       let pod: PodObj;
       if (pending?.pod) {
         pod = pending.pod;
@@ -632,9 +657,9 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         if (isTerminating(pod) && monotonic) return { exit: true }; // waiting for Pod to Terminate
         if (!isRunningAndReady(pod) && monotonic) return { exit: true }; // waiting for Running and Ready
         if (!isRunningAndAvailable(pod, minReadySeconds, nowEpochMs) && monotonic) return { exit: true };
-        if (expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return { exit: false };
+        if (anyExpected('update/Pod/') && expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return { exit: false };
         const retentionMatch = claimsMatchRetentionPolicy(set, pod);
-        if (identityMatches(set, pod) && storageMatches(set, pod) && retentionMatch) return { exit: false };
+        if (identityAndStorageMatch(set, pod) && retentionMatch) return { exit: false };
         updateStatefulPod(run, set, pod);
         return { exit: false };
       };
