@@ -281,7 +281,7 @@ export function endpointSliceController(port: Port): Component {
 
   // endpointSliceTracker: the resourceVersion of each slice this controller last wrote, so that
   // the watch echo of its own write does not cause another sync.
-  const tracker = new Map<string, { svcKey: string; rv: number }>();
+  const tracker = new Map<string, { svcKey: string; rv: number; endpoints?: readonly Endpoint[] }>();
   const expectedDeletes = new Set<string>();
 
   const queue = (key: string): void => work.add(key);
@@ -367,10 +367,21 @@ export function endpointSliceController(port: Port): Component {
     });
   }
 
-  /** Learns a slice this controller wrote, as the tracker and the informer will see it. */
-  function remember(key: string, obj: KObject): void {
+  /**
+   * Learns a slice this controller wrote, as the tracker and the informer will see it, with the
+   * endpoints it wrote (the stored slice holds copies of them: while the cached slice is that
+   * version, the endpoints wanted are compared with what was written, object by object).
+   */
+  function remember(key: string, obj: KObject, endpoints: readonly Endpoint[]): void {
     cache.put(obj);
-    tracker.set(nsName(obj), { svcKey: key, rv: Number(obj.metadata.resourceVersion) });
+    tracker.set(nsName(obj), { svcKey: key, rv: Number(obj.metadata.resourceVersion), endpoints });
+  }
+
+  /** sliceMatches, comparing with the endpoints this controller wrote when the slice is its write. */
+  function matches(slice: SliceObj, want: DesiredSlice): boolean {
+    const t = tracker.get(nsName(slice));
+    if (t?.endpoints && t.rv === Number(slice.metadata.resourceVersion)) return sliceMatches({ ...slice, endpoints: t.endpoints as Endpoint[] }, want);
+    return sliceMatches(slice, want);
   }
 
   function syncService(key: string, done: (err?: string) => void): void {
@@ -424,10 +435,10 @@ export function endpointSliceController(port: Port): Component {
         endpoints: want.endpoints,
         ports: want.ports,
       };
-      send(run, { verb: 'create', kind: 'EndpointSlice', namespace: ns, obj }, (res) => res.obj && remember(key, res.obj));
+      send(run, { verb: 'create', kind: 'EndpointSlice', namespace: ns, obj }, (res) => res.obj && remember(key, res.obj, want.endpoints));
       return;
     }
-    if (sliceMatches(keep, want)) return;
+    if (matches(keep, want)) return;
     const obj: SliceObj = {
       ...keep,
       metadata: { ...keep.metadata, labels: want.labels },
@@ -435,7 +446,7 @@ export function endpointSliceController(port: Port): Component {
       endpoints: want.endpoints,
       ports: want.ports,
     };
-    send(run, { verb: 'update', kind: 'EndpointSlice', namespace: ns, name: keep.metadata.name!, obj }, (res) => res.obj && remember(key, res.obj));
+    send(run, { verb: 'update', kind: 'EndpointSlice', namespace: ns, name: keep.metadata.name!, obj }, (res) => res.obj && remember(key, res.obj, want.endpoints));
   }
 
   return {

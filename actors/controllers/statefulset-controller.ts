@@ -392,8 +392,30 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     return ok;
   }
 
-  /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
+  /**
+   * claimsMatchRetentionPolicy, remembered per pod object with the claim objects and the set's
+   * spec it was worked out from: while none of them changed (and no claim update is expected),
+   * the answer stands. A large set's sync asks it of every pod.
+   */
+  const retentionChecked = new WeakMap<PodObj, { spec: Sts['spec']; uid: string | undefined; names: string[]; claims: (ClaimObj | undefined)[]; ok: boolean }>();
   function claimsMatchRetentionPolicy(set: Sts, pod: PodObj): boolean {
+    if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, pod);
+    const ns = set.metadata.namespace;
+    const seen = retentionChecked.get(pod);
+    if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid) {
+      let same = true;
+      for (let i = 0; i < seen.names.length && same; i++) same = cache.get<ClaimObj>('PersistentVolumeClaim', ns, seen.names[i]!) === seen.claims[i];
+      if (same) return seen.ok;
+    }
+    const names = (set.spec.volumeClaimTemplates ?? []).map((t) => `${t.metadata?.name ?? ''}-${set.metadata.name}-${getOrdinal(pod)}`);
+    const claims = names.map((n) => cache.get<ClaimObj>('PersistentVolumeClaim', ns, n));
+    const ok = claimsMatchRetentionPolicyNow(set, pod);
+    retentionChecked.set(pod, { spec: set.spec, uid: set.metadata.uid, names, claims, ok });
+    return ok;
+  }
+
+  /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
+  function claimsMatchRetentionPolicyNow(set: Sts, pod: PodObj): boolean {
     const ns = set.metadata.namespace;
     for (const t of set.spec.volumeClaimTemplates ?? []) {
       const name = `${t.metadata?.name ?? ''}-${set.metadata.name}-${getOrdinal(pod)}`;

@@ -221,8 +221,10 @@ export function controllerRef(set: Sts): OwnerReference {
 
 /** The controller ownerReference of `pod` names this set (by uid). */
 export function isOwnedBy(pod: PodObj, set: Sts): boolean {
-  const ref = (pod.metadata.ownerReferences ?? []).find((r) => r.controller);
-  return !!ref && ref.uid === set.metadata.uid;
+  const refs = pod.metadata.ownerReferences;
+  if (!refs) return false;
+  for (let i = 0; i < refs.length; i++) if (refs[i]!.controller) return refs[i]!.uid === set.metadata.uid;
+  return false;
 }
 
 /**
