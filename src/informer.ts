@@ -244,14 +244,20 @@ export class Cache {
   byIndexAll<T = KObject>(kind: string, name: string, values: readonly string[], keep: (obj: KObject) => boolean): T[] {
     const index = this.byKind.get(kind)?.indexes.get(name);
     if (!index || values.length === 0) return [];
-    let smallest: Set<Slot> | undefined;
+    const sets: Set<Slot>[] = [];
     for (const v of values) {
       const set = index.byValue.get(v);
       if (!set || set.size === 0) return [];
-      if (!smallest || set.size < smallest.size) smallest = set;
+      sets.push(set);
     }
+    sets.sort((a, b) => a.size - b.size);
+    const smallest = sets[0]!;
     const slots: Slot[] = [];
-    for (const s of smallest!) if (keep(s.obj)) slots.push(s);
+    for (const s of smallest) {
+      let inAll = true;
+      for (let i = 1; i < sets.length && inAll; i++) inAll = sets[i]!.has(s);
+      if (inAll && keep(s.obj)) slots.push(s);
+    }
     return slots.sort(byNamespaceThenName).map((s) => s.obj) as T[];
   }
 
@@ -288,6 +294,11 @@ export class Cache {
 
   size(kind: string): number {
     return this.byKind.get(kind)?.size ?? 0;
+  }
+
+  /** How many objects of a kind the namespace holds ('' for cluster-scoped ones). */
+  sizeIn(kind: string, namespace: string): number {
+    return this.byKind.get(kind)?.byNamespace.get(namespace)?.size ?? 0;
   }
 
   private file(index: Index, name: string, s: Slot): void {
