@@ -12,6 +12,7 @@ import { sha256Hasher } from '../../src/node-hash.ts';
 import { Run } from '../../sim/run.ts';
 import type { World } from '../../sim/world.ts';
 import { StorageMonitor, incrementalClaimUsers, snapshotClaimUsers } from '../../sim/invariants/storage.ts';
+import { desiredState, desiredStateByScan } from '../../sim/invariants/liveness.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -118,4 +119,29 @@ describe('incremental invariants agree with the snapshot form', () => {
   it('those runs reported something to compare (a hazard at least)', () => {
     expect(reported).to.be.greaterThan(0);
   });
+});
+
+describe('converges: the desired state found through indexes agrees with the scan', () => {
+  const rows: [string, number, number[]][] = [
+    // [example, seed, instants to compare at (ms)]
+    ['chaos-rbd-sts.yaml', 3, [60_000, 300_000, 900_000, 1_800_000]],
+    ['dns-failure-rolling-update.yaml', 1, [60_000, 180_000]],
+    ['node-crash-force-delete.yaml', 1, [60_000, 240_000]],
+    ['statefulset-web.yaml', 1, [10_000, 120_000]],
+  ];
+  for (const [file, seed, instants] of rows) {
+    it(`${file} seed ${seed}: the same items at ${instants.map((t) => `${t / 1000}s`).join(', ')}`, () => {
+      const loaded = loadScenarioFile(`${ROOT}examples/${file}`);
+      if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+      const run = new Run(loaded.scenario, { hasher: sha256Hasher, seed });
+      let services = 0;
+      for (const t of instants) {
+        run.world.runUntil(t);
+        const scan = desiredStateByScan(run.world.store);
+        expect(desiredState(run.world.store)).to.deep.equal(scan);
+        services += scan.filter((i) => i.key.startsWith('endpointslice ')).length;
+      }
+      expect(services, 'some Service was judged').to.be.greaterThan(0);
+    });
+  }
 });
