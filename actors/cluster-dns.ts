@@ -162,7 +162,7 @@ export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component 
   }
 
   function namespaceExposed(ns: string): boolean {
-    return informer.list('Service', ns).length > 0;
+    return informer.sizeIn('Service', ns) > 0;
   }
 
   /** Slices of a Service, by their kubernetes.io/service-name label, sorted by name. */

@@ -20,7 +20,7 @@ import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
 import type { KObject, Msg } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
-import { Informers, type ChangeType } from '../src/informer.ts';
+import { CONTROLLER_UID_INDEX, controllerUidIndex, Informers, POD_CLAIM_INDEX, podClaimIndex, type ChangeType } from '../src/informer.ts';
 import { matchesNodeSelector, toleratesTaint } from '../src/model/selectors.ts';
 import { controllerOf, deepCopy } from '../src/model/objects.ts';
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
@@ -34,6 +34,20 @@ const SOURCE = 'default-scheduler';
 const BACKOFF_INITIAL_MS = 1000;
 const BACKOFF_MAX_MS = 10_000;
 const UNSCHEDULABLE_FLUSH_MS = 300_000;
+// schedule_one.go: below 100 nodes every node is filtered; above, filtering stops once
+// numFeasibleNodesToFind nodes fit (percentageOfNodesToScore unset: 50% - nodes/125, at least
+// 5% and 100 nodes), starting where the previous pod's search stopped (nextStartNodeIndex).
+const MIN_FEASIBLE_NODES_TO_FIND = 100;
+const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
+const BASE_PERCENTAGE_OF_NODES_TO_SCORE = 50;
+
+/** numFeasibleNodesToFind with percentageOfNodesToScore unset (schedule_one.go, v1.30). */
+export function numFeasibleNodesToFind(numAllNodes: number): number {
+  if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND) return numAllNodes;
+  const percentage = Math.max(MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND, BASE_PERCENTAGE_OF_NODES_TO_SCORE - Math.trunc(numAllNodes / 125));
+  const numNodes = Math.trunc((numAllNodes * percentage) / 100);
+  return numNodes < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : numNodes;
+}
 
 /** A filter plugin: undefined when the node fits, else the reason counted in FitError. */
 type Filter = (pod: Pod, node: Node) => string | undefined;
@@ -113,9 +127,43 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
   const assumed = new Map<string, string>();
   const unschedulable = new Map<string, Backoff>();
   /** Pods whose volumes are being bound (PreBind) before the pod itself is bound. */
-  const binding = new Map<string, { pod: Pod; node: string; claims: string[]; deadlineMs: number }>();
+  const binding = new Map<string, { pod: Pod; node: string; claims: string[]; deadlineMs: number; seq: number }>();
+  let bindingSeq = 0;
+  /** `namespace/claim` -> uids of the pods in `binding` that wait for that claim. */
+  const bindingByClaim = new Map<string, Set<string>>();
   const volumes = new VolumeIndex();
   let armed = false;
+  /** The scheduling queue's pods (unbound, not deleted, ours, not finished): uid -> `namespace/name`. */
+  const queued = new Map<string, { namespace: string; name: string }>();
+  /** Where the next pod's node search starts (schedule_one.go nextStartNodeIndex). */
+  let nextStartNodeIndex = 0;
+  cache.addIndex('Pod', CONTROLLER_UID_INDEX, controllerUidIndex);
+  cache.addIndex('Pod', POD_CLAIM_INDEX, podClaimIndex);
+
+  function wantsScheduling(p: Pod): boolean {
+    if (p.spec?.nodeName || p.metadata!.deletionTimestamp) return false;
+    if ((p.spec?.schedulerName ?? 'default-scheduler') !== 'default-scheduler') return false;
+    return p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
+  }
+
+  /** Keeps `queued` in step with one pod's cached state. */
+  function track(obj: KObject | undefined, uid: string): void {
+    if (obj && wantsScheduling(obj as Pod)) queued.set(uid, { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name! });
+    else queued.delete(uid);
+  }
+
+  function stopBinding(uid: string): boolean {
+    const b = binding.get(uid);
+    if (!b) return false;
+    binding.delete(uid);
+    for (const c of b.claims) {
+      const k = `${b.pod.metadata!.namespace!}/${c}`;
+      const set = bindingByClaim.get(k);
+      set?.delete(uid);
+      if (set?.size === 0) bindingByClaim.delete(k);
+    }
+    return true;
+  }
 
   function kick(delayMs = 0): void {
     if (!informers.synced || (armed && delayMs > 0)) return;
@@ -125,15 +173,20 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
 
   function pending(): Pod[] {
     const out: Pod[] = [];
-    for (const p of cache.list<Pod>('Pod')) {
-      const uid = p.metadata!.uid!;
-      if (p.spec?.nodeName || p.metadata!.deletionTimestamp || assumed.has(uid)) continue;
-      if ((p.spec?.schedulerName ?? 'default-scheduler') !== 'default-scheduler') continue;
-      if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
-      out.push(p);
+    for (const [uid, at] of queued) {
+      if (assumed.has(uid)) continue;
+      const p = cache.get<Pod>('Pod', at.namespace, at.name);
+      if (p && p.metadata!.uid === uid) out.push(p);
     }
-    // activeQ order: priority, then the time the pod entered the queue (creation).
-    return out.sort((a, b) => (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0) || cmp(a.metadata!.creationTimestamp!, b.metadata!.creationTimestamp!) || cmp(a.metadata!.name!, b.metadata!.name!));
+    // activeQ order: priority, then the time the pod entered the queue (creation); then by name
+    // and namespace, so that the order never depends on the order pods were seen in.
+    return out.sort(
+      (a, b) =>
+        (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0) ||
+        cmp(a.metadata!.creationTimestamp!, b.metadata!.creationTimestamp!) ||
+        cmp(a.metadata!.name!, b.metadata!.name!) ||
+        cmp(a.metadata!.namespace!, b.metadata!.namespace!),
+    );
   }
 
   function cmp(a: string, b: string): number {
@@ -145,12 +198,20 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     const owner = controllerOf(pod as KObject);
     const counts = new Map<string, number>();
     if (!owner) return counts;
-    for (const p of cache.list<Pod>('Pod', pod.metadata!.namespace)) {
+    const ns = pod.metadata!.namespace;
+    const add = (p: Pod) => {
       const node = p.spec?.nodeName ?? assumed.get(p.metadata!.uid!);
-      if (!node || p.metadata!.uid === pod.metadata!.uid) continue;
-      if (controllerOf(p as KObject)?.uid !== owner.uid) continue;
+      if (!node || p.metadata!.uid === pod.metadata!.uid) return;
       counts.set(node, (counts.get(node) ?? 0) + 1);
+    };
+    // The pods of the same owner, through the owner index (a count: order does not matter).
+    if (owner.uid) {
+      cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, owner.uid, (p) => {
+        if (p.metadata.namespace === ns && controllerOf(p)?.uid === owner.uid) add(p as Pod);
+      });
+      return counts;
     }
+    for (const p of cache.list<Pod>('Pod', ns)) if (controllerOf(p as KObject)?.uid === owner.uid) add(p);
     return counts;
   }
 
@@ -163,8 +224,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     unschedulable.set(uid, b);
   }
 
-  function scheduleOne(pod: Pod): void {
-    const nodes = cache.list<Node>('Node');
+  function scheduleOne(pod: Pod, nodes: readonly Node[]): void {
     const pre = preFilterVolumes(pod, cache);
     if ('error' in pre) return unschedulableNow(pod, fitErrorMessage(nodes.length, new Map(), pre.error));
     // VolumeRestrictions: PreFilter counts the pod's ReadWriteOncePod claims that some other
@@ -174,7 +234,12 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     const reasons = new Map<string, number>();
     let preemptible = 0;
     const feasible: { node: Node; decisions: Decision[] }[] = [];
-    for (const node of nodes) {
+    const numAllNodes = nodes.length;
+    const numNodesToFind = numFeasibleNodesToFind(numAllNodes);
+    let processed = 0;
+    for (let i = 0; i < numAllNodes && feasible.length < numNodesToFind; i++) {
+      const node = nodes[(nextStartNodeIndex + i) % numAllNodes]!;
+      processed++;
       let reason: string | undefined;
       for (const f of FILTERS) {
         reason = f(pod, node);
@@ -193,6 +258,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
       if (reason) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
       else feasible.push({ node, decisions });
     }
+    if (numAllNodes > 0) nextStartNodeIndex = (nextStartNodeIndex + processed) % numAllNodes;
     const uid = pod.metadata!.uid!;
     if (feasible.length === 0) return unschedulableNow(pod, fitErrorMessage(nodes.length, reasons, undefined, preemptible));
     const counts = spreadCounts(pod);
@@ -214,7 +280,13 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     // PreBind (binder.go BindPodVolumes): pre-bind chosen PVs, or ask for provisioning on the
     // chosen node, then wait for the PV controller to finish binding every claim.
     for (const d of pick.decisions) prebind(pod, d, chosen);
-    binding.set(uid, { pod, node: chosen, claims: delayed, deadlineMs: port.now() + BIND_TIMEOUT_MS });
+    binding.set(uid, { pod, node: chosen, claims: delayed, deadlineMs: port.now() + BIND_TIMEOUT_MS, seq: ++bindingSeq });
+    for (const c of delayed) {
+      const k = `${pod.metadata!.namespace!}/${c}`;
+      let set = bindingByClaim.get(k);
+      if (!set) bindingByClaim.set(k, (set = new Set()));
+      set.add(uid);
+    }
     port.setTimer(`bind-timeout/${uid}`, BIND_TIMEOUT_MS);
   }
 
@@ -234,13 +306,19 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     api.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: ns, name: d.claim, obj: c });
   }
 
-  /** PreBind finished when every delayed claim of the pod is Bound. */
-  function checkBinding(): void {
-    for (const [uid, b] of [...binding]) {
+  /**
+   * PreBind finished when every delayed claim of the pod is Bound: asked of the pods waiting for
+   * the claim `namespace/name` that changed, in the order they started waiting.
+   */
+  function checkBinding(claimKey: string): void {
+    const waiting = bindingByClaim.get(claimKey);
+    if (!waiting) return;
+    const bs = [...waiting].map((uid) => [uid, binding.get(uid)!] as const).sort((a, b) => a[1].seq - b[1].seq);
+    for (const [uid, b] of bs) {
       const ns = b.pod.metadata!.namespace!;
       const done = b.claims.every((n) => cache.get<PersistentVolumeClaim>('PersistentVolumeClaim', ns, n)?.status?.phase === 'Bound');
       if (!done) continue;
-      binding.delete(uid);
+      stopBinding(uid);
       port.cancelTimer(`bind-timeout/${uid}`);
       bindPod(b.pod, b.node);
     }
@@ -262,11 +340,13 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
 
   function cycle(): void {
     armed = false;
+    let nodes: Node[] | undefined;
     for (const pod of pending()) {
       // A pod that failed and saw no cluster event since waits for one (or the flush).
       const b = unschedulable.get(pod.metadata!.uid!);
       if (b && !b.due) continue;
-      scheduleOne(pod);
+      // The cache does not change within a cycle: one node list serves every pod of it.
+      scheduleOne(pod, (nodes ??= cache.list<Node>('Node')));
     }
     if (unschedulable.size > 0) port.setTimer('flush', UNSCHEDULABLE_FLUSH_MS);
   }
@@ -291,12 +371,16 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
       return;
     }
     if (obj.kind === 'PersistentVolumeClaim' || obj.kind === 'StorageClass') {
-      if (binding.size) checkBinding();
+      if (obj.kind === 'PersistentVolumeClaim' && binding.size) checkBinding(`${obj.metadata.namespace ?? ''}/${obj.metadata.name}`);
       onClusterChange();
       return;
     }
     if (obj.kind === 'Pod') {
       const uid = obj.metadata.uid!;
+      if (type !== 'DELETED') {
+        if (old && old.metadata.uid !== uid) queued.delete(old.metadata.uid!);
+        track(obj, uid);
+      } else queued.delete(uid);
       // A re-list can show, under a pod's name, a new pod that replaced it (the delete and the
       // create happened while the watch was down): client-go hands that over as an update, and
       // the scheduling queue puts a pod it does not hold into activeQ (scheduling_queue.go Update).
@@ -305,7 +389,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
         const gone = (replaced ? old : obj).metadata.uid!;
         assumed.delete(gone);
         unschedulable.delete(gone);
-        if (binding.delete(gone)) port.cancelTimer(`bind-timeout/${gone}`);
+        if (stopBinding(gone)) port.cancelTimer(`bind-timeout/${gone}`);
         onClusterChange();
         if (type === 'DELETED') return;
       }
@@ -334,7 +418,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
         const uid = key.slice('bind-timeout/'.length);
         const b = binding.get(uid);
         if (!b) return;
-        binding.delete(uid);
+        stopBinding(uid);
         assumed.delete(uid);
         unschedulableNow(b.pod, `running PreBind plugin "VolumeBinding": binding volumes: timed out waiting for the condition`);
         onClusterChange();

@@ -40,6 +40,7 @@ import { deepCopy, isPodReady } from '../src/model/objects.ts';
 import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
 import { formatDuration } from '../src/duration.ts';
 import { fnv1a } from '../src/trace.ts';
+import { nodeInternalIP } from '../src/model/cidr.ts';
 
 /** 64 hex digits from a string (eight FNV-1a rounds): ids that look like containerd's. */
 function hex64(text: string): string {
@@ -55,8 +56,14 @@ import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodV
 
 export interface KubeletOptions {
   nodeName: string;
-  /** N of node-N: the pod CIDR is 10.244.N.0/24. */
+  /** N of node-N: its InternalIP (192.168.0.(10+N)) and, unless podSubnet says otherwise, its pod CIDR 10.244.N.0/24. */
   podCidrIndex: number;
+  /**
+   * The first three octets of the node's /24 pod CIDR (`10.245.3`), handed out by the range
+   * allocator from the cluster CIDR; null when it had none left (CIDRNotAvailable): the CNI
+   * plugin has no subnet, the node is not Ready and no pod sandbox can start.
+   */
+  podSubnet?: string | null;
   node: NodeState;
   startDelayMsMin?: number;
   startDelayMsMax?: number;
@@ -89,6 +96,11 @@ const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified d
 // goroutinemap/exponentialbackoff: initialDurationBeforeRetry 500ms, maxDurationBeforeRetry 2m2s.
 const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 122_000;
+// A node without a pod CIDR: the runtime's network is not ready (pkg/kubelet/nodestatus
+// setters.go ReadyCondition with the runtime's NetworkReady=false), and a sandbox cannot be set
+// up (flannel's CNI plugin finds no subnet.env).
+export const NETWORK_NOT_READY = 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized';
+const SANDBOX_NO_NETWORK = 'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox: plugin type="flannel" failed (add): failed to load flannel \'subnet.env\' file: open /run/flannel/subnet.env: no such file or directory';
 
 /** `completed`: every container has exited on its own (or the pod's deadline passed); the pod object stays. */
 type Stage = 'mounting' | 'starting' | 'running' | 'completed' | 'stopping' | 'stopped';
@@ -162,6 +174,8 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   const delayMin = opts.startDelayMsMin ?? 1000;
   const delayMax = opts.startDelayMsMax ?? 5000;
   let nextIp = 2;
+  const podSubnet = opts.podSubnet === undefined ? `10.244.${opts.podCidrIndex}` : opts.podSubnet;
+  const nodeIp = nodeInternalIP(opts.podCidrIndex);
   /** How far this node's clock is off (a clockSkew fault), in ms. */
   let skewMs = 0;
   /** RFC 3339 (seconds) of the node's own clock: the simulated instant, off by the skew. */
@@ -227,7 +241,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
       ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
       ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
-      ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
+      podSubnet === null ? ['Ready', 'False', 'KubeletNotReady', NETWORK_NOT_READY] : ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
     ];
     const conds: Record<string, unknown>[] = ((n.status ??= {}).conditions ??= []);
     for (const [type, status, reason, message] of want) {
@@ -249,7 +263,8 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
    * nodeStatusUpdateFrequency (10 s), posting when what it would write differs — sets it back.
    */
   function onNode(type: string, n: KObject): void {
-    if (type === 'DELETED') return;
+    // Without a pod CIDR the node is not Ready by its kubelet's own word: nothing to set back.
+    if (type === 'DELETED' || podSubnet === null) return;
     const ready = ((n.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
     if (ready?.status === 'True') return;
     const since = (port.now() - startMs) % STATUS_UPDATE_MS;
@@ -292,7 +307,6 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
   }
 
   function baseStatus(rec: PodRec): PodStatus {
-    const nodeIp = `192.168.0.${10 + opts.podCidrIndex}`;
     const s: PodStatus = {
       phase: 'Pending',
       hostIP: nodeIp,
@@ -565,7 +579,7 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
 
   function podRunning(rec: PodRec): void {
     rec.stage = 'running';
-    rec.ip = `10.244.${opts.podCidrIndex}.${nextIp}`;
+    rec.ip = `${podSubnet}.${nextIp}`;
     // host-local IPAM hands addresses out in order and wraps at the end of the range.
     nextIp = nextIp >= 254 ? 2 : nextIp + 1;
     rec.startedAt ??= nowIso();
@@ -756,7 +770,15 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
         case 'mount':
           return tryMount(rec);
         case 'sandbox':
-          return rec.stage === 'starting' ? startNext(rec) : undefined;
+          if (rec.stage !== 'starting') return;
+          if (podSubnet === null) {
+            // No pod CIDR, no CNI configuration: RunPodSandbox fails and the pod worker retries.
+            event(rec.pod, 'Warning', 'FailedCreatePodSandBox', SANDBOX_NO_NETWORK);
+            port.setTimer(key, rec.backoffMs);
+            rec.backoffMs = Math.min(rec.backoffMs * 2, BACKOFF_MAX_MS);
+            return;
+          }
+          return startNext(rec);
         case 'start':
           return startContainer(rec);
         case 'pull':

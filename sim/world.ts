@@ -7,9 +7,10 @@
  *
  * Bootstrap (before t=0, as a freshly installed cluster): the namespaces default, kube-system,
  * kube-public, kube-node-lease; the `kubernetes` Service (10.96.0.1) and `kube-dns`
- * (10.96.0.10, kubeadm's defaults); one Node per scenario node, registered and Ready, with pod
- * CIDR 10.244.N.0/24 for node-N (kube-controller-manager's --cluster-cidr default in kubeadm
- * setups with flannel: 10.244.0.0/16).
+ * (10.96.0.10, kubeadm's defaults); one Node per scenario node, registered and Ready, with the
+ * N-th /24 of the cluster CIDR as node-N's pod CIDR (spec.cluster.podCIDR; default
+ * 10.244.0.0/16, kube-controller-manager's --cluster-cidr in kubeadm setups with flannel, so
+ * node-N has 10.244.N.0/24). A node past the CIDR's room gets none (CIDRNotAvailable).
  */
 import { SimClock } from '../src/clock.ts';
 import { Rng } from '../src/rng.ts';
@@ -25,7 +26,8 @@ import { applyDefaults } from '../src/model/defaults.ts';
 import { MemFs } from '../src/fs.ts';
 import { apiServer, EventLog } from '../actors/apiserver.ts';
 import { kubeScheduler } from '../actors/kube-scheduler.ts';
-import { kubelet, type NodeState } from '../actors/kubelet.ts';
+import { kubelet, NETWORK_NOT_READY, type NodeState } from '../actors/kubelet.ts';
+import { DEFAULT_CLUSTER_CIDR, type ClusterCIDR, nodeInternalIP, nodeSubnet, parseClusterCIDR } from '../src/model/cidr.ts';
 import { kubectl, type ActionResult } from '../actors/kubectl.ts';
 import { STATEFULSET_CONTROLLER, statefulSetController } from '../actors/controllers/statefulset-controller.ts';
 import { ENDPOINTSLICE_CONTROLLER, endpointSliceController } from '../actors/controllers/endpointslice-controller.ts';
@@ -512,6 +514,14 @@ export class World {
       const n = i + 1;
       const manifest = given.get(name);
       const now = this.iso(0);
+      const subnet = this.podSubnet(n);
+      const cidr = subnet === null ? {} : { podCIDR: `${subnet}.0/24`, podCIDRs: [`${subnet}.0/24`] };
+      // A node the range allocator had no /24 left for: its CNI plugin has no subnet, so its
+      // kubelet posts Ready False and the node lifecycle controller taints it not-ready.
+      const ready = subnet === null
+        ? { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: NETWORK_NOT_READY, lastHeartbeatTime: now, lastTransitionTime: now }
+        : { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now };
+      const taints = subnet === null ? { taints: [...((manifest?.spec?.taints ?? []) as unknown[]), { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] } : {};
       const node: KObject = {
         apiVersion: 'v1',
         kind: 'Node',
@@ -520,7 +530,7 @@ export class World {
           name,
           labels: { 'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...(manifest?.metadata.labels ?? {}) },
         },
-        spec: { podCIDR: `10.244.${n}.0/24`, podCIDRs: [`10.244.${n}.0/24`], ...(manifest?.spec ?? {}) },
+        spec: { ...cidr, ...(manifest?.spec ?? {}), ...taints },
         status: {
           capacity: { cpu: '4', memory: '16318976Ki', pods: '110', 'ephemeral-storage': '101430960Ki' },
           allocatable: { cpu: '4', memory: '16216576Ki', pods: '110', 'ephemeral-storage': '93478772582' },
@@ -528,16 +538,20 @@ export class World {
             { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available', lastHeartbeatTime: now, lastTransitionTime: now },
             { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure', lastHeartbeatTime: now, lastTransitionTime: now },
             { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', lastHeartbeatTime: now, lastTransitionTime: now },
-            { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: now, lastTransitionTime: now },
+            ready,
           ],
           addresses: [
-            { type: 'InternalIP', address: `192.168.0.${10 + n}` },
+            { type: 'InternalIP', address: nodeInternalIP(n) },
             { type: 'Hostname', address: name },
           ],
           nodeInfo: { kubeletVersion: 'v1.30.0', kubeProxyVersion: 'v1.30.0', containerRuntimeVersion: 'containerd://1.7.13', operatingSystem: 'linux', architecture: 'amd64', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-18-amd64' },
         },
       };
-      this.boot(node);
+      const stored = this.boot(node);
+      if (subnet === null) {
+        // pkg/controller/nodeipam/ipam/range_allocator.go: recordNodeStatusChange(..., "CIDRNotAvailable").
+        this.events.record({ type: 'api.event', eventType: 'Normal', reason: 'CIDRNotAvailable', message: `Node ${name} status is now: CIDRNotAvailable`, source: 'cidrAllocator', involvedObject: { kind: 'Node', name, uid: stored.metadata.uid! } }, 0);
+      }
       this.nodes.set(name, { disk: MemFs.nodeDisk(), images: new Set() });
     });
   }
@@ -728,6 +742,15 @@ export class World {
     );
   }
 
+  /** The cluster CIDR the nodes' pod CIDRs come from (spec.cluster.podCIDR, SPEC §2). */
+  private clusterCIDR: ClusterCIDR | undefined;
+
+  /** Node-N's /24 (first three octets), or null when the cluster CIDR has no N-th (CIDRNotAvailable). */
+  private podSubnet(n: number): string | null {
+    this.clusterCIDR ??= parseClusterCIDR(this.scenario.podCIDR ?? DEFAULT_CLUSTER_CIDR)!;
+    return nodeSubnet(this.clusterCIDR, n) ?? null;
+  }
+
   private spawnKubelet(name: string, cidrIndex: number): void {
     const t = this.scenario.timings;
     const state = this.nodes.get(name)!;
@@ -735,6 +758,7 @@ export class World {
       kubelet(port, {
         nodeName: name,
         podCidrIndex: cidrIndex,
+        podSubnet: this.podSubnet(cidrIndex),
         node: state,
         csiAttachRequired: (d) => this.csiAttachRequired(d),
         ...(this.opts.bug ? { bug: this.opts.bug } : {}),

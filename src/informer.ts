@@ -44,12 +44,21 @@ interface Slot {
   filed: Map<string, readonly string[]> | undefined;
 }
 
-/** Returns the values an object is indexed under (client-go IndexFunc). */
-export type IndexFunc = (obj: KObject) => readonly string[];
+/**
+ * Returns the values an object is indexed under (client-go IndexFunc). `input`, when given,
+ * names the part of the object the values come from: a new version whose input is the same
+ * value (or the same object: stored objects are never changed, and a status update keeps the
+ * rest of the object) is filed as before without calling `fn`.
+ */
+export type IndexFunc = ((obj: KObject) => readonly string[]) & { input?: (obj: KObject) => unknown };
 
 interface Index {
   fn: IndexFunc;
   byValue: Map<string, Set<Slot>>;
+}
+
+function withInput(fn: (obj: KObject) => readonly string[], input: (obj: KObject) => unknown): IndexFunc {
+  return Object.assign(fn, { input });
 }
 
 interface KindStore {
@@ -69,33 +78,75 @@ const NONE: readonly string[] = [];
 
 /** Pods by the node they are bound to (the kubelet's and many controllers' spec.nodeName index). */
 export const POD_NODE_INDEX = 'nodeName';
-export function podNodeIndex(obj: KObject): readonly string[] {
-  const node = obj.spec?.nodeName;
-  return typeof node === 'string' && node !== '' ? [node] : NONE;
-}
+export const podNodeIndex: IndexFunc = withInput(
+  (obj) => {
+    const node = obj.spec?.nodeName;
+    return typeof node === 'string' && node !== '' ? [node] : NONE;
+  },
+  (obj) => obj.spec?.nodeName,
+);
 
 /** Pods by the claims they use, `namespace/claim` (pvcprotection's and the scheduler's podPVCIndex). */
 export const POD_CLAIM_INDEX = 'pod-pvc-index';
-export function podClaimIndex(obj: KObject): readonly string[] {
-  const vols = obj.spec?.volumes;
-  if (!Array.isArray(vols) || vols.length === 0) return NONE;
-  const ns = obj.metadata.namespace ?? '';
-  const out: string[] = [];
-  for (const v of vols) {
-    if (v?.persistentVolumeClaim?.claimName) out.push(`${ns}/${v.persistentVolumeClaim.claimName}`);
-    else if (v?.ephemeral) out.push(`${ns}/${obj.metadata.name ?? ''}-${v.name}`);
-  }
-  return out.length > 0 ? out : NONE;
-}
+export const podClaimIndex: IndexFunc = withInput(
+  (obj) => {
+    const vols = obj.spec?.volumes;
+    if (!Array.isArray(vols) || vols.length === 0) return NONE;
+    const ns = obj.metadata.namespace ?? '';
+    const out: string[] = [];
+    for (const v of vols) {
+      if (v?.persistentVolumeClaim?.claimName) out.push(`${ns}/${v.persistentVolumeClaim.claimName}`);
+      else if (v?.ephemeral) out.push(`${ns}/${obj.metadata.name ?? ''}-${v.name}`);
+    }
+    return out.length > 0 ? out : NONE;
+  },
+  // The name counts for ephemeral volumes; a pod's name never changes.
+  (obj) => obj.spec?.volumes,
+);
+
+/**
+ * Objects by each of their labels, `key=value` (label keys and values hold no `=`): the pods a
+ * map selector picks are among those filed under any one of its pairs (the smallest is taken).
+ */
+export const LABEL_INDEX = 'labels';
+export const labelIndex: IndexFunc = withInput(
+  (obj) => {
+    const labels = obj.metadata.labels;
+    if (!labels) return NONE;
+    const out: string[] = [];
+    for (const k of Object.keys(labels)) out.push(`${k}=${labels[k]}`);
+    return out.length > 0 ? out : NONE;
+  },
+  (obj) => obj.metadata.labels,
+);
+
+/**
+ * Services by each pair of their spec.selector, `key=value`: the Services that may select a pod
+ * are among those filed under one of the pod's labels (an empty selector selects nothing).
+ */
+export const SERVICE_SELECTOR_INDEX = 'selector';
+export const serviceSelectorIndex: IndexFunc = withInput(
+  (obj) => {
+    const sel = obj.spec?.selector as Record<string, string> | undefined;
+    if (!sel || typeof sel !== 'object') return NONE;
+    const out: string[] = [];
+    for (const k of Object.keys(sel)) out.push(`${k}=${sel[k]}`);
+    return out.length > 0 ? out : NONE;
+  },
+  (obj) => obj.spec?.selector,
+);
 
 /** Objects by the uid of their controller owner (the StatefulSet controller's pod lookups). */
 export const CONTROLLER_UID_INDEX = 'controller-uid';
-export function controllerUidIndex(obj: KObject): readonly string[] {
-  const refs = obj.metadata.ownerReferences;
-  if (!refs) return NONE;
-  for (const r of refs) if (r.controller && r.uid) return [r.uid];
-  return NONE;
-}
+export const controllerUidIndex: IndexFunc = withInput(
+  (obj) => {
+    const refs = obj.metadata.ownerReferences;
+    if (!refs) return NONE;
+    for (const r of refs) if (r.controller && r.uid) return [r.uid];
+    return NONE;
+  },
+  (obj) => obj.metadata.ownerReferences,
+);
 
 /** The informer's store and indexer (client-go cache.Indexer). */
 export class Cache {
@@ -123,7 +174,7 @@ export class Cache {
       const old = slot.obj;
       if (Number(old.metadata.resourceVersion) > Number(obj.metadata.resourceVersion)) return old;
       slot.obj = obj;
-      if (m.indexes.size > 0) for (const [n, index] of m.indexes) this.refile(index, n, slot);
+      if (m.indexes.size > 0) for (const [n, index] of m.indexes) if (!index.fn.input || index.fn.input(old) !== index.fn.input(obj)) this.refile(index, n, slot);
       return old;
     }
     if (!names) m.byNamespace.set(namespace, (names = new Map()));
@@ -186,6 +237,45 @@ export class Cache {
   }
 
   /**
+   * Objects filed under every one of `values` in the index `name` of `kind` (a map selector over
+   * LABEL_INDEX) that `keep` accepts, in (namespace, name) order: the smallest of the values' sets
+   * is the one walked. No values: none.
+   */
+  byIndexAll<T = KObject>(kind: string, name: string, values: readonly string[], keep: (obj: KObject) => boolean): T[] {
+    const index = this.byKind.get(kind)?.indexes.get(name);
+    if (!index || values.length === 0) return [];
+    const sets: Set<Slot>[] = [];
+    for (const v of values) {
+      const set = index.byValue.get(v);
+      if (!set || set.size === 0) return [];
+      sets.push(set);
+    }
+    sets.sort((a, b) => a.size - b.size);
+    const smallest = sets[0]!;
+    const slots: Slot[] = [];
+    for (const s of smallest) {
+      let inAll = true;
+      for (let i = 1; i < sets.length && inAll; i++) inAll = sets[i]!.has(s);
+      if (inAll && keep(s.obj)) slots.push(s);
+    }
+    return slots.sort(byNamespaceThenName).map((s) => s.obj) as T[];
+  }
+
+  /**
+   * Calls `fn` with each object filed under `value` in the index `name` of `kind`, in no
+   * particular order: only for what does not depend on order (counting, summing).
+   */
+  forEachIndexed(kind: string, name: string, value: string, fn: (obj: KObject) => void): void {
+    const set = this.byKind.get(kind)?.indexes.get(name)?.byValue.get(value);
+    if (set) for (const s of set) fn(s.obj);
+  }
+
+  /** How many objects are filed under `value` in the index `name` of `kind`. */
+  byIndexSize(kind: string, name: string, value: string): number {
+    return this.byKind.get(kind)?.indexes.get(name)?.byValue.get(value)?.size ?? 0;
+  }
+
+  /**
    * Keys of a kind's objects in (namespace, name) order, as client-go's MetaNamespaceKeyFunc
    * writes them: `namespace/name`, or `name` for a cluster-scoped object. The same string is
    * handed out every time for an object.
@@ -204,6 +294,11 @@ export class Cache {
 
   size(kind: string): number {
     return this.byKind.get(kind)?.size ?? 0;
+  }
+
+  /** How many objects of a kind the namespace holds ('' for cluster-scoped ones). */
+  sizeIn(kind: string, namespace: string): number {
+    return this.byKind.get(kind)?.byNamespace.get(namespace)?.size ?? 0;
   }
 
   private file(index: Index, name: string, s: Slot): void {

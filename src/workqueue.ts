@@ -15,6 +15,11 @@
  *   their answers come — so keys that arrive meanwhile fold into one later sync, as they do in a
  *   real controller. Queued keys are handed out on a zero-delay timer: every add made in the same
  *   simulated instant before it fires is folded, in a deterministic order (first added, first out).
+ * - `busyFor(key, ms)`: the sync of `key` takes that much processing time besides its API calls
+ *   (a controller's own work, proportional to what it looked at; upstream computes, then makes
+ *   its blocking calls): the worker holds the key that much longer after the sync's writes are
+ *   answered, so that keys added meanwhile fold into one later sync. Under 1 ms it is nothing:
+ *   the simulated clock counts whole milliseconds.
  *
  * The owner routes its timer keys to `timer()` (keys start with `<name>/`).
  */
@@ -91,6 +96,10 @@ export class WorkQueue {
   readonly rateLimiter: ControllerRateLimiter;
   private readonly drainKey: string;
   private readonly delayKey: string;
+  private readonly busyPrefix: string;
+  /** Processing time of the sync of each key (busyFor), and how the syncs still held ended. */
+  private readonly busyMs = new Map<string, number>();
+  private readonly held = new Map<string, string | undefined>();
 
   constructor(
     private readonly port: Port,
@@ -100,6 +109,14 @@ export class WorkQueue {
     this.paused = opts.paused ?? false;
     this.drainKey = `${opts.name}/drain`;
     this.delayKey = `${opts.name}/delay`;
+    this.busyPrefix = `${opts.name}/busy/`;
+  }
+
+  /** The sync of `key` now being processed takes `ms` of processing time (whole ms count). */
+  busyFor(key: string, ms: number): void {
+    const whole = Math.floor(ms);
+    if (whole < 1 || !this.processing.has(key)) return;
+    this.busyMs.set(key, whole);
   }
 
   add(key: string): void {
@@ -164,6 +181,15 @@ export class WorkQueue {
       this.promoteDue();
       return true;
     }
+    if (key.startsWith(this.busyPrefix)) {
+      const k = key.slice(this.busyPrefix.length);
+      if (this.held.has(k)) {
+        const err = this.held.get(k);
+        this.held.delete(k);
+        this.finish(k, err);
+      }
+      return true;
+    }
     return false;
   }
 
@@ -183,12 +209,12 @@ export class WorkQueue {
       this.opts.process(key, (err) => {
         if (finished) return;
         finished = true;
-        if (err === undefined) this.forget(key);
-        else if (this.opts.maxRetries !== undefined && this.rateLimiter.numRequeues(key) >= this.opts.maxRetries) {
-          this.port.note(`${this.opts.name}: dropping ${key} out of the queue after ${this.opts.maxRetries} retries: ${err}`);
-          this.forget(key);
-        } else this.addRateLimited(key);
-        this.done(key);
+        // The sync's own processing time (busyFor) follows its calls: the key is held that long.
+        const busy = this.busyMs.get(key);
+        if (busy === undefined) return this.finish(key, err);
+        this.busyMs.delete(key);
+        this.held.set(key, err);
+        this.port.setTimer(`${this.busyPrefix}${key}`, busy);
       });
     }
     if (this.head === this.queue.length) {
@@ -198,6 +224,16 @@ export class WorkQueue {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /** processNextWorkItem's end: forget or requeue with backoff, then Done. */
+  private finish(key: string, err: string | undefined): void {
+    if (err === undefined) this.forget(key);
+    else if (this.opts.maxRetries !== undefined && this.rateLimiter.numRequeues(key) >= this.opts.maxRetries) {
+      this.port.note(`${this.opts.name}: dropping ${key} out of the queue after ${this.opts.maxRetries} retries: ${err}`);
+      this.forget(key);
+    } else this.addRateLimited(key);
+    this.done(key);
   }
 
   /** queue.go Done: a key added while it was processed goes back in line. */

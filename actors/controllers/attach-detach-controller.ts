@@ -65,7 +65,7 @@ import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpe
 import { perBoot, type Component, type Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
-import { Informers, type ChangeType } from '../../src/informer.ts';
+import { Informers, POD_CLAIM_INDEX, POD_NODE_INDEX, podClaimIndex, podNodeIndex, type ChangeType } from '../../src/informer.ts';
 import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
 import { backendAddress, GRPC, rpcError, type CsiCall, type CsiRequest, type CsiResponse } from '../../backends/protocol.ts';
 import { deepCopy } from '../../src/model/objects.ts';
@@ -86,7 +86,6 @@ import {
   type PvObj,
   type PvcObj,
 } from './attach-detach-utils.ts';
-import { podClaimNames } from './pv-utils.ts';
 
 export { isPodTerminated, isMultiAttachAllowed, csiUniqueVolumeName, rbdUniqueVolumeName, volumeAttachmentName, multiAttachMessage, attachableVolume, TAINT_OUT_OF_SERVICE, RBD_IN_TREE_PLUGIN } from './attach-detach-utils.ts';
 export { sha256Hex } from '../../src/sha256.ts';
@@ -125,10 +124,22 @@ interface Attached {
   reported: boolean;
 }
 
-interface Desired {
+/** A pod that wants a volume on its node, with the volume as that pod's spec names it. */
+interface Wanting {
+  namespace: string;
+  name: string;
   volume: AttachableVolume;
-  /** node -> pods on that node using the volume, sorted. */
-  nodes: Map<string, PodObj[]>;
+}
+
+interface Desired {
+  /** node -> the pods on that node that use the volume, by `namespace/name`. */
+  nodes: Map<string, Map<string, Wanting>>;
+}
+
+/** What one pod adds to the DSW: its node (more than one only under a --bug) and its attachable volumes by unique name. */
+interface PodWants {
+  nodes: string[];
+  volumes: Map<string, AttachableVolume>;
 }
 
 interface Backoff {
@@ -177,9 +188,20 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
    * (`namespace/name` -> pods), claims by the volume they name, volumes named by
    * VolumeAttachments. An event for anything else leaves every pass as it was.
    */
-  const claimUsers = new Map<string, number>();
   const claimsOfVolume = new Map<string, Set<string>>();
   const attachedVolumes = new Map<string, number>();
+  cache.addIndex('Pod', POD_CLAIM_INDEX, podClaimIndex);
+  cache.addIndex('Pod', POD_NODE_INDEX, podNodeIndex);
+
+  /**
+   * The desired state of world, kept per pod as desired_state_of_world.go keeps it
+   * (AddPod/DeletePod from the pod, node and claim event handlers): unique volume name -> node
+   * -> pods; and what each pod put there, to take it out again.
+   */
+  const dsw = new Map<string, Desired>();
+  const podWants = new Map<string, PodWants>();
+  /** Nodes whose cached status.volumesAttached is not empty (the status updater looks at these and at the ASW's). */
+  const nodesReporting = new Set<string>();
 
   let tick0Ms = 0;
   let armedAtMs: number | undefined;
@@ -194,12 +216,6 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     else m.set(key, n);
   }
 
-  function podClaimKeys(pod: KObject | undefined): string[] {
-    if (!pod) return [];
-    const ns = pod.metadata.namespace ?? 'default';
-    return podClaimNames(pod as Pod).map((name) => `${ns}/${name}`);
-  }
-
   /** Puts what one of our own writes returned into the cache, ahead of its watch event. */
   function record(type: ChangeType, o: KObject): void {
     const before = cache.get(o.kind, o.metadata.namespace, o.metadata.name!);
@@ -211,9 +227,10 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   /** Keeps the relevance indexes in step with what the cache holds. */
   function track(kind: string, before: KObject | undefined, after: KObject | undefined): void {
     if (after === before) return;
-    if (kind === 'Pod') {
-      for (const k of podClaimKeys(before)) count(claimUsers, k, -1);
-      for (const k of podClaimKeys(after)) count(claimUsers, k, 1);
+    if (kind === 'Node') {
+      const name = (after ?? before)!.metadata.name!;
+      if (((after as NodeObj | undefined)?.status?.volumesAttached ?? []).length > 0) nodesReporting.add(name);
+      else nodesReporting.delete(name);
     } else if (kind === 'PersistentVolumeClaim') {
       const o = (after ?? before)!;
       const key = `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
@@ -238,11 +255,16 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     }
   }
 
+  /** Whether some pod uses the claim `namespace/name`. */
+  function claimUsed(key: string): boolean {
+    return cache.byIndexSize('Pod', POD_CLAIM_INDEX, key) > 0;
+  }
+
   /** A PV a pass reads: named by a VolumeAttachment, or by a claim some pod uses. */
   function volumeMatters(name: string): boolean {
     if (attachedVolumes.has(name)) return true;
     const claims = claimsOfVolume.get(name);
-    if (claims) for (const k of claims) if (claimUsers.has(k)) return true;
+    if (claims) for (const k of claims) if (claimUsed(k)) return true;
     return false;
   }
 
@@ -321,30 +343,95 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     return undefined;
   }
 
-  function desiredState(): Map<string, Desired> {
-    const dsw = new Map<string, Desired>();
-    for (const pod of cache.list<PodObj>('Pod')) {
-      const node = pod.spec?.nodeName;
-      if (!node || isPodTerminated(pod)) continue;
-      // BUG (--bug attach-pod-node-cached): the pod is also wanted on every node its name was seen on.
-      const nodes = podNodeCached ? [...(podNodes.get(`${pod.metadata.namespace ?? ''}/${pod.metadata.name}`) ?? [node])] : [node];
-      for (const n of nodes) desire(dsw, pod, n);
-    }
-    return dsw;
-  }
-
-  function desire(dsw: Map<string, Desired>, pod: PodObj, node: string): void {
-    // The DSW holds only nodes it knows (nodeAdd); a deleted Node's pods are not desired.
-    if (!cache.get('Node', undefined, node)) return;
+  /**
+   * What a pod wants attached where, read from the cache: every attachable volume of a
+   * scheduled, not terminated pod on a node the DSW knows (nodeAdd; a deleted Node's pods are
+   * not desired). Undefined when it wants nothing.
+   */
+  function wantsOf(pod: PodObj | undefined): PodWants | undefined {
+    const node = pod?.spec?.nodeName;
+    if (!pod || !node || isPodTerminated(pod)) return undefined;
+    // BUG (--bug attach-pod-node-cached): the pod is also wanted on every node its name was seen on.
+    const seen = podNodeCached ? podNodes.get(`${pod.metadata.namespace ?? ''}/${pod.metadata.name}`) : undefined;
+    const nodes = (seen ? [node, ...[...seen].filter((n) => n !== node).sort()] : [node]).filter((n) => cache.get('Node', undefined, n));
+    if (nodes.length === 0) return undefined;
+    let volumes: Map<string, AttachableVolume> | undefined;
     for (const v of pod.spec?.volumes ?? []) {
       const vol = volumeOfPod(pod, v);
       if (!vol) continue;
-      let d = dsw.get(vol.uniqueName);
-      if (!d) dsw.set(vol.uniqueName, (d = { volume: vol, nodes: new Map() }));
-      const pods = d.nodes.get(node) ?? [];
-      if (!pods.includes(pod)) pods.push(pod);
-      d.nodes.set(node, pods);
+      volumes ??= new Map();
+      // The pod's first volume of that name is the one it is listed with.
+      if (!volumes.has(vol.uniqueName)) volumes.set(vol.uniqueName, vol);
     }
+    return volumes ? { nodes, volumes } : undefined;
+  }
+
+  /**
+   * Brings the DSW in step with one pod (DeletePod of what it wanted, AddPod of what it wants
+   * now); returns whether the pod wants or wanted anything (a pass may then differ).
+   */
+  function syncPod(namespace: string, name: string): boolean {
+    const key = `${namespace}/${name}`;
+    const before = podWants.get(key);
+    const now = wantsOf(cache.get<PodObj>('Pod', namespace, name));
+    if (!before && !now) return false;
+    if (before) {
+      for (const unique of before.volumes.keys()) {
+        const d = dsw.get(unique);
+        if (!d) continue;
+        for (const node of before.nodes) {
+          const pods = d.nodes.get(node);
+          if (!pods) continue;
+          pods.delete(key);
+          if (pods.size === 0) d.nodes.delete(node);
+        }
+        if (d.nodes.size === 0) dsw.delete(unique);
+      }
+      podWants.delete(key);
+    }
+    if (now) {
+      podWants.set(key, now);
+      for (const [unique, volume] of now.volumes) {
+        let d = dsw.get(unique);
+        if (!d) dsw.set(unique, (d = { nodes: new Map() }));
+        for (const node of now.nodes) {
+          let pods = d.nodes.get(node);
+          if (!pods) d.nodes.set(node, (pods = new Map()));
+          pods.set(key, { namespace, name, volume });
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Syncs every pod filed under `value` in a Pod index; whether any wants or wanted something. */
+  function syncPodsBy(index: string, value: string): boolean {
+    let any = false;
+    for (const p of cache.byIndex<PodObj>('Pod', index, value)) if (syncPod(p.metadata.namespace ?? '', p.metadata.name!)) any = true;
+    return any;
+  }
+
+  function byWanting(a: Wanting, b: Wanting): number {
+    return cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
+  }
+
+  /** The volume as the first pod (by namespace, name) that wants it names it. */
+  function desiredVolume(d: Desired): AttachableVolume {
+    let first: Wanting | undefined;
+    for (const pods of d.nodes.values()) for (const w of pods.values()) if (!first || byWanting(w, first) < 0) first = w;
+    return first!.volume;
+  }
+
+  /** The pods on `node` that want the volume, in (namespace, name) order. */
+  function desiredPods(d: Desired, node: string): PodObj[] {
+    const pods = d.nodes.get(node);
+    if (!pods) return [];
+    const out: PodObj[] = [];
+    for (const w of [...pods.values()].sort(byWanting)) {
+      const p = cache.get<PodObj>('Pod', w.namespace, w.name);
+      if (p) out.push(p);
+    }
+    return out;
   }
 
   /** --bug attach-check-in-use: the nodes whose cached status.volumesInUse lists the volume. */
@@ -418,7 +505,6 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     passDueMs = undefined;
 
     adoptVolumeAttachments();
-    const dsw = desiredState();
     if (multiAttachReported.size > 0) for (const k of [...multiAttachReported]) {
       const [unique, node] = k.split('|') as [string, string];
       if (!dsw.get(unique)?.nodes.has(node)) multiAttachReported.delete(k);
@@ -454,7 +540,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
 
     for (const unique of dsw.size === 0 ? [] : [...dsw.keys()].sort()) {
       const d = dsw.get(unique)!;
-      const vol = d.volume;
+      const vol = desiredVolume(d);
       for (const node of [...d.nodes.keys()].sort()) {
         if (pendingOn(unique, vol.multiAttachAllowed ? node : undefined)) continue;
         const e = entry(unique, node);
@@ -469,7 +555,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
           if (others.length > 0) {
             if (!multiAttachReported.has(pairKey(unique, node))) {
               if (!execute) return at;
-              reportMultiAttachError(d, node, others);
+              reportMultiAttachError(d, vol, node, others);
               multiAttachReported.add(pairKey(unique, node));
             }
             continue;
@@ -481,13 +567,15 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
           continue;
         }
         if (!execute) return at;
-        startAttach(vol, node, d.nodes.get(node) ?? []);
+        startAttach(vol, node, desiredPods(d, node));
       }
     }
 
-    // Node status: write volumesAttached where it differs from what we report.
-    for (const node of cache.list<NodeObj>('Node')) {
-      const name = node.metadata.name!;
+    // Node status: write volumesAttached where it differs from what we report (only a node
+    // that has or should have some can differ).
+    for (const name of nodesToReport()) {
+      const node = cache.get<NodeObj>('Node', undefined, name);
+      if (!node) continue;
       const w = writers.get(name);
       if (w && (w.inflight || w.refreshing)) continue;
       if (sameAttached(node, reportedOn(name))) continue;
@@ -497,15 +585,22 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     return passDueMs;
   }
 
-  function reportMultiAttachError(d: Desired, node: string, otherNodes: string[]): void {
+  function reportMultiAttachError(d: Desired, vol: AttachableVolume, node: string, otherNodes: string[]): void {
     const others = otherNodes
-      .flatMap((n) => d.nodes.get(n) ?? [])
+      .flatMap((n) => desiredPods(d, n))
       .sort(byNsName)
       .map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' }));
-    for (const pod of d.nodes.get(node) ?? []) {
-      api.event(pod, 'Warning', 'FailedAttachVolume', multiAttachMessage(d.volume.name, pod.metadata.namespace ?? '', others), SOURCE);
+    for (const pod of desiredPods(d, node)) {
+      api.event(pod, 'Warning', 'FailedAttachVolume', multiAttachMessage(vol.name, pod.metadata.namespace ?? '', others), SOURCE);
     }
-    port.note(`Multi-Attach error: ${d.volume.uniqueName} wanted on ${node}, attached to ${otherNodes.join(',')}`);
+    port.note(`Multi-Attach error: ${vol.uniqueName} wanted on ${node}, attached to ${otherNodes.join(',')}`);
+  }
+
+  /** Nodes whose status.volumesAttached is or should be non-empty, by name. */
+  function nodesToReport(): string[] {
+    const names = new Set(nodesReporting);
+    for (const m of asw.values()) for (const [node, e] of m) if (e.reported) names.add(node);
+    return [...names].sort();
   }
 
   /** Arms the reconcile timer for `due`, or disarms it when nothing is due. */
@@ -704,7 +799,10 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       if (res.ok && res.obj) {
         const before = cache.get<NodeObj>('Node', undefined, name);
         cache.put(res.obj);
-        onNode(before, cache.get<NodeObj>('Node', undefined, name));
+        const after = cache.get<NodeObj>('Node', undefined, name);
+        track('Node', before, after);
+        if (!before) syncPodsBy(POD_NODE_INDEX, name);
+        onNode(before, after);
       }
       if (w.queued.length > 0) syncNodeStatus(name);
       kick();
@@ -727,20 +825,41 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     return true;
   }
 
+  /**
+   * The informers' event handlers: each keeps the DSW in step with what it changed (a pod; the
+   * pods using a claim or a volume; the pods on a node that came or went) and runs a pass when
+   * the pass may differ: a pod that wants or wanted an attachable volume, a claim some pod uses,
+   * a volume such a claim or a VolumeAttachment names, a Node change the reconciler reads.
+   */
   function onChange(type: ChangeType, obj: KObject, old: KObject | undefined): void {
     const after = type === 'DELETED' ? undefined : cache.get(obj.kind, obj.metadata.namespace, obj.metadata.name!);
     track(obj.kind, old, after);
     if (podNodeCached && obj.kind === 'Pod') rememberPodNode(type, obj);
     switch (obj.kind) {
-      case 'Node':
+      case 'Pod':
+        if (!syncPod(obj.metadata.namespace ?? '', obj.metadata.name!)) return;
+        break;
+      case 'Node': {
+        const name = obj.metadata.name!;
+        if (!old || !after) {
+          syncPodsBy(POD_NODE_INDEX, name);
+          if (podNodeCached) for (const [key, nodes] of [...podNodes]) if (nodes.has(name)) syncPod(key.slice(0, key.indexOf('/')), key.slice(key.indexOf('/') + 1));
+        }
         if (type !== 'DELETED' && !onNode(old as NodeObj | undefined, after as NodeObj | undefined)) return;
         break;
-      case 'PersistentVolume':
-        if (!volumeMatters(obj.metadata.name!)) return;
+      }
+      case 'PersistentVolume': {
+        const name = obj.metadata.name!;
+        for (const claim of claimsOfVolume.get(name) ?? []) syncPodsBy(POD_CLAIM_INDEX, claim);
+        if (!volumeMatters(name)) return;
         break;
-      case 'PersistentVolumeClaim':
-        if (!claimUsers.has(`${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`)) return;
+      }
+      case 'PersistentVolumeClaim': {
+        const key = `${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
+        syncPodsBy(POD_CLAIM_INDEX, key);
+        if (!claimUsed(key)) return;
         break;
+      }
     }
     kick();
   }

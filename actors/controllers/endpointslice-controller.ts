@@ -41,7 +41,7 @@ import type { ContainerPort, Pod, Service, ServicePort } from 'kubernetes-types/
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, type RequestBody } from '../../src/api-client.ts';
-import { Informers, type ChangeType } from '../../src/informer.ts';
+import { Informers, LABEL_INDEX, labelIndex, SERVICE_SELECTOR_INDEX, serviceSelectorIndex, type ChangeType } from '../../src/informer.ts';
 import { ControllerRateLimiter, WorkQueue } from '../../src/workqueue.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { isPodReady, podPhase } from '../../src/model/objects.ts';
@@ -60,6 +60,13 @@ const DEFAULT_SYNC_BACKOFF_MS = 1_000;
 const MAX_SYNC_BACKOFF_MS = 1_000_000;
 const MAX_RETRIES = 15;
 const ENDPOINT_SLICE_CHANGE_MIN_SYNC_DELAY_MS = 1_000;
+/**
+ * Processing time of a sync per pod the Service selects: ksim's estimate of the reconciler's
+ * work upstream (listing the selected pods, an endpoint each, comparing with the slices), so
+ * that a Service of 1,000 pods takes 10 ms a sync and pod events arriving meanwhile fold into
+ * the next. Below 100 pods a sync takes under 1 ms: no time.
+ */
+export const SYNC_US_PER_POD = 10;
 /** --concurrent-service-endpoint-syncs default (kube-controller-manager). */
 const WORKERS = 5;
 /** EndpointSlices by `namespace/service` (the kubernetes.io/service-name label). */
@@ -153,6 +160,21 @@ export interface DesiredSlice {
   endpoints: Endpoint[];
 }
 
+/**
+ * Each pod object's endpoint for the Service object it was made for: objects are never changed
+ * once stored (src/protocol.ts), so a sync of a large Service makes endpoints only for the pods
+ * that changed since the last one.
+ */
+const endpointsMade = new WeakMap<Pod, { svc: Service; ep: Endpoint }>();
+
+function endpointOf(pod: Pod, svc: Service): Endpoint {
+  const made = endpointsMade.get(pod);
+  if (made && made.svc === svc) return made.ep;
+  const ep = podToEndpoint(pod, svc);
+  endpointsMade.set(pod, { svc, ep });
+  return ep;
+}
+
 /** What the Service's slice should hold, from the pods it selects (sorted by name). */
 export function desiredSlice(svc: Service, selectedPods: readonly Pod[]): DesiredSlice {
   const pods = selectedPods.filter(shouldPodBeInEndpoints).slice().sort((a, b) => cmp(a.metadata?.name ?? '', b.metadata?.name ?? ''));
@@ -161,7 +183,7 @@ export function desiredSlice(svc: Service, selectedPods: readonly Pod[]): Desire
     labels: sliceLabels(svc),
     // A placeholder slice (no endpoints) has no ports, as the reconciler's placeholder.
     ports: first ? endpointPorts(svc, first) : [],
-    endpoints: pods.map((p) => podToEndpoint(p, svc)),
+    endpoints: pods.map((p) => endpointOf(p, svc)),
   };
 }
 
@@ -191,14 +213,28 @@ function canonEndpoint(e: Endpoint): unknown[] {
   ];
 }
 
+/** An endpoint's canonical text, made once per endpoint object (they are never changed). */
+const canonTexts = new WeakMap<Endpoint, string>();
+function canonText(e: Endpoint): string {
+  let t = canonTexts.get(e);
+  if (t === undefined) canonTexts.set(e, (t = JSON.stringify(canonEndpoint(e))));
+  return t;
+}
+
 /** Whether a stored slice already holds what is desired (fields defaulted by the server aside). */
 export function sliceMatches(slice: EndpointSlice, want: DesiredSlice): boolean {
   return (
     slice.addressType === 'IPv4' &&
     canonLabels(slice.metadata?.labels) === canonLabels(want.labels) &&
     JSON.stringify((slice.ports ?? []).map(canonPort)) === JSON.stringify(want.ports.map(canonPort)) &&
-    JSON.stringify((slice.endpoints ?? []).map(canonEndpoint)) === JSON.stringify(want.endpoints.map(canonEndpoint))
+    endpointsMatch(slice.endpoints ?? [], want.endpoints)
   );
+}
+
+function endpointsMatch(have: readonly Endpoint[], want: readonly Endpoint[]): boolean {
+  if (have.length !== want.length) return false;
+  for (let i = 0; i < have.length; i++) if (have[i] !== want[i] && canonText(have[i]!) !== canonText(want[i]!)) return false;
+  return true;
 }
 
 function ownedBy(slice: KObject, svc: Svc): boolean {
@@ -225,6 +261,11 @@ export function endpointSliceController(port: Port): Component {
   const api = new ApiClient(port);
   const informers = new Informers(port, api, { kinds: ['Service', 'Pod', 'EndpointSlice'], onChange, onSynced: () => work.run() });
   const cache = informers.cache;
+  // Pods by label and Services by selector pair, so that a pod event looks only at the Services
+  // that may select it and a sync only at the pods its selector may pick (the upstream
+  // controller lists the namespace's Services and pods; the result is the same).
+  cache.addIndex('Pod', LABEL_INDEX, labelIndex);
+  cache.addIndex('Service', SERVICE_SELECTOR_INDEX, serviceSelectorIndex);
   cache.addIndex('EndpointSlice', SLICE_SERVICE_INDEX, (o) => {
     const k = sliceServiceKey(o);
     return k ? [k] : [];
@@ -240,7 +281,7 @@ export function endpointSliceController(port: Port): Component {
 
   // endpointSliceTracker: the resourceVersion of each slice this controller last wrote, so that
   // the watch echo of its own write does not cause another sync.
-  const tracker = new Map<string, { svcKey: string; rv: number }>();
+  const tracker = new Map<string, { svcKey: string; rv: number; endpoints?: readonly Endpoint[] }>();
   const expectedDeletes = new Set<string>();
 
   const queue = (key: string): void => work.add(key);
@@ -268,7 +309,12 @@ export function endpointSliceController(port: Port): Component {
   function onPod(pod: KObject, old: KObject | undefined): void {
     const ns = pod.metadata.namespace ?? '';
     const pods = old && old !== pod ? [old, pod] : [pod];
-    for (const svc of cache.list<Svc>('Service', ns)) {
+    // The Services filed under one of the pods' labels, in (namespace, name) order.
+    const candidates = new Set<Svc>();
+    for (const p of pods) for (const pair of labelIndex(p)) for (const svc of cache.byIndex<Svc>('Service', SERVICE_SELECTOR_INDEX, pair)) candidates.add(svc);
+    if (candidates.size === 0) return;
+    const svcs = [...candidates].filter((svc) => (svc.metadata.namespace ?? '') === ns).sort((a, b) => cmp(a.metadata.name ?? '', b.metadata.name ?? ''));
+    for (const svc of svcs) {
       const sel = svc.spec?.selector;
       if (pods.some((p) => matchesMapSelector(sel, p.metadata.labels))) queue(nsName(svc));
     }
@@ -321,10 +367,21 @@ export function endpointSliceController(port: Port): Component {
     });
   }
 
-  /** Learns a slice this controller wrote, as the tracker and the informer will see it. */
-  function remember(key: string, obj: KObject): void {
+  /**
+   * Learns a slice this controller wrote, as the tracker and the informer will see it, with the
+   * endpoints it wrote (the stored slice holds copies of them: while the cached slice is that
+   * version, the endpoints wanted are compared with what was written, object by object).
+   */
+  function remember(key: string, obj: KObject, endpoints: readonly Endpoint[]): void {
     cache.put(obj);
-    tracker.set(nsName(obj), { svcKey: key, rv: Number(obj.metadata.resourceVersion) });
+    tracker.set(nsName(obj), { svcKey: key, rv: Number(obj.metadata.resourceVersion), endpoints });
+  }
+
+  /** sliceMatches, comparing with the endpoints this controller wrote when the slice is its write. */
+  function matches(slice: SliceObj, want: DesiredSlice): boolean {
+    const t = tracker.get(nsName(slice));
+    if (t?.endpoints && t.rv === Number(slice.metadata.resourceVersion)) return sliceMatches({ ...slice, endpoints: t.endpoints as Endpoint[] }, want);
+    return sliceMatches(slice, want);
   }
 
   function syncService(key: string, done: (err?: string) => void): void {
@@ -349,7 +406,8 @@ export function endpointSliceController(port: Port): Component {
     if (!selector || Object.keys(selector).length === 0) return;
     if (svc.metadata.deletionTimestamp) return;
 
-    const pods = cache.list<PodObj>('Pod', ns).filter((p) => matchesMapSelector(selector, p.metadata.labels));
+    const pods = cache.byIndexAll<PodObj>('Pod', LABEL_INDEX, serviceSelectorIndex(svc), (p) => (p.metadata.namespace ?? '') === ns && matchesMapSelector(selector, p.metadata.labels));
+    work.busyFor(key, (pods.length * SYNC_US_PER_POD) / 1000);
     const want = desiredSlice(svc, pods);
 
     const slices = cache.byIndex<SliceObj>('EndpointSlice', SLICE_SERVICE_INDEX, key).filter((s) => managedByUs(s) && !s.metadata.deletionTimestamp);
@@ -377,10 +435,10 @@ export function endpointSliceController(port: Port): Component {
         endpoints: want.endpoints,
         ports: want.ports,
       };
-      send(run, { verb: 'create', kind: 'EndpointSlice', namespace: ns, obj }, (res) => res.obj && remember(key, res.obj));
+      send(run, { verb: 'create', kind: 'EndpointSlice', namespace: ns, obj }, (res) => res.obj && remember(key, res.obj, want.endpoints));
       return;
     }
-    if (sliceMatches(keep, want)) return;
+    if (matches(keep, want)) return;
     const obj: SliceObj = {
       ...keep,
       metadata: { ...keep.metadata, labels: want.labels },
@@ -388,7 +446,7 @@ export function endpointSliceController(port: Port): Component {
       endpoints: want.endpoints,
       ports: want.ports,
     };
-    send(run, { verb: 'update', kind: 'EndpointSlice', namespace: ns, name: keep.metadata.name!, obj }, (res) => res.obj && remember(key, res.obj));
+    send(run, { verb: 'update', kind: 'EndpointSlice', namespace: ns, name: keep.metadata.name!, obj }, (res) => res.obj && remember(key, res.obj, want.endpoints));
   }
 
   return {

@@ -37,6 +37,7 @@ import { deepCopy, isPodReady } from '../../src/model/objects.ts';
 import {
   aggregateMessage,
   allowsBurst,
+  claimName,
   claimOwnerMatchesSetAndPod,
   completeRollingUpdate,
   countReplicas,
@@ -83,6 +84,13 @@ const STATEFULSET_RESYNC_MS = 30_000;
 const WORKERS = 5;
 // controller_utils.go ExpectationsTimeout: an expectation not met by the watch in 5 minutes lapses.
 const EXPECTATIONS_TIMEOUT_MS = 5 * 60 * 1000;
+/**
+ * Processing time of a sync per pod of the set: ksim's estimate of what updateStatefulSet costs
+ * upstream (listing and claiming the set's pods, then checking each: identity, storage, claims,
+ * readiness), so that a set of 1,000 pods takes 10 ms a sync and events arriving meanwhile fold
+ * into the next, as they do in a real controller. Below 100 pods a sync takes under 1 ms: no time.
+ */
+export const SYNC_US_PER_POD = 10;
 // The taint the node lifecycle controller puts on a node whose kubelet stopped reporting.
 const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 
@@ -121,6 +129,16 @@ function setKeyOf(ns: string | undefined, name: string): string {
 function splitKey(key: string): { ns: string; name: string } {
   const i = key.indexOf('/');
   return { ns: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** (namespace, name) order, the order the informer lists pods in. */
+function cmpName(a: PodObj, b: PodObj): number {
+  const an = a.metadata.namespace ?? '';
+  const bn = b.metadata.namespace ?? '';
+  if (an !== bn) return an < bn ? -1 : 1;
+  const a1 = a.metadata.name ?? '';
+  const b1 = b.metadata.name ?? '';
+  return a1 < b1 ? -1 : a1 > b1 ? 1 : 0;
 }
 
 function title(verb: string): string {
@@ -187,8 +205,40 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   // -------------------------------------------------------------------------------------------
   // Expectations
 
+  /**
+   * Expectation keys are `<verb>/<Kind>/<namespace>/<name>`; only a change of that object (a
+   * watch event, or the answer to the write) can meet one, so each is filed under its object and
+   * a change looks only at that object's expectations.
+   */
+  const expectationsOf = new Map<string, Set<string>>();
+  const objectOf = (key: string): string => key.slice(key.indexOf('/') + 1);
+  /** How many expectations of each `<verb>/<Kind>/` there are: none, and a sync asks no pod. */
+  const expectedByVerbKind = new Map<string, number>();
+  const verbKindOf = (key: string): string => key.slice(0, key.indexOf('/', key.indexOf('/') + 1) + 1);
+  const anyExpected = (verbKind: string): boolean => (expectedByVerbKind.get(verbKind) ?? 0) > 0;
+  function countExpected(key: string, by: number): void {
+    const vk = verbKindOf(key);
+    const n = (expectedByVerbKind.get(vk) ?? 0) + by;
+    if (n === 0) expectedByVerbKind.delete(vk);
+    else expectedByVerbKind.set(vk, n);
+  }
+
+  function forgetExpectation(key: string): void {
+    if (!expectations.delete(key)) return;
+    countExpected(key, -1);
+    const obj = objectOf(key);
+    const set = expectationsOf.get(obj);
+    set?.delete(key);
+    if (set?.size === 0) expectationsOf.delete(obj);
+  }
+
   function expect(key: string, e: Omit<Expectation, 'atMs'>): void {
+    if (!expectations.has(key)) countExpected(key, 1);
     expectations.set(key, { ...e, atMs: port.now() });
+    const obj = objectOf(key);
+    let set = expectationsOf.get(obj);
+    if (!set) expectationsOf.set(obj, (set = new Set()));
+    set.add(key);
     const due = port.now() + EXPECTATIONS_TIMEOUT_MS;
     if (expireDue === undefined || due < expireDue) {
       expireDue = due;
@@ -196,10 +246,14 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     }
   }
 
-  function sweepExpectations(): void {
-    for (const [key, e] of [...expectations].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  /** The expectations about `object` (`<Kind>/<namespace>/<name>`) that its change met. */
+  function sweepExpectations(object: string): void {
+    const keys = expectationsOf.get(object);
+    if (!keys) return;
+    for (const key of [...keys].sort()) {
+      const e = expectations.get(key)!;
       if (e.done()) {
-        expectations.delete(key);
+        forgetExpectation(key);
         markDirty(e.setKey);
       }
     }
@@ -215,7 +269,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     for (const [key, e] of [...expectations].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const due = e.atMs + EXPECTATIONS_TIMEOUT_MS;
       if (due <= port.now()) {
-        expectations.delete(key);
+        forgetExpectation(key);
         markDirty(e.setKey);
       } else if (next === undefined || due < next) next = due;
     }
@@ -277,11 +331,11 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       waiting++;
       api.request({ verb: 'create', kind: 'PersistentVolumeClaim', namespace: ns ?? 'default', obj: claim as KObject }, (res) => {
         if (!res.ok) {
-          expectations.delete(key);
+          forgetExpectation(key);
           errs.push(`failed to create PVC ${name}: ${errText(res)}`);
         }
         if (res.ok || res.status?.reason !== 'AlreadyExists') recordClaimEvent(set, 'create', pod.metadata.name!, name, res.ok ? undefined : errText(res));
-        sweepExpectations();
+        sweepExpectations(objectOf(key));
         finish();
       });
     }
@@ -315,22 +369,57 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       waiting++;
       api.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: ns ?? 'default', name, obj: claim as KObject }, (res) => {
         if (!res.ok) {
-          expectations.delete(key);
+          forgetExpectation(key);
           errs.push(`Could not update claim ${name} for delete policy ownerRefs: ${errText(res)}`);
         }
-        sweepExpectations();
+        sweepExpectations(objectOf(key));
         finish();
       });
     }
     finish();
   }
 
-  /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
+  /**
+   * identityMatches && storageMatches, remembered per pod object for the set's spec they were
+   * checked against: stored objects never change, and a status update keeps the set's spec.
+   */
+  const identityChecked = new WeakMap<PodObj, { spec: Sts['spec']; uid: string | undefined; ok: boolean }>();
+  function identityAndStorageMatch(set: Sts, pod: PodObj): boolean {
+    const seen = identityChecked.get(pod);
+    if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid) return seen.ok;
+    const ok = identityMatches(set, pod) && storageMatches(set, pod);
+    identityChecked.set(pod, { spec: set.spec, uid: set.metadata.uid, ok });
+    return ok;
+  }
+
+  /**
+   * claimsMatchRetentionPolicy, remembered per pod object with the claim objects and the set's
+   * spec it was worked out from: while none of them changed (and no claim update is expected),
+   * the answer stands. A large set's sync asks it of every pod.
+   */
+  const retentionChecked = new WeakMap<PodObj, { spec: Sts['spec']; uid: string | undefined; names: string[]; claims: (ClaimObj | undefined)[]; ok: boolean }>();
   function claimsMatchRetentionPolicy(set: Sts, pod: PodObj): boolean {
+    if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, pod);
+    const ns = set.metadata.namespace;
+    const seen = retentionChecked.get(pod);
+    if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid) {
+      let same = true;
+      for (let i = 0; i < seen.names.length && same; i++) same = cache.get<ClaimObj>('PersistentVolumeClaim', ns, seen.names[i]!) === seen.claims[i];
+      if (same) return seen.ok;
+    }
+    const names = (set.spec.volumeClaimTemplates ?? []).map((t) => `${t.metadata?.name ?? ''}-${set.metadata.name}-${getOrdinal(pod)}`);
+    const claims = names.map((n) => cache.get<ClaimObj>('PersistentVolumeClaim', ns, n));
+    const ok = claimsMatchRetentionPolicyNow(set, pod);
+    retentionChecked.set(pod, { spec: set.spec, uid: set.metadata.uid, names, claims, ok });
+    return ok;
+  }
+
+  /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
+  function claimsMatchRetentionPolicyNow(set: Sts, pod: PodObj): boolean {
     const ns = set.metadata.namespace;
     for (const t of set.spec.volumeClaimTemplates ?? []) {
       const name = `${t.metadata?.name ?? ''}-${set.metadata.name}-${getOrdinal(pod)}`;
-      if (expectations.has(`update/${claimKey(ns, name)}`)) continue;
+      if (anyExpected('update/PersistentVolumeClaim/') && expectations.has(`update/${claimKey(ns, name)}`)) continue;
       const claim = cache.get<ClaimObj>('PersistentVolumeClaim', ns, name);
       if (claim && !claimOwnerMatchesSetAndPod(claim, set, pod)) return false;
     }
@@ -356,14 +445,14 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     expect(key, { setKey: run.key, pod, done: () => !!cache.get('Pod', ns, name) });
     createPersistentVolumeClaims(set, pod, (errs) => {
       if (errs.length > 0) {
-        expectations.delete(key);
+        forgetExpectation(key);
         recordPodEvent(set, 'create', name, aggregateMessage(errs));
         end(false);
         return;
       }
       api.request({ verb: 'create', kind: 'Pod', namespace: ns ?? 'default', obj: pod as KObject }, (res) => {
-        if (!res.ok) expectations.delete(key);
-        sweepExpectations();
+        if (!res.ok) forgetExpectation(key);
+        sweepExpectations(objectOf(key));
         // Sink AlreadyExists: no event, but the sync fails and is retried.
         if (!res.ok && res.status?.reason === 'AlreadyExists') return end(false);
         updatePodClaimForRetentionPolicy(set, pod, (claimErr) => {
@@ -395,8 +484,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     });
     const req = { verb: 'delete' as const, kind: 'Pod', namespace: ns ?? 'default', name, ...(o.force ? { gracePeriodSeconds: 0 } : {}) };
     api.request(req, (res) => {
-      if (!res.ok) expectations.delete(key);
-      sweepExpectations();
+      if (!res.ok) forgetExpectation(key);
+      sweepExpectations(objectOf(key));
       recordPodEvent(set, 'delete', name, res.ok ? undefined : errText(res));
       end(res.ok || (!!o.ignoreNotFound && res.status?.code === 404));
     });
@@ -413,7 +502,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const rv = cached.metadata.resourceVersion;
     expect(key, { setKey: run.key, done: () => cache.get<PodObj>('Pod', ns, name)?.metadata.resourceVersion !== rv });
     const fail = (err: string) => {
-      expectations.delete(key);
+      forgetExpectation(key);
       recordPodEvent(set, 'update', name, err);
       end(false);
     };
@@ -424,8 +513,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       updatePodClaimForRetentionPolicy(set, pod, (claimErr) => {
         if (claimErr !== undefined) return fail(claimErr);
         api.request({ verb: 'update', kind: 'Pod', namespace: ns ?? 'default', name, obj: pod as KObject }, (res) => {
-          if (!res.ok) expectations.delete(key);
-          sweepExpectations();
+          if (!res.ok) forgetExpectation(key);
+          sweepExpectations(objectOf(key));
           recordPodEvent(set, 'update', name, res.ok ? undefined : errText(res));
           end(res.ok);
         });
@@ -436,8 +525,10 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
   /** createMissingPersistentVolumeClaims, for a Pending pod whose claims may have gone. */
   function createMissingPersistentVolumeClaims(run: Run, set: Sts, pod: PodObj): void {
-    const missing = persistentVolumeClaims(set, getOrdinal(pod)).some(
-      ({ claim }) => !cache.get('PersistentVolumeClaim', set.metadata.namespace, claim.metadata.name!) || !claimsMatchRetentionPolicy(set, pod),
+    // The claims' names are enough to look (persistentVolumeClaims would build each claim).
+    const ordinal = getOrdinal(pod);
+    const missing = (set.spec.volumeClaimTemplates ?? []).some(
+      (t) => !cache.get('PersistentVolumeClaim', set.metadata.namespace, claimName(set, t.metadata?.name ?? '', ordinal)) || !claimsMatchRetentionPolicy(set, pod),
     );
     if (!missing) return;
     const end = begin(run);
@@ -493,14 +584,17 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const current = curName && known?.has(curName) ? { name: curName, template: known.get(curName)! } : update;
 
     // Pods of this set, as this controller sees them: a pod it is deleting counts as terminating.
+    // Taken from the owner index in no particular order (what follows files them by ordinal).
     const pods: PodObj[] = [];
-    for (const p of cache.byIndex<PodObj>('Pod', CONTROLLER_UID_INDEX, set.metadata.uid ?? '')) {
-      if (!isOwnedBy(p, set) || !isMemberOf(set, p) || (p.metadata.namespace ?? '') !== (ns ?? '')) continue;
-      if (!isTerminating(p) && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
+    cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, set.metadata.uid ?? '', (o) => {
+      const p = o as PodObj;
+      if (!isOwnedBy(p, set) || !isMemberOf(set, p) || (p.metadata.namespace ?? '') !== (ns ?? '')) return;
+      if (!isTerminating(p) && anyExpected('delete/Pod/') && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
         pods.push({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } });
       } else pods.push(p);
-    }
+    });
 
+    queue.busyFor(run.key, (pods.length * SYNC_US_PER_POD) / 1000);
     const replicaCount = specReplicas(set);
     const start = startOrdinal(set);
     // The replicas slice of stateful_set_control.go, built only as far as it is read: the pods
@@ -512,14 +606,17 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const condemned: PodObj[] = [];
     for (const p of pods) {
       const o = getOrdinal(p);
-      if (podInOrdinalRange(p, set)) existing.set(o - start, p);
-      else if (o >= 0) condemned.push(p);
+      if (podInOrdinalRange(p, set)) {
+        // Two names of one ordinal (`web-01`, `web-1`): the one last in name order holds the slot.
+        const held = existing.get(o - start);
+        if (!held || cmpName(held, p) < 0) existing.set(o - start, p);
+      } else if (o >= 0) condemned.push(p);
     }
     const inFlight = new Set<PodObj>();
     const replicaAt = (i: number): PodObj => {
       const have = existing.get(i);
       if (have) return have;
-      const pending = expectations.get(`create/${podKey(ns, podName(set, start + i))}`);
+      const pending = anyExpected('create/Pod/') ? expectations.get(`create/${podKey(ns, podName(set, start + i))}`) : undefined;
       let pod: PodObj;
       if (pending?.pod) {
         pod = pending.pod;
@@ -530,7 +627,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       existing.set(i, pod);
       return pod;
     };
-    condemned.sort((a, b) => getOrdinal(b) - getOrdinal(a));
+    condemned.sort((a, b) => getOrdinal(b) - getOrdinal(a) || cmpName(a, b));
 
     // The first unavailable replica: a missing one is unavailable, so the scan stops there.
     let firstUnavailable: PodObj | undefined;
@@ -582,9 +679,9 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         if (isTerminating(pod) && monotonic) return { exit: true }; // waiting for Pod to Terminate
         if (!isRunningAndReady(pod) && monotonic) return { exit: true }; // waiting for Running and Ready
         if (!isRunningAndAvailable(pod, minReadySeconds, nowEpochMs) && monotonic) return { exit: true };
-        if (expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return { exit: false };
+        if (anyExpected('update/Pod/') && expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return { exit: false };
         const retentionMatch = claimsMatchRetentionPolicy(set, pod);
-        if (identityMatches(set, pod) && storageMatches(set, pod) && retentionMatch) return { exit: false };
+        if (identityAndStorageMatch(set, pod) && retentionMatch) return { exit: false };
         updateStatefulPod(run, set, pod);
         return { exit: false };
       };
@@ -663,8 +760,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const end = begin(run);
     const obj = { ...deepCopy(set), status: toApiStatus(status) };
     api.request({ verb: 'updateStatus', kind: 'StatefulSet', namespace: ns ?? 'default', name, obj: obj as KObject }, (res) => {
-      expectations.delete(key);
-      sweepExpectations();
+      forgetExpectation(key);
+      sweepExpectations(objectOf(key));
       end(res.ok);
     });
   }
@@ -728,7 +825,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         break;
       }
     }
-    sweepExpectations();
+    sweepExpectations(`${obj.kind}/${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
   }
 
   return {

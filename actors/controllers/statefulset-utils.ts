@@ -31,10 +31,10 @@ const statefulPodRegex = /(.*)-([0-9]+)$/;
 
 /**
  * Parsed names, a pure bounded cache: a sync looks at every pod of its set, so each name is
- * parsed again on every pod event of a big set.
+ * parsed again on every pod event of a big set (room for the pods of the largest scale runs).
  */
 const parsedNames = new Map<string, Readonly<{ parent: string; ordinal: number }>>();
-const PARSED_NAMES_MAX = 8192;
+const PARSED_NAMES_MAX = 1 << 18;
 
 /** getParentNameAndOrdinal: a name that does not parse (or overflows int32) has ordinal -1. */
 export function parentAndOrdinal(podName: string): Readonly<{ parent: string; ordinal: number }> {
@@ -221,8 +221,10 @@ export function controllerRef(set: Sts): OwnerReference {
 
 /** The controller ownerReference of `pod` names this set (by uid). */
 export function isOwnedBy(pod: PodObj, set: Sts): boolean {
-  const ref = (pod.metadata.ownerReferences ?? []).find((r) => r.controller);
-  return !!ref && ref.uid === set.metadata.uid;
+  const refs = pod.metadata.ownerReferences;
+  if (!refs) return false;
+  for (let i = 0; i < refs.length; i++) if (refs[i]!.controller) return refs[i]!.uid === set.metadata.uid;
+  return false;
 }
 
 /**

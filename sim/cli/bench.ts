@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { sha256Hasher } from '../../src/node-hash.ts';
 import { Run } from '../run.ts';
-import type { Io } from './io.ts';
+import { UsageError, type Io } from './io.ts';
 import { benchBinderMatcher } from '../bench/binder.ts';
 import { benchWorldBinding } from '../bench/world-binding.ts';
 import { readFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ const SWEEP_WARMUP_SEEDS_PER_WORKER = 10;
 /** Seeds of the chaos run measured warm (each seed draws other faults, so several are measured). */
 const CHAOS_SEEDS = 10;
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }

@@ -103,10 +103,30 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('--json', 'print the figures as JSON')
     .option('--claims <n>', 'claims and volumes in the binding benchmark', '10000')
     .option('--sweep-seeds <n>', 'seeds per worker in the sweep benchmark', '100')
+    .option('--scale [parts]', 'the scale benchmarks instead (issue 15): target, cluster, set, chaos, 100k, comma-separated (default: all)')
+    .option('--scale-seeds <n>', 'seeds of the chaos scale benchmark', '10')
+    .option('--scale-scenario <shape>', 'print the scale scenario NODESxSETSxREPLICAS[+chaosN] as YAML (to ksim run it)')
+    .addOption(new Option('--scale-run <shape>', 'run one scale scenario and print its figures (a child of --scale)').hideHelp())
+    .addOption(new Option('--scale-seed <n>', 'the seed of --scale-run').hideHelp().default('1'))
     .exitOverride()
-    .action(async (o: { json?: boolean; claims?: string; sweepSeeds?: string }) => {
+    .action(async (o: { json?: boolean; claims?: string; sweepSeeds?: string; scale?: string | true; scaleSeeds?: string; scaleScenario?: string; scaleRun?: string; scaleSeed?: string }) => {
       if (o.claims !== undefined && !/^[1-9]\d*$/.test(o.claims)) throw new UsageError(`--claims: "${o.claims}" is not a positive integer`);
       if (o.sweepSeeds !== undefined && !/^[1-9]\d*$/.test(o.sweepSeeds)) throw new UsageError(`--sweep-seeds: "${o.sweepSeeds}" is not a positive integer`);
+      if (o.scaleSeeds !== undefined && !/^[1-9]\d*$/.test(o.scaleSeeds)) throw new UsageError(`--scale-seeds: "${o.scaleSeeds}" is not a positive integer`);
+      if (o.scaleSeed !== undefined && !/^[1-9]\d*$/.test(o.scaleSeed)) throw new UsageError(`--scale-seed: "${o.scaleSeed}" is not a positive integer`);
+      if (o.scaleScenario !== undefined) {
+        const { parseScaleShape, scaleScenarioYaml } = await import('../bench/scale.ts');
+        const shape = parseScaleShape(o.scaleScenario);
+        if (!shape) throw new UsageError(`--scale-scenario: "${o.scaleScenario}" is not NODESxSETSxREPLICAS[+chaosN], such as 1000x1000x10`);
+        io.out(scaleScenarioYaml(shape));
+        return;
+      }
+      if (o.scaleRun !== undefined || o.scale !== undefined) {
+        const b = await import('./bench-scale.ts');
+        if (o.scaleRun !== undefined) code = b.scaleRunChild(o.scaleRun, Number(o.scaleSeed ?? '1'), io);
+        else code = await b.benchScale({ ...o, scale: o.scale! }, io);
+        return;
+      }
       const { bench } = await import('./bench.ts');
       code = await bench(o, io);
     });

@@ -49,6 +49,83 @@ function podState(p: KObject): { state: string; holds: boolean } {
 /** Every item of the desired state, in a stable order. */
 export function desiredState(s: Snapshot): DesiredItem[] {
   const out: DesiredItem[] = [];
+  for (const set of s.list('StatefulSet')) if (!set.metadata.deletionTimestamp) out.push(setItem(set));
+  const pods = s.list('Pod');
+  const claims = new Map(s.list('PersistentVolumeClaim').map((c) => [`${ns(c)}/${c.metadata.name}`, c]));
+  const used = new Set<string>();
+  // The ready pods with an IP, by namespace and label pair: a Service's selector picks among
+  // those filed under its pairs (the smallest list), not among every pod of the cluster.
+  const readyByPair = new Map<string, KObject[]>();
+  for (const p of pods) {
+    const { state, holds } = podState(p);
+    const item: DesiredItem = { key: `pod ${ns(p)}/${p.metadata.name}`, state, holds, object: `Pod/${ns(p)}/${p.metadata.name}` };
+    if (p.spec?.nodeName) item.node = p.spec.nodeName;
+    out.push(item);
+    for (const v of p.spec?.volumes ?? []) if (v.persistentVolumeClaim?.claimName) used.add(`${ns(p)}/${v.persistentVolumeClaim.claimName}`);
+    if (p.metadata.deletionTimestamp || !isPodReady(p) || !p.status?.podIP) continue;
+    for (const [k, v] of Object.entries(p.metadata.labels ?? {})) {
+      const pair = `${ns(p)}\n${k}=${v}`;
+      const list = readyByPair.get(pair);
+      if (list) list.push(p);
+      else readyByPair.set(pair, [p]);
+    }
+  }
+  for (const key of [...used].sort()) out.push(claimItem(key, claims.get(key)));
+  const slicesOf = new Map<string, KObject[]>();
+  for (const sl of s.list('EndpointSlice')) {
+    const svc = sl.metadata.labels?.['kubernetes.io/service-name'];
+    if (svc === undefined) continue;
+    const k = `${ns(sl)}/${svc}`;
+    const list = slicesOf.get(k);
+    if (list) list.push(sl);
+    else slicesOf.set(k, [sl]);
+  }
+  for (const svc of s.list('Service')) {
+    const sel = svc.spec?.selector as Record<string, string> | undefined;
+    if (!sel || Object.keys(sel).length === 0 || svc.spec?.type === 'ExternalName') continue;
+    let candidates: KObject[] | undefined;
+    for (const [k, v] of Object.entries(sel)) {
+      const list = readyByPair.get(`${ns(svc)}\n${k}=${v}`) ?? [];
+      if (!candidates || list.length < candidates.length) candidates = list;
+    }
+    const want = candidates!.filter((p) => matchesMapSelector(sel, p.metadata.labels)).map((p) => p.status.podIP as string);
+    out.push(sliceItem(svc, want, slicesOf.get(`${ns(svc)}/${svc.metadata.name}`) ?? []));
+  }
+  return out;
+}
+
+function setItem(set: KObject): DesiredItem {
+  const want = set.spec?.replicas ?? 1;
+  const st = set.status ?? {};
+  const ready = st.readyReplicas ?? 0;
+  const updated = st.updatedReplicas ?? 0;
+  const atRevision = updated === want && (want === 0 || st.currentRevision === st.updateRevision);
+  const holds = ready === want && atRevision && (st.observedGeneration ?? 0) >= (set.metadata.generation ?? 1);
+  const state = atRevision ? `readyReplicas ${ready}/${want}` : `readyReplicas ${ready}/${want}, updatedReplicas ${updated}/${want}`;
+  return { key: `statefulset ${ns(set)}/${set.metadata.name}`, state, holds, object: `StatefulSet/${ns(set)}/${set.metadata.name}` };
+}
+
+function claimItem(key: string, c: KObject | undefined): DesiredItem {
+  const phase = c ? (c.status?.phase ?? 'Pending') : 'missing';
+  return { key: `pvc ${key}`, state: phase, holds: phase === 'Bound', object: `PersistentVolumeClaim/${key}` };
+}
+
+/** The Service's slices list exactly the IPs of its ready pods (`wantIps`, any order). */
+function sliceItem(svc: KObject, wantIps: string[], slices: KObject[]): DesiredItem {
+  const want = [...wantIps].sort();
+  const have = slices
+    .flatMap((sl) => ((sl['endpoints'] ?? []) as { addresses: string[]; conditions?: { ready?: boolean } }[]).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses))
+    .sort();
+  const holds = want.length === have.length && want.every((ip, i) => ip === have[i]);
+  return { key: `endpointslice ${ns(svc)}/${svc.metadata.name}`, state: `ready endpoints [${have.join(' ')}]${holds ? '' : `, ready pods [${want.join(' ')}]`}`, holds, object: `Service/${ns(svc)}/${svc.metadata.name}` };
+}
+
+/**
+ * The reference form of desiredState: each Service's pods and slices found by scanning all of
+ * them (O(Services × pods)). desiredState must give the same items; the tests hold them to it.
+ */
+export function desiredStateByScan(s: Snapshot): DesiredItem[] {
+  const out: DesiredItem[] = [];
   for (const set of s.list('StatefulSet')) {
     if (set.metadata.deletionTimestamp) continue;
     const want = set.spec?.replicas ?? 1;

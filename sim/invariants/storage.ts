@@ -55,6 +55,65 @@ function singleNode(pv: PersistentVolume): boolean {
   return modes.length > 0 && !modes.includes('ReadWriteMany') && !modes.includes('ReadOnlyMany');
 }
 
+/**
+ * The pods that use a claim, as the checks ask for them: in (namespace, name) order, as
+ * store.list gives them. Two forms that must agree: the snapshot form scans the store's pods of
+ * the namespace (the reference, O(pods) per question); the incremental form keeps the pods of
+ * each claim up to date commit by commit (O(users) per question).
+ */
+export interface ClaimUsers {
+  /** Call on each Pod commit, before asking. */
+  onPodCommit(event: string, pod: Pod, old: Pod | undefined): void;
+  /** Pods of namespace `ns` whose volumes name claim `claim` (any phase). */
+  usersOf(ns: string, claim: string): Pod[];
+}
+
+/** The reference: a scan of the namespace's pods in the store. */
+export function snapshotClaimUsers(store: ObjectStore): ClaimUsers {
+  return {
+    onPodCommit() {},
+    usersOf: (ns, claim) => (store.list('Pod', ns) as Pod[]).filter((p) => claimsOf(p).includes(claim)),
+  };
+}
+
+/** The incremental form: `namespace/claim` -> names of the pods using it, kept per commit. */
+export function incrementalClaimUsers(store: ObjectStore): ClaimUsers {
+  const byClaim = new Map<string, Set<string>>();
+  const claimsOfPod = new Map<string, string[]>();
+  return {
+    onPodCommit(event, pod) {
+      const ns = pod.metadata!.namespace ?? '';
+      const name = pod.metadata!.name!;
+      const podKey = `${ns}/${name}`;
+      const now = event === 'DELETED' ? [] : claimsOf(pod);
+      const before = claimsOfPod.get(podKey) ?? [];
+      if (before.length === now.length && before.every((c, i) => c === now[i])) return;
+      for (const c of before) {
+        const set = byClaim.get(`${ns}/${c}`);
+        set?.delete(name);
+        if (set?.size === 0) byClaim.delete(`${ns}/${c}`);
+      }
+      for (const c of now) {
+        let set = byClaim.get(`${ns}/${c}`);
+        if (!set) byClaim.set(`${ns}/${c}`, (set = new Set()));
+        set.add(name);
+      }
+      if (now.length > 0) claimsOfPod.set(podKey, now);
+      else claimsOfPod.delete(podKey);
+    },
+    usersOf(ns, claim) {
+      const names = byClaim.get(`${ns}/${claim}`);
+      if (!names) return [];
+      const out: Pod[] = [];
+      for (const name of [...names].sort()) {
+        const p = store.get('Pod', ns, name) as Pod | undefined;
+        if (p) out.push(p);
+      }
+      return out;
+    },
+  };
+}
+
 export class StorageMonitor {
   readonly violations: Violation[] = [];
   readonly warnings: Warning[] = [];
@@ -64,8 +123,15 @@ export class StorageMonitor {
   private readonly boundPvOf = new Map<string, string>();
   /** PV name -> VolumeAttachment name -> node, for the VolumeAttachments that say attached. */
   private readonly attachedVas = new Map<string, Map<string, string>>();
+  private readonly users: ClaimUsers;
 
-  constructor(private readonly view: StorageView) {}
+  /** `snapshot`: answer "who uses this claim" by scanning the store (the reference form, for tests). */
+  constructor(
+    private readonly view: StorageView,
+    opts: { snapshot?: boolean } = {},
+  ) {
+    this.users = opts.snapshot ? snapshotClaimUsers(view.store) : incrementalClaimUsers(view.store);
+  }
 
   private violate(key: string, v: Violation): void {
     if (this.reported.has(key)) return;
@@ -140,12 +206,13 @@ export class StorageMonitor {
   onCommit(event: string, obj: KObject, old: KObject | undefined, atMs: number): void {
     const store = this.view.store;
     if (obj.kind === 'VolumeAttachment') return this.onVolumeAttachment(event, obj, old, atMs);
+    if (obj.kind === 'Pod') this.users.onPodCommit(event, obj as Pod, old as Pod | undefined);
     if (obj.kind === 'PersistentVolumeClaim') {
       if (event === 'DELETED') {
         const gone = this.boundPvOf.get(obj.metadata.uid!);
         if (gone) this.boundTo.get(gone)?.delete(obj.metadata.uid!);
         this.boundPvOf.delete(obj.metadata.uid!);
-        const users = (store.list('Pod', obj.metadata.namespace) as Pod[]).filter((p) => p.spec?.nodeName && claimsOf(p).includes(obj.metadata.name!));
+        const users = this.users.usersOf(obj.metadata.namespace ?? '', obj.metadata.name!).filter((p) => p.spec?.nodeName);
         if (users.length)
           this.violate(`protection/pvc/${obj.metadata.uid}`, {
             invariant: 'protection',
@@ -213,7 +280,7 @@ export class StorageMonitor {
           message: `pod ${ns}/${pod.metadata!.name} runs on ${node.metadata.name} but PersistentVolume ${pv.metadata!.name} only allows nodes matching its nodeAffinity`,
           objects: [`Pod/${ns}/${pod.metadata!.name}`, `PersistentVolume/${pv.metadata!.name}`],
         });
-      const users = (store.list('Pod', ns) as Pod[]).filter((p) => isRunning(p) && claimsOf(p).includes(claimName));
+      const users = this.users.usersOf(ns, claimName).filter(isRunning);
       const nodes = [...new Set(users.map((p) => p.spec!.nodeName!))].sort();
       if ((claim.spec?.accessModes ?? []).includes('ReadWriteOncePod') && users.length > 1)
         this.violate(`rwop/${claim.metadata!.uid}`, {

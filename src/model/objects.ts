@@ -32,8 +32,10 @@ export function deepCopy<T>(x: T): T {
 
 /** podutil.IsPodReady: the Ready condition is True. */
 export function isPodReady(pod: Pod | KObject): boolean {
-  const conds: PodCondition[] = (pod as Pod).status?.conditions ?? [];
-  return conds.some((c) => c.type === 'Ready' && c.status === 'True');
+  const conds: PodCondition[] | undefined = (pod as Pod).status?.conditions;
+  if (!conds) return false;
+  for (let i = 0; i < conds.length; i++) if (conds[i]!.type === 'Ready' && conds[i]!.status === 'True') return true;
+  return false;
 }
 
 export function podPhase(pod: Pod | KObject): string {

@@ -30,6 +30,7 @@ import { deepCopy, isNamespaced, qualifiedResource } from '../model/objects.ts';
 import { goQuote, isDNS1123Subdomain, validateObject, validateStatefulSetTemplates } from '../model/validation.ts';
 import { decodeObject, rfc3339Problem, type FieldValidation } from '../model/decode.ts';
 import { BOOTSTRAP_CLUSTER_IPS, clusterIPAllocationProblem, ksimObjectLimits } from '../model/admission.ts';
+import { clusterCIDRProblem } from '../model/cidr.ts';
 import { MAX_DEPTH, MAX_DOCUMENTS, MAX_DURATION_MS, MAX_FILE_BYTES, MAX_PROBLEMS, MIN_PERIOD_MS } from './limits.ts';
 import type { KObject } from '../protocol.ts';
 import {
@@ -634,13 +635,18 @@ class Loader {
     if (spec.cluster !== undefined) {
       if (!isMap(spec.cluster)) ctxError(['spec', 'cluster'], `Invalid value: ${show(spec.cluster)}: must be a mapping such as {nodes: 3}`);
       else {
-        checkKeys(r, spec.cluster, ['nodes'], ['spec', 'cluster']);
+        checkKeys(r, spec.cluster, ['nodes', 'podCIDR'], ['spec', 'cluster']);
         if (spec.cluster.nodes !== undefined) {
           const n = intAt(r, spec.cluster.nodes, ['spec', 'cluster', 'nodes'], 1, MAX_NODES);
           if (n !== undefined && nodeManifests.length === 0) base.nodes = numberedNodes(n);
           if (n !== undefined && nodeManifests.length > 0 && n !== nodeManifests.length) {
             warn(['spec', 'cluster', 'nodes'], `ignored: the file's ${nodeManifests.length} Node manifests define the nodes (${nodeManifests.join(', ')})`);
           }
+        }
+        if (spec.cluster.podCIDR !== undefined) {
+          const why = typeof spec.cluster.podCIDR === 'string' ? clusterCIDRProblem(spec.cluster.podCIDR) : 'must be a CIDR such as 10.244.0.0/16';
+          if (why) ctxError(['spec', 'cluster', 'podCIDR'], `Invalid value: ${show(spec.cluster.podCIDR)}: ${why}`);
+          else base.podCIDR = spec.cluster.podCIDR as string;
         }
       }
     }

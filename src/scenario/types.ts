@@ -83,6 +83,11 @@ export interface Scenario {
   startMs: number;
   /** node-1..node-N unless Node manifests are given (then their names, in file order). */
   nodes: string[];
+  /**
+   * spec.cluster.podCIDR: the cluster CIDR the nodes' /24 pod CIDRs are handed out from (node-N
+   * gets the N-th); absent: 10.244.0.0/16 (kubeadm with flannel).
+   */
+  podCIDR?: string;
   latencyMsMin: number;
   latencyMsMax: number;
   /** In file order, Scenario document excluded, skipped kinds excluded. */

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { Simulation } from '../../sim/index.ts';
 import { parse } from 'yaml';
-import { fitErrorMessage } from '../../actors/kube-scheduler.ts';
+import { fitErrorMessage, numFeasibleNodesToFind } from '../../actors/kube-scheduler.ts';
 import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
 
 function pod(spec: string, name = 'p'): string {
@@ -150,6 +150,32 @@ spec:
     const picks = [1, 2, 3, 4, 5, 6, 7, 8].map(pick);
     expect(new Set(picks).size).to.be.greaterThan(1);
     expect(pick(3)).to.equal(picks[2]);
+  });
+
+  const feasible: [number, number][] = [
+    // [nodes, nodes whose filters pass before the search stops] (schedule_one.go numFeasibleNodesToFind)
+    [3, 3],
+    [99, 99],
+    [100, 100],
+    [200, 100],
+    [500, 230],
+    [1000, 420],
+    [5000, 500],
+    [10000, 500],
+  ];
+  for (const [nodes, want] of feasible) {
+    it(`with ${nodes} nodes the search for a pod stops once ${want} nodes fit`, () => {
+      expect(numFeasibleNodesToFind(nodes)).to.equal(want);
+    });
+  }
+
+  it('above 100 nodes each pod\'s search starts where the previous one stopped: the first pod lands among the first 100 nodes, the second among the next 100', () => {
+    const firstHundred = new Set(Array.from({ length: 200 }, (_, i) => `node-${i + 1}`).sort().slice(0, 100));
+    for (const seed of [1, 2, 3]) {
+      const s = Simulation.fromYaml(yamlDocs(pod('', 'a'), pod('', 'b'), scenarioDoc('duration: 1m\ncluster: {nodes: 200}')), { seed });
+      s.runFor('10s');
+      expect([firstHundred.has(s.get('Pod', 'a')!.spec.nodeName), firstHundred.has(s.get('Pod', 'b')!.spec.nodeName)], `seed ${seed}`).to.deep.equal([true, false]);
+    }
   });
 
   it('FailedScheduling sorts the reasons as FitError does and reports no nodes plainly', () => {

@@ -25,6 +25,31 @@ describe('world', () => {
     ]);
   });
 
+  it('spec.cluster.podCIDR: node-N gets the N-th /24 of it; a node past its room gets CIDRNotAvailable, is not Ready and takes no pod', () => {
+    const pods = Array.from({ length: 4 }, (_, i) => `apiVersion: v1\nkind: Pod\nmetadata: {name: p${i}}\nspec:\n  containers: [{name: c, image: busybox}]\n`);
+    const s = Simulation.fromYaml(yamlDocs(...pods, scenarioDoc('duration: 2m\ncluster: {nodes: 3, podCIDR: 10.8.0.0/23}')), { seed: 2 });
+    s.runFor('1m');
+    const nodes = s.list('Node').map((n) => [n.metadata.name, n.spec.podCIDR ?? '<none>', n.status.conditions.find((c: { type: string }) => c.type === 'Ready').status]);
+    expect(nodes).to.deep.equal([
+      ['node-1', '10.8.1.0/24', 'True'],
+      ['node-2', '<none>', 'False'],
+      ['node-3', '<none>', 'False'],
+    ]);
+    expect(s.events().filter((e) => e.reason === 'CIDRNotAvailable').map((e) => e.message)).to.deep.equal(['Node node-2 status is now: CIDRNotAvailable', 'Node node-3 status is now: CIDRNotAvailable']);
+    // Every pod runs on the one node with a pod network, with an address from its /24.
+    expect(s.list('Pod').map((p) => [p.spec.nodeName, p.status.phase, p.status.podIP.startsWith('10.8.1.')])).to.deep.equal(Array.from({ length: 4 }, () => ['node-1', 'Running', true]));
+  });
+
+  it('a thousand nodes on a /14 each have their /24 and an InternalIP of their own', () => {
+    const s = Simulation.fromYaml(scenarioDoc('duration: 1m\ncluster: {nodes: 1000, podCIDR: 10.244.0.0/14}'));
+    s.runFor('1s');
+    const byName = new Map(s.list('Node').map((n) => [n.metadata.name, n]));
+    expect(byName.get('node-1000')!.spec.podCIDR).to.equal('10.247.232.0/24');
+    expect(byName.get('node-256')!.spec.podCIDR).to.equal('10.245.0.0/24');
+    const ips = new Set(s.list('Node').map((n) => n.status.addresses.find((a: { type: string }) => a.type === 'InternalIP').address));
+    expect(ips.size).to.equal(1000);
+  });
+
   it('an actor that throws stops the run with the seed, the time, the replay command and the last trace lines', () => {
     const s = Simulation.fromYaml(scenarioDoc('duration: 1m'), { seed: 42, file: 'crash.yaml' });
     s.runFor('1s');

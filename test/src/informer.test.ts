@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { ApiClient } from '../../src/api-client.ts';
-import { BackoffManager, Cache, Informers, POD_NODE_INDEX, podNodeIndex } from '../../src/informer.ts';
+import { BackoffManager, Cache, Informers, LABEL_INDEX, labelIndex, POD_NODE_INDEX, podNodeIndex, SERVICE_SELECTOR_INDEX, serviceSelectorIndex } from '../../src/informer.ts';
 import type { Component, Port } from '../../src/component.ts';
 import type { KObject, Msg } from '../../src/protocol.ts';
 import { Rng } from '../../src/rng.ts';
@@ -196,5 +196,40 @@ describe('informers (client-go reflector, informer, indexer)', () => {
     // An older version than the one held (a duplicated delivery) changes nothing.
     cache.put(pod('b', 'node-1', 4));
     expect(cache.byIndex('Pod', POD_NODE_INDEX, 'node-2').map((p) => p.metadata.name)).to.deep.equal(['b']);
+  });
+
+  it('pods by label: a map selector finds the pods with every one of its labels, in (namespace, name) order, and follows label changes', () => {
+    const cache = new Cache();
+    cache.addIndex('Pod', LABEL_INDEX, labelIndex);
+    const pod = (name: string, labels: Record<string, string>, rv: number, ns = 'default'): KObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels, resourceVersion: String(rv) } });
+    cache.put(pod('web-1', { app: 'web', tier: 'a' }, 1));
+    cache.put(pod('web-0', { app: 'web', tier: 'b' }, 2));
+    cache.put(pod('db-0', { app: 'db', tier: 'a' }, 3));
+    cache.put(pod('web-2', { app: 'web', tier: 'a' }, 4, 'other'));
+    const select = (sel: Record<string, string>, ns = 'default') =>
+      cache.byIndexAll('Pod', LABEL_INDEX, labelIndex({ kind: 'Service', metadata: { labels: sel } } as KObject), (p) => p.metadata.namespace === ns).map((p) => p.metadata.name);
+    expect(select({ app: 'web' })).to.deep.equal(['web-0', 'web-1']);
+    expect(select({ app: 'web', tier: 'a' })).to.deep.equal(['web-1']);
+    expect(select({ app: 'cache' })).to.deep.equal([]);
+    // A status update keeps the labels object: the pod stays filed; a new label moves it.
+    const web0 = cache.get('Pod', 'default', 'web-0')!;
+    cache.put({ ...web0, metadata: { ...web0.metadata, resourceVersion: '5' }, status: { phase: 'Running' } });
+    expect(select({ app: 'web', tier: 'b' })).to.deep.equal(['web-0']);
+    cache.put(pod('web-0', { app: 'web', tier: 'a' }, 6));
+    expect(select({ app: 'web', tier: 'b' })).to.deep.equal([]);
+    expect(select({ app: 'web', tier: 'a' })).to.deep.equal(['web-0', 'web-1']);
+  });
+
+  it('Services by selector pair: only Services whose selector has one of a pod\'s labels are candidates; an empty selector is filed nowhere', () => {
+    const cache = new Cache();
+    cache.addIndex('Service', SERVICE_SELECTOR_INDEX, serviceSelectorIndex);
+    const svc = (name: string, selector: Record<string, string> | undefined, rv: number): KObject => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default', resourceVersion: String(rv) }, spec: selector ? { selector } : {} });
+    cache.put(svc('web', { app: 'web' }, 1));
+    cache.put(svc('all-a', { tier: 'a', app: 'web' }, 2));
+    cache.put(svc('external', undefined, 3));
+    expect(cache.byIndex('Service', SERVICE_SELECTOR_INDEX, 'app=web').map((s) => s.metadata.name)).to.deep.equal(['all-a', 'web']);
+    expect(cache.byIndex('Service', SERVICE_SELECTOR_INDEX, 'tier=a').map((s) => s.metadata.name)).to.deep.equal(['all-a']);
+    expect(cache.sizeIn('Service', 'default')).to.equal(3);
+    expect(cache.sizeIn('Service', 'kube-system')).to.equal(0);
   });
 });

@@ -121,4 +121,58 @@ describe('work queue (client-go util/workqueue)', () => {
     h.run(1_000);
     expect(h.seen).to.deep.equal(['a@1000']);
   });
+
+  it('a sync that takes processing time (busyFor) holds its key that long: adds meanwhile fold into one sync after it', () => {
+    const port = new FakePort('ctrl');
+    const seen: string[] = [];
+    const queue: WorkQueue = new WorkQueue(port, {
+      name: 'q',
+      workers: 1,
+      process: (key, done) => {
+        seen.push(`${key}@${port.nowMs}`);
+        queue.busyFor(key, 10);
+        done();
+      },
+    });
+    const owner: Component = { receive: () => {}, timer: (k) => void queue.timer(k) };
+    const run = (untilMs: number) => {
+      while (port.fireDue(owner, untilMs));
+      port.nowMs = untilMs;
+    };
+    queue.add('a');
+    run(0);
+    for (const t of [2, 5, 9]) {
+      run(t);
+      queue.add('a');
+    }
+    run(100);
+    expect(seen).to.deep.equal(['a@0', 'a@10']);
+  });
+
+  const busy: [string, number, string[]][] = [
+    ['under 1 ms of processing is no time: the next add is processed at once', 0.9, ['a@0', 'a@1']],
+    ['2.5 ms of processing counts as 2 whole milliseconds', 2.5, ['a@0', 'a@2']],
+  ];
+  for (const [name, ms, want] of busy) {
+    it(name, () => {
+      const port = new FakePort('ctrl');
+      const seen: string[] = [];
+      const queue: WorkQueue = new WorkQueue(port, {
+        name: 'q',
+        workers: 1,
+        process: (key, done) => {
+          seen.push(`${key}@${port.nowMs}`);
+          if (seen.length === 1) queue.busyFor(key, ms);
+          done();
+        },
+      });
+      const owner: Component = { receive: () => {}, timer: (k) => void queue.timer(k) };
+      queue.add('a');
+      while (port.fireDue(owner, 0));
+      port.nowMs = 1;
+      queue.add('a');
+      while (port.fireDue(owner, 100));
+      expect(seen).to.deep.equal(want);
+    });
+  }
 });

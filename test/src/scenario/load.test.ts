@@ -352,6 +352,15 @@ i: [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]
     });
   }
 
+  it('spec.cluster.podCIDR widens the cluster CIDR; one that cannot hold a node\'s /24 is an error at its line', () => {
+    expect(scenarioOf(loadScenarioText(scenarioDoc('  cluster: {nodes: 3, podCIDR: 10.244.0.0/14}\n'), 's.yaml')).podCIDR).to.equal('10.244.0.0/14');
+    expect(scenarioOf(loadScenarioText(scenarioDoc('  cluster: {nodes: 3}\n'), 's.yaml')).podCIDR).to.equal(undefined);
+    expect(errorsOf(loadScenarioText(scenarioDoc('  cluster: {nodes: 3, podCIDR: 10.244.0.0/25}\n'), 's.yaml'))).to.deep.equal([
+      `s.yaml:6:23: Scenario "t": spec.cluster.podCIDR: Invalid value: "10.244.0.0/25": must hold at least one node's /24 (node-cidr-mask-size 24): a prefix of at most /24`,
+    ]);
+    expect(errorsOf(loadScenarioText(scenarioDoc('  cluster: {podCIDR: 42}\n'), 's.yaml'))[0]).to.match(/spec\.cluster\.podCIDR: Invalid value: 42: must be a CIDR such as 10\.244\.0\.0\/16$/);
+  });
+
   it('a negative replicas in a StatefulSet reports the line of `replicas:`', () => {
     const text = y(`
 apiVersion: apps/v1
