@@ -41,7 +41,7 @@ import type { ContainerPort, Pod, Service, ServicePort } from 'kubernetes-types/
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, type RequestBody } from '../../src/api-client.ts';
-import { Informers, LABEL_INDEX, labelIndex, SERVICE_SELECTOR_INDEX, serviceSelectorIndex, type ChangeType } from '../../src/informer.ts';
+import { type Cache, Informers, LABEL_INDEX, labelIndex, SERVICE_SELECTOR_INDEX, serviceSelectorIndex, type ChangeType } from '../../src/informer.ts';
 import { ControllerRateLimiter, WorkQueue } from '../../src/workqueue.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { isPodReady, podPhase } from '../../src/model/objects.ts';
@@ -187,6 +187,92 @@ export function desiredSlice(svc: Service, selectedPods: readonly Pod[]): Desire
   };
 }
 
+/** One pod as a Service's sync sees it, worked out once per pod object and Service object. */
+interface PodView {
+  readonly pod: PodObj;
+  readonly name: string;
+  /** In the Service's namespace and picked by its selector. */
+  readonly selected: boolean;
+  /** Its endpoint, when selected and shouldPodBeInEndpoints. */
+  readonly ep: Endpoint | undefined;
+}
+
+/**
+ * What a Service's slice should hold, kept from one sync to the next: the same as
+ * desiredSlice(svc, the pods byIndexAll selects), which stays the reference (a test checks they
+ * agree). The label index walks a value's pods in the order they were filed, which a new version
+ * of a pod does not change; so while the same names come in the same order, the name order
+ * found once still holds and each pod is looked at only when its object changed. A sync of a
+ * large Service then costs a pass over its pods without sorting or re-deriving endpoints.
+ */
+export class ServicePods {
+  private svc: Service | undefined;
+  /** Views in the order the index walked the pods. */
+  private readonly views: PodView[] = [];
+  /** Positions in `views`, sorted by name. */
+  private order: number[] = [];
+  /** How many pods the last desired() selected. */
+  selected = 0;
+
+  desired(cache: Cache, svc: Service): DesiredSlice {
+    const ns = svc.metadata?.namespace ?? '';
+    const selector = svc.spec?.selector as Record<string, string> | undefined;
+    const views = this.views;
+    if (this.svc !== svc) {
+      this.svc = svc;
+      views.length = 0;
+      this.order = [];
+    }
+    // byIndexAll walks the smallest of the selector pairs' sets: a pod picked is in all of them.
+    let best: string | undefined;
+    let bestSize = Infinity;
+    for (const v of serviceSelectorIndex(svc as KObject)) {
+      const n = cache.byIndexSize('Pod', LABEL_INDEX, v);
+      if (n < bestSize) [best, bestSize] = [v, n];
+    }
+    let k = 0;
+    let aligned = true;
+    if (best !== undefined && bestSize > 0) {
+      cache.forEachIndexed('Pod', LABEL_INDEX, best, (o) => {
+        const held = views[k];
+        if (held === undefined || held.pod !== o) {
+          const v = podView(o as PodObj, svc, ns, selector);
+          if (held === undefined || held.name !== v.name) aligned = false;
+          views[k] = v;
+        }
+        k++;
+      });
+    }
+    if (k !== views.length) {
+      aligned = false;
+      views.length = k;
+    }
+    if (!aligned) {
+      const order = views.map((_, i) => i);
+      this.order = order.sort((a, b) => cmp(views[a]!.name, views[b]!.name));
+    }
+    const endpoints: Endpoint[] = [];
+    let first: PodObj | undefined;
+    let selected = 0;
+    for (const i of this.order) {
+      const v = views[i]!;
+      if (!v.selected) continue;
+      selected++;
+      if (v.ep === undefined) continue;
+      first ??= v.pod;
+      endpoints.push(v.ep);
+    }
+    this.selected = selected;
+    // A placeholder slice (no endpoints) has no ports, as the reconciler's placeholder.
+    return { labels: sliceLabels(svc), ports: first ? endpointPorts(svc, first) : [], endpoints };
+  }
+}
+
+function podView(pod: PodObj, svc: Service, ns: string, selector: Record<string, string> | undefined): PodView {
+  const selected = (pod.metadata.namespace ?? '') === ns && matchesMapSelector(selector, pod.metadata.labels);
+  return { pod, name: pod.metadata.name ?? '', selected, ep: selected && shouldPodBeInEndpoints(pod) ? endpointOf(pod, svc) : undefined };
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -282,6 +368,8 @@ export function endpointSliceController(port: Port): Component {
   // endpointSliceTracker: the resourceVersion of each slice this controller last wrote, so that
   // the watch echo of its own write does not cause another sync.
   const tracker = new Map<string, { svcKey: string; rv: number; endpoints?: readonly Endpoint[] }>();
+  /** Each Service's pods as its last sync saw them. */
+  const servicePods = new Map<string, ServicePods>();
   const expectedDeletes = new Set<string>();
 
   const queue = (key: string): void => work.add(key);
@@ -398,6 +486,7 @@ export function endpointSliceController(port: Port): Component {
     if (!svc) {
       // Deleted: the garbage collector removes its slices (ownerReference); forget it.
       for (const [k, t] of [...tracker]) if (t.svcKey === key) tracker.delete(k);
+      servicePods.delete(key);
       return;
     }
     // Services of type ExternalName or without a selector get no slices from this controller.
@@ -406,9 +495,11 @@ export function endpointSliceController(port: Port): Component {
     if (!selector || Object.keys(selector).length === 0) return;
     if (svc.metadata.deletionTimestamp) return;
 
-    const pods = cache.byIndexAll<PodObj>('Pod', LABEL_INDEX, serviceSelectorIndex(svc), (p) => (p.metadata.namespace ?? '') === ns && matchesMapSelector(selector, p.metadata.labels));
-    work.busyFor(key, (pods.length * SYNC_US_PER_POD) / 1000);
-    const want = desiredSlice(svc, pods);
+    // desiredSlice(svc, the pods the selector picks), kept between syncs (ServicePods).
+    let selected = servicePods.get(key);
+    if (!selected) servicePods.set(key, (selected = new ServicePods()));
+    const want = selected.desired(cache, svc);
+    work.busyFor(key, (selected.selected * SYNC_US_PER_POD) / 1000);
 
     const slices = cache.byIndex<SliceObj>('EndpointSlice', SLICE_SERVICE_INDEX, key).filter((s) => managedByUs(s) && !s.metadata.deletionTimestamp);
     const mine = slices.filter((s) => ownedBy(s, svc) && s.addressType === 'IPv4');

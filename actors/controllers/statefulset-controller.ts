@@ -37,28 +37,22 @@ import { deepCopy, isPodReady } from '../../src/model/objects.ts';
 import {
   aggregateMessage,
   allowsBurst,
-  claimName,
   claimOwnerMatchesSetAndPod,
   completeRollingUpdate,
-  countReplicas,
+  countReplicaFacts,
+  factsAvailable,
+  factsOwnedBy,
+  factsRunningAndReady,
+  factsUnavailable,
   getOrdinal,
   getPodRevision,
   hasStaleOwnerRef,
   identityMatches,
   inconsistentStatus,
-  isCreated,
-  isFailed,
-  isMemberOf,
-  isOwnedBy,
-  isPending,
-  isRunningAndAvailable,
-  isRunningAndReady,
-  isSucceeded,
   isTerminating,
-  isUnavailable,
   newVersionedStatefulSetPod,
   persistentVolumeClaims,
-  podInOrdinalRange,
+  podFacts,
   podName,
   retentionPolicy,
   revisionHash,
@@ -72,6 +66,7 @@ import {
   updateStorage,
   type ClaimObj,
   type FullStatus,
+  type PodFacts,
   type PodObj,
   type Sts,
 } from './statefulset-utils.ts';
@@ -118,8 +113,30 @@ interface Run {
 }
 
 interface Step {
-  exit: boolean;
-  err?: boolean;
+  readonly exit: boolean;
+  readonly err?: boolean;
+}
+// The outcomes of one replica's step, made once (a sync of a large set takes thousands).
+const NEXT: Step = Object.freeze({ exit: false });
+const EXIT: Step = Object.freeze({ exit: true });
+const EXIT_ERR: Step = Object.freeze({ exit: true, err: true });
+const step = (exit: boolean): Step => (exit ? EXIT : NEXT);
+
+/** A claim's change count in this controller's cache: a check made from the claim holds while it stays. */
+interface ClaimCell {
+  v: number;
+}
+
+/** What a pod's claims looked like when last checked, for the set's spec and uid it was checked for. */
+interface ClaimsSeen {
+  spec: Sts['spec'];
+  uid: string | undefined;
+  cells: ClaimCell[];
+  versions: number[];
+  /** Every claim of the pod is in the cache. */
+  allExist: boolean;
+  /** ClaimsMatchRetentionPolicy with no claim update expected. */
+  retentionOk: boolean;
 }
 
 function setKeyOf(ns: string | undefined, name: string): string {
@@ -393,25 +410,55 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   }
 
   /**
-   * claimsMatchRetentionPolicy, remembered per pod object with the claim objects and the set's
-   * spec it was worked out from: while none of them changed (and no claim update is expected),
-   * the answer stands. A large set's sync asks it of every pod.
+   * Each claim's change count (`namespace/name`), bumped by every change of the claim in the
+   * cache (onChange), made when a check first reads the claim: a pod's claims are looked up
+   * once per pod object, set spec and claim version, not on every sync of its set.
    */
-  const retentionChecked = new WeakMap<PodObj, { spec: Sts['spec']; uid: string | undefined; names: string[]; claims: (ClaimObj | undefined)[]; ok: boolean }>();
-  function claimsMatchRetentionPolicy(set: Sts, pod: PodObj): boolean {
-    if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, pod);
-    const ns = set.metadata.namespace;
-    const seen = retentionChecked.get(pod);
+  const claimCells = new Map<string, ClaimCell>();
+  function claimCell(ns: string | undefined, name: string): ClaimCell {
+    const key = `${ns ?? ''}/${name}`;
+    let cell = claimCells.get(key);
+    if (!cell) claimCells.set(key, (cell = { v: 0 }));
+    return cell;
+  }
+
+  /**
+   * What the cache holds of the pod's claims (whether all exist, whether they match the
+   * retention policy), remembered per pod object with the set's spec and the claims' change
+   * counts it was worked out from: while none of them changed, the answer stands.
+   */
+  const claimsChecked = new WeakMap<PodObj, ClaimsSeen>();
+  function claimsSeen(set: Sts, pod: PodObj): ClaimsSeen {
+    const seen = claimsChecked.get(pod);
     if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid) {
       let same = true;
-      for (let i = 0; i < seen.names.length && same; i++) same = cache.get<ClaimObj>('PersistentVolumeClaim', ns, seen.names[i]!) === seen.claims[i];
-      if (same) return seen.ok;
+      for (let i = 0; i < seen.cells.length && same; i++) same = seen.cells[i]!.v === seen.versions[i];
+      if (same) return seen;
     }
-    const names = (set.spec.volumeClaimTemplates ?? []).map((t) => `${t.metadata?.name ?? ''}-${set.metadata.name}-${getOrdinal(pod)}`);
-    const claims = names.map((n) => cache.get<ClaimObj>('PersistentVolumeClaim', ns, n));
-    const ok = claimsMatchRetentionPolicyNow(set, pod);
-    retentionChecked.set(pod, { spec: set.spec, uid: set.metadata.uid, names, claims, ok });
-    return ok;
+    const ns = set.metadata.namespace;
+    const ordinal = getOrdinal(pod);
+    const cells: ClaimCell[] = [];
+    const versions: number[] = [];
+    let allExist = true;
+    let retentionOk = true;
+    for (const t of set.spec.volumeClaimTemplates ?? []) {
+      const name = `${t.metadata?.name ?? ''}-${set.metadata.name}-${ordinal}`;
+      const cell = claimCell(ns, name);
+      cells.push(cell);
+      versions.push(cell.v);
+      const claim = cache.get<ClaimObj>('PersistentVolumeClaim', ns, name);
+      if (!claim) allExist = false;
+      else if (retentionOk && !claimOwnerMatchesSetAndPod(claim, set, pod)) retentionOk = false;
+    }
+    const fresh: ClaimsSeen = { spec: set.spec, uid: set.metadata.uid, cells, versions, allExist, retentionOk };
+    claimsChecked.set(pod, fresh);
+    return fresh;
+  }
+
+  /** ClaimsMatchRetentionPolicy: remembered while no claim update is expected (those skip a claim). */
+  function claimsMatchRetentionPolicy(set: Sts, pod: PodObj): boolean {
+    if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, pod);
+    return claimsSeen(set, pod).retentionOk;
   }
 
   /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
@@ -525,12 +572,9 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
   /** createMissingPersistentVolumeClaims, for a Pending pod whose claims may have gone. */
   function createMissingPersistentVolumeClaims(run: Run, set: Sts, pod: PodObj): void {
-    // The claims' names are enough to look (persistentVolumeClaims would build each claim).
-    const ordinal = getOrdinal(pod);
-    const missing = (set.spec.volumeClaimTemplates ?? []).some(
-      (t) => !cache.get('PersistentVolumeClaim', set.metadata.namespace, claimName(set, t.metadata?.name ?? '', ordinal)) || !claimsMatchRetentionPolicy(set, pod),
-    );
-    if (!missing) return;
+    // Some claim is missing, or (once one exists) they do not match the retention policy.
+    if ((set.spec.volumeClaimTemplates ?? []).length === 0) return;
+    if (claimsSeen(set, pod).allExist && claimsMatchRetentionPolicy(set, pod)) return;
     const end = begin(run);
     createPersistentVolumeClaims(set, pod, (errs) => {
       if (errs.length) return end(false);
@@ -585,13 +629,19 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
     // Pods of this set, as this controller sees them: a pod it is deleting counts as terminating.
     // Taken from the owner index in no particular order (what follows files them by ordinal).
-    const pods: PodObj[] = [];
+    // Each is read through its facts (podFacts), worked out once per pod object.
+    const pods: PodFacts[] = [];
+    const setName = set.metadata.name;
+    const nsName = ns ?? '';
+    const deleting = anyExpected('delete/Pod/');
     cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, set.metadata.uid ?? '', (o) => {
-      const p = o as PodObj;
-      if (!isOwnedBy(p, set) || !isMemberOf(set, p) || (p.metadata.namespace ?? '') !== (ns ?? '')) return;
-      if (!isTerminating(p) && anyExpected('delete/Pod/') && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
-        pods.push({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } });
-      } else pods.push(p);
+      const f = podFacts(o as PodObj);
+      // isOwnedBy, isMemberOf, same namespace.
+      if (!factsOwnedBy(f, set) || f.parent !== setName || f.namespace !== nsName) return;
+      const p = f.pod;
+      if (!f.terminating && deleting && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
+        pods.push(podFacts({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } }));
+      } else pods.push(f);
     });
 
     queue.busyFor(run.key, (pods.length * SYNC_US_PER_POD) / 1000);
@@ -602,18 +652,19 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     // step reaches it. Upstream fills all spec.replicas slots on every sync; here a set of
     // 100,000 replicas costs what its existing pods cost (OrderedReady reads up to the first
     // pod that is not ready; only Parallel creates them all).
-    const existing = new Map<number, PodObj>();
-    const condemned: PodObj[] = [];
-    for (const p of pods) {
-      const o = getOrdinal(p);
-      if (podInOrdinalRange(p, set)) {
-        // Two names of one ordinal (`web-01`, `web-1`): the one last in name order holds the slot.
+    const existing = new Map<number, PodFacts>();
+    const condemned: PodFacts[] = [];
+    const end = start + replicaCount - 1; // endOrdinal
+    for (const f of pods) {
+      const o = f.ordinal;
+      if (o >= start && o <= end) {
+        // podInOrdinalRange. Two names of one ordinal (`web-01`, `web-1`): the one last in name order holds the slot.
         const held = existing.get(o - start);
-        if (!held || cmpName(held, p) < 0) existing.set(o - start, p);
-      } else if (o >= 0) condemned.push(p);
+        if (!held || cmpName(held.pod, f.pod) < 0) existing.set(o - start, f);
+      } else if (o >= 0) condemned.push(f);
     }
     const inFlight = new Set<PodObj>();
-    const replicaAt = (i: number): PodObj => {
+    const replicaAt = (i: number): PodFacts => {
       const have = existing.get(i);
       if (have) return have;
       const pending = anyExpected('create/Pod/') ? expectations.get(`create/${podKey(ns, podName(set, start + i))}`) : undefined;
@@ -624,28 +675,31 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       } else {
         pod = newVersionedStatefulSetPod(set, current.template, update.template, current.name, update.name, start + i);
       }
-      existing.set(i, pod);
-      return pod;
+      const f = podFacts(pod);
+      existing.set(i, f);
+      return f;
     };
-    condemned.sort((a, b) => getOrdinal(b) - getOrdinal(a) || cmpName(a, b));
+    condemned.sort((a, b) => b.ordinal - a.ordinal || cmpName(a.pod, b.pod));
 
     // The first unavailable replica: a missing one is unavailable, so the scan stops there.
-    let firstUnavailable: PodObj | undefined;
+    let firstUnavailable: PodFacts | undefined;
     for (let i = 0; i < replicaCount && !firstUnavailable; i++) {
-      const p = replicaAt(i);
-      if (isUnavailable(p, minReadySeconds, nowEpochMs)) firstUnavailable = p;
+      const f = replicaAt(i);
+      if (factsUnavailable(f, minReadySeconds, nowEpochMs)) firstUnavailable = f;
     }
     for (let i = condemned.length - 1; i >= 0; i--) {
-      if (!firstUnavailable && isUnavailable(condemned[i]!, minReadySeconds, nowEpochMs)) firstUnavailable = condemned[i];
+      if (!firstUnavailable && factsUnavailable(condemned[i]!, minReadySeconds, nowEpochMs)) firstUnavailable = condemned[i];
     }
 
     // Pods not created yet count for nothing: the existing ones (and those in flight) are all.
+    const counts = countReplicaFacts(existing.values(), minReadySeconds, nowEpochMs, current.name, update.name);
+    countReplicaFacts(condemned, minReadySeconds, nowEpochMs, current.name, update.name, counts);
     const status: FullStatus = {
       observedGeneration: set.metadata.generation ?? 0,
       currentRevision: current.name,
       updateRevision: update.name,
       collisionCount: set.status?.collisionCount ?? 0,
-      ...countReplicas([...existing.values(), ...condemned], minReadySeconds, nowEpochMs, current.name, update.name),
+      ...counts,
     };
 
     const monotonic = !allowsBurst(set);
@@ -655,57 +709,59 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
       // processReplica for each replica: monotonic stops at the first that blocks; burst runs all.
       const processReplica = (i: number): Step => {
-        const pod = replicaAt(i);
-        if (isFailed(pod) || isSucceeded(pod)) {
-          if (!isTerminating(pod)) deleteStatefulPod(run, set, pod);
+        const f = replicaAt(i);
+        const pod = f.pod;
+        if (f.phase === 'Failed' || f.phase === 'Succeeded') {
+          if (!f.terminating) deleteStatefulPod(run, set, pod);
           // The new pod is created on a later sync, once the old one is gone.
-          return { exit: true };
+          return EXIT;
         }
-        if (!isCreated(pod)) {
-          if (inFlight.has(pod)) return { exit: monotonic };
+        if (f.phase === '') {
+          // Not created yet.
+          if (inFlight.has(pod)) return step(monotonic);
           // One identity at a time: never create over a name the cache still holds (the API
           // server would answer AlreadyExists and the sync would be retried).
-          if (cache.get('Pod', ns, pod.metadata.name!)) return { exit: true, err: true };
-          if (podClaimIsStale(set, pod)) return { exit: true };
+          if (cache.get('Pod', ns, pod.metadata.name!)) return EXIT_ERR;
+          if (podClaimIsStale(set, pod)) return EXIT;
           createStatefulPod(run, set, pod);
-          return { exit: monotonic };
+          return step(monotonic);
         }
-        if (isPending(pod)) createMissingPersistentVolumeClaims(run, set, pod);
-        if (isTerminating(pod) && forceDeleteBug && nodeUnreachable(pod)) {
+        if (f.phase === 'Pending') createMissingPersistentVolumeClaims(run, set, pod);
+        if (f.terminating && forceDeleteBug && nodeUnreachable(pod)) {
           // BUG (sts-force-delete): the pod may still run on the unreachable node.
           deleteStatefulPod(run, set, pod, { force: true });
-          return { exit: true };
+          return EXIT;
         }
-        if (isTerminating(pod) && monotonic) return { exit: true }; // waiting for Pod to Terminate
-        if (!isRunningAndReady(pod) && monotonic) return { exit: true }; // waiting for Running and Ready
-        if (!isRunningAndAvailable(pod, minReadySeconds, nowEpochMs) && monotonic) return { exit: true };
-        if (anyExpected('update/Pod/') && expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return { exit: false };
+        if (f.terminating && monotonic) return EXIT; // waiting for Pod to Terminate
+        if (!factsRunningAndReady(f) && monotonic) return EXIT; // waiting for Running and Ready
+        if (!factsAvailable(f, minReadySeconds, nowEpochMs) && monotonic) return EXIT;
+        if (anyExpected('update/Pod/') && expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return NEXT;
         const retentionMatch = claimsMatchRetentionPolicy(set, pod);
-        if (identityAndStorageMatch(set, pod) && retentionMatch) return { exit: false };
+        if (identityAndStorageMatch(set, pod) && retentionMatch) return NEXT;
         updateStatefulPod(run, set, pod);
-        return { exit: false };
+        return NEXT;
       };
       if (runForAll(replicaCount, processReplica, monotonic)) return;
 
       // Fix claim ownerRefs of condemned pods (retention policy).
       const fixPodClaim = (i: number): Step => {
-        const pod = condemned[i]!;
+        const pod = condemned[i]!.pod;
         if (!claimsMatchRetentionPolicy(set, pod)) {
           const end = begin(run);
           updatePodClaimForRetentionPolicy(set, pod, (err) => end(err === undefined));
         }
-        return { exit: false };
+        return NEXT;
       };
       if (runForAll(condemned.length, fixPodClaim, monotonic)) return;
 
       // Scale down, highest ordinal first; in monotonic mode one at a time, after the others are healthy.
       const processCondemned = (i: number): Step => {
-        const pod = condemned[i]!;
-        if (isTerminating(pod)) return { exit: monotonic };
-        if (!isRunningAndReady(pod) && monotonic && pod !== firstUnavailable) return { exit: true };
-        if (!isRunningAndAvailable(pod, minReadySeconds, nowEpochMs) && monotonic && pod !== firstUnavailable) return { exit: true };
-        deleteStatefulPod(run, set, pod);
-        return { exit: true };
+        const f = condemned[i]!;
+        if (f.terminating) return step(monotonic);
+        if (!factsRunningAndReady(f) && monotonic && f !== firstUnavailable) return EXIT;
+        if (!factsAvailable(f, minReadySeconds, nowEpochMs) && monotonic && f !== firstUnavailable) return EXIT;
+        deleteStatefulPod(run, set, f.pod);
+        return EXIT;
       };
       if (runForAll(condemned.length, processCondemned, monotonic)) return;
 
@@ -716,14 +772,14 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       // RollingUpdate: delete the highest-ordinal pod not at the update revision, down to the partition.
       const updateMin = strategy?.rollingUpdate ? (strategy.rollingUpdate.partition ?? 0) : 0;
       for (let target = replicaCount - 1; target >= updateMin; target--) {
-        const pod = replicaAt(target);
-        if (!isCreated(pod)) return; // not created yet: unavailable, wait
-        if (getPodRevision(pod) !== update.name && !isTerminating(pod)) {
-          deleteStatefulPod(run, set, pod, { ignoreNotFound: true });
+        const f = replicaAt(target);
+        if (f.phase === '') return; // not created yet: unavailable, wait
+        if (f.revision !== update.name && !f.terminating) {
+          deleteStatefulPod(run, set, f.pod, { ignoreNotFound: true });
           status.currentReplicas--;
           return;
         }
-        if (isUnavailable(pod, minReadySeconds, nowEpochMs)) return; // waiting for Pod to update
+        if (factsUnavailable(f, minReadySeconds, nowEpochMs)) return; // waiting for Pod to update
       }
     };
 
@@ -805,6 +861,11 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         break;
       }
       case 'PersistentVolumeClaim': {
+        // Checks made from the claim's previous version no longer hold (a resync changes nothing).
+        if (old !== obj) {
+          const cell = claimCells.get(`${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
+          if (cell) cell.v++;
+        }
         // A claim that went away may unblock a pod waiting on a stale or terminating claim.
         if (type === 'DELETED') {
           for (const set of cache.list<Sts>('StatefulSet', obj.metadata.namespace)) {

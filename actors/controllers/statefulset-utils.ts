@@ -133,6 +133,86 @@ export function isUnavailable(pod: PodObj, minReadySeconds: number, nowEpochMs: 
   return !isHealthy(pod) || !isRunningAndAvailable(pod, minReadySeconds, nowEpochMs);
 }
 
+/**
+ * What a sync reads of a pod, worked out once per pod object: stored objects are never changed
+ * (src/protocol.ts; a new version is a new object), and a pod the controller builds is not
+ * changed once built, so a sync of a large set reads fields instead of re-deriving readiness,
+ * ordinal and owner from every pod each time. Only for objects that are no longer mutated.
+ * The predicates below (isCreated, isRunningAndReady, isUnavailable, ...) stay the reference;
+ * the `facts*` functions answer the same from the facts (a test checks they agree).
+ */
+export interface PodFacts {
+  readonly pod: PodObj;
+  readonly namespace: string;
+  /** getParentNameAndOrdinal of the name. */
+  readonly parent: string;
+  readonly ordinal: number;
+  /** Whether the pod has a controller ownerReference, and that reference's uid. */
+  readonly hasController: boolean;
+  readonly controllerUid: string | undefined;
+  /** status.phase, '' when absent (phaseOf). */
+  readonly phase: string;
+  /** isPodReady. */
+  readonly ready: boolean;
+  /** Date.parse of the first Ready condition's lastTransitionTime; undefined when it has none. */
+  readonly readySinceEpochMs: number | undefined;
+  readonly terminating: boolean;
+  /** The controller-revision-hash label ('' when absent). */
+  readonly revision: string;
+}
+
+const factsByPod = new WeakMap<PodObj, PodFacts>();
+
+export function podFacts(pod: PodObj): PodFacts {
+  let f = factsByPod.get(pod);
+  if (f === undefined) {
+    const { parent, ordinal } = parentAndOrdinal(pod.metadata.name ?? '');
+    let hasController = false;
+    let controllerUid: string | undefined;
+    for (const r of pod.metadata.ownerReferences ?? []) {
+      if (!r.controller) continue;
+      hasController = true;
+      controllerUid = r.uid;
+      break;
+    }
+    const c = (pod.status?.conditions ?? []).find((x) => x.type === 'Ready');
+    f = {
+      pod,
+      namespace: pod.metadata.namespace ?? '',
+      parent,
+      ordinal,
+      hasController,
+      controllerUid,
+      phase: phaseOf(pod),
+      ready: isPodReady(pod),
+      readySinceEpochMs: c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : undefined,
+      terminating: isTerminating(pod),
+      revision: getPodRevision(pod),
+    };
+    factsByPod.set(pod, f);
+  }
+  return f;
+}
+
+/** isOwnedBy. */
+export function factsOwnedBy(f: PodFacts, set: Sts): boolean {
+  return f.hasController && f.controllerUid === set.metadata.uid;
+}
+/** isRunningAndReady. */
+export function factsRunningAndReady(f: PodFacts): boolean {
+  return f.phase === 'Running' && f.ready;
+}
+/** isRunningAndAvailable. */
+export function factsAvailable(f: PodFacts, minReadySeconds: number, nowEpochMs: number): boolean {
+  if (!f.ready) return false;
+  if (minReadySeconds === 0) return true;
+  return f.readySinceEpochMs !== undefined && f.readySinceEpochMs + minReadySeconds * 1000 < nowEpochMs;
+}
+/** isUnavailable. */
+export function factsUnavailable(f: PodFacts, minReadySeconds: number, nowEpochMs: number): boolean {
+  return !(factsRunningAndReady(f) && !f.terminating) || !factsAvailable(f, minReadySeconds, nowEpochMs);
+}
+
 /** allowsBurst: podManagementPolicy Parallel. */
 export function allowsBurst(set: Sts): boolean {
   return set.spec.podManagementPolicy === 'Parallel';
@@ -452,6 +532,31 @@ export function countReplicas(pods: readonly PodObj[], minReadySeconds: number, 
       const rev = getPodRevision(pod);
       if (rev === currentRevision) s.currentReplicas++;
       if (rev === updateRevision) s.updatedReplicas++;
+    }
+  }
+  return s;
+}
+
+/** countReplicas over pod facts (the same sums, read from the facts), added to `into` when given. */
+export function countReplicaFacts(
+  facts: Iterable<PodFacts>,
+  minReadySeconds: number,
+  nowEpochMs: number,
+  currentRevision: string,
+  updateRevision: string,
+  into?: ReplicaCounts,
+): ReplicaCounts {
+  const s: ReplicaCounts = into ?? { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 };
+  for (const f of facts) {
+    const created = f.phase !== '';
+    if (created) s.replicas++;
+    if (factsRunningAndReady(f)) {
+      s.readyReplicas++;
+      if (factsAvailable(f, minReadySeconds, nowEpochMs)) s.availableReplicas++;
+    }
+    if (created && !f.terminating) {
+      if (f.revision === currentRevision) s.currentReplicas++;
+      if (f.revision === updateRevision) s.updatedReplicas++;
     }
   }
   return s;
