@@ -39,7 +39,7 @@ import {
   allowsBurst,
   claimOwnerMatchesSetAndPod,
   completeRollingUpdate,
-  countReplicaFacts,
+  addReplicaCounts,
   factsAvailable,
   factsOwnedBy,
   factsRunningAndReady,
@@ -53,6 +53,7 @@ import {
   newVersionedStatefulSetPod,
   persistentVolumeClaims,
   podFacts,
+  zeroCounts,
   podName,
   retentionPolicy,
   revisionHash,
@@ -127,16 +128,40 @@ interface ClaimCell {
   v: number;
 }
 
-/** What a pod's claims looked like when last checked, for the set's spec and uid it was checked for. */
+/**
+ * What a pod's claims looked like when last checked: it holds for the same set spec and uid,
+ * pod uid and ordinal while none of the claims changed.
+ */
 interface ClaimsSeen {
   spec: Sts['spec'];
   uid: string | undefined;
+  podUid: string | undefined;
+  ordinal: number;
   cells: ClaimCell[];
   versions: number[];
+  /** The claim change count of the whole cache when the claims were last found unchanged. */
+  epoch: number;
   /** Every claim of the pod is in the cache. */
   allExist: boolean;
   /** ClaimsMatchRetentionPolicy with no claim update expected. */
   retentionOk: boolean;
+}
+
+/**
+ * A pod as the syncs of its set see it: its facts, and the checks made of that pod object. A
+ * sync of a large set visits every pod; for one that needs nothing this makes the visit a few
+ * field reads.
+ */
+interface PodView {
+  readonly facts: PodFacts;
+  /** identityMatches && storageMatches, for the set spec and uid it was checked against. */
+  identity: { spec: Sts['spec']; uid: string | undefined; ok: boolean } | undefined;
+  /** What its claims looked like (handed on to the next version of the pod: ClaimsSeen says when it holds). */
+  claims: ClaimsSeen | undefined;
+}
+
+function viewOf(pod: PodObj, claims?: ClaimsSeen): PodView {
+  return { facts: podFacts(pod), identity: undefined, claims };
 }
 
 function setKeyOf(ns: string | undefined, name: string): string {
@@ -181,6 +206,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
   /** Templates seen per set uid, by revision name (the ControllerRevisions we do not store). */
   const history = new Map<string, Map<string, Template>>();
+  /** Per set uid, its pods in the order the owner index walked them at the last sync, and their views. */
+  const walks = new Map<string, { objs: KObject[]; views: PodView[] }>();
   const expectations = new Map<string, Expectation>();
   let expireDue: number | undefined;
 
@@ -397,15 +424,15 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   }
 
   /**
-   * identityMatches && storageMatches, remembered per pod object for the set's spec they were
+   * identityMatches && storageMatches, remembered in the pod's view for the set's spec it was
    * checked against: stored objects never change, and a status update keeps the set's spec.
    */
-  const identityChecked = new WeakMap<PodObj, { spec: Sts['spec']; uid: string | undefined; ok: boolean }>();
-  function identityAndStorageMatch(set: Sts, pod: PodObj): boolean {
-    const seen = identityChecked.get(pod);
+  function identityAndStorageMatch(set: Sts, view: PodView): boolean {
+    const seen = view.identity;
     if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid) return seen.ok;
+    const pod = view.facts.pod;
     const ok = identityMatches(set, pod) && storageMatches(set, pod);
-    identityChecked.set(pod, { spec: set.spec, uid: set.metadata.uid, ok });
+    view.identity = { spec: set.spec, uid: set.metadata.uid, ok };
     return ok;
   }
 
@@ -415,6 +442,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
    * once per pod object, set spec and claim version, not on every sync of its set.
    */
   const claimCells = new Map<string, ClaimCell>();
+  /** Changes of any claim: while it stays, every remembered claim check holds. */
+  let claimsEpoch = 0;
   function claimCell(ns: string | undefined, name: string): ClaimCell {
     const key = `${ns ?? ''}/${name}`;
     let cell = claimCells.get(key);
@@ -427,16 +456,20 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
    * retention policy), remembered per pod object with the set's spec and the claims' change
    * counts it was worked out from: while none of them changed, the answer stands.
    */
-  const claimsChecked = new WeakMap<PodObj, ClaimsSeen>();
-  function claimsSeen(set: Sts, pod: PodObj): ClaimsSeen {
-    const seen = claimsChecked.get(pod);
-    if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid) {
+  function claimsSeen(set: Sts, view: PodView): ClaimsSeen {
+    const pod = view.facts.pod;
+    const ordinal = view.facts.ordinal;
+    const seen = view.claims;
+    if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid && seen.podUid === pod.metadata.uid && seen.ordinal === ordinal) {
+      if (seen.epoch === claimsEpoch) return seen;
       let same = true;
       for (let i = 0; i < seen.cells.length && same; i++) same = seen.cells[i]!.v === seen.versions[i];
-      if (same) return seen;
+      if (same) {
+        seen.epoch = claimsEpoch;
+        return seen;
+      }
     }
     const ns = set.metadata.namespace;
-    const ordinal = getOrdinal(pod);
     const cells: ClaimCell[] = [];
     const versions: number[] = [];
     let allExist = true;
@@ -450,15 +483,15 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       if (!claim) allExist = false;
       else if (retentionOk && !claimOwnerMatchesSetAndPod(claim, set, pod)) retentionOk = false;
     }
-    const fresh: ClaimsSeen = { spec: set.spec, uid: set.metadata.uid, cells, versions, allExist, retentionOk };
-    claimsChecked.set(pod, fresh);
+    const fresh: ClaimsSeen = { spec: set.spec, uid: set.metadata.uid, podUid: pod.metadata.uid, ordinal, cells, versions, epoch: claimsEpoch, allExist, retentionOk };
+    view.claims = fresh;
     return fresh;
   }
 
   /** ClaimsMatchRetentionPolicy: remembered while no claim update is expected (those skip a claim). */
-  function claimsMatchRetentionPolicy(set: Sts, pod: PodObj): boolean {
-    if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, pod);
-    return claimsSeen(set, pod).retentionOk;
+  function claimsMatchRetentionPolicy(set: Sts, view: PodView): boolean {
+    if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, view.facts.pod);
+    return claimsSeen(set, view).retentionOk;
   }
 
   /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
@@ -571,10 +604,11 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   }
 
   /** createMissingPersistentVolumeClaims, for a Pending pod whose claims may have gone. */
-  function createMissingPersistentVolumeClaims(run: Run, set: Sts, pod: PodObj): void {
+  function createMissingPersistentVolumeClaims(run: Run, set: Sts, view: PodView): void {
     // Some claim is missing, or (once one exists) they do not match the retention policy.
     if ((set.spec.volumeClaimTemplates ?? []).length === 0) return;
-    if (claimsSeen(set, pod).allExist && claimsMatchRetentionPolicy(set, pod)) return;
+    if (claimsSeen(set, view).allExist && claimsMatchRetentionPolicy(set, view)) return;
+    const pod = view.facts.pod;
     const end = begin(run);
     createPersistentVolumeClaims(set, pod, (errs) => {
       if (errs.length) return end(false);
@@ -630,19 +664,36 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     // Pods of this set, as this controller sees them: a pod it is deleting counts as terminating.
     // Taken from the owner index in no particular order (what follows files them by ordinal).
     // Each is read through its facts (podFacts), worked out once per pod object.
-    const pods: PodFacts[] = [];
+    // The index walks a set's pods in the order they were filed, which a new version of a pod
+    // does not change: the view at the same place of the last walk is the pod's while it is the
+    // same object.
+    const pods: PodView[] = [];
     const setName = set.metadata.name;
     const nsName = ns ?? '';
     const deleting = anyExpected('delete/Pod/');
-    cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, set.metadata.uid ?? '', (o) => {
-      const f = podFacts(o as PodObj);
+    const uid = set.metadata.uid ?? '';
+    let walk = walks.get(uid);
+    if (!walk) walks.set(uid, (walk = { objs: [], views: [] }));
+    const { objs, views } = walk;
+    let k = 0;
+    cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, uid, (o) => {
+      let v = views[k];
+      if (objs[k] !== o || v === undefined) {
+        v = viewOf(o as PodObj, v?.claims);
+        objs[k] = o;
+        views[k] = v;
+      }
+      k++;
+      const f = v.facts;
       // isOwnedBy, isMemberOf, same namespace.
       if (!factsOwnedBy(f, set) || f.parent !== setName || f.namespace !== nsName) return;
       const p = f.pod;
       if (!f.terminating && deleting && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
-        pods.push(podFacts({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } }));
-      } else pods.push(f);
+        pods.push(viewOf({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } }, v.claims));
+      } else pods.push(v);
     });
+    objs.length = k;
+    views.length = k;
 
     queue.busyFor(run.key, (pods.length * SYNC_US_PER_POD) / 1000);
     const replicaCount = specReplicas(set);
@@ -652,19 +703,19 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     // step reaches it. Upstream fills all spec.replicas slots on every sync; here a set of
     // 100,000 replicas costs what its existing pods cost (OrderedReady reads up to the first
     // pod that is not ready; only Parallel creates them all).
-    const existing = new Map<number, PodFacts>();
-    const condemned: PodFacts[] = [];
+    const existing = new Map<number, PodView>();
+    const condemned: PodView[] = [];
     const end = start + replicaCount - 1; // endOrdinal
-    for (const f of pods) {
-      const o = f.ordinal;
+    for (const v of pods) {
+      const o = v.facts.ordinal;
       if (o >= start && o <= end) {
         // podInOrdinalRange. Two names of one ordinal (`web-01`, `web-1`): the one last in name order holds the slot.
         const held = existing.get(o - start);
-        if (!held || cmpName(held.pod, f.pod) < 0) existing.set(o - start, f);
-      } else if (o >= 0) condemned.push(f);
+        if (!held || cmpName(held.facts.pod, v.facts.pod) < 0) existing.set(o - start, v);
+      } else if (o >= 0) condemned.push(v);
     }
     const inFlight = new Set<PodObj>();
-    const replicaAt = (i: number): PodFacts => {
+    const replicaAt = (i: number): PodView => {
       const have = existing.get(i);
       if (have) return have;
       const pending = anyExpected('create/Pod/') ? expectations.get(`create/${podKey(ns, podName(set, start + i))}`) : undefined;
@@ -675,25 +726,26 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       } else {
         pod = newVersionedStatefulSetPod(set, current.template, update.template, current.name, update.name, start + i);
       }
-      const f = podFacts(pod);
-      existing.set(i, f);
-      return f;
+      const v = viewOf(pod);
+      existing.set(i, v);
+      return v;
     };
-    condemned.sort((a, b) => b.ordinal - a.ordinal || cmpName(a.pod, b.pod));
+    condemned.sort((a, b) => b.facts.ordinal - a.facts.ordinal || cmpName(a.facts.pod, b.facts.pod));
 
     // The first unavailable replica: a missing one is unavailable, so the scan stops there.
-    let firstUnavailable: PodFacts | undefined;
+    let firstUnavailable: PodView | undefined;
     for (let i = 0; i < replicaCount && !firstUnavailable; i++) {
-      const f = replicaAt(i);
-      if (factsUnavailable(f, minReadySeconds, nowEpochMs)) firstUnavailable = f;
+      const v = replicaAt(i);
+      if (factsUnavailable(v.facts, minReadySeconds, nowEpochMs)) firstUnavailable = v;
     }
     for (let i = condemned.length - 1; i >= 0; i--) {
-      if (!firstUnavailable && factsUnavailable(condemned[i]!, minReadySeconds, nowEpochMs)) firstUnavailable = condemned[i];
+      if (!firstUnavailable && factsUnavailable(condemned[i]!.facts, minReadySeconds, nowEpochMs)) firstUnavailable = condemned[i];
     }
 
     // Pods not created yet count for nothing: the existing ones (and those in flight) are all.
-    const counts = countReplicaFacts(existing.values(), minReadySeconds, nowEpochMs, current.name, update.name);
-    countReplicaFacts(condemned, minReadySeconds, nowEpochMs, current.name, update.name, counts);
+    const counts = zeroCounts();
+    for (const v of existing.values()) addReplicaCounts(counts, v.facts, minReadySeconds, nowEpochMs, current.name, update.name);
+    for (const v of condemned) addReplicaCounts(counts, v.facts, minReadySeconds, nowEpochMs, current.name, update.name);
     const status: FullStatus = {
       observedGeneration: set.metadata.generation ?? 0,
       currentRevision: current.name,
@@ -709,7 +761,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
       // processReplica for each replica: monotonic stops at the first that blocks; burst runs all.
       const processReplica = (i: number): Step => {
-        const f = replicaAt(i);
+        const v = replicaAt(i);
+        const f = v.facts;
         const pod = f.pod;
         if (f.phase === 'Failed' || f.phase === 'Succeeded') {
           if (!f.terminating) deleteStatefulPod(run, set, pod);
@@ -726,7 +779,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
           createStatefulPod(run, set, pod);
           return step(monotonic);
         }
-        if (f.phase === 'Pending') createMissingPersistentVolumeClaims(run, set, pod);
+        if (f.phase === 'Pending') createMissingPersistentVolumeClaims(run, set, v);
         if (f.terminating && forceDeleteBug && nodeUnreachable(pod)) {
           // BUG (sts-force-delete): the pod may still run on the unreachable node.
           deleteStatefulPod(run, set, pod, { force: true });
@@ -736,8 +789,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         if (!factsRunningAndReady(f) && monotonic) return EXIT; // waiting for Running and Ready
         if (!factsAvailable(f, minReadySeconds, nowEpochMs) && monotonic) return EXIT;
         if (anyExpected('update/Pod/') && expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return NEXT;
-        const retentionMatch = claimsMatchRetentionPolicy(set, pod);
-        if (identityAndStorageMatch(set, pod) && retentionMatch) return NEXT;
+        const retentionMatch = claimsMatchRetentionPolicy(set, v);
+        if (identityAndStorageMatch(set, v) && retentionMatch) return NEXT;
         updateStatefulPod(run, set, pod);
         return NEXT;
       };
@@ -745,8 +798,9 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
       // Fix claim ownerRefs of condemned pods (retention policy).
       const fixPodClaim = (i: number): Step => {
-        const pod = condemned[i]!.pod;
-        if (!claimsMatchRetentionPolicy(set, pod)) {
+        const v = condemned[i]!;
+        const pod = v.facts.pod;
+        if (!claimsMatchRetentionPolicy(set, v)) {
           const end = begin(run);
           updatePodClaimForRetentionPolicy(set, pod, (err) => end(err === undefined));
         }
@@ -756,10 +810,11 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
       // Scale down, highest ordinal first; in monotonic mode one at a time, after the others are healthy.
       const processCondemned = (i: number): Step => {
-        const f = condemned[i]!;
+        const v = condemned[i]!;
+        const f = v.facts;
         if (f.terminating) return step(monotonic);
-        if (!factsRunningAndReady(f) && monotonic && f !== firstUnavailable) return EXIT;
-        if (!factsAvailable(f, minReadySeconds, nowEpochMs) && monotonic && f !== firstUnavailable) return EXIT;
+        if (!factsRunningAndReady(f) && monotonic && v !== firstUnavailable) return EXIT;
+        if (!factsAvailable(f, minReadySeconds, nowEpochMs) && monotonic && v !== firstUnavailable) return EXIT;
         deleteStatefulPod(run, set, f.pod);
         return EXIT;
       };
@@ -772,7 +827,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       // RollingUpdate: delete the highest-ordinal pod not at the update revision, down to the partition.
       const updateMin = strategy?.rollingUpdate ? (strategy.rollingUpdate.partition ?? 0) : 0;
       for (let target = replicaCount - 1; target >= updateMin; target--) {
-        const f = replicaAt(target);
+        const f = replicaAt(target).facts;
         if (f.phase === '') return; // not created yet: unavailable, wait
         if (f.revision !== update.name && !f.terminating) {
           deleteStatefulPod(run, set, f.pod, { ignoreNotFound: true });
@@ -841,6 +896,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         if (type === 'DELETED') {
           queue.forget(key);
           history.delete(obj.metadata.uid ?? '');
+          walks.delete(obj.metadata.uid ?? '');
         } else if (obj.spec?.template) rememberRevision(obj as Sts);
         markDirty(key);
         break;
@@ -863,6 +919,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       case 'PersistentVolumeClaim': {
         // Checks made from the claim's previous version no longer hold (a resync changes nothing).
         if (old !== obj) {
+          claimsEpoch++;
           const cell = claimCells.get(`${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
           if (cell) cell.v++;
         }

@@ -537,29 +537,22 @@ export function countReplicas(pods: readonly PodObj[], minReadySeconds: number, 
   return s;
 }
 
-/** countReplicas over pod facts (the same sums, read from the facts), added to `into` when given. */
-export function countReplicaFacts(
-  facts: Iterable<PodFacts>,
-  minReadySeconds: number,
-  nowEpochMs: number,
-  currentRevision: string,
-  updateRevision: string,
-  into?: ReplicaCounts,
-): ReplicaCounts {
-  const s: ReplicaCounts = into ?? { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 };
-  for (const f of facts) {
-    const created = f.phase !== '';
-    if (created) s.replicas++;
-    if (factsRunningAndReady(f)) {
-      s.readyReplicas++;
-      if (factsAvailable(f, minReadySeconds, nowEpochMs)) s.availableReplicas++;
-    }
-    if (created && !f.terminating) {
-      if (f.revision === currentRevision) s.currentReplicas++;
-      if (f.revision === updateRevision) s.updatedReplicas++;
-    }
+export function zeroCounts(): ReplicaCounts {
+  return { replicas: 0, readyReplicas: 0, availableReplicas: 0, currentReplicas: 0, updatedReplicas: 0 };
+}
+
+/** One pod's part of countReplicas, read from its facts, added to `s`. */
+export function addReplicaCounts(s: ReplicaCounts, f: PodFacts, minReadySeconds: number, nowEpochMs: number, currentRevision: string, updateRevision: string): void {
+  const created = f.phase !== '';
+  if (created) s.replicas++;
+  if (factsRunningAndReady(f)) {
+    s.readyReplicas++;
+    if (factsAvailable(f, minReadySeconds, nowEpochMs)) s.availableReplicas++;
   }
-  return s;
+  if (created && !f.terminating) {
+    if (f.revision === currentRevision) s.currentReplicas++;
+    if (f.revision === updateRevision) s.updatedReplicas++;
+  }
 }
 
 /** The status the controller works with (all fields present). */

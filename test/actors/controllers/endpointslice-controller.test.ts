@@ -1,7 +1,11 @@
 import { expect } from 'chai';
+import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { Endpoint } from 'kubernetes-types/discovery/v1.js';
 import { clusterDns } from '../../../actors/cluster-dns.ts';
-import { endpointSliceController, type SliceObj } from '../../../actors/controllers/endpointslice-controller.ts';
+import fc from 'fast-check';
+import { desiredSlice, endpointSliceController, ServicePods, type SliceObj } from '../../../actors/controllers/endpointslice-controller.ts';
+import { Cache, LABEL_INDEX, labelIndex, serviceSelectorIndex } from '../../../src/informer.ts';
+import { matchesMapSelector } from '../../../src/model/selectors.ts';
 import type { Component } from '../../../src/component.ts';
 import type { ApiRequest, ApiResponse, KObject, WatchEvent } from '../../../src/protocol.ts';
 import { FakePort } from '../../helpers/fake-port.ts';
@@ -482,5 +486,57 @@ describe('endpointslice-controller', () => {
     w.run();
     expect(w.verbs()).to.deep.equal(['create', 'update']);
     expect(w.slice().endpoints).to.have.length(1);
+  });
+
+  /** One step of what a Service's pods go through: a pod added or changed, a pod gone, the Service changed. */
+  type Step = { op: 'put'; i: number; app: string; ip: boolean; ready: boolean; ns: string } | { op: 'delete'; i: number } | { op: 'service'; selector: string; publish: boolean };
+  const arbStep: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({ op: fc.constant('put' as const), i: fc.nat(11), app: fc.constantFrom('nginx', 'db'), ip: fc.boolean(), ready: fc.boolean(), ns: fc.constantFrom('default', 'other') }),
+    fc.record({ op: fc.constant('delete' as const), i: fc.nat(11) }),
+    fc.record({ op: fc.constant('service' as const), selector: fc.constantFrom('nginx', 'db'), publish: fc.boolean() }),
+  );
+
+  it("a Service's slice kept between syncs is the one desiredSlice makes from the selected pods, through adds, changes, relabels and deletes", () => {
+    fc.assert(
+      // Each step may or may not be followed by a sync: several changes can come between two.
+      fc.property(fc.array(fc.tuple(arbStep, fc.boolean()), { maxLength: 40 }), (steps) => {
+        const cache = new Cache();
+        cache.addIndex('Pod', LABEL_INDEX, labelIndex);
+        let rv = 0;
+        let svc = service('nginx') as Service & KObject;
+        const kept = new ServicePods();
+        for (const [st, sync] of steps) {
+          if (st.op === 'put') {
+            // `web-1`, `web-10` ...: names whose order is not the order they are added in.
+            const p = stsPod(st.i, { labels: { app: st.app, tier: 'web' }, ready: st.ready, ...(st.ip ? {} : { ip: '' }) });
+            p.metadata.namespace = st.ns;
+            p.metadata.resourceVersion = String(++rv);
+            cache.put(p);
+          } else if (st.op === 'delete') for (const ns of ['default', 'other']) cache.delete('Pod', ns, `web-${st.i}`);
+          else svc = service('nginx', { selector: { app: st.selector, tier: 'web' }, publishNotReadyAddresses: st.publish }) as Service & KObject;
+          if (!sync) continue;
+          const ns = svc.metadata.namespace ?? '';
+          const selected = cache.byIndexAll<KObject & Pod>('Pod', LABEL_INDEX, serviceSelectorIndex(svc), (p) => (p.metadata.namespace ?? '') === ns && matchesMapSelector(svc.spec?.selector, p.metadata.labels));
+          expect(kept.desired(cache, svc)).to.deep.equal(desiredSlice(svc, selected));
+          expect(kept.selected).to.equal(selected.length);
+        }
+      }),
+      { seed: 15, numRuns: 300 },
+    );
+  });
+
+  it('a pod gone and another come between two syncs leave the slice in name order', () => {
+    const cache = new Cache();
+    cache.addIndex('Pod', LABEL_INDEX, labelIndex);
+    const svc = service('nginx') as Service & KObject;
+    const kept = new ServicePods();
+    let rv = 0;
+    const put = (i: number) => cache.put({ ...stsPod(i), metadata: { ...stsPod(i).metadata, resourceVersion: String(++rv) } });
+    put(5);
+    put(1);
+    expect(kept.desired(cache, svc).endpoints.map((e) => e.targetRef?.name)).to.deep.equal(['web-1', 'web-5']);
+    cache.delete('Pod', 'default', 'web-5');
+    put(7);
+    expect(kept.desired(cache, svc).endpoints.map((e) => e.targetRef?.name)).to.deep.equal(['web-1', 'web-7']);
   });
 });

@@ -641,6 +641,40 @@ const rows: Row[] = [
       expect(c.terminating()).to.deep.equal(['web-1']);
     },
   },
+  {
+    name: 'a claim deleted under a Pending pod is created again at the next sync',
+    run() {
+      const c = new FakeCluster();
+      c.add(statefulSet({ podManagementPolicy: 'Parallel', replicas: 2 }, true));
+      c.pump();
+      expect(c.writesOf('create', 'PersistentVolumeClaim')).to.deep.equal(['www-web-0', 'www-web-1']);
+      // The syncs since found both claims; then www-web-1 goes while web-1 is still Pending.
+      c.modify('Pod', 'web-0', (p) => (p.spec.nodeName = 'node-1'));
+      c.pump();
+      c.drop('PersistentVolumeClaim', 'www-web-1');
+      c.pump();
+      expect(c.writesOf('create', 'PersistentVolumeClaim')).to.deep.equal(['www-web-0', 'www-web-1', 'www-web-1']);
+      expect(c.names('PersistentVolumeClaim')).to.deep.equal(['www-web-0', 'www-web-1']);
+    },
+  },
+  {
+    name: 'an ownerReference someone removed from a claim is put back at the next sync',
+    run() {
+      const c = new FakeCluster();
+      c.add(statefulSet({ podManagementPolicy: 'Parallel', replicas: 2, persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' } }, true));
+      c.settle();
+      const setRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: c.set().metadata.uid };
+      expect(c.get('PersistentVolumeClaim', 'www-web-1')!.metadata.ownerReferences).to.deep.equal([setRef]);
+      // Someone strips the reference; a claim update alone does not sync the set, a pod event does.
+      c.modify('PersistentVolumeClaim', 'www-web-1', (pvc) => delete pvc.metadata.ownerReferences);
+      c.pump();
+      expect(c.get('PersistentVolumeClaim', 'www-web-1')!.metadata.ownerReferences).to.equal(undefined);
+      c.modify('Pod', 'web-0', (p) => (p.metadata.annotations = { touched: 'yes' }));
+      c.pump();
+      expect(c.get('PersistentVolumeClaim', 'www-web-1')!.metadata.ownerReferences).to.deep.equal([setRef]);
+      expect(c.get('PersistentVolumeClaim', 'www-web-0')!.metadata.ownerReferences).to.deep.equal([setRef]);
+    },
+  },
 ];
 
 describe('statefulset-controller', () => {
