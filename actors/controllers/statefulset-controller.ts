@@ -35,11 +35,11 @@ import { WorkQueue } from '../../src/workqueue.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { deepCopy, isPodReady } from '../../src/model/objects.ts';
 import {
+  addReplicaCounts,
   aggregateMessage,
   allowsBurst,
   claimOwnerMatchesSetAndPod,
   completeRollingUpdate,
-  addReplicaCounts,
   factsAvailable,
   factsOwnedBy,
   factsRunningAndReady,
@@ -53,7 +53,6 @@ import {
   newVersionedStatefulSetPod,
   persistentVolumeClaims,
   podFacts,
-  zeroCounts,
   podName,
   retentionPolicy,
   revisionHash,
@@ -65,6 +64,7 @@ import {
   updateClaimOwnerRefForSetAndPod,
   updateIdentity,
   updateStorage,
+  zeroCounts,
   type ClaimObj,
   type FullStatus,
   type PodFacts,
@@ -123,45 +123,46 @@ const EXIT: Step = Object.freeze({ exit: true });
 const EXIT_ERR: Step = Object.freeze({ exit: true, err: true });
 const step = (exit: boolean): Step => (exit ? EXIT : NEXT);
 
-/** A claim's change count in this controller's cache: a check made from the claim holds while it stays. */
-interface ClaimCell {
-  v: number;
-}
-
 /**
- * What a pod's claims looked like when last checked: it holds for the same set spec and uid,
- * pod uid and ordinal while none of the claims changed.
+ * What a pod's claims looked like when last checked. It holds for the same set spec and uid, pod
+ * uid and ordinal until one of the claims changes in the cache: onChange marks it stale through
+ * the claim's cell. The views of successive versions of one pod share it.
  */
 interface ClaimsSeen {
-  spec: Sts['spec'];
-  uid: string | undefined;
-  podUid: string | undefined;
-  ordinal: number;
-  cells: ClaimCell[];
-  versions: number[];
-  /** The claim change count of the whole cache when the claims were last found unchanged. */
-  epoch: number;
+  readonly spec: Sts['spec'];
+  readonly uid: string | undefined;
+  readonly podUid: string | undefined;
+  readonly ordinal: number;
   /** Every claim of the pod is in the cache. */
-  allExist: boolean;
+  readonly allExist: boolean;
   /** ClaimsMatchRetentionPolicy with no claim update expected. */
-  retentionOk: boolean;
+  readonly retentionOk: boolean;
+  stale: boolean;
 }
+
+/** The claim checks made from one claim (`namespace/name`): a change of the claim makes them stale. */
+interface ClaimCell {
+  seen: ClaimsSeen[];
+}
+/** A claim's checks beyond this many (pods recreated while the claim stayed) are all dropped. */
+const CLAIM_CELL_MAX = 8;
 
 /**
- * A pod as the syncs of its set see it: its facts, and the checks made of that pod object. A
- * sync of a large set visits every pod; for one that needs nothing this makes the visit a few
- * field reads.
+ * A pod as the syncs of its set see it: its facts, and the checks made of that pod object, in
+ * one object. A sync of a large set visits every pod; for one that needs nothing this makes the
+ * visit a few field reads.
  */
-interface PodView {
-  readonly facts: PodFacts;
-  /** identityMatches && storageMatches, for the set spec and uid it was checked against. */
-  identity: { spec: Sts['spec']; uid: string | undefined; ok: boolean } | undefined;
-  /** What its claims looked like (handed on to the next version of the pod: ClaimsSeen says when it holds). */
+interface PodView extends PodFacts {
+  /** What its claims looked like (handed on to the pod's next version). */
   claims: ClaimsSeen | undefined;
+  /** identityMatches && storageMatches, for the set spec and uid it was checked against. */
+  identitySpec: Sts['spec'] | undefined;
+  identityUid: string | undefined;
+  identityOk: boolean;
 }
 
-function viewOf(pod: PodObj, claims?: ClaimsSeen): PodView {
-  return { facts: podFacts(pod), identity: undefined, claims };
+function viewOf(pod: PodObj, claims: ClaimsSeen | undefined): PodView {
+  return { ...podFacts(pod), claims, identitySpec: undefined, identityUid: undefined, identityOk: false };
 }
 
 function setKeyOf(ns: string | undefined, name: string): string {
@@ -428,69 +429,63 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
    * checked against: stored objects never change, and a status update keeps the set's spec.
    */
   function identityAndStorageMatch(set: Sts, view: PodView): boolean {
-    const seen = view.identity;
-    if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid) return seen.ok;
-    const pod = view.facts.pod;
-    const ok = identityMatches(set, pod) && storageMatches(set, pod);
-    view.identity = { spec: set.spec, uid: set.metadata.uid, ok };
+    if (view.identitySpec === set.spec && view.identityUid === set.metadata.uid) return view.identityOk;
+    const ok = identityMatches(set, view.pod) && storageMatches(set, view.pod);
+    view.identitySpec = set.spec;
+    view.identityUid = set.metadata.uid;
+    view.identityOk = ok;
     return ok;
   }
 
-  /**
-   * Each claim's change count (`namespace/name`), bumped by every change of the claim in the
-   * cache (onChange), made when a check first reads the claim: a pod's claims are looked up
-   * once per pod object, set spec and claim version, not on every sync of its set.
-   */
+  /** Per claim (`namespace/name`), the checks made from it (made when a check first reads the claim). */
   const claimCells = new Map<string, ClaimCell>();
-  /** Changes of any claim: while it stays, every remembered claim check holds. */
-  let claimsEpoch = 0;
-  function claimCell(ns: string | undefined, name: string): ClaimCell {
-    const key = `${ns ?? ''}/${name}`;
-    let cell = claimCells.get(key);
-    if (!cell) claimCells.set(key, (cell = { v: 0 }));
-    return cell;
+
+  /** A claim changed in the cache: the checks made from its previous version no longer hold. */
+  function claimChanged(ns: string | undefined, name: string): void {
+    const cell = claimCells.get(`${ns ?? ''}/${name}`);
+    if (!cell) return;
+    for (const seen of cell.seen) seen.stale = true;
+    cell.seen = [];
   }
 
   /**
    * What the cache holds of the pod's claims (whether all exist, whether they match the
-   * retention policy), remembered per pod object with the set's spec and the claims' change
-   * counts it was worked out from: while none of them changed, the answer stands.
+   * retention policy), remembered in the pod's view (and handed on to the pod's next version)
+   * until the set's spec, the pod or one of the claims changes: a pod's claims are looked up
+   * once, not on every sync of its set.
    */
   function claimsSeen(set: Sts, view: PodView): ClaimsSeen {
-    const pod = view.facts.pod;
-    const ordinal = view.facts.ordinal;
     const seen = view.claims;
-    if (seen && seen.spec === set.spec && seen.uid === set.metadata.uid && seen.podUid === pod.metadata.uid && seen.ordinal === ordinal) {
-      if (seen.epoch === claimsEpoch) return seen;
-      let same = true;
-      for (let i = 0; i < seen.cells.length && same; i++) same = seen.cells[i]!.v === seen.versions[i];
-      if (same) {
-        seen.epoch = claimsEpoch;
-        return seen;
-      }
-    }
+    if (seen !== undefined && !seen.stale && seen.spec === set.spec && seen.uid === set.metadata.uid && seen.podUid === view.uid && seen.ordinal === view.ordinal) return seen;
     const ns = set.metadata.namespace;
     const cells: ClaimCell[] = [];
-    const versions: number[] = [];
     let allExist = true;
     let retentionOk = true;
     for (const t of set.spec.volumeClaimTemplates ?? []) {
-      const name = `${t.metadata?.name ?? ''}-${set.metadata.name}-${ordinal}`;
-      const cell = claimCell(ns, name);
+      const name = `${t.metadata?.name ?? ''}-${set.metadata.name}-${view.ordinal}`;
+      const key = `${ns ?? ''}/${name}`;
+      let cell = claimCells.get(key);
+      if (!cell) claimCells.set(key, (cell = { seen: [] }));
       cells.push(cell);
-      versions.push(cell.v);
       const claim = cache.get<ClaimObj>('PersistentVolumeClaim', ns, name);
       if (!claim) allExist = false;
-      else if (retentionOk && !claimOwnerMatchesSetAndPod(claim, set, pod)) retentionOk = false;
+      else if (retentionOk && !claimOwnerMatchesSetAndPod(claim, set, view.pod)) retentionOk = false;
     }
-    const fresh: ClaimsSeen = { spec: set.spec, uid: set.metadata.uid, podUid: pod.metadata.uid, ordinal, cells, versions, epoch: claimsEpoch, allExist, retentionOk };
+    const fresh: ClaimsSeen = { spec: set.spec, uid: set.metadata.uid, podUid: view.uid, ordinal: view.ordinal, allExist, retentionOk, stale: false };
+    for (const cell of cells) {
+      if (cell.seen.length >= CLAIM_CELL_MAX) {
+        for (const old of cell.seen) old.stale = true;
+        cell.seen = [];
+      }
+      cell.seen.push(fresh);
+    }
     view.claims = fresh;
     return fresh;
   }
 
   /** ClaimsMatchRetentionPolicy: remembered while no claim update is expected (those skip a claim). */
   function claimsMatchRetentionPolicy(set: Sts, view: PodView): boolean {
-    if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, view.facts.pod);
+    if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, view.pod);
     return claimsSeen(set, view).retentionOk;
   }
 
@@ -608,7 +603,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     // Some claim is missing, or (once one exists) they do not match the retention policy.
     if ((set.spec.volumeClaimTemplates ?? []).length === 0) return;
     if (claimsSeen(set, view).allExist && claimsMatchRetentionPolicy(set, view)) return;
-    const pod = view.facts.pod;
+    const pod = view.pod;
     const end = begin(run);
     createPersistentVolumeClaims(set, pod, (errs) => {
       if (errs.length) return end(false);
@@ -663,10 +658,9 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
     // Pods of this set, as this controller sees them: a pod it is deleting counts as terminating.
     // Taken from the owner index in no particular order (what follows files them by ordinal).
-    // Each is read through its facts (podFacts), worked out once per pod object.
-    // The index walks a set's pods in the order they were filed, which a new version of a pod
-    // does not change: the view at the same place of the last walk is the pod's while it is the
-    // same object.
+    // Each is read through its view (facts and remembered checks). The index walks a set's pods
+    // in the order they were filed, which a new version of a pod does not change: the view at
+    // the same place of the last walk is the pod's while the object there is the same.
     const pods: PodView[] = [];
     const setName = set.metadata.name;
     const nsName = ns ?? '';
@@ -679,16 +673,16 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, uid, (o) => {
       let v = views[k];
       if (objs[k] !== o || v === undefined) {
+        // A new version of the pod that was here keeps its claim checks (claimsSeen says whether they hold).
         v = viewOf(o as PodObj, v?.claims);
         objs[k] = o;
         views[k] = v;
       }
       k++;
-      const f = v.facts;
       // isOwnedBy, isMemberOf, same namespace.
-      if (!factsOwnedBy(f, set) || f.parent !== setName || f.namespace !== nsName) return;
-      const p = f.pod;
-      if (!f.terminating && deleting && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
+      if (!factsOwnedBy(v, set) || v.parent !== setName || v.namespace !== nsName) return;
+      const p = v.pod;
+      if (!v.terminating && deleting && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
         pods.push(viewOf({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } }, v.claims));
       } else pods.push(v);
     });
@@ -707,11 +701,11 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     const condemned: PodView[] = [];
     const end = start + replicaCount - 1; // endOrdinal
     for (const v of pods) {
-      const o = v.facts.ordinal;
+      const o = v.ordinal;
       if (o >= start && o <= end) {
         // podInOrdinalRange. Two names of one ordinal (`web-01`, `web-1`): the one last in name order holds the slot.
         const held = existing.get(o - start);
-        if (!held || cmpName(held.facts.pod, v.facts.pod) < 0) existing.set(o - start, v);
+        if (!held || cmpName(held.pod, v.pod) < 0) existing.set(o - start, v);
       } else if (o >= 0) condemned.push(v);
     }
     const inFlight = new Set<PodObj>();
@@ -726,26 +720,26 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       } else {
         pod = newVersionedStatefulSetPod(set, current.template, update.template, current.name, update.name, start + i);
       }
-      const v = viewOf(pod);
+      const v = viewOf(pod, undefined);
       existing.set(i, v);
       return v;
     };
-    condemned.sort((a, b) => b.facts.ordinal - a.facts.ordinal || cmpName(a.facts.pod, b.facts.pod));
+    condemned.sort((a, b) => b.ordinal - a.ordinal || cmpName(a.pod, b.pod));
 
     // The first unavailable replica: a missing one is unavailable, so the scan stops there.
     let firstUnavailable: PodView | undefined;
     for (let i = 0; i < replicaCount && !firstUnavailable; i++) {
       const v = replicaAt(i);
-      if (factsUnavailable(v.facts, minReadySeconds, nowEpochMs)) firstUnavailable = v;
+      if (factsUnavailable(v, minReadySeconds, nowEpochMs)) firstUnavailable = v;
     }
     for (let i = condemned.length - 1; i >= 0; i--) {
-      if (!firstUnavailable && factsUnavailable(condemned[i]!.facts, minReadySeconds, nowEpochMs)) firstUnavailable = condemned[i];
+      if (!firstUnavailable && factsUnavailable(condemned[i]!, minReadySeconds, nowEpochMs)) firstUnavailable = condemned[i];
     }
 
     // Pods not created yet count for nothing: the existing ones (and those in flight) are all.
     const counts = zeroCounts();
-    for (const v of existing.values()) addReplicaCounts(counts, v.facts, minReadySeconds, nowEpochMs, current.name, update.name);
-    for (const v of condemned) addReplicaCounts(counts, v.facts, minReadySeconds, nowEpochMs, current.name, update.name);
+    for (const v of existing.values()) addReplicaCounts(counts, v, minReadySeconds, nowEpochMs, current.name, update.name);
+    for (const v of condemned) addReplicaCounts(counts, v, minReadySeconds, nowEpochMs, current.name, update.name);
     const status: FullStatus = {
       observedGeneration: set.metadata.generation ?? 0,
       currentRevision: current.name,
@@ -761,8 +755,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
       // processReplica for each replica: monotonic stops at the first that blocks; burst runs all.
       const processReplica = (i: number): Step => {
-        const v = replicaAt(i);
-        const f = v.facts;
+        const f = replicaAt(i);
         const pod = f.pod;
         if (f.phase === 'Failed' || f.phase === 'Succeeded') {
           if (!f.terminating) deleteStatefulPod(run, set, pod);
@@ -779,7 +772,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
           createStatefulPod(run, set, pod);
           return step(monotonic);
         }
-        if (f.phase === 'Pending') createMissingPersistentVolumeClaims(run, set, v);
+        if (f.phase === 'Pending') createMissingPersistentVolumeClaims(run, set, f);
         if (f.terminating && forceDeleteBug && nodeUnreachable(pod)) {
           // BUG (sts-force-delete): the pod may still run on the unreachable node.
           deleteStatefulPod(run, set, pod, { force: true });
@@ -789,8 +782,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         if (!factsRunningAndReady(f) && monotonic) return EXIT; // waiting for Running and Ready
         if (!factsAvailable(f, minReadySeconds, nowEpochMs) && monotonic) return EXIT;
         if (anyExpected('update/Pod/') && expectations.has(`update/${podKey(ns, pod.metadata.name!)}`)) return NEXT;
-        const retentionMatch = claimsMatchRetentionPolicy(set, v);
-        if (identityAndStorageMatch(set, v) && retentionMatch) return NEXT;
+        const retentionMatch = claimsMatchRetentionPolicy(set, f);
+        if (identityAndStorageMatch(set, f) && retentionMatch) return NEXT;
         updateStatefulPod(run, set, pod);
         return NEXT;
       };
@@ -799,7 +792,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       // Fix claim ownerRefs of condemned pods (retention policy).
       const fixPodClaim = (i: number): Step => {
         const v = condemned[i]!;
-        const pod = v.facts.pod;
+        const pod = v.pod;
         if (!claimsMatchRetentionPolicy(set, v)) {
           const end = begin(run);
           updatePodClaimForRetentionPolicy(set, pod, (err) => end(err === undefined));
@@ -810,11 +803,10 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
       // Scale down, highest ordinal first; in monotonic mode one at a time, after the others are healthy.
       const processCondemned = (i: number): Step => {
-        const v = condemned[i]!;
-        const f = v.facts;
+        const f = condemned[i]!;
         if (f.terminating) return step(monotonic);
-        if (!factsRunningAndReady(f) && monotonic && v !== firstUnavailable) return EXIT;
-        if (!factsAvailable(f, minReadySeconds, nowEpochMs) && monotonic && v !== firstUnavailable) return EXIT;
+        if (!factsRunningAndReady(f) && monotonic && f !== firstUnavailable) return EXIT;
+        if (!factsAvailable(f, minReadySeconds, nowEpochMs) && monotonic && f !== firstUnavailable) return EXIT;
         deleteStatefulPod(run, set, f.pod);
         return EXIT;
       };
@@ -827,7 +819,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       // RollingUpdate: delete the highest-ordinal pod not at the update revision, down to the partition.
       const updateMin = strategy?.rollingUpdate ? (strategy.rollingUpdate.partition ?? 0) : 0;
       for (let target = replicaCount - 1; target >= updateMin; target--) {
-        const f = replicaAt(target).facts;
+        const f = replicaAt(target);
         if (f.phase === '') return; // not created yet: unavailable, wait
         if (f.revision !== update.name && !f.terminating) {
           deleteStatefulPod(run, set, f.pod, { ignoreNotFound: true });
@@ -919,9 +911,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       case 'PersistentVolumeClaim': {
         // Checks made from the claim's previous version no longer hold (a resync changes nothing).
         if (old !== obj) {
-          claimsEpoch++;
-          const cell = claimCells.get(`${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`);
-          if (cell) cell.v++;
+          claimChanged(obj.metadata.namespace, obj.metadata.name ?? '');
         }
         // A claim that went away may unblock a pod waiting on a stale or terminating claim.
         if (type === 'DELETED') {

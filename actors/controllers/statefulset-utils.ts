@@ -134,15 +134,16 @@ export function isUnavailable(pod: PodObj, minReadySeconds: number, nowEpochMs: 
 }
 
 /**
- * What a sync reads of a pod, worked out once per pod object: stored objects are never changed
- * (src/protocol.ts; a new version is a new object), and a pod the controller builds is not
- * changed once built, so a sync of a large set reads fields instead of re-deriving readiness,
- * ordinal and owner from every pod each time. Only for objects that are no longer mutated.
- * The predicates below (isCreated, isRunningAndReady, isUnavailable, ...) stay the reference;
- * the `facts*` functions answer the same from the facts (a test checks they agree).
+ * What a sync reads of a pod: the StatefulSet controller works them out once per pod object
+ * (stored objects are never changed, src/protocol.ts: a new version is a new object; a pod the
+ * controller builds is not changed once built), so that a sync of a large set reads fields
+ * instead of re-deriving readiness, ordinal and owner from every pod each time. The predicates
+ * above and below (isRunningAndReady, isUnavailable, countReplicas, ...) stay the reference; the
+ * `facts*` functions answer the same from the facts (a test checks they agree).
  */
 export interface PodFacts {
   readonly pod: PodObj;
+  readonly uid: string | undefined;
   readonly namespace: string;
   /** getParentNameAndOrdinal of the name. */
   readonly parent: string;
@@ -161,37 +162,31 @@ export interface PodFacts {
   readonly revision: string;
 }
 
-const factsByPod = new WeakMap<PodObj, PodFacts>();
-
 export function podFacts(pod: PodObj): PodFacts {
-  let f = factsByPod.get(pod);
-  if (f === undefined) {
-    const { parent, ordinal } = parentAndOrdinal(pod.metadata.name ?? '');
-    let hasController = false;
-    let controllerUid: string | undefined;
-    for (const r of pod.metadata.ownerReferences ?? []) {
-      if (!r.controller) continue;
-      hasController = true;
-      controllerUid = r.uid;
-      break;
-    }
-    const c = (pod.status?.conditions ?? []).find((x) => x.type === 'Ready');
-    f = {
-      pod,
-      namespace: pod.metadata.namespace ?? '',
-      parent,
-      ordinal,
-      hasController,
-      controllerUid,
-      phase: phaseOf(pod),
-      ready: isPodReady(pod),
-      readySinceEpochMs: c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : undefined,
-      terminating: isTerminating(pod),
-      revision: getPodRevision(pod),
-    };
-    factsByPod.set(pod, f);
+  const { parent, ordinal } = parentAndOrdinal(pod.metadata.name ?? '');
+  let hasController = false;
+  let controllerUid: string | undefined;
+  for (const r of pod.metadata.ownerReferences ?? []) {
+    if (!r.controller) continue;
+    hasController = true;
+    controllerUid = r.uid;
+    break;
   }
-  return f;
+  const c = (pod.status?.conditions ?? []).find((x) => x.type === 'Ready');
+  return {
+    pod,
+    uid: pod.metadata.uid,
+    namespace: pod.metadata.namespace ?? '',
+    parent,
+    ordinal,
+    hasController,
+    controllerUid,
+    phase: phaseOf(pod),
+    ready: isPodReady(pod),
+    readySinceEpochMs: c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : undefined,
+    terminating: isTerminating(pod),
+    revision: getPodRevision(pod),
+  };
 }
 
 /** isOwnedBy. */
