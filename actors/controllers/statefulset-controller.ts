@@ -161,8 +161,27 @@ interface PodView extends PodFacts {
   identityOk: boolean;
 }
 
+/** The fields written out in one literal: every view has the same shape (a sync reads thousands). */
 function viewOf(pod: PodObj, claims: ClaimsSeen | undefined): PodView {
-  return { ...podFacts(pod), claims, identitySpec: undefined, identityUid: undefined, identityOk: false };
+  const f = podFacts(pod);
+  return {
+    pod,
+    uid: f.uid,
+    namespace: f.namespace,
+    parent: f.parent,
+    ordinal: f.ordinal,
+    hasController: f.hasController,
+    controllerUid: f.controllerUid,
+    phase: f.phase,
+    ready: f.ready,
+    readySinceEpochMs: f.readySinceEpochMs,
+    terminating: f.terminating,
+    revision: f.revision,
+    claims,
+    identitySpec: undefined,
+    identityUid: undefined,
+    identityOk: false,
+  };
 }
 
 function setKeyOf(ns: string | undefined, name: string): string {

@@ -155,8 +155,8 @@ export interface PodFacts {
   readonly phase: string;
   /** isPodReady. */
   readonly ready: boolean;
-  /** Date.parse of the first Ready condition's lastTransitionTime; undefined when it has none. */
-  readonly readySinceEpochMs: number | undefined;
+  /** Date.parse of the first Ready condition's lastTransitionTime; NaN when it has none. */
+  readonly readySinceEpochMs: number;
   readonly terminating: boolean;
   /** The controller-revision-hash label ('' when absent). */
   readonly revision: string;
@@ -183,7 +183,7 @@ export function podFacts(pod: PodObj): PodFacts {
     controllerUid,
     phase: phaseOf(pod),
     ready: isPodReady(pod),
-    readySinceEpochMs: c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : undefined,
+    readySinceEpochMs: c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : NaN,
     terminating: isTerminating(pod),
     revision: getPodRevision(pod),
   };
@@ -201,7 +201,8 @@ export function factsRunningAndReady(f: PodFacts): boolean {
 export function factsAvailable(f: PodFacts, minReadySeconds: number, nowEpochMs: number): boolean {
   if (!f.ready) return false;
   if (minReadySeconds === 0) return true;
-  return f.readySinceEpochMs !== undefined && f.readySinceEpochMs + minReadySeconds * 1000 < nowEpochMs;
+  // No lastTransitionTime (NaN) is never available, as in isRunningAndAvailable.
+  return f.readySinceEpochMs + minReadySeconds * 1000 < nowEpochMs;
 }
 /** isUnavailable. */
 export function factsUnavailable(f: PodFacts, minReadySeconds: number, nowEpochMs: number): boolean {
