@@ -126,7 +126,8 @@ const step = (exit: boolean): Step => (exit ? EXIT : NEXT);
 /**
  * What a pod's claims looked like when last checked. It holds for the same set spec and uid, pod
  * uid and ordinal until one of the claims changes in the cache: onChange marks it stale through
- * the claim's cell. The views of successive versions of one pod share it.
+ * the claim's cell, and with it the view that holds it now. The views of successive versions of
+ * one pod hand it on.
  */
 interface ClaimsSeen {
   readonly spec: Sts['spec'];
@@ -138,6 +139,7 @@ interface ClaimsSeen {
   /** ClaimsMatchRetentionPolicy with no claim update expected. */
   readonly retentionOk: boolean;
   stale: boolean;
+  holder: PodView | undefined;
 }
 
 /** The claim checks made from one claim (`namespace/name`): a change of the claim makes them stale. */
@@ -150,21 +152,31 @@ const CLAIM_CELL_MAX = 8;
 /**
  * A pod as the syncs of its set see it: its facts, and the checks made of that pod object, in
  * one object. A sync of a large set visits every pod; for one that needs nothing this makes the
- * visit a few field reads.
+ * visit a few reads of one object.
  */
 interface PodView extends PodFacts {
   /** What its claims looked like (handed on to the pod's next version). */
   claims: ClaimsSeen | undefined;
+  /** `claims` is there and not stale; its answers, copied here so that a visit reads one object. */
+  claimsFresh: boolean;
+  claimsSpec: Sts['spec'] | undefined;
+  claimsSetUid: string | undefined;
+  claimsAllExist: boolean;
+  claimsRetentionOk: boolean;
   /** identityMatches && storageMatches, for the set spec and uid it was checked against. */
   identitySpec: Sts['spec'] | undefined;
   identityUid: string | undefined;
   identityOk: boolean;
 }
 
-/** The fields written out in one literal: every view has the same shape (a sync reads thousands). */
-function viewOf(pod: PodObj, claims: ClaimsSeen | undefined): PodView {
+/**
+ * A view of `pod`, taking over `claims` when they are about the same pod (uid and ordinal). The
+ * fields are written out in one literal: every view has the same shape (a sync reads thousands).
+ */
+function viewOf(pod: PodObj, claims: ClaimsSeen | undefined, hold = true): PodView {
   const f = podFacts(pod);
-  return {
+  const c = claims && claims.podUid === f.uid && claims.ordinal === f.ordinal ? claims : undefined;
+  const v: PodView = {
     pod,
     uid: f.uid,
     namespace: f.namespace,
@@ -177,11 +189,18 @@ function viewOf(pod: PodObj, claims: ClaimsSeen | undefined): PodView {
     readySinceEpochMs: f.readySinceEpochMs,
     terminating: f.terminating,
     revision: f.revision,
-    claims,
+    claims: c,
+    claimsFresh: c !== undefined && !c.stale,
+    claimsSpec: c?.spec,
+    claimsSetUid: c?.uid,
+    claimsAllExist: c?.allExist ?? false,
+    claimsRetentionOk: c?.retentionOk ?? false,
     identitySpec: undefined,
     identityUid: undefined,
     identityOk: false,
   };
+  if (c && hold) c.holder = v;
+  return v;
 }
 
 function setKeyOf(ns: string | undefined, name: string): string {
@@ -463,19 +482,23 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   function claimChanged(ns: string | undefined, name: string): void {
     const cell = claimCells.get(`${ns ?? ''}/${name}`);
     if (!cell) return;
-    for (const seen of cell.seen) seen.stale = true;
+    for (const seen of cell.seen) forgetClaims(seen);
     cell.seen = [];
   }
 
+  function forgetClaims(seen: ClaimsSeen): void {
+    seen.stale = true;
+    if (seen.holder) seen.holder.claimsFresh = false;
+  }
+
   /**
-   * What the cache holds of the pod's claims (whether all exist, whether they match the
-   * retention policy), remembered in the pod's view (and handed on to the pod's next version)
-   * until the set's spec, the pod or one of the claims changes: a pod's claims are looked up
-   * once, not on every sync of its set.
+   * Makes the view's claim answers current (whether all its claims exist, whether they match
+   * the retention policy): remembered in the view (and handed on to the pod's next version)
+   * until the set's spec, the pod or one of the claims changes, so that a pod's claims are
+   * looked up once, not on every sync of its set.
    */
-  function claimsSeen(set: Sts, view: PodView): ClaimsSeen {
-    const seen = view.claims;
-    if (seen !== undefined && !seen.stale && seen.spec === set.spec && seen.uid === set.metadata.uid && seen.podUid === view.uid && seen.ordinal === view.ordinal) return seen;
+  function checkClaims(set: Sts, view: PodView): void {
+    if (view.claimsFresh && view.claimsSpec === set.spec && view.claimsSetUid === set.metadata.uid) return;
     const ns = set.metadata.namespace;
     const cells: ClaimCell[] = [];
     let allExist = true;
@@ -490,22 +513,28 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       if (!claim) allExist = false;
       else if (retentionOk && !claimOwnerMatchesSetAndPod(claim, set, view.pod)) retentionOk = false;
     }
-    const fresh: ClaimsSeen = { spec: set.spec, uid: set.metadata.uid, podUid: view.uid, ordinal: view.ordinal, allExist, retentionOk, stale: false };
+    if (view.claims) view.claims.holder = undefined;
+    const fresh: ClaimsSeen = { spec: set.spec, uid: set.metadata.uid, podUid: view.uid, ordinal: view.ordinal, allExist, retentionOk, stale: false, holder: view };
     for (const cell of cells) {
       if (cell.seen.length >= CLAIM_CELL_MAX) {
-        for (const old of cell.seen) old.stale = true;
+        for (const old of cell.seen) forgetClaims(old);
         cell.seen = [];
       }
       cell.seen.push(fresh);
     }
     view.claims = fresh;
-    return fresh;
+    view.claimsFresh = true;
+    view.claimsSpec = set.spec;
+    view.claimsSetUid = set.metadata.uid;
+    view.claimsAllExist = allExist;
+    view.claimsRetentionOk = retentionOk;
   }
 
   /** ClaimsMatchRetentionPolicy: remembered while no claim update is expected (those skip a claim). */
   function claimsMatchRetentionPolicy(set: Sts, view: PodView): boolean {
     if (anyExpected('update/PersistentVolumeClaim/')) return claimsMatchRetentionPolicyNow(set, view.pod);
-    return claimsSeen(set, view).retentionOk;
+    checkClaims(set, view);
+    return view.claimsRetentionOk;
   }
 
   /** ClaimsMatchRetentionPolicy over the cached claims (a missing claim matches). */
@@ -621,7 +650,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
   function createMissingPersistentVolumeClaims(run: Run, set: Sts, view: PodView): void {
     // Some claim is missing, or (once one exists) they do not match the retention policy.
     if ((set.spec.volumeClaimTemplates ?? []).length === 0) return;
-    if (claimsSeen(set, view).allExist && claimsMatchRetentionPolicy(set, view)) return;
+    checkClaims(set, view);
+    if (view.claimsAllExist && claimsMatchRetentionPolicy(set, view)) return;
     const pod = view.pod;
     const end = begin(run);
     createPersistentVolumeClaims(set, pod, (errs) => {
@@ -692,7 +722,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     cache.forEachIndexed('Pod', CONTROLLER_UID_INDEX, uid, (o) => {
       let v = views[k];
       if (objs[k] !== o || v === undefined) {
-        // A new version of the pod that was here keeps its claim checks (claimsSeen says whether they hold).
+        // A new version of the pod that was here takes over its claim checks.
         v = viewOf(o as PodObj, v?.claims);
         objs[k] = o;
         views[k] = v;
@@ -702,7 +732,8 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       if (!factsOwnedBy(v, set) || v.parent !== setName || v.namespace !== nsName) return;
       const p = v.pod;
       if (!v.terminating && deleting && expectations.has(`delete/${podKey(ns, p.metadata.name!)}`)) {
-        pods.push(viewOf({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } }, v.claims));
+        // For this sync only: v stays the claim checks' holder.
+        pods.push(viewOf({ ...p, metadata: { ...p.metadata, deletionTimestamp: port.nowIso() } }, v.claims, false));
       } else pods.push(v);
     });
     objs.length = k;
