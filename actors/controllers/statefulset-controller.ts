@@ -27,6 +27,13 @@
  * and after a restart a status.currentRevision it cannot resolve falls back to the update
  * revision, as upstream does when the revision object is missing.
  * The MaxUnavailableStatefulSet gate is alpha (off) in v1.30: rolling updates go one pod at a time.
+ *
+ * Like upstream, every sync looks at every pod of its set, and a large set converging syncs
+ * back to back. Each pod is read through a view made once per pod object (its facts: ordinal,
+ * owner, phase, readiness; and the identity and claim checks made of it), kept per set in the
+ * order the owner index walks the pods; a claim's change marks the claim checks made from it
+ * stale. A visit of a pod that needs nothing is then a few reads of one object; the pure
+ * predicates of statefulset-utils.ts stay the reference (test/actors/controllers/statefulset-utils.test.ts).
  */
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient } from '../../src/api-client.ts';
