@@ -754,20 +754,23 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
     // step reaches it. Upstream fills all spec.replicas slots on every sync; here a set of
     // 100,000 replicas costs what its existing pods cost (OrderedReady reads up to the first
     // pod that is not ready; only Parallel creates them all).
-    const existing = new Map<number, PodView>();
-    const condemned: PodView[] = [];
+    // By ordinal - start, as long as the highest existing pod's slot (then grown as steps read on).
     const end = start + replicaCount - 1; // endOrdinal
+    let slots = 0;
+    for (const v of pods) if (v.ordinal >= start && v.ordinal <= end) slots = Math.max(slots, v.ordinal - start + 1);
+    const existing = new Array<PodView | undefined>(slots);
+    const condemned: PodView[] = [];
     for (const v of pods) {
       const o = v.ordinal;
       if (o >= start && o <= end) {
         // podInOrdinalRange. Two names of one ordinal (`web-01`, `web-1`): the one last in name order holds the slot.
-        const held = existing.get(o - start);
-        if (!held || cmpName(held.pod, v.pod) < 0) existing.set(o - start, v);
+        const held = existing[o - start];
+        if (!held || cmpName(held.pod, v.pod) < 0) existing[o - start] = v;
       } else if (o >= 0) condemned.push(v);
     }
     const inFlight = new Set<PodObj>();
     const replicaAt = (i: number): PodView => {
-      const have = existing.get(i);
+      const have = existing[i];
       if (have) return have;
       const pending = anyExpected('create/Pod/') ? expectations.get(`create/${podKey(ns, podName(set, start + i))}`) : undefined;
       let pod: PodObj;
@@ -778,7 +781,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
         pod = newVersionedStatefulSetPod(set, current.template, update.template, current.name, update.name, start + i);
       }
       const v = viewOf(pod, undefined);
-      existing.set(i, v);
+      existing[i] = v;
       return v;
     };
     condemned.sort((a, b) => b.ordinal - a.ordinal || cmpName(a.pod, b.pod));
@@ -795,7 +798,10 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
     // Pods not created yet count for nothing: the existing ones (and those in flight) are all.
     const counts = zeroCounts();
-    for (const v of existing.values()) addReplicaCounts(counts, v, minReadySeconds, nowEpochMs, current.name, update.name);
+    for (let i = 0; i < existing.length; i++) {
+      const v = existing[i];
+      if (v) addReplicaCounts(counts, v, minReadySeconds, nowEpochMs, current.name, update.name);
+    }
     for (const v of condemned) addReplicaCounts(counts, v, minReadySeconds, nowEpochMs, current.name, update.name);
     const status: FullStatus = {
       observedGeneration: set.metadata.generation ?? 0,
