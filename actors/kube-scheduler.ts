@@ -116,6 +116,23 @@ interface Backoff {
   due: boolean;
 }
 
+/** A pod in the scheduling queue with its activeQ sort key. */
+interface QueueEntry {
+  uid: string;
+  priority: number;
+  created: string;
+  name: string;
+  namespace: string;
+}
+
+/** activeQ order: higher priority first, then earlier creation, then name, then namespace. */
+function activeQLess(a: QueueEntry, b: QueueEntry): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  if (a.created !== b.created) return a.created < b.created;
+  if (a.name !== b.name) return a.name < b.name;
+  return a.namespace < b.namespace;
+}
+
 export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Component {
   // --bug scheduler-ignore-volume-affinity: VolumeBinding's Filter passes every node for a bound PV.
   const ignoreVolumeAffinity = opts.bug === 'scheduler-ignore-volume-affinity';
@@ -146,10 +163,34 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     return p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
   }
 
+  /**
+   * `queued`'s uids in activeQ order — priority, then the time the pod entered the queue
+   * (creation); then by name and namespace, so that the order never depends on the order pods
+   * were seen in — kept as pods arrive (a pod's key never changes), so that a scheduling cycle
+   * sorts nothing. Uids no longer queued stay until they are half the list.
+   */
+  let order: QueueEntry[] = [];
+  const inOrder = new Set<string>();
+
   /** Keeps `queued` in step with one pod's cached state. */
   function track(obj: KObject | undefined, uid: string): void {
-    if (obj && wantsScheduling(obj as Pod)) queued.set(uid, { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name! });
-    else queued.delete(uid);
+    if (obj && wantsScheduling(obj as Pod)) {
+      queued.set(uid, { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name! });
+      if (!inOrder.has(uid)) enqueue(obj as Pod, uid);
+    } else queued.delete(uid);
+  }
+
+  function enqueue(p: Pod, uid: string): void {
+    const e: QueueEntry = { uid, priority: p.spec?.priority ?? 0, created: p.metadata!.creationTimestamp!, name: p.metadata!.name!, namespace: p.metadata!.namespace! };
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (activeQLess(e, order[mid]!)) hi = mid;
+      else lo = mid + 1;
+    }
+    order.splice(lo, 0, e);
+    inOrder.add(uid);
   }
 
   function stopBinding(uid: string): boolean {
@@ -171,26 +212,26 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     port.setTimer('schedule', delayMs);
   }
 
+  /** The queued pods to try, in activeQ order (see `order`). */
   function pending(): Pod[] {
     const out: Pod[] = [];
-    for (const [uid, at] of queued) {
-      if (assumed.has(uid)) continue;
+    let stale = 0;
+    for (const e of order) {
+      const at = queued.get(e.uid);
+      if (!at) {
+        stale++;
+        continue;
+      }
+      if (assumed.has(e.uid)) continue;
       const p = cache.get<Pod>('Pod', at.namespace, at.name);
-      if (p && p.metadata!.uid === uid) out.push(p);
+      if (p && p.metadata!.uid === e.uid) out.push(p);
     }
-    // activeQ order: priority, then the time the pod entered the queue (creation); then by name
-    // and namespace, so that the order never depends on the order pods were seen in.
-    return out.sort(
-      (a, b) =>
-        (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0) ||
-        cmp(a.metadata!.creationTimestamp!, b.metadata!.creationTimestamp!) ||
-        cmp(a.metadata!.name!, b.metadata!.name!) ||
-        cmp(a.metadata!.namespace!, b.metadata!.namespace!),
-    );
-  }
-
-  function cmp(a: string, b: string): number {
-    return a < b ? -1 : a > b ? 1 : 0;
+    if (stale > 16 && stale * 2 > order.length) {
+      order = order.filter((e) => queued.has(e.uid));
+      inOrder.clear();
+      for (const e of order) inOrder.add(e.uid);
+    }
+    return out;
   }
 
   /** Pods of the same owner per node: the spreading score's input. */
@@ -227,6 +268,8 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
   function scheduleOne(pod: Pod, nodes: readonly Node[]): void {
     const pre = preFilterVolumes(pod, cache);
     if ('error' in pre) return unschedulableNow(pod, fitErrorMessage(nodes.length, new Map(), pre.error));
+    // The volumes do not change while the nodes are tried: each claim's match is prepared once.
+    for (const c of pre.claims) if (c.delayed && !c.pv) c.match = volumes.matcherFor(c.claim);
     // VolumeRestrictions: PreFilter counts the pod's ReadWriteOncePod claims that some other
     // pod uses; Filter then rejects every node as Unschedulable (so that preemption could
     // free the claim), volume_restrictions.go satisfyReadWriteOncePod.
