@@ -103,7 +103,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('--json', 'print the figures as JSON')
     .option('--claims <n>', 'claims and volumes in the binding benchmark', '10000')
     .option('--sweep-seeds <n>', 'seeds per worker in the sweep benchmark', '100')
-    .option('--scale [parts]', 'the scale benchmarks instead (issue 15): target, cluster, set, chaos, 100k, comma-separated (default: all)')
+    .option('--scale [parts]', 'the scale benchmarks instead: target, cluster, set, chaos, 100k, comma-separated (default: all)')
     .option('--scale-seeds <n>', 'seeds of the chaos scale benchmark', '10')
     .option('--scale-scenario <shape>', 'print the scale scenario NODESxSETSxREPLICAS[+chaosN] as YAML (to ksim run it)')
     .addOption(new Option('--scale-run <shape>', 'run one scale scenario and print its figures (a child of --scale)').hideHelp())

@@ -128,14 +128,7 @@ export function desiredStateByScan(s: Snapshot): DesiredItem[] {
   const out: DesiredItem[] = [];
   for (const set of s.list('StatefulSet')) {
     if (set.metadata.deletionTimestamp) continue;
-    const want = set.spec?.replicas ?? 1;
-    const st = set.status ?? {};
-    const ready = st.readyReplicas ?? 0;
-    const updated = st.updatedReplicas ?? 0;
-    const atRevision = updated === want && (want === 0 || st.currentRevision === st.updateRevision);
-    const holds = ready === want && atRevision && (st.observedGeneration ?? 0) >= (set.metadata.generation ?? 1);
-    const state = atRevision ? `readyReplicas ${ready}/${want}` : `readyReplicas ${ready}/${want}, updatedReplicas ${updated}/${want}`;
-    out.push({ key: `statefulset ${ns(set)}/${set.metadata.name}`, state, holds, object: `StatefulSet/${ns(set)}/${set.metadata.name}` });
+    out.push(setItem(set));
   }
   const pods = s.list('Pod');
   const claims = new Map(s.list('PersistentVolumeClaim').map((c) => [`${ns(c)}/${c.metadata.name}`, c]));
