@@ -249,7 +249,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
       // resourceVersion 0 (or none): the current state as ADDED events, then changes.
       for (const obj of store.list(req.kind)) if (passes(obj)) sendEvent(w, 'ADDED', obj);
     } else {
-      const since = cacheOf(req.kind).since(fromRv);
+      const since = cacheOf(req.kind).sinceFor(fromRv, w);
       if ('tooOld' in since) {
         const status: KObject = { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Failure', message: since.tooOld, reason: 'Expired', code: 410 };
         port.send(from, { type: 'watch', watchId: req.watchId, event: 'ERROR', obj: status } satisfies WatchEvent);

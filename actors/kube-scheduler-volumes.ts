@@ -20,6 +20,9 @@ export interface VolumeMatcher {
   findMatch(claim: PersistentVolumeClaim, opts: { node: { name: string; labels: Record<string, string> } }): PersistentVolume | undefined;
 }
 
+/** findMatch of one claim, node by node (VolumeIndex.matcherFor); undefined: no volume on any node. */
+export type NodeMatcher = ((node: { name: string; labels: Record<string, string> }) => PersistentVolume | undefined) | undefined;
+
 export interface ClaimInfo {
   name: string;
   claim: PersistentVolumeClaim;
@@ -28,6 +31,8 @@ export interface ClaimInfo {
   /** Unbound WaitForFirstConsumer claims. */
   delayed: boolean;
   cls?: StorageClass;
+  /** Unbound delayed claims: findMatch prepared once for every node of a scheduling attempt. */
+  match?: NodeMatcher;
 }
 
 function claimClass(c: PersistentVolumeClaim): string {
@@ -88,7 +93,8 @@ export type Decision = { claim: string; bindTo: PersistentVolume } | { claim: st
  */
 export function filterVolumes(claims: ClaimInfo[], node: Node, matcher: VolumeMatcher, ignoreBoundAffinity = false): { reason: string } | { decisions: Decision[] } {
   const decisions: Decision[] = [];
-  const taken = new Set<string>();
+  let taken: Set<string> | undefined;
+  let nodeRef: { name: string; labels: Record<string, string> } | undefined;
   for (const c of claims) {
     if (c.pv) {
       // BUG (--bug scheduler-ignore-volume-affinity): the bound PV's node affinity goes unchecked.
@@ -96,8 +102,9 @@ export function filterVolumes(claims: ClaimInfo[], node: Node, matcher: VolumeMa
       continue;
     }
     if (!c.delayed) continue;
-    const pv = matcher.findMatch(c.claim, { node: { name: node.metadata!.name!, labels: { ...(node.metadata?.labels ?? {}) } } });
-    if (pv && !taken.has(pv.metadata!.name!)) {
+    nodeRef ??= { name: node.metadata!.name!, labels: node.metadata?.labels ?? {} };
+    const pv = 'match' in c ? c.match?.(nodeRef) : matcher.findMatch(c.claim, { node: nodeRef });
+    if (pv && !(taken ??= new Set()).has(pv.metadata!.name!)) {
       taken.add(pv.metadata!.name!);
       decisions.push({ claim: c.name, bindTo: pv });
       continue;

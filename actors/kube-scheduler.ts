@@ -116,6 +116,23 @@ interface Backoff {
   due: boolean;
 }
 
+/** A pod in the scheduling queue with its activeQ sort key. */
+interface QueueEntry {
+  uid: string;
+  priority: number;
+  created: string;
+  name: string;
+  namespace: string;
+}
+
+/** activeQ order: higher priority first, then earlier creation, then name, then namespace. */
+function activeQLess(a: QueueEntry, b: QueueEntry): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  if (a.created !== b.created) return a.created < b.created;
+  if (a.name !== b.name) return a.name < b.name;
+  return a.namespace < b.namespace;
+}
+
 export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Component {
   // --bug scheduler-ignore-volume-affinity: VolumeBinding's Filter passes every node for a bound PV.
   const ignoreVolumeAffinity = opts.bug === 'scheduler-ignore-volume-affinity';
@@ -134,7 +151,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
   const volumes = new VolumeIndex();
   let armed = false;
   /** The scheduling queue's pods (unbound, not deleted, ours, not finished): uid -> `namespace/name`. */
-  const queued = new Map<string, { namespace: string; name: string }>();
+  const queued = new Map<string, QueueEntry>();
   /** Where the next pod's node search starts (schedule_one.go nextStartNodeIndex). */
   let nextStartNodeIndex = 0;
   cache.addIndex('Pod', CONTROLLER_UID_INDEX, controllerUidIndex);
@@ -146,10 +163,61 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     return p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
   }
 
+  /**
+   * The queued pods that are not assumed, in activeQ order — priority, then the time the pod
+   * entered the queue (creation); then by name and namespace, so that the order never depends on
+   * the order pods were seen in — kept as pods come and go (a pod's key never changes), so that a
+   * scheduling cycle neither sorts nor walks the pods whose binding is under way.
+   */
+  const order: QueueEntry[] = [];
+  const inOrder = new Set<string>();
+
   /** Keeps `queued` in step with one pod's cached state. */
   function track(obj: KObject | undefined, uid: string): void {
-    if (obj && wantsScheduling(obj as Pod)) queued.set(uid, { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name! });
-    else queued.delete(uid);
+    if (obj && wantsScheduling(obj as Pod)) {
+      if (!queued.has(uid)) {
+        const p = obj as Pod;
+        queued.set(uid, { uid, priority: p.spec?.priority ?? 0, created: p.metadata!.creationTimestamp!, name: p.metadata!.name!, namespace: p.metadata!.namespace ?? '' });
+      }
+    } else queued.delete(uid);
+    syncOrder(uid);
+  }
+
+  function dequeue(uid: string): void {
+    queued.delete(uid);
+    syncOrder(uid);
+  }
+
+  function assume(uid: string, node: string): void {
+    assumed.set(uid, node);
+    syncOrder(uid);
+  }
+
+  function forgetAssumed(uid: string): void {
+    assumed.delete(uid);
+    syncOrder(uid);
+  }
+
+  /** Puts a pod into `order`, or takes it out, as `queued` and `assumed` say. */
+  function syncOrder(uid: string): void {
+    const e = queued.get(uid);
+    const want = e !== undefined && !assumed.has(uid);
+    if (want === inOrder.has(uid)) return;
+    if (want) {
+      let lo = 0;
+      let hi = order.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (activeQLess(e, order[mid]!)) hi = mid;
+        else lo = mid + 1;
+      }
+      order.splice(lo, 0, e);
+      inOrder.add(uid);
+      return;
+    }
+    inOrder.delete(uid);
+    const i = order.findIndex((o) => o.uid === uid);
+    if (i >= 0) order.splice(i, 1);
   }
 
   function stopBinding(uid: string): boolean {
@@ -171,26 +239,14 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     port.setTimer('schedule', delayMs);
   }
 
+  /** The queued pods to try, in activeQ order (see `order`). */
   function pending(): Pod[] {
     const out: Pod[] = [];
-    for (const [uid, at] of queued) {
-      if (assumed.has(uid)) continue;
-      const p = cache.get<Pod>('Pod', at.namespace, at.name);
-      if (p && p.metadata!.uid === uid) out.push(p);
+    for (const e of order) {
+      const p = cache.get<Pod>('Pod', e.namespace, e.name);
+      if (p && p.metadata!.uid === e.uid) out.push(p);
     }
-    // activeQ order: priority, then the time the pod entered the queue (creation); then by name
-    // and namespace, so that the order never depends on the order pods were seen in.
-    return out.sort(
-      (a, b) =>
-        (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0) ||
-        cmp(a.metadata!.creationTimestamp!, b.metadata!.creationTimestamp!) ||
-        cmp(a.metadata!.name!, b.metadata!.name!) ||
-        cmp(a.metadata!.namespace!, b.metadata!.namespace!),
-    );
-  }
-
-  function cmp(a: string, b: string): number {
-    return a < b ? -1 : a > b ? 1 : 0;
+    return out;
   }
 
   /** Pods of the same owner per node: the spreading score's input. */
@@ -227,6 +283,8 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
   function scheduleOne(pod: Pod, nodes: readonly Node[]): void {
     const pre = preFilterVolumes(pod, cache);
     if ('error' in pre) return unschedulableNow(pod, fitErrorMessage(nodes.length, new Map(), pre.error));
+    // The volumes do not change while the nodes are tried: each claim's match is prepared once.
+    for (const c of pre.claims) if (c.delayed && !c.pv) c.match = volumes.matcherFor(c.claim);
     // VolumeRestrictions: PreFilter counts the pod's ReadWriteOncePod claims that some other
     // pod uses; Filter then rejects every node as Unschedulable (so that preemption could
     // free the claim), volume_restrictions.go satisfyReadWriteOncePod.
@@ -274,7 +332,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     const pick = port.rng.pick(best);
     const chosen = pick.node.metadata!.name!;
     unschedulable.delete(uid);
-    assumed.set(uid, chosen);
+    assume(uid, chosen);
     const delayed = pre.claims.filter((c) => c.delayed).map((c) => c.name);
     if (delayed.length === 0) return bindPod(pod, chosen);
     // PreBind (binder.go BindPodVolumes): pre-bind chosen PVs, or ask for provisioning on the
@@ -332,7 +390,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
       if (res.ok) {
         api.event(pod as KObject, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${chosen}`, SOURCE);
       } else {
-        assumed.delete(uid);
+        forgetAssumed(uid);
         kick(BACKOFF_INITIAL_MS);
       }
     });
@@ -378,23 +436,23 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     if (obj.kind === 'Pod') {
       const uid = obj.metadata.uid!;
       if (type !== 'DELETED') {
-        if (old && old.metadata.uid !== uid) queued.delete(old.metadata.uid!);
+        if (old && old.metadata.uid !== uid) dequeue(old.metadata.uid!);
         track(obj, uid);
-      } else queued.delete(uid);
+      } else dequeue(uid);
       // A re-list can show, under a pod's name, a new pod that replaced it (the delete and the
       // create happened while the watch was down): client-go hands that over as an update, and
       // the scheduling queue puts a pod it does not hold into activeQ (scheduling_queue.go Update).
       const replaced = type === 'MODIFIED' && old !== undefined && old.metadata.uid !== uid;
       if (type === 'DELETED' || replaced) {
         const gone = (replaced ? old : obj).metadata.uid!;
-        assumed.delete(gone);
+        forgetAssumed(gone);
         unschedulable.delete(gone);
         if (stopBinding(gone)) port.cancelTimer(`bind-timeout/${gone}`);
         onClusterChange();
         if (type === 'DELETED') return;
       }
       if (obj.spec?.nodeName) {
-        assumed.delete(uid);
+        forgetAssumed(uid);
         return;
       }
       if ((!old || replaced) && !obj.metadata.deletionTimestamp) kick();
@@ -419,7 +477,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
         const b = binding.get(uid);
         if (!b) return;
         stopBinding(uid);
-        assumed.delete(uid);
+        forgetAssumed(uid);
         unschedulableNow(b.pod, `running PreBind plugin "VolumeBinding": binding volumes: timed out waiting for the condition`);
         onClusterChange();
         return;

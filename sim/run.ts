@@ -109,6 +109,8 @@ export class Run {
   /** When the cluster's state (anything but leases and events) last changed. */
   private lastChangeMs = 0;
   private readonly liveness: Violation[] = [];
+  /** The DNS probe's answers and unanswered questions (the probe's bus address outlives a call). */
+  private dnsProbe: { answers: Map<string, string[]>; outstanding: Set<string> } | undefined;
 
   readonly scenario: Scenario;
 
@@ -355,13 +357,23 @@ export class Run {
     const probes = dnsProbes(w.store);
     if (probes.length === 0) return [];
     const answers = new Map<string, string[]>();
+    // The questions of the current round still unanswered: the run stops when none is left (a
+    // scan of the round's questions after every step was quadratic in the pods).
+    const outstanding = new Set<string>();
+    this.dnsProbe = { answers, outstanding };
     if (!w.bus.has('dns-probe')) w.bus.register('dns-probe', (env) => {
       const m = env.msg as DnsAnswer;
-      answers.set(m.reqId, m.answers);
+      this.dnsProbe?.answers.set(m.reqId, m.answers);
+      this.dnsProbe?.outstanding.delete(m.reqId);
     });
     const ask = (round: number, which: number[]) => {
-      for (const i of which) w.bus.send('dns-probe', 'cluster-dns', { type: 'dns.query', reqId: `probe${round}#${i}`, name: probes[i]!.fqdn, qtype: 'A', search: [] });
-      w.runUntil(w.nowMs + 5_000, () => which.every((i) => answers.has(`probe${round}#${i}`)));
+      outstanding.clear();
+      for (const i of which) {
+        const reqId = `probe${round}#${i}`;
+        outstanding.add(reqId);
+        w.bus.send('dns-probe', 'cluster-dns', { type: 'dns.query', reqId, name: probes[i]!.fqdn, qtype: 'A', search: [] });
+      }
+      w.runUntil(w.nowMs + 5_000, () => outstanding.size === 0);
       return which.filter((i) => !probeHolds(probes[i]!, answers.get(`probe${round}#${i}`) ?? []));
     };
     let failing = ask(1, probes.map((_, i) => i));

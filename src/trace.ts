@@ -66,10 +66,21 @@ export class Trace {
 
 /** FNV-1a 32-bit of a string, as hex: a cheap content fingerprint for commit lines. */
 export function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
+  return fnv1aHex(fnv1aUpdate(FNV1A_INIT, text));
+}
+
+/** FNV-1a's starting state; `fnv1aUpdate` over pieces in turn equals one pass over their concatenation. */
+export const FNV1A_INIT = 0x811c9dc5;
+
+export function fnv1aUpdate(state: number, text: string): number {
+  let h = state;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return h;
+}
+
+export function fnv1aHex(state: number): string {
+  return (state >>> 0).toString(16).padStart(8, '0');
 }

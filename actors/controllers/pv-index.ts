@@ -212,6 +212,50 @@ export class VolumeIndex {
     return undefined;
   }
 
+  /**
+   * findMatch(claim, {node}) for one claim on many nodes (the scheduler's Filter runs it on each
+   * node it tries): what does not depend on the node — the claim's modes, size, class, the
+   * pre-bound volumes, the candidates of each access-mode set — is worked out once, and a node
+   * then only checks PV node affinity in the same order findMatch does. Valid while the index
+   * does not change (one scheduling attempt). undefined: no volume matches on any node.
+   */
+  matcherFor(claim: PersistentVolumeClaim, opts: { ignoreAccessModes?: boolean } = {}): ((node: { name: string; labels: Record<string, string> }) => PersistentVolume | undefined) | undefined {
+    const requested = claim.spec?.accessModes ?? [];
+    const reqBytes = requestedBytes(claim);
+    const cls = getClaimClass(claim);
+    const mode = volumeModeOf(claim);
+    const selector = claim.spec?.selector;
+    const prebound = this.preboundFor(claim, reqBytes, mode);
+    // Per mode set in order: its first pre-bound volume (which decides, fitting the node or
+    // not), else its bindable volumes that fit and match the selector, smallest first.
+    const steps: ({ prebound: Entry } | { candidates: Entry[] })[] = [];
+    for (const set of this.modeSetsInOrder()) {
+      if (!opts.ignoreAccessModes && !accessModesContainedInAll(set.modes, requested)) continue;
+      const pre = prebound.find((e) => e.modesKey === set.key);
+      if (pre) {
+        steps.push({ prebound: pre });
+        break;
+      }
+      const g = this.groups.get(groupKeyOf(cls, mode, set.key));
+      if (!g) continue;
+      const candidates: Entry[] = [];
+      for (let i = this.firstFitting(g, reqBytes); i < g.length; i++) {
+        const e = g[i]!;
+        if (selector && !matchesLabelSelector(selector, e.pv.metadata?.labels)) continue;
+        candidates.push(e);
+      }
+      if (candidates.length > 0) steps.push({ candidates });
+    }
+    if (steps.length === 0) return undefined;
+    return (node) => {
+      for (const st of steps) {
+        if ('prebound' in st) return checkNodeAffinity(st.prebound.pv, node) ? st.prebound.pv : undefined;
+        for (const e of st.candidates) if (checkNodeAffinity(e.pv, node)) return e.pv;
+      }
+      return undefined;
+    };
+  }
+
   /** Volumes whose claimRef is this claim and that could serve it, by capacity then name. */
   private preboundFor(claim: PersistentVolumeClaim, reqBytes: number, mode: string): Entry[] {
     const names = this.byClaimRef.get(claimKey(claim));

@@ -237,6 +237,25 @@ describe('pv binder (VolumeIndex.findMatch)', () => {
     expect(index.findMatch(claim('claim-b', '1Gi', { modes: [RWX] }))).to.equal(undefined);
   });
 
+  // The scheduler tries a claim on each node with a match prepared once (matcherFor): on every
+  // node of every row above it must pick what findMatch picks there.
+  it('the scheduler\'s prepared match picks on each node the volume findMatch picks there', () => {
+    const nodes = ['node-1', 'node-2', 'node-3'].map((name) => ({ name, labels: { 'kubernetes.io/hostname': name } }));
+    let found = 0;
+    for (const row of rows) {
+      const index = new VolumeIndex();
+      for (const v of row.volumes) index.add(v);
+      const ignoreAccessModes = row.opts?.ignoreAccessModes === true;
+      const match = index.matcherFor(row.claim, { ignoreAccessModes });
+      for (const node of nodes) {
+        const want = index.findMatch(row.claim, { node, ignoreAccessModes })?.metadata?.name;
+        if (want !== undefined) found++;
+        expect(match?.(node)?.metadata?.name, `${row.name} on ${node.name}`).to.equal(want);
+      }
+    }
+    expect(found).to.be.greaterThan(rows.length);
+  });
+
   it('benchBinderMatcher matches all 10,000 claims against 10,000 volumes', () => {
     const r = benchBinderMatcher(() => performance.now(), 10_000);
     expect(r.volumes).to.equal(10_000);
