@@ -40,7 +40,7 @@ import { ApiClient } from '../../src/api-client.ts';
 import { CONTROLLER_UID_INDEX, controllerUidIndex, Informers, type ChangeType } from '../../src/informer.ts';
 import { WorkQueue } from '../../src/workqueue.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
-import { deepCopy, isPodReady } from '../../src/model/objects.ts';
+import { byNamespaceName, deepCopy, isPodReady } from '../../src/model/objects.ts';
 import {
   addReplicaCounts,
   aggregateMessage,
@@ -219,15 +219,6 @@ function splitKey(key: string): { ns: string; name: string } {
   return { ns: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-/** (namespace, name) order, the order the informer lists pods in. */
-function cmpName(a: PodObj, b: PodObj): number {
-  const an = a.metadata.namespace ?? '';
-  const bn = b.metadata.namespace ?? '';
-  if (an !== bn) return an < bn ? -1 : 1;
-  const a1 = a.metadata.name ?? '';
-  const b1 = b.metadata.name ?? '';
-  return a1 < b1 ? -1 : a1 > b1 ? 1 : 0;
-}
 
 function title(verb: string): string {
   return verb.charAt(0).toUpperCase() + verb.slice(1);
@@ -765,7 +756,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       if (o >= start && o <= end) {
         // podInOrdinalRange. Two names of one ordinal (`web-01`, `web-1`): the one last in name order holds the slot.
         const held = existing[o - start];
-        if (!held || cmpName(held.pod, v.pod) < 0) existing[o - start] = v;
+        if (!held || byNamespaceName(held.pod, v.pod) < 0) existing[o - start] = v;
       } else if (o >= 0) condemned.push(v);
     }
     const inFlight = new Set<PodObj>();
@@ -784,7 +775,7 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
       existing[i] = v;
       return v;
     };
-    condemned.sort((a, b) => b.ordinal - a.ordinal || cmpName(a.pod, b.pod));
+    condemned.sort((a, b) => b.ordinal - a.ordinal || byNamespaceName(a.pod, b.pod));
 
     // The first unavailable replica: a missing one is unavailable, so the scan stops there.
     let firstUnavailable: PodView | undefined;

@@ -51,7 +51,7 @@ export function getCondition(pod: Pod | KObject, type: string): PodCondition | u
 }
 
 /** Compares two objects by (namespace, name): the order controllers iterate in. */
-export function byNamespaceName(a: KObject, b: KObject): number {
+export function byNamespaceName(a: { metadata: { namespace?: string; name?: string } }, b: { metadata: { namespace?: string; name?: string } }): number {
   const an = a.metadata.namespace ?? '';
   const bn = b.metadata.namespace ?? '';
   if (an !== bn) return an < bn ? -1 : 1;
