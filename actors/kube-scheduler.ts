@@ -18,17 +18,19 @@
  */
 import type { Node, Pod, Taint } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
-import type { KObject, Msg } from '../src/protocol.ts';
+import type { ApiResponse, KObject, Msg } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { CONTROLLER_UID_INDEX, controllerUidIndex, Informers, POD_CLAIM_INDEX, podClaimIndex, type ChangeType } from '../src/informer.ts';
 import { matchesNodeSelector, toleratesTaint } from '../src/model/selectors.ts';
 import { controllerOf, deepCopy } from '../src/model/objects.ts';
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { VolumeIndex } from './controllers/pv-index.ts';
-import { ERR_RWOP_CONFLICT, filterVolumes, preFilterVolumes, rwopConflict, type Decision } from './kube-scheduler-volumes.ts';
+import { ERR_RWOP_CONFLICT, filterVolumes, preFilterVolumes, pvFitsNode, rwopConflict, type Decision } from './kube-scheduler-volumes.ts';
 
 // volumebinding.DefaultBindTimeoutSeconds.
 const BIND_TIMEOUT_MS = 600_000;
+// volume.AnnSelectedNode (k8s.io/component-helpers/storage/volume): the node a claim is provisioned for.
+const ANN_SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 
 const SOURCE = 'default-scheduler';
 const BACKOFF_INITIAL_MS = 1000;
@@ -133,6 +135,19 @@ function activeQLess(a: QueueEntry, b: QueueEntry): boolean {
   return a.namespace < b.namespace;
 }
 
+/**
+ * A pod in PreBind: the claims it waits for, and the resourceVersion our selected-node write of
+ * each claim to provision got (undefined while the write is in flight).
+ */
+interface Binding {
+  pod: Pod;
+  node: string;
+  claims: string[];
+  deadlineMs: number;
+  seq: number;
+  written: Map<string, string | undefined>;
+}
+
 export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Component {
   // --bug scheduler-ignore-volume-affinity: VolumeBinding's Filter passes every node for a bound PV.
   const ignoreVolumeAffinity = opts.bug === 'scheduler-ignore-volume-affinity';
@@ -144,7 +159,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
   const assumed = new Map<string, string>();
   const unschedulable = new Map<string, Backoff>();
   /** Pods whose volumes are being bound (PreBind) before the pod itself is bound. */
-  const binding = new Map<string, { pod: Pod; node: string; claims: string[]; deadlineMs: number; seq: number }>();
+  const binding = new Map<string, Binding>();
   let bindingSeq = 0;
   /** `namespace/claim` -> uids of the pods in `binding` that wait for that claim. */
   const bindingByClaim = new Map<string, Set<string>>();
@@ -337,8 +352,9 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     if (delayed.length === 0) return bindPod(pod, chosen);
     // PreBind (binder.go BindPodVolumes): pre-bind chosen PVs, or ask for provisioning on the
     // chosen node, then wait for the PV controller to finish binding every claim.
-    for (const d of pick.decisions) prebind(pod, d, chosen);
-    binding.set(uid, { pod, node: chosen, claims: delayed, deadlineMs: port.now() + BIND_TIMEOUT_MS, seq: ++bindingSeq });
+    const b: Binding = { pod, node: chosen, claims: delayed, deadlineMs: port.now() + BIND_TIMEOUT_MS, seq: ++bindingSeq, written: new Map() };
+    binding.set(uid, b);
+    for (const d of pick.decisions) prebind(b, d);
     for (const c of delayed) {
       const k = `${pod.metadata!.namespace!}/${c}`;
       let set = bindingByClaim.get(k);
@@ -348,20 +364,73 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     port.setTimer(`bind-timeout/${uid}`, BIND_TIMEOUT_MS);
   }
 
-  function prebind(pod: Pod, d: Decision, node: string): void {
+  /**
+   * BindPodVolumes: pre-bind the chosen PV, or write the chosen node on a claim to provision. A
+   * write that fails fails PreBind (binder.go bindAPIUpdate returns the error): the pod is
+   * scheduled again.
+   */
+  function prebind(b: Binding, d: Decision): void {
+    const pod = b.pod;
+    const uid = pod.metadata!.uid!;
     const ns = pod.metadata!.namespace!;
     const claim = cache.get<PersistentVolumeClaim>('PersistentVolumeClaim', ns, d.claim);
     if (!claim) return;
+    const answered = (res: ApiResponse): void => {
+      if (binding.get(uid) !== b) return;
+      if (!res.ok) return failBinding(uid, res.status?.message ?? 'update failed');
+      if ('provision' in d) {
+        b.written.set(d.claim, res.obj?.metadata.resourceVersion);
+        checkBinding(`${ns}/${d.claim}`);
+      }
+    };
     if ('bindTo' in d) {
       const pv = deepCopy(d.bindTo) as KObject;
       pv.spec.claimRef = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: ns, name: d.claim, uid: claim.metadata!.uid, resourceVersion: claim.metadata!.resourceVersion };
       pv.metadata.annotations = { ...(pv.metadata.annotations ?? {}), 'pv.kubernetes.io/bound-by-controller': 'yes' };
-      api.request({ verb: 'update', kind: 'PersistentVolume', name: pv.metadata.name!, obj: pv });
+      api.request({ verb: 'update', kind: 'PersistentVolume', name: pv.metadata.name!, obj: pv }, answered);
       return;
     }
+    b.written.set(d.claim, undefined);
     const c = deepCopy(claim) as KObject;
-    c.metadata.annotations = { ...(c.metadata.annotations ?? {}), 'volume.kubernetes.io/selected-node': node };
-    api.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: ns, name: d.claim, obj: c });
+    c.metadata.annotations = { ...(c.metadata.annotations ?? {}), [ANN_SELECTED_NODE]: b.node };
+    api.request({ verb: 'update', kind: 'PersistentVolumeClaim', namespace: ns, name: d.claim, obj: c }, answered);
+  }
+
+  /** PreBind failed: the pod's volumes are unreserved and it goes back to the queue. */
+  function failBinding(uid: string, reason: string): void {
+    const b = binding.get(uid);
+    if (!b) return;
+    stopBinding(uid);
+    port.cancelTimer(`bind-timeout/${uid}`);
+    forgetAssumed(uid);
+    unschedulableNow(b.pod, `running PreBind plugin "VolumeBinding": binding volumes: ${reason}`);
+    onClusterChange();
+  }
+
+  /**
+   * binder.go checkBindings for one claim we asked to provision: undefined while it is not done
+   * yet (our write not seen in the cache, the PV not there, the claim not Bound), true when it
+   * is, or why PreBind fails: the selected node was changed or removed under us, or the claim was
+   * bound to a volume the node cannot reach.
+   */
+  function provisionedClaimState(b: Binding, c: PersistentVolumeClaim): true | undefined | string {
+    const written = b.written.get(c.metadata!.name!);
+    const selected = c.metadata?.annotations?.[ANN_SELECTED_NODE];
+    if (selected !== b.node) {
+      // The cache may not show our write yet (versioner.CompareResourceVersion): wait for it.
+      if (written === undefined || Number(c.metadata?.resourceVersion ?? 0) < Number(written)) return undefined;
+      if (!c.metadata?.annotations) return `selectedNode annotation reset for PVC "${c.metadata!.name}"`;
+      return `selectedNode annotation value "${selected ?? ''}" not set to scheduled node "${b.node}"`;
+    }
+    const volumeName = c.spec?.volumeName;
+    if (volumeName) {
+      // A PV not in the cache yet (API delay) is checked next time.
+      const pv = cache.get<PersistentVolume>('PersistentVolume', undefined, volumeName);
+      if (!pv) return undefined;
+      const node = cache.get<Node>('Node', undefined, b.node);
+      if (node && !pvFitsNode(pv, node)) return `pv "${volumeName}" node affinity doesn't match node "${b.node}": no matching NodeSelectorTerms`;
+    }
+    return c.status?.phase === 'Bound' ? true : undefined;
   }
 
   /**
@@ -374,7 +443,18 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     const bs = [...waiting].map((uid) => [uid, binding.get(uid)!] as const).sort((a, b) => a[1].seq - b[1].seq);
     for (const [uid, b] of bs) {
       const ns = b.pod.metadata!.namespace!;
-      const done = b.claims.every((n) => cache.get<PersistentVolumeClaim>('PersistentVolumeClaim', ns, n)?.status?.phase === 'Bound');
+      let done = true;
+      let failed: string | undefined;
+      for (const n of b.claims) {
+        const c = cache.get<PersistentVolumeClaim>('PersistentVolumeClaim', ns, n);
+        const state = !c ? undefined : b.written.has(n) ? provisionedClaimState(b, c) : c.status?.phase === 'Bound' || undefined;
+        if (typeof state === 'string') failed ??= state;
+        if (state !== true) done = false;
+      }
+      if (failed !== undefined) {
+        failBinding(uid, failed);
+        continue;
+      }
       if (!done) continue;
       stopBinding(uid);
       port.cancelTimer(`bind-timeout/${uid}`);
