@@ -57,10 +57,7 @@ export function desiredState(s: Snapshot): DesiredItem[] {
   // those filed under its pairs (the smallest list), not among every pod of the cluster.
   const readyByPair = new Map<string, KObject[]>();
   for (const p of pods) {
-    const { state, holds } = podState(p);
-    const item: DesiredItem = { key: `pod ${ns(p)}/${p.metadata.name}`, state, holds, object: `Pod/${ns(p)}/${p.metadata.name}` };
-    if (p.spec?.nodeName) item.node = p.spec.nodeName;
-    out.push(item);
+    out.push(podItem(p));
     for (const v of p.spec?.volumes ?? []) if (v.persistentVolumeClaim?.claimName) used.add(`${ns(p)}/${v.persistentVolumeClaim.claimName}`);
     if (p.metadata.deletionTimestamp || !isPodReady(p) || !p.status?.podIP) continue;
     for (const [k, v] of Object.entries(p.metadata.labels ?? {})) {
@@ -92,6 +89,13 @@ export function desiredState(s: Snapshot): DesiredItem[] {
     out.push(sliceItem(svc, want, slicesOf.get(`${ns(svc)}/${svc.metadata.name}`) ?? []));
   }
   return out;
+}
+
+function podItem(p: KObject): DesiredItem {
+  const { state, holds } = podState(p);
+  const item: DesiredItem = { key: `pod ${ns(p)}/${p.metadata.name}`, state, holds, object: `Pod/${ns(p)}/${p.metadata.name}` };
+  if (p.spec?.nodeName) item.node = p.spec.nodeName;
+  return item;
 }
 
 function setItem(set: KObject): DesiredItem {
@@ -134,10 +138,7 @@ export function desiredStateByScan(s: Snapshot): DesiredItem[] {
   const claims = new Map(s.list('PersistentVolumeClaim').map((c) => [`${ns(c)}/${c.metadata.name}`, c]));
   const used = new Set<string>();
   for (const p of pods) {
-    const { state, holds } = podState(p);
-    const item: DesiredItem = { key: `pod ${ns(p)}/${p.metadata.name}`, state, holds, object: `Pod/${ns(p)}/${p.metadata.name}` };
-    if (p.spec?.nodeName) item.node = p.spec.nodeName;
-    out.push(item);
+    out.push(podItem(p));
     for (const v of p.spec?.volumes ?? []) if (v.persistentVolumeClaim?.claimName) used.add(`${ns(p)}/${v.persistentVolumeClaim.claimName}`);
   }
   for (const key of [...used].sort()) {
