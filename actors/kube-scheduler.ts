@@ -505,6 +505,10 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
       if (type === 'DELETED') volumes.remove(obj as PersistentVolume);
       else if (old) volumes.update(obj as PersistentVolume);
       else volumes.add(obj as PersistentVolume);
+      // A claim Bound before its PV reached this cache is checked again when the PV arrives
+      // (upstream polls checkBindings every second).
+      const ref = (obj as PersistentVolume).spec?.claimRef;
+      if (type !== 'DELETED' && ref?.name && binding.size) checkBinding(`${ref.namespace ?? ''}/${ref.name}`);
       onClusterChange();
       return;
     }
@@ -554,12 +558,7 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
       if (api.timer(key) || informers.timer(key)) return;
       if (key.startsWith('bind-timeout/')) {
         const uid = key.slice('bind-timeout/'.length);
-        const b = binding.get(uid);
-        if (!b) return;
-        stopBinding(uid);
-        forgetAssumed(uid);
-        unschedulableNow(b.pod, `running PreBind plugin "VolumeBinding": binding volumes: timed out waiting for the condition`);
-        onClusterChange();
+        failBinding(uid, 'timed out waiting for the condition');
         return;
       }
       if (key === 'flush') for (const b of unschedulable.values()) b.due = true;

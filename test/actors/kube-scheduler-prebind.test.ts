@@ -103,6 +103,12 @@ describe('kube-scheduler PreBind (binder.go checkBindings)', () => {
       [],
       [`${PREBIND}pv "pv-2" node affinity doesn't match node "node-1": no matching NodeSelectorTerms`],
     ],
+    [
+      'a claim seen Bound before its volume reached the cache binds the pod once the volume arrives',
+      [{ write: 'ok' }, { claim: claim('6', { selected: 'node-1', volumeName: 'pv-1', bound: true }) }, { volume: volume('pv-1', 'node-1') }],
+      ['node-1'],
+      [],
+    ],
     ['a claim whose annotations were removed fails PreBind', [{ write: 'ok' }, { claim: claim('6', { noAnnotations: true }) }], [], [`${PREBIND}selectedNode annotation reset for PVC "data"`]],
     [
       'a cache that does not show our write yet is waited for, not taken for a change',
