@@ -185,7 +185,8 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
    * scheduling cycle neither sorts nor walks the pods whose binding is under way.
    */
   const order: QueueEntry[] = [];
-  const inOrder = new Set<string>();
+  /** The entries in `order`, by uid. */
+  const inOrder = new Map<string, QueueEntry>();
 
   /** Keeps `queued` in step with one pod's cached state. */
   function track(obj: KObject | undefined, uid: string): void {
@@ -219,20 +220,29 @@ export function kubeScheduler(port: Port, opts: { bug?: string } = {}): Componen
     const want = e !== undefined && !assumed.has(uid);
     if (want === inOrder.has(uid)) return;
     if (want) {
-      let lo = 0;
-      let hi = order.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (activeQLess(e, order[mid]!)) hi = mid;
-        else lo = mid + 1;
-      }
-      order.splice(lo, 0, e);
-      inOrder.add(uid);
+      order.splice(firstAfter(e), 0, e);
+      inOrder.set(uid, e);
       return;
     }
+    const held = inOrder.get(uid)!;
     inOrder.delete(uid);
-    const i = order.findIndex((o) => o.uid === uid);
-    if (i >= 0) order.splice(i, 1);
+    // Entries that sort before `held` end before it: search back from the first after it.
+    for (let i = firstAfter(held) - 1; i >= 0; i--) {
+      if (order[i] === held) return void order.splice(i, 1);
+      if (activeQLess(order[i]!, held)) break;
+    }
+  }
+
+  /** The index of the first entry of `order` that `e` sorts before (binary search). */
+  function firstAfter(e: QueueEntry): number {
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (activeQLess(e, order[mid]!)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   function stopBinding(uid: string): boolean {
