@@ -17,7 +17,8 @@ interface Harness {
   run(untilMs: number): void;
 }
 
-function harness(opts: { workers?: number; fail?: (key: string) => boolean; async?: boolean; maxRetries?: number; paused?: boolean } = {}): Harness {
+/** `busyMs`: the processing time (busyFor) of the n-th sync (from 1). */
+function harness(opts: { workers?: number; fail?: (key: string) => boolean; async?: boolean; maxRetries?: number; paused?: boolean; busyMs?: (n: number) => number } = {}): Harness {
   const port = new FakePort('ctrl');
   const seen: string[] = [];
   const open = new Map<string, (err?: string) => void>();
@@ -28,6 +29,8 @@ function harness(opts: { workers?: number; fail?: (key: string) => boolean; asyn
     ...(opts.paused ? { paused: true } : {}),
     process: (key, done) => {
       seen.push(`${key}@${port.nowMs}`);
+      const busy = opts.busyMs?.(seen.length) ?? 0;
+      if (busy > 0) queue.busyFor(key, busy);
       if (opts.async) open.set(key, done);
       else done(opts.fail?.(key) ? 'boom' : undefined);
     },
@@ -123,30 +126,16 @@ describe('work queue (client-go util/workqueue)', () => {
   });
 
   it('a sync that takes processing time (busyFor) holds its key that long: adds meanwhile fold into one sync after it', () => {
-    const port = new FakePort('ctrl');
-    const seen: string[] = [];
-    const queue: WorkQueue = new WorkQueue(port, {
-      name: 'q',
-      workers: 1,
-      process: (key, done) => {
-        seen.push(`${key}@${port.nowMs}`);
-        queue.busyFor(key, 10);
-        done();
-      },
-    });
-    const owner: Component = { receive: () => {}, timer: (k) => void queue.timer(k) };
-    const run = (untilMs: number) => {
-      while (port.fireDue(owner, untilMs));
-      port.nowMs = untilMs;
-    };
-    queue.add('a');
-    run(0);
+    const h = harness({ busyMs: () => 10 });
+    h.queue.add('a');
+    h.run(0);
     for (const t of [2, 5, 9]) {
-      run(t);
-      queue.add('a');
+      h.run(t);
+      h.port.nowMs = t;
+      h.queue.add('a');
     }
-    run(100);
-    expect(seen).to.deep.equal(['a@0', 'a@10']);
+    h.run(100);
+    expect(h.seen).to.deep.equal(['a@0', 'a@10']);
   });
 
   const busy: [string, number, string[]][] = [
@@ -155,24 +144,13 @@ describe('work queue (client-go util/workqueue)', () => {
   ];
   for (const [name, ms, want] of busy) {
     it(name, () => {
-      const port = new FakePort('ctrl');
-      const seen: string[] = [];
-      const queue: WorkQueue = new WorkQueue(port, {
-        name: 'q',
-        workers: 1,
-        process: (key, done) => {
-          seen.push(`${key}@${port.nowMs}`);
-          if (seen.length === 1) queue.busyFor(key, ms);
-          done();
-        },
-      });
-      const owner: Component = { receive: () => {}, timer: (k) => void queue.timer(k) };
-      queue.add('a');
-      while (port.fireDue(owner, 0));
-      port.nowMs = 1;
-      queue.add('a');
-      while (port.fireDue(owner, 100));
-      expect(seen).to.deep.equal(want);
+      const h = harness({ busyMs: (n) => (n === 1 ? ms : 0) });
+      h.queue.add('a');
+      h.run(0);
+      h.port.nowMs = 1;
+      h.queue.add('a');
+      h.run(100);
+      expect(h.seen).to.deep.equal(want);
     });
   }
 });
