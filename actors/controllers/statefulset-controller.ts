@@ -478,10 +478,12 @@ export function statefulSetController(port: Port, opts: { bug?: string } = {}): 
 
   /** A claim changed in the cache: the checks made from its previous version no longer hold. */
   function claimChanged(ns: string | undefined, name: string): void {
-    const cell = claimCells.get(`${ns ?? ''}/${name}`);
+    const key = `${ns ?? ''}/${name}`;
+    const cell = claimCells.get(key);
     if (!cell) return;
     for (const seen of cell.seen) forgetClaims(seen);
-    cell.seen = [];
+    // The next check that reads the claim files itself in a new cell: a deleted claim leaves none.
+    claimCells.delete(key);
   }
 
   function forgetClaims(seen: ClaimsSeen): void {
