@@ -138,7 +138,10 @@ export function renderDescribe(run: Run, target: string): { ok: boolean; text: s
       kind === 'PersistentVolumeClaim'
         ? w.store.list('Pod', ns).filter((p) => (p.spec?.volumes ?? []).some((v: { persistentVolumeClaim?: { claimName: string } }) => v.persistentVolumeClaim?.claimName === name)).map((p) => p.metadata.name!)
         : undefined;
-    return { ok: true, text: printDescribe(obj, events, { nowMs: w.nowMs, startMs: w.startMs }, usedBy ? { podsUsingClaim: usedBy } : undefined) };
+    // kubectl describe service lists the Service's slices by their kubernetes.io/service-name label.
+    const endpointSlices = kind === 'Service' ? w.store.list('EndpointSlice', ns).filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === name) : undefined;
+    const related = usedBy ? { podsUsingClaim: usedBy } : endpointSlices ? { endpointSlices } : undefined;
+    return { ok: true, text: printDescribe(obj, events, { nowMs: w.nowMs, startMs: w.startMs }, related) };
   }
   return { ok: false, text: `Error from server (NotFound): ${qualifiedResource(kind)} ${JSON.stringify(name)} not found` };
 }

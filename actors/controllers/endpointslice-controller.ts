@@ -1,26 +1,35 @@
 /**
- * The EndpointSlice controller: for every Service with a selector it keeps one EndpointSlice
- * (addressType IPv4) listing the Service's pods, which is what cluster DNS publishes.
+ * The EndpointSlice controller: for every Service with a selector it keeps EndpointSlices
+ * (addressType IPv4) listing the Service's pods, at most 100 to a slice
+ * (`--max-endpoints-per-slice`), which is what cluster DNS publishes.
  *
  * Follows pkg/controller/endpointslice/endpointslice_controller.go and the reconciler in
- * staging/src/k8s.io/endpointslice (reconciler.go, utils.go, util/controller_utils.go), v1.30.
+ * staging/src/k8s.io/endpointslice, v1.30: the controller (event handlers, tracker, writes) is
+ * this file, the reconciler's decisions endpointslice-reconciler.ts (reconciler.go), the pure
+ * helpers endpointslice-utils.ts (utils.go, util/).
  *
  * Owns: EndpointSlices labelled `endpointslice.kubernetes.io/managed-by:
  * endpointslice-controller.k8s.io`. Receives: its informers' lists and watch events for Service,
  * Pod and EndpointSlice, and api.response for its own writes. Sends: list and watch requests,
  * api.request create / update / delete of EndpointSlices.
  *
- * Each pod with an IPv4 address that is not Succeeded/Failed becomes one endpoint (sorted by pod
- * name) with ready = Ready and not terminating (always true with publishNotReadyAddresses),
- * serving = Ready, terminating = has a deletionTimestamp. Terminating pods therefore stay listed
+ * Each pod with an IPv4 address that is not Succeeded/Failed becomes one endpoint with ready =
+ * Ready and not terminating (always true with publishNotReadyAddresses), serving = Ready,
+ * terminating = has a deletionTimestamp. Terminating pods therefore stay listed
  * but not ready, as v1.30's podToEndpoint does (ShouldPodBeInEndpoints with includeTerminating);
  * the legacy Endpoints controller dropped them instead. DNS publishes only ready endpoints, so
  * both give the same names.
  *
- * Simplifications, on purpose: one slice per Service (no 100-endpoint split, no per-port-set
- * grouping: the ports come from the first listed pod, as StatefulSet pods share a template), no
- * topology zone, hints or last-change-trigger-time annotation. A deleted Service's slices are left
- * to the garbage collector through their ownerReference, as upstream does.
+ * A sync leaves slices whose endpoints did not change alone, updates a changed endpoint in the
+ * slice that holds it, drops gone ones from theirs, deletes (or reuses) a slice left empty, and
+ * puts new endpoints into slices with room before creating new ones (named by the API server
+ * from `generateName: <service>-`): see endpointslice-reconciler.ts. So one pod's change rewrites
+ * one slice of at most 100 endpoints, and a Service of up to 100 pods has the one slice.
+ *
+ * Simplifications, on purpose: one port set per Service (no per-port-set grouping: the ports
+ * come from the first listed pod, as StatefulSet pods share a template), no topology zone, hints
+ * or last-change-trigger-time annotation. A deleted Service's slices are left to the garbage
+ * collector through their ownerReference, as upstream does.
  *
  * Work goes through a work queue of Service keys (src/workqueue.ts) with 5 workers
  * (--concurrent-service-endpoint-syncs), started once the informers synced: a burst of events
@@ -37,24 +46,17 @@
  * - a write whose response never comes back counts as failed after 60 s — the API server's
  *   `--request-timeout` default (1m0s), the ApiClient's deadline.
  */
-import type { ContainerPort, Pod, Service, ServicePort } from 'kubernetes-types/core/v1.js';
-import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Endpoint } from 'kubernetes-types/discovery/v1.js';
 import type { Component, Port } from '../../src/component.ts';
 import { ApiClient, type RequestBody } from '../../src/api-client.ts';
-import { type Cache, Informers, LABEL_INDEX, labelIndex, SERVICE_SELECTOR_INDEX, serviceSelectorIndex, type ChangeType } from '../../src/informer.ts';
+import { Informers, LABEL_INDEX, labelIndex, SERVICE_SELECTOR_INDEX, serviceSelectorIndex, type ChangeType } from '../../src/informer.ts';
 import { ControllerRateLimiter, WorkQueue } from '../../src/workqueue.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
-import { isPodReady, podPhase } from '../../src/model/objects.ts';
 import { matchesMapSelector } from '../../src/model/selectors.ts';
+import { cmp, CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, ServicePods, type SliceObj, type Svc } from './endpointslice-utils.ts';
+import { reconcileSlices } from './endpointslice-reconciler.ts';
 
 export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller';
-
-// k8s.io/api/discovery/v1 well_known_labels.go and core/v1 well_known_labels.go.
-export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
-export const LABEL_MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
-export const LABEL_HEADLESS = 'service.kubernetes.io/headless';
-/** `controllerQualifiedName`, endpointslice_controller.go. */
-export const CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
 
 const DEFAULT_SYNC_BACKOFF_MS = 1_000;
 const MAX_SYNC_BACKOFF_MS = 1_000_000;
@@ -71,261 +73,6 @@ export const SYNC_US_PER_POD = 10;
 const WORKERS = 5;
 /** EndpointSlices by `namespace/service` (the kubernetes.io/service-name label). */
 const SLICE_SERVICE_INDEX = 'service';
-
-type Svc = Service & KObject;
-type PodObj = Pod & KObject;
-export type SliceObj = EndpointSlice & KObject;
-
-// ---------------------------------------------------------------------------------------------
-// Pure helpers (utils.go, util/controller_utils.go)
-
-/** ShouldPodBeInEndpoints(pod, includeTerminating=true): not terminal and has an IP. */
-export function shouldPodBeInEndpoints(pod: Pod): boolean {
-  const phase = podPhase(pod as PodObj);
-  if (phase === 'Succeeded' || phase === 'Failed') return false;
-  return podIPv4s(pod).length > 0;
-}
-
-/** getEndpointAddresses for AddressTypeIPv4: status.podIPs (status.podIP when absent). */
-export function podIPv4s(pod: Pod): string[] {
-  const ips = pod.status?.podIPs?.map((p) => p.ip ?? '') ?? (pod.status?.podIP ? [pod.status.podIP] : []);
-  return ips.filter((ip) => ip.includes('.') && !ip.includes(':'));
-}
-
-/** ShouldSetHostname: the pod asked for a hostname under this Service's subdomain. */
-export function shouldSetHostname(pod: Pod, svc: Service): boolean {
-  return !!pod.spec?.hostname && pod.spec.subdomain === svc.metadata?.name && svc.metadata?.namespace === pod.metadata?.namespace;
-}
-
-/** podToEndpoint. Ready is never true for a terminating pod unless publishNotReadyAddresses. */
-export function podToEndpoint(pod: Pod, svc: Service): Endpoint {
-  const serving = isPodReady(pod);
-  const terminating = !!pod.metadata?.deletionTimestamp;
-  const ready = svc.spec?.publishNotReadyAddresses === true || (serving && !terminating);
-  const ep: Endpoint = {
-    addresses: podIPv4s(pod),
-    conditions: { ready, serving, terminating },
-    targetRef: { kind: 'Pod', namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' },
-  };
-  if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
-  if (shouldSetHostname(pod, svc)) ep.hostname = pod.spec!.hostname!;
-  return ep;
-}
-
-/** FindPort: a numeric targetPort as is, a named one looked up in the pod's container ports. */
-export function findPort(pod: Pod, sp: ServicePort): number | undefined {
-  const target = sp.targetPort ?? sp.port;
-  if (typeof target === 'number') return target;
-  const protocol = sp.protocol ?? 'TCP';
-  const matches = (p: ContainerPort) => p.name === target && (p.protocol ?? 'TCP') === protocol;
-  for (const c of pod.spec?.containers ?? []) for (const p of c.ports ?? []) if (matches(p)) return p.containerPort;
-  // Sidecars (init containers with restartPolicy Always) count too.
-  for (const c of pod.spec?.initContainers ?? []) {
-    if (c.restartPolicy !== 'Always') continue;
-    for (const p of c.ports ?? []) if (matches(p)) return p.containerPort;
-  }
-  return undefined;
-}
-
-/** getEndpointPorts: one port per Service port that resolves on this pod. */
-export function endpointPorts(svc: Service, pod: Pod): EndpointPort[] {
-  const out: EndpointPort[] = [];
-  for (const sp of svc.spec?.ports ?? []) {
-    const port = findPort(pod, sp);
-    if (port === undefined) continue;
-    const ep: EndpointPort = { name: sp.name ?? '', port, protocol: sp.protocol ?? 'TCP' };
-    if (sp.appProtocol !== undefined) ep.appProtocol = sp.appProtocol;
-    out.push(ep);
-  }
-  return out;
-}
-
-/** setEndpointSliceLabels: the Service's labels, the headless marker and the reserved labels. */
-export function sliceLabels(svc: Service): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(svc.metadata?.labels ?? {})) {
-    if (k === LABEL_SERVICE_NAME || k === LABEL_MANAGED_BY || k === LABEL_HEADLESS) continue;
-    labels[k] = v;
-  }
-  const clusterIP = svc.spec?.clusterIP ?? '';
-  if (clusterIP === 'None' || clusterIP === '') labels[LABEL_HEADLESS] = '';
-  labels[LABEL_SERVICE_NAME] = svc.metadata?.name ?? '';
-  labels[LABEL_MANAGED_BY] = CONTROLLER_NAME;
-  return labels;
-}
-
-export interface DesiredSlice {
-  labels: Record<string, string>;
-  ports: EndpointPort[];
-  endpoints: Endpoint[];
-}
-
-/**
- * Each pod object's endpoint for the Service object it was made for: objects are never changed
- * once stored (src/protocol.ts), so a sync of a large Service makes endpoints only for the pods
- * that changed since the last one.
- */
-const endpointsMade = new WeakMap<Pod, { svc: Service; ep: Endpoint }>();
-
-function endpointOf(pod: Pod, svc: Service): Endpoint {
-  const made = endpointsMade.get(pod);
-  if (made && made.svc === svc) return made.ep;
-  const ep = podToEndpoint(pod, svc);
-  endpointsMade.set(pod, { svc, ep });
-  return ep;
-}
-
-/** What the Service's slice should hold, from the pods it selects (sorted by name). */
-export function desiredSlice(svc: Service, selectedPods: readonly Pod[]): DesiredSlice {
-  const pods = selectedPods.filter(shouldPodBeInEndpoints).slice().sort((a, b) => cmp(a.metadata?.name ?? '', b.metadata?.name ?? ''));
-  const first = pods[0];
-  return {
-    labels: sliceLabels(svc),
-    // A placeholder slice (no endpoints) has no ports, as the reconciler's placeholder.
-    ports: first ? endpointPorts(svc, first) : [],
-    endpoints: pods.map((p) => endpointOf(p, svc)),
-  };
-}
-
-/** One pod as a Service's sync sees it, worked out once per pod object and Service object. */
-interface PodView {
-  readonly pod: PodObj;
-  readonly name: string;
-  /** In the Service's namespace and picked by its selector. */
-  readonly selected: boolean;
-  /** Its endpoint, when selected and shouldPodBeInEndpoints. */
-  readonly ep: Endpoint | undefined;
-}
-
-/**
- * What a Service's slice should hold, kept from one sync to the next: the same as
- * desiredSlice(svc, the pods byIndexAll selects), which stays the reference (a test checks they
- * agree). The label index walks a value's pods in the order they were filed, which a new version
- * of a pod does not change; so while the same names come in the same order, the name order
- * found once still holds and each pod is looked at only when its object changed. A sync of a
- * large Service then costs a pass over its pods without sorting or re-deriving endpoints.
- */
-export class ServicePods {
-  private svc: Service | undefined;
-  /** Views in the order the index walked the pods. */
-  private readonly views: PodView[] = [];
-  /** Positions in `views`, sorted by name. */
-  private order: number[] = [];
-  /** How many pods the last desired() selected. */
-  selected = 0;
-
-  desired(cache: Cache, svc: Service): DesiredSlice {
-    const ns = svc.metadata?.namespace ?? '';
-    const selector = svc.spec?.selector as Record<string, string> | undefined;
-    const views = this.views;
-    if (this.svc !== svc) {
-      this.svc = svc;
-      views.length = 0;
-      this.order = [];
-    }
-    // byIndexAll walks the smallest of the selector pairs' sets: a pod picked is in all of them.
-    let best: string | undefined;
-    let bestSize = Infinity;
-    for (const v of serviceSelectorIndex(svc as KObject)) {
-      const n = cache.byIndexSize('Pod', LABEL_INDEX, v);
-      if (n < bestSize) [best, bestSize] = [v, n];
-    }
-    let k = 0;
-    let aligned = true;
-    if (best !== undefined && bestSize > 0) {
-      cache.forEachIndexed('Pod', LABEL_INDEX, best, (o) => {
-        const held = views[k];
-        if (held === undefined || held.pod !== o) {
-          const v = podView(o as PodObj, svc, ns, selector);
-          if (held === undefined || held.name !== v.name) aligned = false;
-          views[k] = v;
-        }
-        k++;
-      });
-    }
-    if (k !== views.length) {
-      aligned = false;
-      views.length = k;
-    }
-    if (!aligned) {
-      const order = views.map((_, i) => i);
-      this.order = order.sort((a, b) => cmp(views[a]!.name, views[b]!.name));
-    }
-    const endpoints: Endpoint[] = [];
-    let first: PodObj | undefined;
-    let selected = 0;
-    for (const i of this.order) {
-      const v = views[i]!;
-      if (!v.selected) continue;
-      selected++;
-      if (v.ep === undefined) continue;
-      first ??= v.pod;
-      endpoints.push(v.ep);
-    }
-    this.selected = selected;
-    // A placeholder slice (no endpoints) has no ports, as the reconciler's placeholder.
-    return { labels: sliceLabels(svc), ports: first ? endpointPorts(svc, first) : [], endpoints };
-  }
-}
-
-function podView(pod: PodObj, svc: Service, ns: string, selector: Record<string, string> | undefined): PodView {
-  const selected = (pod.metadata.namespace ?? '') === ns && matchesMapSelector(selector, pod.metadata.labels);
-  return { pod, name: pod.metadata.name ?? '', selected, ep: selected && shouldPodBeInEndpoints(pod) ? endpointOf(pod, svc) : undefined };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function canonLabels(l: Record<string, string> | undefined): string {
-  return JSON.stringify(Object.entries(l ?? {}).sort(([a], [b]) => cmp(a, b)));
-}
-
-function canonPort(p: EndpointPort): unknown[] {
-  return [p.name ?? '', p.port ?? null, p.protocol ?? 'TCP', p.appProtocol ?? null];
-}
-
-function canonEndpoint(e: Endpoint): unknown[] {
-  const c = e.conditions ?? {};
-  const t = e.targetRef;
-  return [
-    e.addresses,
-    c.ready ?? null,
-    c.serving ?? null,
-    c.terminating ?? null,
-    e.hostname ?? null,
-    e.nodeName ?? null,
-    t ? [t.kind ?? '', t.namespace ?? '', t.name ?? '', t.uid ?? ''] : null,
-  ];
-}
-
-/** An endpoint's canonical text, made once per endpoint object (they are never changed). */
-const canonTexts = new WeakMap<Endpoint, string>();
-function canonText(e: Endpoint): string {
-  let t = canonTexts.get(e);
-  if (t === undefined) canonTexts.set(e, (t = JSON.stringify(canonEndpoint(e))));
-  return t;
-}
-
-/** Whether a stored slice already holds what is desired (fields defaulted by the server aside). */
-export function sliceMatches(slice: EndpointSlice, want: DesiredSlice): boolean {
-  return (
-    slice.addressType === 'IPv4' &&
-    canonLabels(slice.metadata?.labels) === canonLabels(want.labels) &&
-    JSON.stringify((slice.ports ?? []).map(canonPort)) === JSON.stringify(want.ports.map(canonPort)) &&
-    endpointsMatch(slice.endpoints ?? [], want.endpoints)
-  );
-}
-
-function endpointsMatch(have: readonly Endpoint[], want: readonly Endpoint[]): boolean {
-  if (have.length !== want.length) return false;
-  for (let i = 0; i < have.length; i++) if (have[i] !== want[i] && canonText(have[i]!) !== canonText(want[i]!)) return false;
-  return true;
-}
-
-function ownedBy(slice: KObject, svc: Svc): boolean {
-  return (slice.metadata.ownerReferences ?? []).some((o) => o.uid === svc.metadata.uid && o.kind === 'Service' && o.apiVersion === 'v1');
-}
 
 function nsName(o: KObject): string {
   return `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
@@ -465,11 +212,11 @@ export function endpointSliceController(port: Port): Component {
     tracker.set(nsName(obj), { svcKey: key, rv: Number(obj.metadata.resourceVersion), endpoints });
   }
 
-  /** sliceMatches, comparing with the endpoints this controller wrote when the slice is its write. */
-  function matches(slice: SliceObj, want: DesiredSlice): boolean {
+  /** A slice's endpoints: the ones this controller wrote while the cached slice is that write. */
+  function endpointsOf(slice: SliceObj): readonly Endpoint[] {
     const t = tracker.get(nsName(slice));
-    if (t?.endpoints && t.rv === Number(slice.metadata.resourceVersion)) return sliceMatches({ ...slice, endpoints: t.endpoints as Endpoint[] }, want);
-    return sliceMatches(slice, want);
+    if (t?.endpoints && t.rv === Number(slice.metadata.resourceVersion)) return t.endpoints;
+    return slice.endpoints ?? [];
   }
 
   function syncService(key: string, done: (err?: string) => void): void {
@@ -502,42 +249,17 @@ export function endpointSliceController(port: Port): Component {
     work.busyFor(key, (selected.selected * SYNC_US_PER_POD) / 1000);
 
     const slices = cache.byIndex<SliceObj>('EndpointSlice', SLICE_SERVICE_INDEX, key).filter((s) => managedByUs(s) && !s.metadata.deletionTimestamp);
-    const mine = slices.filter((s) => ownedBy(s, svc) && s.addressType === 'IPv4');
-    const keep = mine[0];
-    // Slices of an earlier Service with this name, or duplicates, are deleted (reconciler.go).
-    for (const s of slices) {
-      if (s === keep) continue;
-      const sKey = nsName(s);
-      expectedDeletes.add(sKey);
+    const writes = reconcileSlices(svc, want, selected, slices, endpointsOf);
+    for (const obj of writes.create) {
+      send(run, { verb: 'create', kind: 'EndpointSlice', namespace: ns, obj }, (res) => res.obj && remember(key, res.obj, obj.endpoints));
+    }
+    for (const obj of writes.update) {
+      send(run, { verb: 'update', kind: 'EndpointSlice', namespace: ns, name: obj.metadata.name!, obj }, (res) => res.obj && remember(key, res.obj, obj.endpoints));
+    }
+    for (const s of writes.delete) {
+      expectedDeletes.add(nsName(s));
       send(run, { verb: 'delete', kind: 'EndpointSlice', namespace: ns, name: s.metadata.name! }, () => cache.delete('EndpointSlice', ns, s.metadata.name!));
     }
-
-    if (!keep) {
-      const obj: SliceObj = {
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: {
-          generateName: `${name}-`,
-          namespace: ns,
-          labels: want.labels,
-          ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name, uid: svc.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }],
-        },
-        addressType: 'IPv4',
-        endpoints: want.endpoints,
-        ports: want.ports,
-      };
-      send(run, { verb: 'create', kind: 'EndpointSlice', namespace: ns, obj }, (res) => res.obj && remember(key, res.obj, want.endpoints));
-      return;
-    }
-    if (matches(keep, want)) return;
-    const obj: SliceObj = {
-      ...keep,
-      metadata: { ...keep.metadata, labels: want.labels },
-      addressType: 'IPv4',
-      endpoints: want.endpoints,
-      ports: want.ports,
-    };
-    send(run, { verb: 'update', kind: 'EndpointSlice', namespace: ns, name: keep.metadata.name!, obj }, (res) => res.obj && remember(key, res.obj, want.endpoints));
   }
 
   return {

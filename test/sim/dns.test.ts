@@ -20,6 +20,7 @@ function world(actions: string, extra: string[] = [], seed = 4): Simulation {
 
 const ip = (s: Simulation, pod: string) => s.get('Pod', pod)!.status.podIP as string;
 const results = (s: Simulation) => s.report().results;
+const byIp = (a: string, b: string) => a.split('.').reduce((x, o) => x * 256 + Number(o), 0) - b.split('.').reduce((x, o) => x * 256 + Number(o), 0);
 
 describe('cluster DNS', () => {
   it('a pod name resolves through the search path (web-0.nginx from default)', () => {
@@ -90,5 +91,19 @@ describe('cluster DNS', () => {
     const s = world('  - {at: 2m, nslookup: {name: nginx-all, from: pod/curl}}', [svc]);
     s.runFor('3m');
     expect(results(s)[0]!['answers']).to.deep.equal([ip(s, 'web-0'), ip(s, 'web-1')].sort());
+  });
+
+  it('a headless service of 120 pods, in two EndpointSlices, resolves to every ready pod; invariants hold through a scale-down to 40', () => {
+    const actions = '  - {at: 3m, nslookup: {name: nginx, from: pod/curl}}\n  - {at: 3m, scale: {statefulset: web, replicas: 40}}\n  - {at: 5m, nslookup: {name: nginx, from: pod/curl}}';
+    const s = Simulation.fromYaml(yamlDocs(NGINX_SERVICE, webStatefulSet({ replicas: 120, policy: 'Parallel' }), CURL, scenarioDoc(`duration: 6m\nactions:\n${actions}`)), { seed: 4 });
+    s.runFor('3m');
+    const sizes = () => s.list<{ endpoints?: unknown[] } & { metadata: { labels?: Record<string, string> } }>('EndpointSlice').filter((sl) => sl.metadata.labels?.['kubernetes.io/service-name'] === 'nginx').map((sl) => sl.endpoints?.length ?? 0);
+    expect(sizes()).to.have.members([100, 20]);
+    s.runScenario();
+    const [before, after] = [results(s)[0]!, results(s)[2]!];
+    expect(before['answers']).to.have.length(120);
+    expect(after['answers']).to.deep.equal(Array.from({ length: 40 }, (_, i) => ip(s, `web-${i}`)).sort(byIp));
+    expect(sizes().reduce((a, b) => a + b)).to.equal(40);
+    expect(s.violations()).to.deep.equal([]);
   });
 });

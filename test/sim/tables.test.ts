@@ -7,8 +7,8 @@ import { expect } from 'chai';
 import { loadScenarioText } from '../../src/scenario/load.ts';
 import { sha256Hasher } from '../../src/node-hash.ts';
 import { Run } from '../../sim/run.ts';
-import { renderTables } from '../../sim/tables.ts';
-import { scenarioDoc, yamlDocs } from '../helpers/scenarios.ts';
+import { renderDescribe, renderTables } from '../../sim/tables.ts';
+import { NGINX_SERVICE, scenarioDoc, webStatefulSet, yamlDocs } from '../helpers/scenarios.ts';
 
 const SC = `apiVersion: storage.k8s.io/v1
 kind: StorageClass
@@ -63,4 +63,14 @@ describe('ksim run tables', () => {
       for (const re of row.absent) expect(out).to.not.match(re);
     });
   }
+
+  it('kubectl describe service lists the ready endpoints of its EndpointSlices', () => {
+    const loaded = loadScenarioText(yamlDocs(NGINX_SERVICE, webStatefulSet({ replicas: 2 }), scenarioDoc('duration: 2m')), 'tables.yaml');
+    if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+    const run = new Run(loaded.scenario, { hasher: sha256Hasher });
+    run.run();
+    const ips = ['web-0', 'web-1'].map((p) => run.world.store.get('Pod', 'default', p)!.status.podIP as string);
+    const line = renderDescribe(run, 'service/nginx').text.split('\n').find((l) => l.startsWith('Endpoints:'));
+    expect(line?.replace(/\s+/g, ' ')).to.equal(`Endpoints: ${ips.map((ip) => `${ip}:80`).join(',')}`);
+  });
 });

@@ -3,7 +3,8 @@ import type { Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { Endpoint } from 'kubernetes-types/discovery/v1.js';
 import { clusterDns } from '../../../actors/cluster-dns.ts';
 import fc from 'fast-check';
-import { desiredSlice, endpointSliceController, ServicePods, type SliceObj } from '../../../actors/controllers/endpointslice-controller.ts';
+import { endpointSliceController } from '../../../actors/controllers/endpointslice-controller.ts';
+import { desiredSlice, endpointIndex, podToEndpoint, ServicePods, type SliceObj } from '../../../actors/controllers/endpointslice-utils.ts';
 import { Cache, LABEL_INDEX, labelIndex, serviceSelectorIndex } from '../../../src/informer.ts';
 import { matchesMapSelector } from '../../../src/model/selectors.ts';
 import type { Component } from '../../../src/component.ts';
@@ -135,7 +136,7 @@ class World {
     };
     if (req.verb === 'create') {
       const sent = structuredClone(req.obj!) as SliceObj;
-      const name = `${sent.metadata.generateName}${'bcdfg'[this.names++]}xxxx`;
+      const name = `${sent.metadata.generateName}${'bcdfghjklmnpqrstvwxz'[this.names++]}xxxx`;
       const obj: SliceObj = { ...sent, metadata: { ...sent.metadata, name, uid: `uid-${name}`, resourceVersion: String(++this.rv) } };
       this.slices.set(name, obj);
       commit('ADDED', obj);
@@ -488,6 +489,92 @@ describe('endpointslice-controller', () => {
     expect(w.slice().endpoints).to.have.length(1);
   });
 
+  /** web-0..web-(n-1) of a set of `n`, with IPs valid past 255 pods. */
+  const bigPod = (i: number, o: PodOpts = {}) => stsPod(i, { ip: `10.244.${1 + (i >> 8)}.${i & 255}`, ...o });
+  /** The slices by name: how many endpoints each holds. */
+  const sizes = (w: World) => [...w.slices.values()].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1)).map((s) => s.endpoints.length);
+  /** Runs 100 ms on: a sync of a Service of n pods takes n × 10 µs (SYNC_US_PER_POD). */
+  const settle = (w: World) => w.run(w.port.nowMs + 100);
+  const holding = (w: World, pod: string) => [...w.slices.values()].find((s) => s.endpoints.some((e) => e.targetRef?.name === pod))!;
+
+  it('a Service of 250 ready pods gets 3 slices of at most 100 endpoints', () => {
+    const w = new World();
+    w.feed('ADDED', service('nginx'));
+    for (let i = 0; i < 250; i++) w.feed('ADDED', bigPod(i));
+    settle(w);
+    expect(w.verbs()).to.deep.equal(['create', 'create', 'create']);
+    expect(sizes(w)).to.deep.equal([100, 100, 50]);
+    expect(w.writes.map((r) => r.obj!.metadata.generateName)).to.deep.equal(['nginx-', 'nginx-', 'nginx-']);
+  });
+
+  it('a pod that becomes ready updates only the slice holding it', () => {
+    const w = new World();
+    w.feed('ADDED', service('nginx'));
+    for (let i = 0; i < 250; i++) w.feed('ADDED', bigPod(i, { ready: i !== 120 }));
+    settle(w);
+    const before = new Map([...w.slices].map(([n, s]) => [n, s.metadata.resourceVersion]));
+    w.feed('MODIFIED', bigPod(120));
+    settle(w);
+    const held = holding(w, 'web-120');
+    expect(w.verbs().slice(3)).to.deep.equal(['update']);
+    expect(w.writes[3]!.name).to.equal(held.metadata.name);
+    expect(held.endpoints.find((e) => e.targetRef?.name === 'web-120')?.conditions?.ready).to.equal(true);
+    for (const [n, s] of w.slices) if (n !== held.metadata.name) expect(s.metadata.resourceVersion).to.equal(before.get(n));
+  });
+
+  it('pods ready one by one fill the slices in turn, so scaling 150 down to 40 leaves one slice', () => {
+    const w = new World();
+    w.feed('ADDED', service('nginx'));
+    for (let i = 0; i < 150; i++) {
+      w.feed('ADDED', bigPod(i));
+      settle(w);
+    }
+    expect(sizes(w)).to.have.members([100, 50]);
+    expect(holding(w, 'web-99')).to.equal(holding(w, 'web-0'));
+    for (let i = 149; i >= 40; i--) {
+      w.feed('DELETED', bigPod(i));
+      settle(w);
+    }
+    expect(sizes(w)).to.deep.equal([40]);
+  });
+
+  it('pods ready all at once then scaled down stay in the slices that hold them: slices are emptied, never merged (as upstream)', () => {
+    const w = new World();
+    w.feed('ADDED', service('nginx'));
+    for (let i = 0; i < 250; i++) w.feed('ADDED', bigPod(i));
+    settle(w);
+    const names = [...w.slices.keys()];
+    for (let i = 249; i >= 40; i--) w.feed('DELETED', bigPod(i));
+    settle(w);
+    expect(w.verbs().filter((v) => v === 'create')).to.have.length(3);
+    expect([...w.slices.keys()].every((n) => names.includes(n))).to.equal(true);
+    expect(sizes(w).every((n) => n > 0)).to.equal(true);
+    expect(sizes(w).reduce((a, b) => a + b)).to.equal(40);
+  });
+
+  it('DNS answers every pod of a 250-pod Service', () => {
+    const w = new World();
+    w.feed('ADDED', service('nginx'));
+    for (let i = 0; i < 250; i++) w.feed('ADDED', bigPod(i));
+    settle(w);
+    expect(w.slices.size).to.equal(3);
+    const answers = nslookup(w, 'nginx') as string[];
+    expect(answers).to.have.length(250);
+    expect(answers).to.have.members(Array.from({ length: 250 }, (_, i) => `10.244.${1 + (i >> 8)}.${i & 255}`));
+    expect(nslookup(w, 'web-249.nginx')).to.deep.equal(['10.244.1.249']);
+  });
+
+  it('after a restart split slices that are up to date are not rewritten', () => {
+    const before = new World();
+    before.feed('ADDED', service('nginx'));
+    const pods = Array.from({ length: 150 }, (_, i) => bigPod(i));
+    for (const p of pods) before.feed('ADDED', p);
+    settle(before);
+    const w = new World([...before.slices.values(), ...pods, service('nginx')]);
+    w.run(100_000);
+    expect(w.writes).to.deep.equal([]);
+  });
+
   /** One step of what a Service's pods go through: a pod added or changed, a pod gone, the Service changed. */
   type Step = { op: 'put'; i: number; app: string; ip: boolean; ready: boolean; ns: string } | { op: 'delete'; i: number } | { op: 'service'; selector: string; publish: boolean };
   const arbStep: fc.Arbitrary<Step> = fc.oneof(
@@ -496,7 +583,7 @@ describe('endpointslice-controller', () => {
     fc.record({ op: fc.constant('service' as const), selector: fc.constantFrom('nginx', 'db'), publish: fc.boolean() }),
   );
 
-  it("a Service's slice kept between syncs is the one desiredSlice makes from the selected pods, through adds, changes, relabels and deletes", () => {
+  it("a Service's endpoints kept between syncs are the ones desiredSlice makes from the selected pods, and are found in earlier slices as the reference finds them, through adds, changes, relabels and deletes", () => {
     fc.assert(
       // Each step may or may not be followed by a sync: several changes can come between two.
       fc.property(fc.array(fc.tuple(arbStep, fc.boolean()), { maxLength: 40 }), (steps) => {
@@ -505,6 +592,7 @@ describe('endpointslice-controller', () => {
         let rv = 0;
         let svc = service('nginx') as Service & KObject;
         const kept = new ServicePods();
+        const written: Endpoint[][] = [];
         for (const [st, sync] of steps) {
           if (st.op === 'put') {
             // `web-1`, `web-10` ...: names whose order is not the order they are added in.
@@ -517,8 +605,16 @@ describe('endpointslice-controller', () => {
           if (!sync) continue;
           const ns = svc.metadata.namespace ?? '';
           const selected = cache.byIndexAll<KObject & Pod>('Pod', LABEL_INDEX, serviceSelectorIndex(svc), (p) => (p.metadata.namespace ?? '') === ns && matchesMapSelector(svc.spec?.selector, p.metadata.labels));
-          expect(kept.desired(cache, svc)).to.deep.equal(desiredSlice(svc, selected));
+          const want = desiredSlice(svc, selected);
+          expect(kept.desired(cache, svc)).to.deep.equal(want);
           expect(kept.selected).to.equal(selected.length);
+          // Slices written at earlier syncs, and copies of every pod's endpoint as the API server
+          // would send them: each endpoint is found where the reference finds it, or not at all.
+          written.push(want.endpoints);
+          const ref = endpointIndex(want.endpoints);
+          for (const es of [...written, cache.list<KObject & Pod>('Pod').map((p) => structuredClone(podToEndpoint(p, svc)))]) {
+            expect(Array.from(kept.positionsOf(es))).to.deep.equal(ref.positionsOf(es));
+          }
         }
       }),
       { seed: 15, numRuns: 300 },
