@@ -177,10 +177,9 @@ export class ServicePods implements EndpointIndex {
   private readonly endpointAt: number[] = [];
   /** Each view's endpoint when it is desired (the last desired() listed it). */
   private readonly desiredAt: (Endpoint | undefined)[] = [];
-  /** The endpoints the last desired() returned. */
-  private endpoints: readonly Endpoint[] = [];
   /** The view each endpoint of a slice's endpoints array was last found in (-1: none). */
   private readonly hints = new WeakMap<readonly Endpoint[], Int32Array>();
+  /** positionsOf's answer, reused. */
   private found = new Int32Array(128);
   /** How many pods the last desired() selected. */
   selected = 0;
@@ -246,7 +245,6 @@ export class ServicePods implements EndpointIndex {
       endpoints.push(v.ep);
     }
     this.selected = selected;
-    this.endpoints = endpoints;
     // A placeholder slice (no endpoints) has no ports, as the reconciler's placeholder.
     return { labels: sliceLabels(svc), ports: first ? endpointPorts(svc, first) : [], endpoints };
   }
