@@ -9,9 +9,9 @@
  *
  * Sends: api.request apply Lease (kube-node-lease/<node>), get and updateStatus Node.
  *
- * Follows pkg/kubelet/kubelet_node_status.go at v1.30 (syncNodeStatus, updateNodeStatus with its
- * retry on conflict), nodestatus/setters.go (the conditions) and nodelease/controller.go (the
- * Lease). Defaults: lease 40 s renewed every 10 s (renewIntervalFraction 0.25,
+ * Follows pkg/kubelet/kubelet_node_status.go at v1.30 (syncNodeStatus, updateNodeStatus: read
+ * the Node, change its status, write it back, again on a conflict), nodestatus/setters.go (the
+ * conditions) and nodelease/controller.go (the Lease). Defaults: lease 40 s renewed every 10 s (renewIntervalFraction 0.25,
  * nodelease/controller.go); NodeStatusReportFrequency 5m and NodeStatusUpdateFrequency 10s
  * (kubelet config v1beta1 defaults).
  */

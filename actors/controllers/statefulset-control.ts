@@ -113,7 +113,6 @@ export function statefulSetControl(ctx: StatefulSetControlContext): StatefulSetC
     return ((node?.spec?.taints ?? []) as { key: string }[]).some((t) => t.key === TAINT_UNREACHABLE);
   }
 
-
   function rememberRevision(set: Sts): { name: string; template: Template } {
     const hash = revisionHash(set.spec.template, set.status?.collisionCount ?? 0);
     const revName = revisionName(set.metadata.name!, hash);

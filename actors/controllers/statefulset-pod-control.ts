@@ -310,7 +310,6 @@ export function statefulPodControl(ctx: PodControlContext): StatefulPodControl {
     });
   }
 
-
   return {
     createStatefulPod,
     deleteStatefulPod,
