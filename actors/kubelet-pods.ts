@@ -10,7 +10,7 @@
  * the pod's uid, the container's name and the image (stable per seed), as containerd's look; an
  * image's size is made up from its name (ksim has no registry).
  */
-import type { Container, ContainerState, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Container, ContainerState, ContainerStatus, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import type { MemFs } from '../src/fs.ts';
 import { fnv1a } from '../src/trace.ts';
 import type { PodVolumes } from './kubelet-volume-manager.ts';
@@ -164,6 +164,21 @@ export function podStatuses(nowIso: () => string, nodeIp: string): PodStatuses {
     };
   }
 
+  /** A container that no longer runs (not ready, not started), in the state given. */
+  function stoppedContainer(rec: PodRec, c: Container, state: ContainerState): ContainerStatus {
+    return {
+      name: c.name,
+      image: c.image ?? '',
+      imageID: rec.startedAt ? imageId(c.image ?? '') : '',
+      ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
+      ready: false,
+      restartCount: 0,
+      started: false,
+      state,
+      lastState: {},
+    };
+  }
+
   function statusTerminated(rec: PodRec): PodStatus {
     const now = nowIso();
     return {
@@ -171,19 +186,15 @@ export function podStatuses(nowIso: () => string, nodeIp: string): PodStatuses {
       // A deleted pod whose containers all exited 0 ends Succeeded (v1.27+ kubelet sets a terminal phase).
       phase: rec.startedAt ? 'Succeeded' : 'Failed',
       conditions: conditions(rec, false, false),
-      containerStatuses: containersOf(rec.pod).map((c) => ({
-        name: c.name,
-        image: c.image ?? '',
-        imageID: rec.startedAt ? imageId(c.image ?? '') : '',
-        ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
-        ready: false,
-        restartCount: 0,
-        started: false,
-        state: rec.startedAt
-          ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: rec.startedAt, finishedAt: now, containerID: containerId(rec, c.name) } }
-          : { waiting: { reason: 'ContainerCreating' } },
-        lastState: {},
-      })),
+      containerStatuses: containersOf(rec.pod).map((c) =>
+        stoppedContainer(
+          rec,
+          c,
+          rec.startedAt
+            ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: rec.startedAt, finishedAt: now, containerID: containerId(rec, c.name) } }
+            : { waiting: { reason: 'ContainerCreating' } },
+        ),
+      ),
     };
   }
 
@@ -207,17 +218,9 @@ export function podStatuses(nowIso: () => string, nodeIp: string): PodStatuses {
       }),
       containerStatuses: containersOf(rec.pod).map((c) => {
         const code = exitCodes.get(c.name) ?? 137;
-        return {
-          name: c.name,
-          image: c.image ?? '',
-          imageID: rec.startedAt ? imageId(c.image ?? '') : '',
-          ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
-          ready: false,
-          restartCount: 0,
-          started: false,
-          state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: rec.startedAt ?? now, finishedAt: now, ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}) } },
-          lastState: {},
-        };
+        return stoppedContainer(rec, c, {
+          terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: rec.startedAt ?? now, finishedAt: now, ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}) },
+        });
       }),
     };
   }
