@@ -30,6 +30,7 @@
  */
 import { perBoot, type Component, type Port } from '../src/component.ts';
 import type { ApiRequest, ApiResponse, ApiStatus, EventReport, ExecRequest, KObject, Msg, ShellResponse, WatchEvent, WatchRequest } from '../src/protocol.ts';
+import { watchSummary } from '../src/protocol.ts';
 import { ObjectStore } from '../src/store.ts';
 import { deepCopy, isNamespaced, qualifiedResource, RESOURCES } from '../src/model/objects.ts';
 import { applyDefaults } from '../src/model/defaults.ts';
@@ -182,8 +183,8 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     return before ? 'DELETED' : undefined;
   }
 
-  function sendEvent(w: Watcher, event: ChangeType, obj: KObject): void {
-    port.send(w.address, { type: 'watch', watchId: w.watchId, event, obj } satisfies WatchEvent);
+  function sendEvent(w: Watcher, event: ChangeType, obj: KObject, summary = watchSummary(event, obj)): void {
+    port.send(w.address, { type: 'watch', watchId: w.watchId, event, obj, summary } satisfies WatchEvent);
   }
 
   // Every commit goes into its kind's watch cache and out to the kind's watchers: those of every
@@ -194,10 +195,12 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
     cacheOf(obj.kind).add(event, obj, old, port.now());
     const ws = watchers.get(obj.kind);
     if (!ws) return;
-    for (const w of ws.all.values()) sendEvent(w, event, obj);
+    // One trace text for every watcher's copy of the event.
+    const summary = watchSummary(event, obj);
+    for (const w of ws.all.values()) sendEvent(w, event, obj, summary);
     if (ws.byName.size > 0) {
       const named = ws.byName.get(obj.metadata.name ?? '');
-      if (named) for (const w of named.values()) sendEvent(w, event, obj);
+      if (named) for (const w of named.values()) sendEvent(w, event, obj, summary);
     }
     if (ws.byNode.size === 0) return;
     const nodes = new Set<string>();
@@ -207,7 +210,7 @@ export function apiServer(port: Port, opts: ApiServerOptions): Component {
       const byNode = ws.byNode.get(node);
       if (!byNode) continue;
       const type = filtered(event, obj, old, node);
-      if (type) for (const w of byNode.values()) sendEvent(w, type, obj);
+      if (type) for (const w of byNode.values()) sendEvent(w, type, obj, type === event ? summary : watchSummary(type, obj));
     }
   });
 

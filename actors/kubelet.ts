@@ -18,6 +18,16 @@
  * their end (kubelet-processes.ts: the PV recycler's scrub), after which the pod is Succeeded
  * or Failed and stays until deleted; a pod past its activeDeadlineSeconds is Failed
  * (DeadlineExceeded).
+ *
+ * This file is kubelet.go: the wiring, the pod source's events (HandlePodAdditions, ...), the
+ * wait for the pod's volumes, and the dispatch of the timers that drive each pod. The other parts
+ * of this one actor are files beside it, each named after what it follows: kubelet-pods.ts
+ * (kubelet_pods.go: the pod records and the statuses generated from them),
+ * kubelet-status-manager.ts (status/status_manager.go), kubelet-runtime-manager.ts
+ * (kuberuntime_manager.go: sandbox, images, containers, their stop), kubelet-node-status.ts
+ * (kubelet_node_status.go and nodelease/controller.go), kubelet-server.ts (exec and the node
+ * shell), kubelet-volume-manager.ts (volumemanager) and kubelet-volumes.ts.
+ *
  * clockSkew (SPEC §1), a fault signal {byMs}: the node's clock runs off by byMs, so every time
  * this kubelet writes — the Lease's renewTime (nodelease/controller.go stamps c.clock.Now()), its
  * node conditions' heartbeat and transition times, its pods' status times (conditions,
@@ -31,28 +41,24 @@
  * off from 500 ms to 2m2s (goroutinemap/exponentialbackoff); container start delay 1-5 s
  * seeded (SPEC §2).
  */
-import type { Container, ContainerState, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { Component, Port } from '../src/component.ts';
-import type { KObject, Msg, NodeShellRequest, ExecRequest, ShellResponse } from '../src/protocol.ts';
+import type { KObject, Msg } from '../src/protocol.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { Informers } from '../src/informer.ts';
-import { deepCopy, isPodReady } from '../src/model/objects.ts';
-import { ENOENT, joinPath, MemFs } from '../src/fs.ts';
-import { formatDuration } from '../src/duration.ts';
-import { fnv1a } from '../src/trace.ts';
+import { isPodReady } from '../src/model/objects.ts';
 import { nodeInternalIP } from '../src/model/cidr.ts';
-
-/** 64 hex digits from a string (eight FNV-1a rounds): ids that look like containerd's. */
-function hex64(text: string): string {
-  let out = '';
-  for (let i = 0; i < 8; i++) out += fnv1a(`${i}:${text}`);
-  return out;
-}
-import { mountFor, type NodeState } from './kubelet-volumes.ts';
-import { processOf } from './kubelet-processes.ts';
+import type { NodeState } from './kubelet-volumes.ts';
+import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
+import { podStatuses, type PodRec } from './kubelet-pods.ts';
+import { statusManager } from './kubelet-status-manager.ts';
+import { runtimeManager } from './kubelet-runtime-manager.ts';
+import { nodeStatus } from './kubelet-node-status.ts';
+import { kubeletServer } from './kubelet-server.ts';
 
 export type { NodeState } from './kubelet-volumes.ts';
-import { NOT_ATTACHED_YET, POD_ATTACH_MOUNT_TIMEOUT_MS, VolumeManager, type PodVolumes } from './kubelet-volume-manager.ts';
+export { imageSizeBytes } from './kubelet-pods.ts';
+export { NETWORK_NOT_READY } from './kubelet-node-status.ts';
 
 export interface KubeletOptions {
   nodeName: string;
@@ -79,72 +85,13 @@ export interface KubeletOptions {
   bug?: string;
 }
 
-// nodelease/controller.go: leaseDuration 40 s x renewIntervalFraction 0.25.
-const LEASE_DURATION_S = 40;
-const LEASE_RENEW_MS = 10_000;
-// kubelet config v1beta1 defaults: NodeStatusReportFrequency 5m, NodeStatusUpdateFrequency 10s.
-const STATUS_REPORT_MS = 300_000;
-const STATUS_UPDATE_MS = 10_000;
-// pkg/kubelet/status/status_manager.go: syncPeriod, how often pod statuses are synced.
-const STATUS_SYNC_MS = 10_000;
-// RunPodSandbox (the pause container, its image on every node) takes at most this long of a
-// pod's start delay: ksim's choice, a fraction of a second as on a node with the image cached.
-const SANDBOX_MS = 500;
 // pkg/kubelet/active_deadline.go: the reason and message of a pod past activeDeadlineSeconds.
 const DEADLINE_EXCEEDED = 'DeadlineExceeded';
 const DEADLINE_MESSAGE = 'Pod was active on the node longer than the specified deadline';
 // goroutinemap/exponentialbackoff: initialDurationBeforeRetry 500ms, maxDurationBeforeRetry 2m2s.
 const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 122_000;
-// A node without a pod CIDR: the runtime's network is not ready (pkg/kubelet/nodestatus
-// setters.go ReadyCondition with the runtime's NetworkReady=false), and a sandbox cannot be set
-// up (flannel's CNI plugin finds no subnet.env).
-export const NETWORK_NOT_READY = 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized';
 const SANDBOX_NO_NETWORK = 'Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox: plugin type="flannel" failed (add): failed to load flannel \'subnet.env\' file: open /run/flannel/subnet.env: no such file or directory';
-
-/** `completed`: every container has exited on its own (or the pod's deadline passed); the pod object stays. */
-type Stage = 'mounting' | 'starting' | 'running' | 'completed' | 'stopping' | 'stopped';
-
-interface PodRec {
-  pod: Pod;
-  uid: string;
-  stage: Stage;
-  /**
-   * Restarts of the pod's containers (containerStatuses restartCount): a kubelet that comes back
-   * after its node went down finds the pod's containers gone and starts them again.
-   */
-  restarts: number;
-  /** When the previous containers started, for lastState after a restart. */
-  previousStartedAt: string | undefined;
-  /** The status last written, and a count of writes (a retry sends only the latest). */
-  status?: PodStatus;
-  statusSeq: number;
-  backoffMs: number;
-  ip: string | undefined;
-  startedAt: string | undefined;
-  /** The pod's volumes and where each one's data lives. */
-  vols: PodVolumes;
-  mounting: boolean;
-  /** Each container's writable layer. */
-  layers: Map<string, MemFs>;
-  /** Volumes torn down (once: a completed pod is torn down before its deletion). */
-  unmounted: boolean;
-  /** The status a pod that ended by itself was given. */
-  final?: PodStatus;
-  /** The pod's seeded start delay (drawn when its volumes are ready). */
-  startDelayMs: number;
-  /** The container being started (index into spec.containers). */
-  next: number;
-  pullStartedMs: number;
-}
-
-/**
- * An image's size for the Pulled event (`Image size: N bytes.`): ksim has no registry, so a
- * size between 2 and 200 MB derived from the image's name, the same in every run.
- */
-export function imageSizeBytes(image: string): number {
-  return 2_000_000 + (parseInt(fnv1a(image), 16) % 198_000_000);
-}
 
 const SOURCE = 'kubelet';
 
@@ -167,20 +114,13 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       onPodEvent(type, obj as Pod);
     },
   });
-  let startMs = 0;
   const pods = new Map<string, PodRec>();
-  const leaseRenewMs = opts.leaseRenewMs ?? LEASE_RENEW_MS;
-  const statusReportMs = opts.statusReportMs ?? STATUS_REPORT_MS;
-  const delayMin = opts.startDelayMsMin ?? 1000;
-  const delayMax = opts.startDelayMsMax ?? 5000;
-  let nextIp = 2;
   const podSubnet = opts.podSubnet === undefined ? `10.244.${opts.podCidrIndex}` : opts.podSubnet;
   const nodeIp = nodeInternalIP(opts.podCidrIndex);
   /** How far this node's clock is off (a clockSkew fault), in ms. */
   let skewMs = 0;
   /** RFC 3339 (seconds) of the node's own clock: the simulated instant, off by the skew. */
   const nowIso = (): string => (skewMs === 0 ? port.nowIso() : new Date(Date.parse(port.nowIso()) + skewMs).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-  const micro = () => nowIso().replace('Z', '.000000Z');
   const vm = new VolumeManager(port, api, {
     nodeName,
     node,
@@ -189,291 +129,38 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     onVolumesInUse: (names) => reportVolumesInUse(names),
   });
 
-  /** node.status.volumesInUse: what the attach-detach controller waits on before detaching. */
-  function reportVolumesInUse(names: string[]): void {
-    updateNodeStatus((n) => {
-      if (names.length) n.status.volumesInUse = names;
-      else delete n.status.volumesInUse;
-    });
-  }
-
-  /** Reads the Node, changes its status, writes it back; again on 409 (someone wrote between). */
-  function updateNodeStatus(change: (node: KObject) => void): void {
-    api.request({ verb: 'get', kind: 'Node', name: nodeName }, (res) => {
-      if (!res.ok || !res.obj) return;
-      const n = deepCopy(res.obj);
-      change(n);
-      api.request({ verb: 'updateStatus', kind: 'Node', name: nodeName, obj: n }, (up) => {
-        if (!up.ok && up.status?.code === 409) updateNodeStatus(change);
-      });
-    });
-  }
-
+  // The parts of this actor (see the header), each handed what it works with.
+  const podStatus = podStatuses(nowIso, nodeIp);
+  const { statusCreating, statusRunning } = podStatus;
+  const podStatusManager = statusManager(port, api, pods);
+  const { writeStatus, deletePod } = podStatusManager;
+  const runtime = runtimeManager({
+    port,
+    node,
+    vm,
+    event,
+    nowIso,
+    podSubnet,
+    startDelayMsMin: opts.startDelayMsMin,
+    startDelayMsMax: opts.startDelayMsMax,
+    statuses: podStatus,
+    status: podStatusManager,
+  });
+  const { pullAndStart, startNext, startContainer, pulled, complete, beginStop, finishStop, unmountAll } = runtime;
+  const { start: startNodeStatus, renewLease, reportNodeStatus, reportVolumesInUse, onNode } = nodeStatus({
+    port,
+    api,
+    nodeName,
+    podSubnet,
+    nowIso,
+    vm,
+    leaseRenewMs: opts.leaseRenewMs,
+    statusReportMs: opts.statusReportMs,
+  });
+  const { exec, shell } = kubeletServer(port, pods, vm, node, opts.bug);
 
   function event(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
     api.event(pod as KObject, type, reason, message, SOURCE);
-  }
-
-  function renewLease(): void {
-    const lease: KObject = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: nodeName, namespace: 'kube-node-lease' },
-      spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_DURATION_S, renewTime: micro() },
-    };
-    api.request({ verb: 'apply', kind: 'Lease', namespace: 'kube-node-lease', name: nodeName, obj: lease });
-    port.setTimer('lease', leaseRenewMs);
-  }
-
-  /**
-   * The conditions the kubelet posts (pkg/kubelet/nodestatus/setters.go): memory, disk and PID
-   * pressure False and Ready True; a condition whose status changes gets a new transition time.
-   */
-  function postConditions(n: KObject): void {
-    const now = nowIso();
-    // The volumes in use as this kubelet knows them (a kubelet back after its node went down
-    // knows of none: what its previous life reported is stale).
-    const inUse = vm.volumesInUse();
-    const status = (n.status ??= {});
-    if (inUse.length > 0) status.volumesInUse = [...inUse];
-    else delete status.volumesInUse;
-    const want: [string, string, string, string][] = [
-      ['MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'],
-      ['DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'],
-      ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
-      podSubnet === null ? ['Ready', 'False', 'KubeletNotReady', NETWORK_NOT_READY] : ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
-    ];
-    const conds: Record<string, unknown>[] = ((n.status ??= {}).conditions ??= []);
-    for (const [type, status, reason, message] of want) {
-      const cur = conds.find((c) => c['type'] === type);
-      const next = { type, status, reason, message, lastHeartbeatTime: now, lastTransitionTime: cur && cur['status'] === status ? cur['lastTransitionTime'] : now };
-      if (cur) Object.assign(cur, next);
-      else conds.push(next);
-    }
-  }
-
-  function reportNodeStatus(): void {
-    updateNodeStatus(postConditions);
-    port.setTimer('node-status', statusReportMs);
-  }
-
-  /**
-   * Its own Node changed. When someone else (the node lifecycle controller, while this kubelet
-   * was unreachable) made it not Ready, the kubelet's next status sync — every
-   * nodeStatusUpdateFrequency (10 s), posting when what it would write differs — sets it back.
-   */
-  function onNode(type: string, n: KObject): void {
-    // Without a pod CIDR the node is not Ready by its kubelet's own word: nothing to set back.
-    if (type === 'DELETED' || podSubnet === null) return;
-    const ready = ((n.status?.conditions ?? []) as { type: string; status: string }[]).find((c) => c.type === 'Ready');
-    if (ready?.status === 'True') return;
-    const since = (port.now() - startMs) % STATUS_UPDATE_MS;
-    port.setTimer('node-status', since === 0 ? 0 : STATUS_UPDATE_MS - since);
-  }
-
-  function containersOf(pod: Pod): Container[] {
-    return pod.spec?.containers ?? [];
-  }
-
-  /**
-   * The status manager: the kubelet owns pod status and writes it like a patch would (no
-   * resourceVersion). A write that fails or gets no answer (a lost message, the API server away)
-   * is written again at the next sync, syncPeriod (10 s) later (status_manager.go), with the
-   * latest status; the pod being gone ends it.
-   */
-  function writeStatus(rec: PodRec, status: PodStatus): void {
-    rec.status = status;
-    const { resourceVersion: _rv, ...metadata } = rec.pod.metadata!;
-    const obj: KObject = { ...(rec.pod as KObject), metadata, status };
-    const seq = ++rec.statusSeq;
-    api.request({ verb: 'updateStatus', kind: 'Pod', namespace: rec.pod.metadata!.namespace!, name: rec.pod.metadata!.name!, obj }, (res) => {
-      if (res.ok || res.status?.code === 404 || seq !== rec.statusSeq || pods.get(rec.uid) !== rec) return;
-      port.setTimer(`status/${rec.uid}`, STATUS_SYNC_MS);
-    });
-  }
-
-  function conditions(rec: PodRec, ready: boolean, sandbox: boolean): NonNullable<PodStatus['conditions']> {
-    const now = nowIso();
-    const names = containersOf(rec.pod).map((c) => c.name);
-    const notReady = ready ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${names.join(' ')}]` };
-    const scheduled = (rec.pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
-    return [
-      { type: 'PodReadyToStartContainers', status: sandbox ? 'True' : 'False', lastProbeTime: null as never, lastTransitionTime: now },
-      { type: 'Initialized', status: 'True', lastProbeTime: null as never, lastTransitionTime: rec.pod.status?.startTime ?? now },
-      { type: 'Ready', status: ready ? 'True' : 'False', lastProbeTime: null as never, lastTransitionTime: now, ...notReady },
-      { type: 'ContainersReady', status: ready ? 'True' : 'False', lastProbeTime: null as never, lastTransitionTime: now, ...notReady },
-      scheduled ?? { type: 'PodScheduled', status: 'True', lastProbeTime: null as never, lastTransitionTime: now },
-    ];
-  }
-
-  function baseStatus(rec: PodRec): PodStatus {
-    const s: PodStatus = {
-      phase: 'Pending',
-      hostIP: nodeIp,
-      hostIPs: [{ ip: nodeIp }],
-      startTime: rec.pod.status?.startTime ?? nowIso(),
-      qosClass: 'BestEffort',
-    };
-    if (rec.ip) {
-      s.podIP = rec.ip;
-      s.podIPs = [{ ip: rec.ip }];
-    }
-    return s;
-  }
-
-  function statusCreating(rec: PodRec): PodStatus {
-    return {
-      ...baseStatus(rec),
-      conditions: conditions(rec, false, false),
-      containerStatuses: containersOf(rec.pod).map((c) => ({
-        name: c.name,
-        image: c.image ?? '',
-        imageID: '',
-        ready: false,
-        restartCount: rec.restarts,
-        started: false,
-        state: { waiting: { reason: 'ContainerCreating' } },
-        lastState: lastState(rec, c.name),
-      })),
-    };
-  }
-
-  /** The previous containers after a node restart: gone without an exit status (containerd: 255, Unknown). */
-  function lastState(rec: PodRec, name: string): ContainerState {
-    if (rec.restarts === 0) return {};
-    const startedAt = rec.previousStartedAt ?? rec.pod.status?.startTime ?? nowIso();
-    return { terminated: { exitCode: 255, reason: 'Unknown', startedAt, finishedAt: startedAt, containerID: containerId(rec, `${name}#${rec.restarts - 1}`) } };
-  }
-
-  /** A 64-hex containerd id, derived from the pod uid and container name (stable per seed). */
-  function containerId(rec: PodRec, name: string): string {
-    return `containerd://${hex64(`${rec.uid}/${name}`)}`;
-  }
-
-  /** `docker.io/library/nginx@sha256:...`: the repo digest an image id shows. */
-  function imageId(image: string): string {
-    const repo = image.split(':')[0]!;
-    const full = repo.includes('/') ? (repo.split('/')[0]!.includes('.') ? repo : `docker.io/${repo}`) : `docker.io/library/${repo}`;
-    return `${full}@sha256:${hex64(image)}`;
-  }
-
-  function statusRunning(rec: PodRec): PodStatus {
-    return {
-      ...baseStatus(rec),
-      phase: 'Running',
-      conditions: conditions(rec, true, true),
-      containerStatuses: containersOf(rec.pod).map((c) => ({
-        name: c.name,
-        image: c.image ?? '',
-        imageID: imageId(c.image ?? ''),
-        containerID: containerId(rec, rec.restarts === 0 ? c.name : `${c.name}#${rec.restarts}`),
-        ready: true,
-        restartCount: rec.restarts,
-        started: true,
-        state: { running: { startedAt: rec.startedAt! } },
-        lastState: lastState(rec, c.name),
-      })),
-    };
-  }
-
-  function statusTerminated(rec: PodRec): PodStatus {
-    const now = nowIso();
-    return {
-      ...baseStatus(rec),
-      // A deleted pod whose containers all exited 0 ends Succeeded (v1.27+ kubelet sets a terminal phase).
-      phase: rec.startedAt ? 'Succeeded' : 'Failed',
-      conditions: conditions(rec, false, false),
-      containerStatuses: containersOf(rec.pod).map((c) => ({
-        name: c.name,
-        image: c.image ?? '',
-        imageID: rec.startedAt ? imageId(c.image ?? '') : '',
-        ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
-        ready: false,
-        restartCount: 0,
-        started: false,
-        state: rec.startedAt
-          ? { terminated: { exitCode: 0, reason: 'Completed', startedAt: rec.startedAt, finishedAt: now, containerID: containerId(rec, c.name) } }
-          : { waiting: { reason: 'ContainerCreating' } },
-        lastState: {},
-      })),
-    };
-  }
-
-  function unmountAll(rec: PodRec): void {
-    if (rec.unmounted) return;
-    rec.unmounted = true;
-    vm.unmount(rec.vols);
-    rec.layers.clear();
-  }
-
-  /**
-   * A terminal pod's status (kubelet_pods.go getPhase: restartPolicy Never and every container
-   * exited — Succeeded when all exited 0, else Failed), with the reason and message of an
-   * eviction such as the active deadline.
-   */
-  function statusCompleted(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): PodStatus {
-    const now = nowIso();
-    const ok = [...exitCodes.values()].every((code) => code === 0);
-    return {
-      ...baseStatus(rec),
-      phase: ok && !why ? 'Succeeded' : 'Failed',
-      ...(why ? { reason: why.reason, message: why.message } : {}),
-      // status.GeneratePodReadyCondition: a terminal pod is not ready for reason PodCompleted.
-      conditions: conditions(rec, false, false).map((c) => {
-        if (c.type !== 'Ready' && c.type !== 'ContainersReady') return c;
-        const { message: _message, ...rest } = c;
-        return { ...rest, reason: 'PodCompleted' };
-      }),
-      containerStatuses: containersOf(rec.pod).map((c) => {
-        const code = exitCodes.get(c.name) ?? 137;
-        return {
-          name: c.name,
-          image: c.image ?? '',
-          imageID: rec.startedAt ? imageId(c.image ?? '') : '',
-          ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}),
-          ready: false,
-          restartCount: 0,
-          started: false,
-          state: { terminated: { exitCode: code, reason: code === 0 ? 'Completed' : 'Error', startedAt: rec.startedAt ?? now, finishedAt: now, ...(rec.startedAt ? { containerID: containerId(rec, c.name) } : {}) } },
-          lastState: {},
-        };
-      }),
-    };
-  }
-
-  /** The pod has ended by itself: its final status is written, its volumes are torn down. */
-  function complete(rec: PodRec, exitCodes: Map<string, number>, why?: { reason: string; message: string }): void {
-    if (rec.stage === 'completed' || rec.stage === 'stopping' || rec.stage === 'stopped') return;
-    for (const k of ['mount', 'mount-timeout', 'sandbox', 'pull', 'start', 'deadline']) port.cancelTimer(`${k}/${rec.uid}`);
-    rec.stage = 'completed';
-    rec.final = statusCompleted(rec, exitCodes, why);
-    const m = rec.pod.metadata!;
-    port.note(`pod ${m.namespace}/${m.name} ${rec.final.phase}`);
-    writeStatus(rec, rec.final);
-    unmountAll(rec);
-  }
-
-  /**
-   * Runs the containers' processes that ksim runs to their end (kubelet-processes.ts) when
-   * every container of the pod has one; the pod completes when the last one exits.
-   */
-  function runProcesses(rec: PodRec): void {
-    const cs = containersOf(rec.pod);
-    const procs = cs.map(processOf);
-    if (cs.length === 0 || procs.some((p) => p === undefined)) return;
-    const exitCodes = new Map<string, number>();
-    cs.forEach((c, i) => {
-      const proc = procs[i]!;
-      const exit = (code: number) => {
-        exitCodes.set(c.name, code);
-        if (exitCodes.size === cs.length && rec.stage === 'running') complete(rec, exitCodes);
-      };
-      // scrub: `find <path> -mindepth 1 -delete` through the volume mounted there.
-      const hit = mountFor(c.volumeMounts, proc.path);
-      const vol = hit && rec.vols.vols.find((v) => v.name === hit.mount.name);
-      if (!hit || !vol?.backing) return exit(1);
-      vm.io(vol.backing, 'clear', joinPath(hit.mount.subPath ?? '', hit.rel), undefined, false, (r) => exit(r.ok ? 0 : 1));
-    });
   }
 
   function admit(pod: Pod): void {
@@ -516,118 +203,6 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
       }
       port.cancelTimer(`mount-timeout/${rec.uid}`);
       pullAndStart(rec);
-    });
-  }
-
-  /**
-   * Starts the containers one after the other, as SyncPod does (kuberuntime_manager.go): the
-   * pod's sandbox first (RunPodSandbox), then for each container EnsureImageExists
-   * (images/image_manager.go: `Pulling`, then `Pulled` when the pull is done, or `Pulled` at once
-   * when the image is present and the policy allows), then `Created` and `Started`. The first
-   * container is up after the pod's seeded start delay (SPEC §2): the sandbox takes its first
-   * part (half, at most SANDBOX_MS), the image pull or the container's creation the rest; a later
-   * container's pull takes a delay of its own.
-   */
-  function pullAndStart(rec: PodRec): void {
-    rec.stage = 'starting';
-    rec.startDelayMs = port.rng.int(delayMin, delayMax);
-    rec.next = 0;
-    const sandboxMs = Math.min(SANDBOX_MS, Math.floor(rec.startDelayMs / 2));
-    rec.startDelayMs -= sandboxMs;
-    port.setTimer(`sandbox/${rec.uid}`, sandboxMs);
-  }
-
-  function needsPull(c: Container): boolean {
-    return !node.images.has(c.image ?? '') || c.imagePullPolicy === 'Always';
-  }
-
-  function startNext(rec: PodRec): void {
-    const c = containersOf(rec.pod)[rec.next];
-    if (!c) return podRunning(rec);
-    const image = c.image ?? '';
-    if (needsPull(c)) {
-      event(rec.pod, 'Normal', 'Pulling', `Pulling image "${image}"`);
-      rec.pullStartedMs = port.now();
-      port.setTimer(`pull/${rec.uid}`, rec.next === 0 ? rec.startDelayMs : port.rng.int(delayMin, delayMax));
-      return;
-    }
-    event(rec.pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`);
-    if (rec.next === 0) port.setTimer(`start/${rec.uid}`, rec.startDelayMs);
-    else startContainer(rec);
-  }
-
-  function pulled(rec: PodRec): void {
-    if (rec.stage !== 'starting') return;
-    const image = containersOf(rec.pod)[rec.next]?.image ?? '';
-    const took = formatDuration(port.now() - rec.pullStartedMs);
-    event(rec.pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${took} (${took} including waiting). Image size: ${imageSizeBytes(image)} bytes.`);
-    node.images.add(image);
-    startContainer(rec);
-  }
-
-  function startContainer(rec: PodRec): void {
-    if (rec.stage !== 'starting') return;
-    const c = containersOf(rec.pod)[rec.next];
-    if (!c) return podRunning(rec);
-    if (!rec.startedAt) rec.startedAt = nowIso();
-    rec.layers.set(c.name, new MemFs());
-    event(rec.pod, 'Normal', 'Created', `Created container ${c.name}`);
-    event(rec.pod, 'Normal', 'Started', `Started container ${c.name}`);
-    rec.next++;
-    startNext(rec);
-  }
-
-  function podRunning(rec: PodRec): void {
-    rec.stage = 'running';
-    rec.ip = `${podSubnet}.${nextIp}`;
-    // host-local IPAM hands addresses out in order and wraps at the end of the range.
-    nextIp = nextIp >= 254 ? 2 : nextIp + 1;
-    rec.startedAt ??= nowIso();
-    port.note(`pod ${rec.pod.metadata!.namespace}/${rec.pod.metadata!.name} running ip=${rec.ip}`);
-    writeStatus(rec, statusRunning(rec));
-    runProcesses(rec);
-  }
-
-  function beginStop(rec: PodRec): void {
-    if (rec.stage === 'stopping' || rec.stage === 'stopped') return;
-    port.cancelTimer(`deadline/${rec.uid}`);
-    const wasRunning = rec.stage === 'running';
-    rec.stage = 'stopping';
-    port.cancelTimer(`mount/${rec.uid}`);
-    port.cancelTimer(`mount-timeout/${rec.uid}`);
-    port.cancelTimer(`sandbox/${rec.uid}`);
-    port.cancelTimer(`start/${rec.uid}`);
-    port.cancelTimer(`pull/${rec.uid}`);
-    let delay = 0;
-    if (wasRunning) {
-      for (const c of containersOf(rec.pod)) event(rec.pod, 'Normal', 'Killing', `Stopping container ${c.name}`);
-      // Containers exit on SIGTERM after a seeded moment, never later than the grace period.
-      const graceMs = (rec.pod.metadata!.deletionGracePeriodSeconds ?? rec.pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
-      delay = Math.min(graceMs, port.rng.int(100, 1500));
-    }
-    port.setTimer(`stop/${rec.uid}`, delay);
-  }
-
-  function finishStop(rec: PodRec): void {
-    if (rec.stage !== 'stopping') return;
-    rec.stage = 'stopped';
-    writeStatus(rec, rec.final ?? statusTerminated(rec));
-    unmountAll(rec);
-    const m = rec.pod.metadata!;
-    port.note(`pod ${m.namespace}/${m.name} stopped`);
-    deletePod(rec);
-  }
-
-  /**
-   * The status manager's final delete of a terminated pod (grace 0, with the pod's uid as
-   * precondition): one that fails or gets no answer is sent again at the next sync, syncPeriod
-   * later (status_manager.go syncPod: canBeDeleted), until the pod is gone.
-   */
-  function deletePod(rec: PodRec): void {
-    const m = rec.pod.metadata!;
-    api.request({ verb: 'delete', kind: 'Pod', namespace: m.namespace!, name: m.name!, gracePeriodSeconds: 0, uid: rec.uid }, (res) => {
-      if (res.ok || res.status?.code === 404 || res.status?.code === 409 || pods.get(rec.uid) !== rec) return;
-      port.setTimer(`delete/${rec.uid}`, STATUS_SYNC_MS);
     });
   }
 
@@ -675,76 +250,13 @@ export function kubelet(port: Port, opts: KubeletOptions): Component {
     if (rec.stage === 'running' && !isPodReady(pod as KObject)) writeStatus(rec, statusRunning(rec));
   }
 
-  /** Exec streams served, by `from|reqId`. */
-  const execStreams = new Set<string>();
-
-  function respond(req: { reqId: string }, to: string, ok: boolean, extra: { data?: string; error?: string }): void {
-    port.send(to, { type: 'shell.response', reqId: req.reqId, ok, ...extra } satisfies ShellResponse);
-  }
-
-  function exec(req: ExecRequest, from: string): void {
-    // One exec is one stream (the API server's upgraded connection): a duplicated request runs nothing twice.
-    const stream = `${from}|${req.reqId}`;
-    if (execStreams.has(stream)) return;
-    execStreams.add(stream);
-    const rec = [...pods.values()].find((r) => r.pod.metadata!.name === req.pod && r.pod.metadata!.namespace === req.namespace);
-    if (!rec || rec.stage !== 'running') return respond(req, from, false, { error: `pod "${req.pod}" is not running` });
-    const c = req.container ? containersOf(rec.pod).find((x) => x.name === req.container) : containersOf(rec.pod)[0];
-    if (!c) return respond(req, from, false, { error: `container ${req.container} is not valid for pod ${req.pod}` });
-    port.send(from, { type: 'exec.started', reqId: req.reqId });
-    let hit = mountFor(c.volumeMounts, req.path);
-    if (hit && opts.bug === 'kubelet-skip-mount' && (rec.pod.spec?.volumes ?? []).some((v) => v.name === hit!.mount.name && v.persistentVolumeClaim)) hit = undefined;
-    const reply = (r: { ok: boolean; data?: string; error?: string }) =>
-      respond(req, from, r.ok, r.ok ? (req.op === 'read' ? { data: r.data ?? '' } : {}) : { error: r.error ?? 'error' });
-    if (!hit) {
-      // Outside every mount: the container's own writable layer, which has whatever
-      // directories its image has (parents are created).
-      const layer = rec.layers.get(c.name)!;
-      const path = joinPath(req.path);
-      if (req.op === 'read') {
-        const r = layer.readFile(path);
-        return reply('data' in r ? { ok: true, data: r.data } : { ok: false, error: r.error });
-      }
-      layer.mkdirAll(path.slice(0, path.lastIndexOf('/')) || '/');
-      const err = layer.writeFile(path, req.data ?? '', !!req.append);
-      return reply(err ? { ok: false, error: err } : { ok: true });
-    }
-    const vol = rec.vols.vols.find((v) => v.name === hit.mount.name);
-    if (!vol?.backing) return reply({ ok: false, error: `volume "${hit.mount.name}" is not mounted` });
-    if (req.op === 'write' && hit.mount.readOnly) return reply({ ok: false, error: 'Read-only file system' });
-    vm.io(vol.backing, req.op, joinPath(hit.mount.subPath ?? '', hit.rel), req.data, !!req.append, reply);
-  }
-
-  function shell(req: NodeShellRequest, from: string): void {
-    const path = joinPath(req.path);
-    switch (req.op) {
-      case 'readNode': {
-        const r = node.disk.readFile(path);
-        return 'data' in r ? respond(req, from, true, { data: r.data }) : respond(req, from, false, { error: r.error });
-      }
-      case 'mkdirNode': {
-        const err = node.disk.mkdirAll(path);
-        return respond(req, from, !err, err ? { error: err } : {});
-      }
-      case 'writeNode': {
-        const err = node.disk.writeFile(path, req.data ?? '');
-        return respond(req, from, !err, err ? { error: err === ENOENT ? ENOENT : err } : {});
-      }
-    }
-  }
-
   return {
     fault(f): void {
       if (f.name === 'clockSkew') skewMs = f.on && typeof f['byMs'] === 'number' ? f['byMs'] : 0;
     },
     start(): void {
-      startMs = port.now();
       informers.start();
-      renewLease();
-      // A kubelet that (re)starts after the cluster came up posts its node status at once
-      // (kubelet.go: syncNodeStatus after registering); at time 0 the cluster registered it.
-      if (startMs > 0) reportNodeStatus();
-      else port.setTimer('node-status', statusReportMs);
+      startNodeStatus();
     },
     receive(msg: Msg, from: string): void {
       if (api.handle(msg) || vm.handle(msg) || informers.handle(msg)) return;

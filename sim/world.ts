@@ -247,11 +247,19 @@ export class World {
   runUntil(limitMs: number, stop?: () => boolean): boolean {
     if (this.failure) this.crash();
     const maxSteps = this.opts.maxSteps ?? Infinity;
-    while (this.clock.step(limitMs)) {
-      if (this.failure) this.crash();
-      if (this.aborted) throw this.aborted;
-      if (this.clock.steps > maxSteps) throw new StepBudgetExceeded(this.clock.nowMs, maxSteps);
-      if (stop && stop()) return true;
+    // An actor may handle the messages that follow one another to it in one dispatch
+    // (Bus.chainNext) unless a condition is checked between steps; never past the step budget.
+    this.clock.chaining = stop === undefined;
+    this.clock.chainStepLimit = maxSteps;
+    try {
+      while (this.clock.step(limitMs)) {
+        if (this.failure) this.crash();
+        if (this.aborted) throw this.aborted;
+        if (this.clock.steps > maxSteps) throw new StepBudgetExceeded(this.clock.nowMs, maxSteps);
+        if (stop && stop()) return true;
+      }
+    } finally {
+      this.clock.chaining = false;
     }
     if (this.clock.nowMs < limitMs) this.clock.nowMs = limitMs;
     return false;
@@ -659,7 +667,8 @@ export class World {
       },
     });
     this.actors.set(address, actor);
-    this.bus.register(address, (env) => actor.send({ type: 'deliver', msg: env.msg, from: env.from }));
+    const more = () => this.bus.chainNext(address);
+    this.bus.register(address, (env) => actor.send({ type: 'deliver', msg: env.msg, from: env.from, more }));
   }
 
   /**

@@ -120,6 +120,12 @@ export class Bus {
   private readonly routes = new Map<string, Map<string, Route>>();
   /** One function for every scheduled delivery (the clock hands it the envelope). */
   private readonly deliverEnvelope = (env: Envelope): void => this.deliver(env);
+  /** The message being handed over and not yet published (deliver, chainNext). */
+  private handling: Envelope | undefined;
+  private chainTo = '';
+  /** A message chainNext may take: for the same address, to a host that is up, with nothing of deliver's to do first. */
+  private readonly chainable = (env: Envelope): boolean =>
+    env.to === this.chainTo && env.msg.type !== 'api.watch' && !(this.down.size > 0 && this.down.has(this.hostFor(env.to)));
 
   constructor(
     private readonly clock: SimClock,
@@ -303,10 +309,39 @@ export class Bus {
       this.current.set(key, m.watchId);
       this.streams.set(m.watchId, { watchId: m.watchId, client: env.from, server: env.to });
     }
+    this.open(env);
+    this.handling = env;
+    receive(env);
+    // Published here unless the receiver went on to the next message (chainNext published it).
+    const last = this.handling;
+    this.handling = undefined;
+    if (last !== undefined && this.delivered$.observed) this.delivered$.next(last);
+  }
+
+  /** Counts and traces a message as it is handed to its receiver. */
+  private open(env: Envelope): void {
     this.delivered++;
     this.trace.record(this.clock.nowMs, 'D', env.route, summarize(env.msg));
-    receive(env);
-    if (this.delivered$.observed) this.delivered$.next(env);
+  }
+
+  /**
+   * For a receiver that has just handled a message: publishes it (delivered$), then, when the
+   * clock's very next step is another message for `address` at this instant, takes it off the
+   * clock, counts and traces it as a delivery, and returns it for the same dispatch. The trace
+   * and every observer see the same steps in the same order as one delivery per step; only the
+   * actor runs them in one event (a fifth of all deliveries follow one to the same actor).
+   */
+  chainNext(address: string): Envelope | undefined {
+    const prev = this.handling;
+    if (prev === undefined || prev.to !== address) return undefined;
+    if (this.delivered$.observed) this.delivered$.next(prev);
+    this.handling = undefined;
+    this.chainTo = address;
+    const env = this.clock.takeNext(this.deliverEnvelope, this.chainable);
+    if (env === undefined) return undefined;
+    this.open(env);
+    this.handling = env;
+    return env;
   }
 
   private route(from: string, to: string): Route {

@@ -97,6 +97,29 @@ export class SimClock {
     return false;
   }
 
+  /**
+   * Whether `takeNext` may take steps: off unless the runner allows it (one that checks a
+   * condition between steps must see every step), and never past `chainStepLimit` steps.
+   */
+  chaining = false;
+  chainStepLimit = Infinity;
+
+  /**
+   * The very next step, taken off the clock for the caller to run itself: only when it is due now,
+   * runs `fn`, and its argument passes `match`. It counts as a step. Nothing can come between:
+   * anything scheduled while the current step runs sorts after every entry already due now
+   * (`atInOrder` places timers between runs, never from inside a step).
+   */
+  takeNext<A>(fn: (arg: A) => void, match: (arg: A) => boolean): A | undefined {
+    if (!this.chaining || this.steps >= this.chainStepLimit) return undefined;
+    this.dropCancelled();
+    const top = this.heap[0];
+    if (!top || top.fn !== fn || top.dueAtMs !== this.nowMs || !match(top.arg as A)) return undefined;
+    this.pop();
+    this.steps++;
+    return top.arg as A;
+  }
+
   private dropCancelled(): void {
     while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
   }

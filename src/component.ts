@@ -155,7 +155,7 @@ interface Ctx {
 }
 
 type Ev =
-  | { type: 'deliver'; msg: Msg; from: string }
+  | { type: 'deliver'; msg: Msg; from: string; more?: () => { msg: Msg; from: string } | undefined }
   | { type: 'timer'; key: string }
   | { type: 'fault'; fault: FaultSignal }
   | { type: 'crash' }
@@ -212,8 +212,18 @@ export const componentMachine = setup({
     },
     deliver: ({ context, event, self }) => {
       if (event.type !== 'deliver') return;
-      context.impl!.receive(event.msg, event.from);
-      flushTimers(context.port, self);
+      // `more` hands over the messages that follow this one at the same instant with nothing
+      // between (Bus.chainNext): each is handled in turn, its timers armed, as if delivered alone.
+      let msg = event.msg;
+      let from = event.from;
+      for (;;) {
+        context.impl!.receive(msg, from);
+        flushTimers(context.port, self);
+        const next = event.more?.();
+        if (next === undefined) break;
+        msg = next.msg;
+        from = next.from;
+      }
     },
     fire: ({ context, event, self }) => {
       if (event.type !== 'timer') return;

@@ -94,6 +94,11 @@ export interface WatchEvent {
   event: WatchEventType;
   /** The object; for ERROR a metav1.Status (kind Status, code, reason, message). */
   obj: KObject;
+  /**
+   * summarize()'s text for this event (`watchSummary`), when the sender made it once for all the
+   * watchers of one commit: the trace line of every copy is the same.
+   */
+  summary?: string;
 }
 
 /**
@@ -218,6 +223,11 @@ function ref(kind: string, ns: string | undefined, name: string | undefined): st
 }
 
 /** The compact, canonical summary of a message that the trace hashes. */
+/** summarize()'s text for a watch event other than ERROR (no watch id: the same for every watcher). */
+export function watchSummary(event: WatchEventType, obj: KObject): string {
+  return `watch ${event} ${ref(obj.kind, obj.metadata.namespace, obj.metadata.name)} rv=${obj.metadata.resourceVersion}`;
+}
+
 export function summarize(m: Msg): string {
   switch (m.type) {
     case 'api.request':
@@ -229,7 +239,7 @@ export function summarize(m: Msg): string {
     case 'watch':
       return m.event === 'ERROR'
         ? `watch ${m.watchId} ERROR ${String(m.obj['code'])} ${String(m.obj['message'])}`
-        : `watch ${m.event} ${ref(m.obj.kind, m.obj.metadata.namespace, m.obj.metadata.name)} rv=${m.obj.metadata.resourceVersion}`;
+        : (m.summary ?? watchSummary(m.event, m.obj));
     case 'watch.broken':
       return `watch.broken ${m.watchId}`;
     case 'api.event':

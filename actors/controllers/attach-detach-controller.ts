@@ -3,11 +3,18 @@
  * in: it decides which attachable volumes must be attached to which nodes, and performs the
  * attach itself by talking CSI to the storage backend.
  *
- * Follows pkg/controller/volume/attachdetach (attach_detach_controller.go, reconciler/
- * reconciler.go, cache/desired_state_of_world.go and actual_state_of_world.go,
- * statusupdater/node_status_updater.go), pkg/volume/util (IsPodTerminated, IsMultiAttachAllowed),
- * pkg/volume/csi/csi_attacher.go (VolumeAttachment objects) and kubernetes-csi/external-attacher
- * (pkg/controller/csi_handler.go), v1.30; k8s-semantics.md §4 cases 54-59, §7 cases 96-99.
+ * Follows pkg/controller/volume/attachdetach at v1.30, one upstream file to a file here:
+ * - this file: attach_detach_controller.go (informers and their event handlers,
+ *   populateActualStateOfWorld, processVolumesInUse) and the component;
+ * - attach-detach-state.ts: cache/desired_state_of_world.go and cache/actual_state_of_world.go;
+ * - attach-detach-reconciler.ts: reconciler/reconciler.go;
+ * - attach-detach-operations.ts: the attach and detach operations (operationexecutor's
+ *   operation_generator.go, pkg/volume/csi/csi_attacher.go, kubernetes-csi/external-attacher
+ *   pkg/controller/csi_handler.go), nestedpendingoperations and exponentialbackoff;
+ * - attach-detach-status-updater.ts: statusupdater/node_status_updater.go;
+ * - attach-detach-utils.ts: the pure helpers (pkg/volume/util IsPodTerminated,
+ *   IsMultiAttachAllowed, the unique volume names, the event texts).
+ * Its cases are k8s-semantics.md §4 cases 54-59 and §7 cases 96-99.
  *
  * Owns: VolumeAttachment objects and Node status.volumesAttached. Receives: its informers' lists
  * and watch events for Pod, Node, PersistentVolume, PersistentVolumeClaim and VolumeAttachment,
@@ -61,31 +68,17 @@
  * - CSI call timeout 15 s — external-attacher `--timeout`;
  * - API request timeout 60 s — kube-apiserver `--request-timeout`.
  */
-import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec, Pod, Volume } from 'kubernetes-types/core/v1.js';
 import { perBoot, type Component, type Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
 import { Informers, POD_CLAIM_INDEX, POD_NODE_INDEX, podClaimIndex, podNodeIndex, type ChangeType } from '../../src/informer.ts';
-import type { ApiResponse, KObject, Msg, WatchEvent } from '../../src/protocol.ts';
-import { backendAddress, GRPC, rpcError, type CsiCall, type CsiRequest, type CsiResponse } from '../../backends/protocol.ts';
-import { deepCopy } from '../../src/model/objects.ts';
-import {
-  attachableVolume,
-  byNsName,
-  cmp,
-  hasOutOfServiceTaint,
-  isNodeReady,
-  isPodTerminated,
-  multiAttachMessage,
-  reconcilerInputsDiffer,
-  volumeAttachmentName,
-  volumeMsg,
-  type AttachableVolume,
-  type NodeObj,
-  type PodObj,
-  type PvObj,
-  type PvcObj,
-} from './attach-detach-utils.ts';
+import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
+import { backendAddress, GRPC, type CsiCall, type CsiRequest, type CsiResponse } from '../../backends/protocol.ts';
+import { attachableVolume, reconcilerInputsDiffer, type AttachableVolume, type NodeObj, type PvObj } from './attach-detach-utils.ts';
+import { actualStateOfWorld, desiredStateOfWorld } from './attach-detach-state.ts';
+import { attachDetachOperations } from './attach-detach-operations.ts';
+import { attachDetachReconciler } from './attach-detach-reconciler.ts';
+import { nodeStatusUpdater } from './attach-detach-status-updater.ts';
 
 export { isPodTerminated, isMultiAttachAllowed, csiUniqueVolumeName, rbdUniqueVolumeName, volumeAttachmentName, multiAttachMessage, attachableVolume, TAINT_OUT_OF_SERVICE, RBD_IN_TREE_PLUGIN } from './attach-detach-utils.ts';
 export { sha256Hex } from '../../src/sha256.ts';
@@ -101,60 +94,12 @@ export interface AttachDetachOptions {
 
 /** kube-controller-manager's name for it (cmd/kube-controller-manager/names, v1.30); its Events' source. */
 export const ATTACHDETACH_CONTROLLER = 'persistentvolume-attach-detach-controller';
-const SOURCE = 'attachdetach-controller';
 
 // attach_detach_controller.go DefaultTimerConfig.
 const RECONCILER_LOOP_MS = 100;
 const MAX_WAIT_FOR_UNMOUNT_MS = 6 * 60_000;
-// goroutinemap/exponentialbackoff/exponential_backoff.go.
-const BACKOFF_INITIAL_MS = 500;
-const BACKOFF_MAX_MS = 122_000;
 // external-attacher cmd/csi-attacher/main.go `--timeout`.
 const ATTACHER_TIMEOUT_MS = 15_000;
-
-interface Attached {
-  volume: AttachableVolume;
-  node: string;
-  /** attachedConfirmed; false: uncertain (an attach failed or timed out, or is unconfirmed). */
-  confirmed: boolean;
-  /** MountedByNode: listed in the node's status.volumesInUse (assumed true until a Node says). */
-  mounted: boolean;
-  detachRequestedAtMs: number | undefined;
-  /** In the set reported in the Node's status.volumesAttached. */
-  reported: boolean;
-}
-
-/** A pod that wants a volume on its node, with the volume as that pod's spec names it. */
-interface Wanting {
-  namespace: string;
-  name: string;
-  volume: AttachableVolume;
-}
-
-interface Desired {
-  /** node -> the pods on that node that use the volume, by `namespace/name`. */
-  nodes: Map<string, Map<string, Wanting>>;
-}
-
-/** What one pod adds to the DSW: its node (more than one only under a --bug) and its attachable volumes by unique name. */
-interface PodWants {
-  nodes: string[];
-  volumes: Map<string, AttachableVolume>;
-}
-
-interface Backoff {
-  durationMs: number;
-  lastErrorAtMs: number;
-}
-
-interface NodeWriter {
-  inflight: boolean;
-  /** A re-read after a conflict is in flight. */
-  refreshing: boolean;
-  /** Callbacks waiting for the next write to land, and those waiting for the one in flight. */
-  queued: ((ok: boolean) => void)[];
-  sent: ((ok: boolean) => void)[];
-}
 
 export function attachDetachController(port: Port, opts: AttachDetachOptions): Component {
   const api = new ApiClient(port);
@@ -162,25 +107,13 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   const cache = informers.cache;
   const loopMs = opts.reconcilerLoopMs ?? RECONCILER_LOOP_MS;
   const maxWaitMs = opts.maxWaitForUnmountMs ?? MAX_WAIT_FOR_UNMOUNT_MS;
-  // Failure modes --bug re-introduces (sim/world.ts BUGS), each a marked branch below.
+  // Failure modes --bug re-introduces (sim/world.ts BUGS), each a marked branch where it acts.
   const skipMultiAttachCheck = opts.bug === 'attach-skip-multiattach-check';
   const checkInUse = opts.bug === 'attach-check-in-use';
   const podNodeCached = opts.bug === 'attach-pod-node-cached';
   const adoptFromNodeStatus = opts.bug === 'attach-adopt-from-node-status';
   /** --bug attach-pod-node-cached: every node each pod (by name) was seen on. */
   const podNodes = new Map<string, Set<string>>();
-
-  /** ASW: uniqueName -> node -> entry. */
-  const asw = new Map<string, Map<string, Attached>>();
-  /** Operations in flight (nestedpendingoperations): `uniqueName|node` -> attach/detach. */
-  const ops = new Map<string, 'attach' | 'detach'>();
-  /** exponentialbackoff per `op|uniqueName|node`. */
-  const backoffs = new Map<string, Backoff>();
-  /** SetMultiAttachError: `uniqueName|node` pairs already reported. */
-  const multiAttachReported = new Set<string>();
-  /** VolumeAttachments this controller deleted (by uid): never adopted again. */
-  const deletedVas = new Set<string>();
-  const writers = new Map<string, NodeWriter>();
 
   /**
    * Which PV and PVC events can change a reconcile pass (the real controller has no PV event
@@ -193,20 +126,22 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
   cache.addIndex('Pod', POD_CLAIM_INDEX, podClaimIndex);
   cache.addIndex('Pod', POD_NODE_INDEX, podNodeIndex);
 
-  /**
-   * The desired state of world, kept per pod as desired_state_of_world.go keeps it
-   * (AddPod/DeletePod from the pod, node and claim event handlers): unique volume name -> node
-   * -> pods; and what each pod put there, to take it out again.
-   */
-  const dsw = new Map<string, Desired>();
-  const podWants = new Map<string, PodWants>();
   /** Nodes whose cached status.volumesAttached is not empty (the status updater looks at these and at the ASW's). */
   const nodesReporting = new Set<string>();
 
-  let tick0Ms = 0;
-  let armedAtMs: number | undefined;
   let csiSeq = 0;
   const csiCalls = new Calls<CsiResponse>(port, 'csi-timeout');
+
+  // The caches, the status updater, the operations and the reconciler (see the files' headers).
+  const actual = actualStateOfWorld(cache);
+  const { asw, entry, putEntry, mountedOnNode } = actual;
+  const desired = desiredStateOfWorld(cache, opts, podNodeCached, podNodes);
+  const { syncPod, syncPodsBy } = desired;
+  const status = nodeStatusUpdater({ cache, actual, desired, nodesReporting, request, record, track, onNode, kick: () => reconciler.kick() });
+  const operations = attachDetachOperations({ port, api, cache, actual, request, csi, record, syncNodeStatus: status.syncNodeStatus, kick: () => reconciler.kick() });
+  const { deletedVas, pendingOn } = operations;
+  const reconciler = attachDetachReconciler({ port, api, cache, loopMs, maxWaitMs, skipMultiAttachCheck, checkInUse, desired, actual, operations, status, adoptVolumeAttachments });
+  const { kick } = reconciler;
 
   // --- plumbing ---------------------------------------------------------------------------------
 
@@ -281,164 +216,6 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
     port.send(backendAddress(backend), req);
   }
 
-  const pairKey = (unique: string, node: string) => `${unique}|${node}`;
-
-  function pendingOn(unique: string, node: string | undefined): boolean {
-    if (node !== undefined) return ops.has(pairKey(unique, node));
-    for (const k of ops.keys()) if (k.startsWith(`${unique}|`)) return true;
-    return false;
-  }
-
-  function entry(unique: string, node: string): Attached | undefined {
-    return asw.get(unique)?.get(node);
-  }
-
-  function putEntry(e: Attached): void {
-    let m = asw.get(e.volume.uniqueName);
-    if (!m) asw.set(e.volume.uniqueName, (m = new Map()));
-    m.set(e.node, e);
-  }
-
-  function deleteEntry(unique: string, node: string): void {
-    const m = asw.get(unique);
-    if (!m) return;
-    m.delete(node);
-    if (m.size === 0) asw.delete(unique);
-  }
-
-  function mountedOnNode(node: string, unique: string): boolean | undefined {
-    const n = cache.get<NodeObj>('Node', undefined, node);
-    if (!n) return undefined;
-    return (n.status?.volumesInUse ?? []).includes(unique);
-  }
-
-  /** exponentialbackoff.Update. */
-  function failed(key: string): void {
-    const b = backoffs.get(key);
-    const durationMs = b ? Math.min(b.durationMs * 2, BACKOFF_MAX_MS) : BACKOFF_INITIAL_MS;
-    backoffs.set(key, { durationMs, lastErrorAtMs: port.now() });
-  }
-
-  /** The first tick strictly after `atMs`. */
-  function tickAfter(atMs: number): number {
-    return tick0Ms + (Math.floor((atMs - tick0Ms) / loopMs) + 1) * loopMs;
-  }
-
-  // --- desired state of world -----------------------------------------------------------------
-
-  function volumeOfPod(pod: PodObj, v: Volume): AttachableVolume | undefined {
-    if (v.persistentVolumeClaim) {
-      const ns = pod.metadata.namespace ?? 'default';
-      const pvc = cache.get<PvcObj>('PersistentVolumeClaim', ns, v.persistentVolumeClaim.claimName);
-      // getPVCFromCache: the claim must be Bound to a volume.
-      if (!pvc || pvc.status?.phase !== 'Bound' || !pvc.spec?.volumeName) return undefined;
-      const pv = cache.get<PvObj>('PersistentVolume', undefined, pvc.spec.volumeName);
-      if (!pv?.spec) return undefined;
-      // getPVSpecFromCache: the PV must point back at this claim.
-      const refUid = pv.spec.claimRef?.uid;
-      if (refUid && pvc.metadata.uid && refUid !== pvc.metadata.uid) return undefined;
-      return attachableVolume(pv.spec, pv.metadata.name!, pv, !!v.persistentVolumeClaim.readOnly, opts.csiAttachRequired);
-    }
-    if (v.rbd) return attachableVolume({ rbd: v.rbd as PersistentVolumeSpec['rbd'] } as Partial<PersistentVolumeSpec>, v.name, undefined, false, opts.csiAttachRequired);
-    return undefined;
-  }
-
-  /**
-   * What a pod wants attached where, read from the cache: every attachable volume of a
-   * scheduled, not terminated pod on a node the DSW knows (nodeAdd; a deleted Node's pods are
-   * not desired). Undefined when it wants nothing.
-   */
-  function wantsOf(pod: PodObj | undefined): PodWants | undefined {
-    const node = pod?.spec?.nodeName;
-    if (!pod || !node || isPodTerminated(pod)) return undefined;
-    // BUG (--bug attach-pod-node-cached): the pod is also wanted on every node its name was seen on.
-    const seen = podNodeCached ? podNodes.get(`${pod.metadata.namespace ?? ''}/${pod.metadata.name}`) : undefined;
-    const nodes = (seen ? [node, ...[...seen].filter((n) => n !== node).sort()] : [node]).filter((n) => cache.get('Node', undefined, n));
-    if (nodes.length === 0) return undefined;
-    let volumes: Map<string, AttachableVolume> | undefined;
-    for (const v of pod.spec?.volumes ?? []) {
-      const vol = volumeOfPod(pod, v);
-      if (!vol) continue;
-      volumes ??= new Map();
-      // The pod's first volume of that name is the one it is listed with.
-      if (!volumes.has(vol.uniqueName)) volumes.set(vol.uniqueName, vol);
-    }
-    return volumes ? { nodes, volumes } : undefined;
-  }
-
-  /**
-   * Brings the DSW in step with one pod (DeletePod of what it wanted, AddPod of what it wants
-   * now); returns whether the pod wants or wanted anything (a pass may then differ).
-   */
-  function syncPod(namespace: string, name: string): boolean {
-    const key = `${namespace}/${name}`;
-    const before = podWants.get(key);
-    const now = wantsOf(cache.get<PodObj>('Pod', namespace, name));
-    if (!before && !now) return false;
-    if (before) {
-      for (const unique of before.volumes.keys()) {
-        const d = dsw.get(unique);
-        if (!d) continue;
-        for (const node of before.nodes) {
-          const pods = d.nodes.get(node);
-          if (!pods) continue;
-          pods.delete(key);
-          if (pods.size === 0) d.nodes.delete(node);
-        }
-        if (d.nodes.size === 0) dsw.delete(unique);
-      }
-      podWants.delete(key);
-    }
-    if (now) {
-      podWants.set(key, now);
-      for (const [unique, volume] of now.volumes) {
-        let d = dsw.get(unique);
-        if (!d) dsw.set(unique, (d = { nodes: new Map() }));
-        for (const node of now.nodes) {
-          let pods = d.nodes.get(node);
-          if (!pods) d.nodes.set(node, (pods = new Map()));
-          pods.set(key, { namespace, name, volume });
-        }
-      }
-    }
-    return true;
-  }
-
-  /** Syncs every pod filed under `value` in a Pod index; whether any wants or wanted something. */
-  function syncPodsBy(index: string, value: string): boolean {
-    let any = false;
-    for (const p of cache.byIndex<PodObj>('Pod', index, value)) if (syncPod(p.metadata.namespace ?? '', p.metadata.name!)) any = true;
-    return any;
-  }
-
-  function byWanting(a: Wanting, b: Wanting): number {
-    return cmp(a.namespace, b.namespace) || cmp(a.name, b.name);
-  }
-
-  /** The volume as the first pod (by namespace, name) that wants it names it. */
-  function desiredVolume(d: Desired): AttachableVolume {
-    let first: Wanting | undefined;
-    for (const pods of d.nodes.values()) for (const w of pods.values()) if (!first || byWanting(w, first) < 0) first = w;
-    return first!.volume;
-  }
-
-  /** The pods on `node` that want the volume, in (namespace, name) order. */
-  function desiredPods(d: Desired, node: string): PodObj[] {
-    const pods = d.nodes.get(node);
-    if (!pods) return [];
-    const out: PodObj[] = [];
-    for (const w of [...pods.values()].sort(byWanting)) {
-      const p = cache.get<PodObj>('Pod', w.namespace, w.name);
-      if (p) out.push(p);
-    }
-    return out;
-  }
-
-  /** --bug attach-check-in-use: the nodes whose cached status.volumesInUse lists the volume. */
-  function nodesUsing(unique: string): string[] {
-    return cache.list<NodeObj>('Node').filter((n) => (n.status?.volumesInUse ?? []).includes(unique)).map((n) => n.metadata.name!);
-  }
-
   /** --bug attach-adopt-from-node-status: whether the cached Node's status.volumesAttached lists the volume. */
   function listedAttached(node: string, unique: string): boolean {
     const n = cache.get<NodeObj>('Node', undefined, node);
@@ -465,348 +242,6 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       const confirmed = va.status?.attached === true;
       putEntry({ volume: vol, node, confirmed, mounted: mountedOnNode(node, vol.uniqueName) ?? true, detachRequestedAtMs: undefined, reported: confirmed });
     }
-  }
-
-  // --- the reconciler ---------------------------------------------------------------------------
-
-  /** The pass's instant and the earliest tick it found something due at (see reconcilePass). */
-  let passAtMs = 0;
-  let passDueMs: number | undefined;
-
-  function dueAt(t: number): void {
-    passDueMs = passDueMs === undefined ? t : Math.min(passDueMs, t);
-  }
-
-  function backoffReadyAt(key: string): number | undefined {
-    const b = backoffs.get(key);
-    if (!b || passAtMs > b.lastErrorAtMs + b.durationMs) return undefined;
-    return tickAfter(b.lastErrorAtMs + b.durationMs);
-  }
-
-  /**
-   * One reconciler pass. With `execute`, starts every operation that can start now (this is a
-   * tick). Without, only works out when the next tick has something to do. Returns that instant,
-   * or undefined when nothing will be due without a new event.
-   */
-  function reconcile(execute: boolean): number | undefined {
-    // A pass may run another (an attach that fails at once kicks): keep the outer pass's state.
-    const outerAtMs = passAtMs;
-    const outerDueMs = passDueMs;
-    const due = reconcilePass(execute);
-    passAtMs = outerAtMs;
-    passDueMs = outerDueMs;
-    return due;
-  }
-
-  function reconcilePass(execute: boolean): number | undefined {
-    const now = port.now();
-    const at = execute ? now : tickAfter(now);
-    passAtMs = at;
-    passDueMs = undefined;
-
-    adoptVolumeAttachments();
-    if (multiAttachReported.size > 0) for (const k of [...multiAttachReported]) {
-      const [unique, node] = k.split('|') as [string, string];
-      if (!dsw.get(unique)?.nodes.has(node)) multiAttachReported.delete(k);
-    }
-
-    // Detaches first, so that volumes of pods rescheduled elsewhere are detached first.
-    const attached = asw.size === 0 ? [] : [...asw.values()].flatMap((m) => [...m.values()]).sort((a, b) => cmp(a.volume.uniqueName, b.volume.uniqueName) || cmp(a.node, b.node));
-    for (const e of attached) {
-      const unique = e.volume.uniqueName;
-      if (dsw.get(unique)?.nodes.has(e.node)) continue;
-      if (pendingOn(unique, e.volume.multiAttachAllowed ? e.node : undefined)) continue;
-      const ready = backoffReadyAt(`detach|${pairKey(unique, e.node)}`);
-      if (ready !== undefined) {
-        dueAt(ready);
-        continue;
-      }
-      e.detachRequestedAtMs ??= at;
-      const timeout = at > e.detachRequestedAtMs + maxWaitMs;
-      const node = cache.get<NodeObj>('Node', undefined, e.node);
-      const healthy = isNodeReady(node);
-      const forceDetach = !healthy && timeout;
-      const outOfService = hasOutOfServiceTaint(node);
-      if (e.mounted && !forceDetach && !outOfService) {
-        // Still mounted: wait for the kubelet's volumesInUse, or force after the timeout from
-        // an unhealthy node.
-        if (!healthy) dueAt(tickAfter(e.detachRequestedAtMs + maxWaitMs));
-        continue;
-      }
-      if (!execute) return at;
-      if (timeout) port.note(`force detaching ${unique} from ${e.node}: maxWaitForUnmountDuration ${maxWaitMs}ms expired`);
-      startDetach(e);
-    }
-
-    for (const unique of dsw.size === 0 ? [] : [...dsw.keys()].sort()) {
-      const d = dsw.get(unique)!;
-      const vol = desiredVolume(d);
-      for (const node of [...d.nodes.keys()].sort()) {
-        if (pendingOn(unique, vol.multiAttachAllowed ? node : undefined)) continue;
-        const e = entry(unique, node);
-        if (e?.confirmed) {
-          e.detachRequestedAtMs = undefined; // ResetDetachRequestTime
-          continue;
-        }
-        // BUG (--bug attach-skip-multiattach-check): no Multi-Attach check at all.
-        if (!vol.multiAttachAllowed && !skipMultiAttachCheck) {
-          // BUG (--bug attach-check-in-use): the nodes that report the volume in use, not the ASW.
-          const others = (checkInUse ? nodesUsing(unique) : [...(asw.get(unique)?.keys() ?? [])]).filter((n) => n !== node).sort();
-          if (others.length > 0) {
-            if (!multiAttachReported.has(pairKey(unique, node))) {
-              if (!execute) return at;
-              reportMultiAttachError(d, vol, node, others);
-              multiAttachReported.add(pairKey(unique, node));
-            }
-            continue;
-          }
-        }
-        const ready = backoffReadyAt(`attach|${pairKey(unique, node)}`);
-        if (ready !== undefined) {
-          dueAt(ready);
-          continue;
-        }
-        if (!execute) return at;
-        startAttach(vol, node, desiredPods(d, node));
-      }
-    }
-
-    // Node status: write volumesAttached where it differs from what we report (only a node
-    // that has or should have some can differ).
-    for (const name of nodesToReport()) {
-      const node = cache.get<NodeObj>('Node', undefined, name);
-      if (!node) continue;
-      const w = writers.get(name);
-      if (w && (w.inflight || w.refreshing)) continue;
-      if (sameAttached(node, reportedOn(name))) continue;
-      if (!execute) return at;
-      syncNodeStatus(name);
-    }
-    return passDueMs;
-  }
-
-  function reportMultiAttachError(d: Desired, vol: AttachableVolume, node: string, otherNodes: string[]): void {
-    const others = otherNodes
-      .flatMap((n) => desiredPods(d, n))
-      .sort(byNsName)
-      .map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' }));
-    for (const pod of desiredPods(d, node)) {
-      api.event(pod, 'Warning', 'FailedAttachVolume', multiAttachMessage(vol.name, pod.metadata.namespace ?? '', others), SOURCE);
-    }
-    port.note(`Multi-Attach error: ${vol.uniqueName} wanted on ${node}, attached to ${otherNodes.join(',')}`);
-  }
-
-  /** Nodes whose status.volumesAttached is or should be non-empty, by name. */
-  function nodesToReport(): string[] {
-    const names = new Set(nodesReporting);
-    for (const m of asw.values()) for (const [node, e] of m) if (e.reported) names.add(node);
-    return [...names].sort();
-  }
-
-  /** Arms the reconcile timer for `due`, or disarms it when nothing is due. */
-  function arm(due: number | undefined): void {
-    if (due === armedAtMs) return;
-    if (due === undefined) {
-      port.cancelTimer('reconcile');
-      armedAtMs = undefined;
-      return;
-    }
-    armedAtMs = due;
-    port.setTimer('reconcile', due - port.now());
-  }
-
-  function kick(): void {
-    arm(reconcile(false));
-  }
-
-  // --- attach (csi_attacher.Attach + external-attacher) -----------------------------------------
-
-  function vaObject(vol: AttachableVolume, node: string): KObject {
-    return {
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'VolumeAttachment',
-      metadata: { name: volumeAttachmentName(vol.volumeId, vol.attacher, node) },
-      spec: { attacher: vol.attacher, nodeName: node, source: deepCopy(vol.source) },
-    };
-  }
-
-  function writeVaStatus(va: KObject, status: Record<string, unknown>, cb?: (ok: boolean) => void): void {
-    const { resourceVersion: _rv, ...metadata } = va.metadata;
-    request({ verb: 'updateStatus', kind: 'VolumeAttachment', name: va.metadata.name!, obj: { ...va, metadata, status } }, (res) => {
-      if (res.ok && res.obj) record('MODIFIED', res.obj);
-      cb?.(res.ok);
-    });
-  }
-
-  function startAttach(vol: AttachableVolume, node: string, pods: PodObj[]): void {
-    const key = pairKey(vol.uniqueName, node);
-    ops.set(key, 'attach');
-    port.note(`attaching ${vol.uniqueName} to ${node}`);
-    const fail = (message: string) => {
-      ops.delete(key);
-      failed(`attach|${key}`);
-      // MarkVolumeAsUncertain: it may be attached; a new entry is assumed mounted.
-      const e = entry(vol.uniqueName, node);
-      if (e) e.confirmed = false;
-      else putEntry({ volume: vol, node, confirmed: false, mounted: true, detachRequestedAtMs: undefined, reported: false });
-      for (const pod of pods) api.event(pod, 'Warning', 'FailedAttachVolume', volumeMsg('AttachVolume.Attach failed', vol.name, `: ${message}`), SOURCE);
-      kick();
-    };
-    const succeed = () => {
-      ops.delete(key);
-      backoffs.delete(`attach|${key}`);
-      // MarkVolumeAsAttached: an existing (uncertain) entry keeps its MountedByNode.
-      const e = entry(vol.uniqueName, node);
-      if (e) {
-        e.confirmed = true;
-        e.reported = true;
-      } else {
-        putEntry({ volume: vol, node, confirmed: true, mounted: true, detachRequestedAtMs: undefined, reported: true });
-      }
-      port.note(`attached ${vol.uniqueName} to ${node}`);
-      // operation_generator.go GenerateAttachVolumeFunc: "Successful attach event is useful for
-      // user debugging", on every pod scheduled there that uses the volume.
-      for (const pod of pods) api.event(pod, 'Normal', 'SuccessfulAttachVolume', volumeMsg('AttachVolume.Attach succeeded', vol.name, ''), SOURCE);
-      kick();
-    };
-    if (typeof vol.capability === 'string') return fail(vol.capability);
-    const capability = vol.capability;
-    const want = vaObject(vol, node);
-    request({ verb: 'create', kind: 'VolumeAttachment', obj: want }, (res) => {
-      let va: KObject | undefined;
-      if (res.ok && res.obj) {
-        va = res.obj;
-        record('ADDED', va);
-      } else if (res.status?.code === 409) {
-        va = cache.get('VolumeAttachment', undefined, want.metadata.name!) ?? want;
-      } else {
-        return fail(res.status?.message ?? 'failed to create VolumeAttachment');
-      }
-      const target = va;
-      csi(vol.backend, { method: 'ControllerPublishVolume', volumeId: vol.volumeId, nodeId: node, capability, readonly: vol.readOnly }, (r) => {
-        if (r.code !== GRPC.OK) {
-          const message = rpcError(r.code, r.message);
-          writeVaStatus(target, { attached: false, attachError: { time: port.nowIso(), message } });
-          return fail(message);
-        }
-        writeVaStatus(target, { attached: true, attachmentMetadata: r.result?.publishContext ?? {} }, (ok) =>
-          ok ? succeed() : fail(`failed to mark VolumeAttachment ${target.metadata.name} as attached`),
-        );
-      });
-    });
-  }
-
-  // --- detach -------------------------------------------------------------------------------------
-
-  function startDetach(e: Attached): void {
-    const vol = e.volume;
-    const key = pairKey(vol.uniqueName, e.node);
-    ops.set(key, 'detach');
-    const vaName = volumeAttachmentName(vol.volumeId, vol.attacher, e.node);
-    const fail = (message: string, backoff: boolean) => {
-      ops.delete(key);
-      if (backoff) failed(`detach|${key}`);
-      // AddVolumeToReportAsAttached: it is still attached.
-      e.reported = e.confirmed;
-      port.note(`DetachVolume.Detach failed for volume ${JSON.stringify(vol.name)} from ${e.node}: ${message}`);
-      kick();
-    };
-    // RemoveVolumeFromReportAsAttached, then the Node status must say so before detaching.
-    e.reported = false;
-    port.note(`detaching ${vol.uniqueName} from ${e.node}`);
-    syncNodeStatus(e.node, (ok) => {
-      if (!ok) return fail('failed to update node status', false);
-      csi(vol.backend, { method: 'ControllerUnpublishVolume', volumeId: vol.volumeId, nodeId: e.node }, (r) => {
-        const va = cache.get('VolumeAttachment', undefined, vaName);
-        if (r.code !== GRPC.OK) {
-          const message = rpcError(r.code, r.message);
-          if (va) writeVaStatus(va, { ...(va.status ?? {}), detachError: { time: port.nowIso(), message } });
-          return fail(message, true);
-        }
-        request({ verb: 'delete', kind: 'VolumeAttachment', name: vaName }, (res) => {
-          if (!res.ok && res.status?.code !== 404) return fail(res.status?.message ?? 'failed to delete VolumeAttachment', true);
-          const gone = res.obj ?? va;
-          if (gone?.metadata.uid) deletedVas.add(gone.metadata.uid);
-          if (va) record('DELETED', va);
-          ops.delete(key);
-          backoffs.delete(`detach|${key}`);
-          deleteEntry(vol.uniqueName, e.node);
-          port.note(`detached ${vol.uniqueName} from ${e.node}`);
-          kick();
-        });
-      });
-    });
-  }
-
-  // --- node status updater ------------------------------------------------------------------------
-
-  function reportedOn(node: string): string[] {
-    const out: string[] = [];
-    for (const m of asw.values()) {
-      const e = m.get(node);
-      if (e?.reported) out.push(e.volume.uniqueName);
-    }
-    return out.sort();
-  }
-
-  function sameAttached(node: NodeObj, names: string[]): boolean {
-    const attached = (node.status?.volumesAttached ?? []) as { name: string }[];
-    if (names.length === 0) return attached.length === 0;
-    const cur = attached.map((v) => v.name).sort();
-    return cur.length === names.length && cur.every((n, i) => n === names[i]);
-  }
-
-  /** Writes the Node's status.volumesAttached from the ASW; `cb` learns whether it landed. */
-  function syncNodeStatus(name: string, cb?: (ok: boolean) => void): void {
-    let w = writers.get(name);
-    if (!w) writers.set(name, (w = { inflight: false, refreshing: false, queued: [], sent: [] }));
-    if (cb) w.queued.push(cb);
-    if (w.inflight || w.refreshing) return;
-    const writer = w;
-    const node = cache.get<NodeObj>('Node', undefined, name);
-    const names = reportedOn(name);
-    const flush = (list: ((ok: boolean) => void)[], ok: boolean) => list.forEach((f) => f(ok));
-    if (!node || sameAttached(node, names)) {
-      // Nothing to write (a deleted Node has no status to keep).
-      const q = writer.queued;
-      writer.queued = [];
-      return flush(q, true);
-    }
-    const obj = deepCopy(node) as NodeObj;
-    obj.status ??= {};
-    if (names.length > 0) obj.status.volumesAttached = names.map((n) => ({ name: n, devicePath: '' }));
-    else delete obj.status.volumesAttached;
-    writer.inflight = true;
-    writer.sent = writer.queued;
-    writer.queued = [];
-    request({ verb: 'updateStatus', kind: 'Node', name, obj }, (res) => {
-      writer.inflight = false;
-      const sent = writer.sent;
-      writer.sent = [];
-      if (res.ok && res.obj) record('MODIFIED', res.obj);
-      else if (res.status?.code === 409) refreshNode(name, writer);
-      flush(sent, res.ok);
-      if (writer.queued.length > 0) syncNodeStatus(name);
-      kick();
-    });
-  }
-
-  /** After a conflict: read the Node again so that the next write carries a fresh version. */
-  function refreshNode(name: string, w: NodeWriter): void {
-    w.refreshing = true;
-    request({ verb: 'get', kind: 'Node', name }, (res) => {
-      w.refreshing = false;
-      if (res.ok && res.obj) {
-        const before = cache.get<NodeObj>('Node', undefined, name);
-        cache.put(res.obj);
-        const after = cache.get<NodeObj>('Node', undefined, name);
-        track('Node', before, after);
-        if (!before) syncPodsBy(POD_NODE_INDEX, name);
-        onNode(before, after);
-      }
-      if (w.queued.length > 0) syncNodeStatus(name);
-      kick();
-    });
   }
 
   /**
@@ -880,7 +315,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
 
   return {
     start() {
-      tick0Ms = port.now();
+      reconciler.start();
       informers.start();
     },
     receive(msg: Msg) {
@@ -888,10 +323,7 @@ export function attachDetachController(port: Port, opts: AttachDetachOptions): C
       if (msg.type === 'csi.response') csiCalls.resolve(msg as unknown as CsiResponse);
     },
     timer(key: string) {
-      if (key === 'reconcile') {
-        armedAtMs = undefined;
-        return arm(reconcile(true));
-      }
+      if (key === 'reconcile') return reconciler.tick();
       if (api.timer(key) || csiCalls.timer(key)) return;
       informers.timer(key);
     },

@@ -25,6 +25,18 @@ export const REVISION_LABEL = 'controller-revision-hash';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
 
 // ---------------------------------------------------------------------------------------------
+// Keys of the work queue (controller.KeyFunc, cache.SplitMetaNamespaceKey)
+
+export function setKeyOf(ns: string | undefined, name: string): string {
+  return `${ns ?? ''}/${name}`;
+}
+
+export function splitKey(key: string): { ns: string; name: string } {
+  const i = key.indexOf('/');
+  return { ns: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Names and ordinals
 
 const statefulPodRegex = /(.*)-([0-9]+)$/;

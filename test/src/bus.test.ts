@@ -5,6 +5,8 @@ import { Bus } from '../../src/bus.ts';
 import { Trace } from '../../src/trace.ts';
 import { sha256Hasher } from '../../src/node-hash.ts';
 import type { Msg } from '../../src/protocol.ts';
+import { Ids } from '../../src/ids.ts';
+import { spawnComponent } from '../../src/component.ts';
 
 function world(lo: number, hi: number) {
   const clock = new SimClock();
@@ -147,5 +149,71 @@ describe('bus partitions', () => {
     for (const g of got) seen.push(g);
     // The watch request arrived; then each end got one watch.broken (delivered by the network).
     expect(seen).to.deep.equal(['ctrl>apiserver', 'apiserver>ctrl', 'ctrl>apiserver']);
+  });
+});
+
+describe('bus: messages that follow one another to one actor (chainNext)', () => {
+  /**
+   * Two component actors: `b` answers each query to `c` with a zero-latency reply and arms a 0 ms
+   * timer, so that what a handler schedules lands at the same instant as the messages still due.
+   */
+  function cluster(chaining: boolean) {
+    const clock = new SimClock();
+    const trace = new Trace(sha256Hasher);
+    const bus = new Bus(clock, Rng.root(1).fork('network'), trace, { latencyMsMin: 0, latencyMsMax: 0 });
+    const handled: string[] = [];
+    const dispatches: Record<string, number> = { b: 0, c: 0 };
+    const rng = Rng.root(2);
+    for (const address of ['b', 'c']) {
+      const actor = spawnComponent({
+        address,
+        clock,
+        startMs: 0,
+        rng: rng.fork(address),
+        ids: new Ids(rng.fork(`ids/${address}`)),
+        send: (from, to, msg) => bus.send(from, to, msg),
+        trace: (at, kind, actor, detail) => trace.record(at, kind, actor, detail),
+        onError: (_a, err) => {
+          throw err;
+        },
+        make: (port) => ({
+          receive(msg) {
+            const id = (msg as { reqId: string }).reqId;
+            handled.push(`${address}:${id}@${clock.nowMs}`);
+            if (address === 'b') {
+              port.send('c', { type: 'dns.query', reqId: `re-${id}`, name: 'x', qtype: 'A', search: [] });
+              port.setTimer(`t-${id}`, 0);
+            }
+          },
+          timer(key) {
+            handled.push(`${address}:${key}@${clock.nowMs}`);
+          },
+        }),
+      });
+      const more = () => bus.chainNext(address);
+      bus.register(address, (env) => {
+        dispatches[address]!++;
+        actor.send({ type: 'deliver', msg: env.msg, from: env.from, more });
+      });
+    }
+    const seen: number[] = [];
+    bus.delivered$.subscribe((env) => seen.push(env.seq));
+    for (let i = 0; i < 4; i++) bus.send('a', 'b', { type: 'dns.query', reqId: String(i), name: 'x', qtype: 'A', search: [] });
+    clock.chaining = chaining;
+    clock.runUntil(10);
+    return { handled, dispatches, seen, hash: trace.digest(), steps: clock.steps };
+  }
+
+  it('handles them in one dispatch with the same trace, steps, handling order and deliveries as one per step', () => {
+    const one = cluster(false);
+    const chained = cluster(true);
+    expect(chained.hash).to.equal(one.hash);
+    expect(chained.steps).to.equal(one.steps);
+    expect(chained.handled).to.deep.equal(one.handled);
+    expect(chained.seen).to.deep.equal(one.seen);
+    // b's four queries came in one dispatch instead of four; c's replies did not, because each
+    // is followed by one of b's timers at the same instant: nothing is taken past another step.
+    expect([one.dispatches['b'], chained.dispatches['b']]).to.deep.equal([4, 1]);
+    expect([one.dispatches['c'], chained.dispatches['c']]).to.deep.equal([4, 4]);
   });
 });
