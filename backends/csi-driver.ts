@@ -29,7 +29,6 @@ import {
   EIO,
   EROFS,
   InjectedErrors,
-  UNIMPLEMENTED,
   fail,
   fileOp,
   isMultiNode,

@@ -103,7 +103,6 @@ export class Run {
   /** The kubectl actor reads actions by index: end-of-run reads are appended here. */
   private readonly actions: Action[];
   private readonly endChecks: Violation[] = [];
-  private finished: Report | undefined;
   /** The clock reached the end of the run: an action still without an answer is judged. */
   private ended = false;
   /** When the cluster's state (anything but leases and events) last changed. */
@@ -195,7 +194,6 @@ export class Run {
     report.traceHash = w.trace.digest();
     report.stats = { steps: w.clock.steps, messages: w.bus.delivered, faults: w.faultsInjected, wallMs: 0 };
     report.crash = { atMs: e.atMs, actor: e.actor, message: e.reason, replay: e.replay };
-    this.finished = report;
     return report;
   }
 
@@ -218,7 +216,6 @@ export class Run {
     this.world.trace.record(this.world.nowMs, 'S', 'world', `final-state h=${this.world.store.fingerprint()}`);
     report.traceHash = this.world.trace.digest();
     report.stats = { steps: this.world.clock.steps, messages: this.world.bus.delivered, faults: this.world.faultsInjected, wallMs: 0 };
-    this.finished = report;
     return report;
   }
 

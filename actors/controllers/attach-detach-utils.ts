@@ -3,7 +3,7 @@
  * a pod are attachable and under which names, IsMultiAttachAllowed, IsPodTerminated, the
  * Multi-Attach event texts (reconciler.go reportMultiAttachError), node health checks.
  */
-import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec, Pod, Volume } from 'kubernetes-types/core/v1.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, PersistentVolumeSpec, Pod } from 'kubernetes-types/core/v1.js';
 import type { KObject } from '../../src/protocol.ts';
 import { toCsiAccessMode, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForSource, isAttachable, uniqueVolumeName } from '../../backends/registry.ts';

@@ -66,7 +66,7 @@ import { perBoot, type Component, type Port } from '../../src/component.ts';
 import { ApiClient, REQUEST_TIMEOUT_MS, type RequestBody } from '../../src/api-client.ts';
 import { Calls } from '../../src/calls.ts';
 import { Informers, type ChangeType } from '../../src/informer.ts';
-import type { ApiResponse, KObject, Msg, ShellResponse, WatchEvent } from '../../src/protocol.ts';
+import type { ApiResponse, KObject, Msg, ShellResponse } from '../../src/protocol.ts';
 import { parseQuantity } from '../../src/quantity.ts';
 import { backendAddress, GRPC, rpcError, toCsiAccessMode, type CsiCall, type CsiRequest, type CsiResponse, type CsiResult, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForProvisioner, backendForSource, DEFAULT_CEPH, type BackendRef } from '../../backends/registry.ts';

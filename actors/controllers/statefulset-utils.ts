@@ -618,9 +618,3 @@ export function aggregateMessage(msgs: readonly string[]): string {
   return msgs.length === 1 ? msgs[0]! : `[${msgs.join(', ')}]`;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Rate limiting: workqueue.DefaultControllerRateLimiter's per-item exponential part.
-
-const BASE_DELAY_MS = 5; // ItemExponentialFailureRateLimiter(5*time.Millisecond, 1000*time.Second)
-const MAX_DELAY_MS = 1000 * 1000;
-

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { sha256Hasher } from '../../src/node-hash.ts';
 import { Run } from '../run.ts';
-import { UsageError, type Io } from './io.ts';
+import type { Io } from './io.ts';
 import { benchBinderMatcher } from '../bench/binder.ts';
 import { benchWorldBinding } from '../bench/world-binding.ts';
 import { readFileSync } from 'node:fs';

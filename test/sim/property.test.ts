@@ -15,7 +15,6 @@ import { ksimInProcess } from '../helpers/cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB = `${ROOT}examples/statefulset-web.yaml`;
-const PARTITION = `${ROOT}examples/node-partition.yaml`;
 
 /** The code block after `<!-- marker -->` on docs/property-tests.md. */
 function pageBlock(marker: string): string {
