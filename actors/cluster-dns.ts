@@ -40,6 +40,7 @@ import type { Rng } from '../src/rng.ts';
 import { ApiClient } from '../src/api-client.ts';
 import { Informers } from '../src/informer.ts';
 import type { DnsAnswer, DnsQuery, KObject, Msg } from '../src/protocol.ts';
+import { cmp } from '../src/model/objects.ts';
 
 export const CLUSTER_DNS = 'cluster-dns';
 
@@ -133,9 +134,6 @@ function isIPv4(s: string): boolean {
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }
 
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 export function clusterDns(port: Port, opts: ClusterDnsOptions = {}): Component {
   const api = new ApiClient(port);

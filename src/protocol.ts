@@ -222,12 +222,12 @@ function ref(kind: string, ns: string | undefined, name: string | undefined): st
   return ns ? `${kind}/${ns}/${name ?? ''}` : `${kind}/${name ?? ''}`;
 }
 
-/** The compact, canonical summary of a message that the trace hashes. */
 /** summarize()'s text for a watch event other than ERROR (no watch id: the same for every watcher). */
 export function watchSummary(event: WatchEventType, obj: KObject): string {
   return `watch ${event} ${ref(obj.kind, obj.metadata.namespace, obj.metadata.name)} rv=${obj.metadata.resourceVersion}`;
 }
 
+/** The compact, canonical summary of a message that the trace hashes. */
 export function summarize(m: Msg): string {
   switch (m.type) {
     case 'api.request':

@@ -16,7 +16,8 @@
 import type { ApiClient } from '../../src/api-client.ts';
 import type { Port } from '../../src/component.ts';
 import type { Cache } from '../../src/informer.ts';
-import { byNsName, cmp, hasOutOfServiceTaint, isNodeReady, multiAttachMessage, type AttachableVolume, type NodeObj } from './attach-detach-utils.ts';
+import { cmp } from '../../src/model/objects.ts';
+import { byNsName, hasOutOfServiceTaint, isNodeReady, multiAttachMessage, type AttachableVolume, type NodeObj } from './attach-detach-utils.ts';
 import type { ActualStateOfWorld, Desired, DesiredStateOfWorld } from './attach-detach-state.ts';
 import { pairKey, SOURCE, type Operations } from './attach-detach-operations.ts';
 import type { NodeStatusUpdater } from './attach-detach-status-updater.ts';

@@ -12,7 +12,8 @@
  */
 import type { PersistentVolumeSpec, Volume } from 'kubernetes-types/core/v1.js';
 import type { Cache } from '../../src/informer.ts';
-import { attachableVolume, cmp, isPodTerminated, type AttachableVolume, type NodeObj, type PodObj, type PvObj, type PvcObj } from './attach-detach-utils.ts';
+import { cmp } from '../../src/model/objects.ts';
+import { attachableVolume, isPodTerminated, type AttachableVolume, type NodeObj, type PodObj, type PvObj, type PvcObj } from './attach-detach-utils.ts';
 
 export interface Attached {
   volume: AttachableVolume;

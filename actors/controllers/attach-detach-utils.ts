@@ -8,7 +8,7 @@ import type { KObject } from '../../src/protocol.ts';
 import { toCsiAccessMode, type VolumeCapability } from '../../backends/protocol.ts';
 import { backendForSource, isAttachable, uniqueVolumeName } from '../../backends/registry.ts';
 import { sha256Hex } from '../../src/sha256.ts';
-import { deepCopy } from '../../src/model/objects.ts';
+import { cmp, deepCopy } from '../../src/model/objects.ts';
 
 export type PodObj = Pod & KObject;
 export type NodeObj = Node & KObject;
@@ -173,9 +173,6 @@ export function reconcilerInputsDiffer(a: Node, b: Node): boolean {
   return attA.length !== attB.length || attA.some((v, i) => v.name !== attB[i]!.name || v.devicePath !== attB[i]!.devicePath);
 }
 
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 export function byNsName(a: PodObj, b: PodObj): number {
   return cmp(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || cmp(a.metadata.name ?? '', b.metadata.name ?? '');

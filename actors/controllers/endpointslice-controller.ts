@@ -53,7 +53,8 @@ import { Informers, LABEL_INDEX, labelIndex, SERVICE_SELECTOR_INDEX, serviceSele
 import { ControllerRateLimiter, WorkQueue } from '../../src/workqueue.ts';
 import type { ApiResponse, KObject, Msg } from '../../src/protocol.ts';
 import { matchesMapSelector } from '../../src/model/selectors.ts';
-import { cmp, CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, ServicePods, type SliceObj, type Svc } from './endpointslice-utils.ts';
+import { cmp } from '../../src/model/objects.ts';
+import { CONTROLLER_NAME, LABEL_MANAGED_BY, LABEL_SERVICE_NAME, ServicePods, type SliceObj, type Svc } from './endpointslice-utils.ts';
 import { reconcileSlices } from './endpointslice-reconciler.ts';
 
 export const ENDPOINTSLICE_CONTROLLER = 'endpointslice-controller';

@@ -28,7 +28,8 @@
  * overwritten.
  */
 import type { Endpoint, EndpointPort } from 'kubernetes-types/discovery/v1.js';
-import { canonText, cmp, labelsEqual, portsEqual, type DesiredSlice, type EndpointIndex, ownedBy, type SliceObj, type Svc } from './endpointslice-utils.ts';
+import { cmp } from '../../src/model/objects.ts';
+import { canonText, labelsEqual, portsEqual, type DesiredSlice, type EndpointIndex, ownedBy, type SliceObj, type Svc } from './endpointslice-utils.ts';
 
 /** --max-endpoints-per-slice default (kube-controller-manager, pkg/controller/endpointslice/config/v1alpha1/defaults.go). */
 export const MAX_ENDPOINTS_PER_SLICE = 100;

@@ -10,7 +10,7 @@ import type { ContainerPort, Pod, Service, ServicePort } from 'kubernetes-types/
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { type Cache, LABEL_INDEX, serviceSelectorIndex } from '../../src/informer.ts';
 import type { KObject } from '../../src/protocol.ts';
-import { isPodReady, podPhase } from '../../src/model/objects.ts';
+import { cmp, isPodReady, podPhase } from '../../src/model/objects.ts';
 import { matchesMapSelector } from '../../src/model/selectors.ts';
 
 // k8s.io/api/discovery/v1 well_known_labels.go and core/v1 well_known_labels.go.
@@ -286,9 +286,6 @@ export function ownedBy(slice: KObject, svc: Svc): boolean {
   return (slice.metadata.ownerReferences ?? []).some((o) => o.uid === svc.metadata.uid && o.kind === 'Service' && o.apiVersion === 'v1');
 }
 
-export function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Comparing what is stored with what is desired

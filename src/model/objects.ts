@@ -50,14 +50,17 @@ export function getCondition(pod: Pod | KObject, type: string): PodCondition | u
   return ((pod as Pod).status?.conditions ?? []).find((c) => c.type === type);
 }
 
+/** Compares two strings by code unit (never by locale): the order every listing here is in. */
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Compares two objects by (namespace, name): the order controllers iterate in. */
 export function byNamespaceName(a: { metadata: { namespace?: string; name?: string } }, b: { metadata: { namespace?: string; name?: string } }): number {
   const an = a.metadata.namespace ?? '';
   const bn = b.metadata.namespace ?? '';
   if (an !== bn) return an < bn ? -1 : 1;
-  const a2 = a.metadata.name ?? '';
-  const b2 = b.metadata.name ?? '';
-  return a2 < b2 ? -1 : a2 > b2 ? 1 : 0;
+  return cmp(a.metadata.name ?? '', b.metadata.name ?? '');
 }
 
 /** The controller ownerReference of an object, if any. */
